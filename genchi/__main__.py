@@ -1,0 +1,3 @@
+from genchi.cli import main
+
+main()

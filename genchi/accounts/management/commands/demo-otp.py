@@ -1,0 +1,29 @@
+import time
+
+from django.conf import settings
+from django_otp.oath import totp
+
+from genchi.accounts.models import User
+from genchi.accounts.services import confirmed_device
+from genchi.core.commands import CommandError, GenchiCommand
+
+
+class Command(GenchiCommand):
+    help = "デモ用: 利用者の現在の確認コード(TOTP)を表示します。本番設定では使えません。"
+
+    def add_arguments(self, parser):
+        parser.add_argument("username")
+
+    def run(self, *args, username, **options):
+        if settings.PRODUCTION:
+            raise CommandError("本番設定では確認コードを表示できません。")
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            raise CommandError(f"利用者 {username} は登録されていません。")
+        device = confirmed_device(user)
+        if device is None:
+            raise CommandError(f"{username} は二要素認証を登録していません。")
+        code = totp(device.bin_key, device.step, device.t0, device.digits, device.drift)
+        remaining = device.step - int(time.time() - device.t0) % device.step
+        self.stdout.write(f"{code:0{device.digits}d}")
+        self.stderr.write(f"(あと {remaining} 秒有効)")

@@ -1,0 +1,65 @@
+import uuid
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from genchi.vault.fields import EncryptedTextField
+
+
+def new_case_ref() -> str:
+    # Opaque: says nothing about the taxpayer or the ward's own numbering (J3).
+    return uuid.uuid4().hex[:16]
+
+
+class Case(models.Model):
+    """One taxpayer at one address in one contract. Personal data is encrypted (D1)."""
+
+    class Status(models.TextChoices):
+        IMPORTED = "imported", _("取込済み")
+        IN_BATCH = "in_batch", _("バッチ選定済み")
+        HANDED_OVER = "handed_over", _("引渡済み")
+        RESULT_RECEIVED = "result_received", _("結果受領")
+        CLOSED = "closed", _("完了")
+
+    contract = models.ForeignKey(
+        "parties.Contract", on_delete=models.PROTECT, related_name="cases", verbose_name=_("契約")
+    )
+    ref = models.CharField(_("案件参照番号"), max_length=32, unique=True, default=new_case_ref)
+    status = models.CharField(
+        _("状態"), max_length=20, choices=Status.choices, default=Status.IMPORTED, db_index=True
+    )
+    # The four items of J3, as the ward gave them.
+    name = EncryptedTextField(_("氏名"))
+    postal_code = EncryptedTextField(_("郵便番号"), blank=True)
+    address = EncryptedTextField(_("住所"))
+    building_line = EncryptedTextField(_("方書"), blank=True)
+    # Ward-internal: never handed over (J3).
+    taxpayer_no = EncryptedTextField(_("宛名番号"), blank=True)
+    name_kana = EncryptedTextField(_("フリガナ"), blank=True)
+    ward_notes = EncryptedTextField(_("区の内部情報(JSON)"), blank=True)
+    # Address engine output. Prefecture and city stay clear for filtering and area planning.
+    pref = models.CharField(_("都道府県"), max_length=8, blank=True, db_index=True)
+    city = models.CharField(_("市区町村"), max_length=32, blank=True, db_index=True)
+    town = EncryptedTextField(_("町字"), blank=True)
+    rest = EncryptedTextField(_("番地以下"), blank=True)
+    lat = EncryptedTextField(_("緯度"), blank=True)
+    lng = EncryptedTextField(_("経度"), blank=True)
+    geocode_level = models.PositiveSmallIntegerField(
+        _("住所の判定レベル"), default=0, db_index=True
+    )
+    # Keyed hash of the normalised person+address: duplicate detection without decrypting.
+    identity_key = models.CharField(max_length=64, db_index=True)
+    created_at = models.DateTimeField(_("登録日時"), default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("案件")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "identity_key"], name="case_unique_person_per_contract"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.ref

@@ -1,0 +1,82 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from genchi.accounts.models import Role
+
+from .models import Contract, Designation, Organisation
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class OrganisationForm(forms.ModelForm):
+    class Meta:
+        model = Organisation
+        fields = ["code", "name", "kind", "home_city"]
+        help_texts = {
+            "code": _("英数字とハイフン。例: shinjuku-tax"),
+            "home_city": _("区の場合のみ。例: 東京都新宿区(この区内の住所は取り込みません)"),
+        }
+
+
+class ContractForm(forms.ModelForm):
+    class Meta:
+        model = Contract
+        fields = [
+            "code",
+            "title",
+            "contractor",
+            "fiscal_year",
+            "starts_on",
+            "ends_on",
+            "max_cases",
+            "status",
+        ]
+        widgets = {"starts_on": DateInput(), "ends_on": DateInput()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contractor"].queryset = Organisation.objects.filter(
+            kind=Organisation.Kind.CONTRACTOR
+        )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("starts_on") and data.get("ends_on") and data["ends_on"] < data["starts_on"]:
+            self.add_error("ends_on", _("終了日は開始日以降にしてください。"))
+        return data
+
+
+class DesignationForm(forms.Form):
+    person = forms.ModelChoiceField(label=_("担当者"), queryset=None)
+    role = forms.ChoiceField(label=_("担当"), choices=Designation.Role.choices)
+    starts_on = forms.DateField(label=_("指定日"), widget=DateInput())
+    reported_to_ward_on = forms.DateField(
+        label=_("区への報告日"), required=False, widget=DateInput()
+    )
+
+    def __init__(self, *args, contract: Contract, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["person"].queryset = contract.contractor.people.filter(is_active=True)
+
+
+class PersonForm(forms.Form):
+    username = forms.RegexField(
+        label=_("ユーザー名"),
+        regex=r"^[A-Za-z0-9_.-]{3,150}$",
+        error_messages={"invalid": _("半角英数字と _ . - で3文字以上にしてください。")},
+    )
+    full_name = forms.CharField(label=_("氏名"), max_length=100)
+    role = forms.ChoiceField(label=_("役割"), choices=Role.choices)
+    password = forms.CharField(
+        label=_("初期パスワード"),
+        widget=forms.PasswordInput,
+        help_text=_("12文字以上。初回サインイン時に二要素認証を登録します。"),
+    )
+
+
+class PersonEditForm(forms.Form):
+    full_name = forms.CharField(label=_("氏名"), max_length=100)
+    role = forms.ChoiceField(label=_("役割"), choices=Role.choices)
+    is_active = forms.BooleanField(label=_("有効"), required=False)

@@ -1,0 +1,112 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Organisation(models.Model):
+    class Kind(models.TextChoices):
+        WARD = "ward", _("区(委託者)")
+        CONTRACTOR = "contractor", _("受託事業者")
+
+    code = models.SlugField(_("組織コード"), max_length=64, unique=True)
+    name = models.CharField(_("名称"), max_length=200)
+    kind = models.CharField(_("種別"), max_length=16, choices=Kind.choices)
+    # The ward's own city, e.g. 東京都新宿区: intake refuses addresses inside it (J1).
+    home_city = models.CharField(_("区の所在地(都道府県+市区町村)"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("登録日時"), default=timezone.now)
+
+    class Meta:
+        ordering = ["kind", "code"]
+        verbose_name = _("組織")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_ward(self) -> bool:
+        return self.kind == self.Kind.WARD
+
+
+class Contract(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("準備中")
+        ACTIVE = "active", _("履行中")
+        CLOSING = "closing", _("完了処理中")
+        CLOSED = "closed", _("終了")
+
+    code = models.SlugField(_("契約コード"), max_length=64, unique=True)
+    title = models.CharField(_("件名"), max_length=200)
+    ward = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="ward_contracts",
+        verbose_name=_("委託者"),
+    )
+    contractor = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="contractor_contracts",
+        verbose_name=_("受託者"),
+    )
+    fiscal_year = models.PositiveIntegerField(_("年度"))
+    starts_on = models.DateField(_("履行期間(開始)"))
+    ends_on = models.DateField(_("履行期間(終了)"))
+    max_cases = models.PositiveIntegerField(_("最大件数"), default=500)
+    status = models.CharField(
+        _("状態"), max_length=16, choices=Status.choices, default=Status.DRAFT
+    )
+    created_at = models.DateTimeField(_("登録日時"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-fiscal_year", "code"]
+        verbose_name = _("委託契約")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")), name="contract_period_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title}({self.code})"
+
+
+class Designation(models.Model):
+    """A contractor person designated on one contract (C-O1, S13), with dates."""
+
+    class Role(models.TextChoices):
+        MANAGER = "manager", _("取扱責任者")
+        HANDLER = "handler", _("取扱者")
+        SURVEYOR = "surveyor", _("調査員")
+
+    contract = models.ForeignKey(
+        Contract, on_delete=models.PROTECT, related_name="designations", verbose_name=_("契約")
+    )
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="designations",
+        verbose_name=_("担当者"),
+    )
+    role = models.CharField(_("役割"), max_length=16, choices=Role.choices)
+    starts_on = models.DateField(_("指定日"))
+    ends_on = models.DateField(_("指定解除日"), null=True, blank=True)
+    reported_to_ward_on = models.DateField(_("区への報告日"), null=True, blank=True)
+    designated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("指定者"),
+    )
+
+    class Meta:
+        ordering = ["contract", "role", "starts_on"]
+        verbose_name = _("担当者の指定")
+
+    def __str__(self) -> str:
+        return f"{self.contract.code}: {self.person} ({self.get_role_display()})"
+
+    def is_active_on(self, day) -> bool:
+        return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)

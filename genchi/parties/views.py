@@ -1,0 +1,174 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from genchi.access.policy import ALL_ROLES, policy
+from genchi.access.scope import contract_for, contracts_for, people_for
+from genchi.accounts import services as account_services
+from genchi.accounts.models import WARD_ROLES, Role
+
+from . import services
+from .forms import ContractForm, DesignationForm, OrganisationForm, PersonEditForm, PersonForm
+from .models import Designation, Organisation
+
+ADMINS = {Role.WARD_ADMIN, Role.MANAGER}
+
+
+def _form_errors_to_messages(form, exc: ValidationError) -> None:
+    for message in exc.messages:
+        form.add_error(None, message)
+
+
+@policy({Role.WARD_ADMIN}, description="組織の一覧と登録")
+def organisation_list(request):
+    form = OrganisationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        org = services.create_organisation(**form.cleaned_data)
+        messages.success(request, f"組織「{org.name}」を登録しました。")
+        return redirect("parties:organisation_list")
+    return render(
+        request,
+        "parties/organisation_list.html",
+        {"organisations": Organisation.objects.all(), "form": form},
+    )
+
+
+@policy(
+    WARD_ROLES | {Role.MANAGER, Role.HANDLER, Role.SURVEYOR},
+    description="契約の一覧",
+)
+def contract_list(request):
+    contracts = contracts_for(request.user).select_related("ward", "contractor")
+    return render(request, "parties/contract_list.html", {"contracts": contracts})
+
+
+@policy({Role.WARD_ADMIN}, description="契約の登録")
+def contract_create(request):
+    form = ContractForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contract = services.create_contract(ward=request.user.organisation, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors_to_messages(form, exc)
+        else:
+            messages.success(request, f"契約「{contract.title}」を登録しました。")
+            return redirect("parties:contract_detail", code=contract.code)
+    return render(request, "parties/contract_form.html", {"form": form})
+
+
+@policy(ALL_ROLES, description="契約の詳細と担当者の指定")
+def contract_detail(request, code):
+    contract = contract_for(request.user, code)
+    can_designate = request.user.role in ADMINS
+    form = DesignationForm(request.POST or None, contract=contract) if can_designate else None
+    if request.method == "POST":
+        if not can_designate:
+            raise PermissionDenied("担当者を指定する権限がありません。")
+        if form.is_valid():
+            try:
+                services.designate(contract=contract, by=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                _form_errors_to_messages(form, exc)
+            except PermissionDenied as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, "担当者を指定しました。")
+                return redirect("parties:contract_detail", code=contract.code)
+    designations = contract.designations.select_related("person", "designated_by")
+    return render(
+        request,
+        "parties/contract_detail.html",
+        {"contract": contract, "designations": designations, "form": form},
+    )
+
+
+@require_POST
+@policy(ADMINS, description="担当者の指定解除")
+def designation_end(request, code, pk):
+    contract = contract_for(request.user, code)
+    designation = get_object_or_404(Designation, pk=pk, contract=contract)
+    try:
+        services.end_designation(designation, ends_on=timezone.localdate())
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{designation.person} の指定を解除しました。")
+    return redirect("parties:contract_detail", code=contract.code)
+
+
+def _role_choices_for(user):
+    if user.role == Role.WARD_ADMIN:
+        return [(r.value, r.label) for r in Role if r in WARD_ROLES]
+    return [(r.value, r.label) for r in (Role.HANDLER, Role.SURVEYOR)]
+
+
+@policy(ADMINS, description="利用者の一覧と登録")
+def person_list(request):
+    form = PersonForm(request.POST or None)
+    form.fields["role"].choices = _role_choices_for(request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            person = services.create_person(
+                organisation=request.user.organisation, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            _form_errors_to_messages(form, exc)
+        except IntegrityError:
+            form.add_error("username", "このユーザー名はすでに使われています。")
+        else:
+            messages.success(request, f"利用者「{person}」を登録しました。")
+            return redirect("parties:person_list")
+    people = people_for(request.user).order_by("username")
+    return render(request, "parties/person_list.html", {"people": people, "form": form})
+
+
+@policy(ADMINS, description="利用者の編集")
+def person_detail(request, pk):
+    person = get_object_or_404(people_for(request.user), pk=pk)
+    initial = {"full_name": person.full_name, "role": person.role, "is_active": person.is_active}
+    form = PersonEditForm(request.POST or None, initial=initial)
+    form.fields["role"].choices = _role_choices_for(request.user) + (
+        [(person.role, person.get_role_display())]
+        if person.role not in dict(_role_choices_for(request.user))
+        else []
+    )
+    if request.method == "POST" and form.is_valid():
+        if person == request.user and not form.cleaned_data["is_active"]:
+            form.add_error("is_active", "自分自身を無効にすることはできません。")
+        else:
+            services.update_person(person, **form.cleaned_data)
+            messages.success(request, "利用者を更新しました。")
+            return redirect("parties:person_detail", pk=person.pk)
+    return render(
+        request,
+        "parties/person_detail.html",
+        {
+            "person": person,
+            "form": form,
+            "has_device": account_services.confirmed_device(person) is not None,
+            "locked": account_services.is_locked(person),
+        },
+    )
+
+
+@require_POST
+@policy(ADMINS, description="二要素認証の再設定")
+def person_reset_second_factor(request, pk):
+    person = get_object_or_404(people_for(request.user), pk=pk)
+    account_services.reset_second_factor(person, by=request.user)
+    messages.success(
+        request, f"{person} の二要素認証を再設定しました。次回サインイン時に登録し直します。"
+    )
+    return redirect("parties:person_detail", pk=person.pk)
+
+
+@require_POST
+@policy(ADMINS, description="ロックの解除")
+def person_unlock(request, pk):
+    person = get_object_or_404(people_for(request.user), pk=pk)
+    account_services.unlock(person)
+    messages.success(request, f"{person} のロックを解除しました。")
+    return redirect("parties:person_detail", pk=person.pk)

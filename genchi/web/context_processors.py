@@ -1,0 +1,8 @@
+from .navigation import entries_for
+
+
+def navigation(request) -> dict:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not user.is_verified():
+        return {"nav_items": []}
+    return {"nav_items": entries_for(user, request.path)}

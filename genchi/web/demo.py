@@ -1,0 +1,91 @@
+"""Demo installation: parties, people with second factors, one contract.
+
+`genchi demo` runs every step in DEMO_STEPS once per data folder; later capabilities
+append their own steps (e.g. importing demo taxpayers).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from django.db import transaction
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from genchi.accounts.models import Role, User
+from genchi.parties import services
+from genchi.parties.models import Contract, Designation, Organisation
+
+DEMO_PASSWORD = "genchi-demo-2026"  # noqa: S105 - printed for the demo on purpose
+WARD_CODE = "shinjuku-tax"
+CONTRACTOR_CODE = "kanto-servicer"
+CONTRACT_CODE = "shinjuku-2026-kyojuu"
+
+# (username, full name, organisation code, role, contract designation)
+DEMO_PEOPLE: list[tuple[str, str, str, str, str | None]] = [
+    ("ward-admin", "新宿 太郎", WARD_CODE, Role.WARD_ADMIN, None),
+    ("ward-staff", "戸山 花子", WARD_CODE, Role.WARD_STAFF, None),
+    ("ward-auditor", "大久保 次郎", WARD_CODE, Role.WARD_AUDITOR, None),
+    ("manager", "高田 誠", CONTRACTOR_CODE, Role.MANAGER, Designation.Role.MANAGER),
+    ("handler", "落合 恵", CONTRACTOR_CODE, Role.HANDLER, Designation.Role.HANDLER),
+    ("surveyor1", "早稲田 健", CONTRACTOR_CODE, Role.SURVEYOR, Designation.Role.SURVEYOR),
+    ("surveyor2", "四谷 由美", CONTRACTOR_CODE, Role.SURVEYOR, Designation.Role.SURVEYOR),
+]
+
+
+def _parties() -> None:
+    ward = services.create_organisation(
+        code=WARD_CODE, name="新宿区 税務課", kind=Organisation.Kind.WARD, home_city="東京都新宿区"
+    )
+    contractor = services.create_organisation(
+        code=CONTRACTOR_CODE, name="関東サービサー株式会社", kind=Organisation.Kind.CONTRACTOR
+    )
+    today = timezone.localdate()
+    contract = services.create_contract(
+        code=CONTRACT_CODE,
+        title="令和8年度 転出滞納者居住実態調査業務委託",
+        ward=ward,
+        contractor=contractor,
+        fiscal_year=2026,
+        starts_on=today - dt.timedelta(days=7),
+        ends_on=today + dt.timedelta(days=90),
+        max_cases=500,
+        status=Contract.Status.ACTIVE,
+    )
+    admin = None
+    for username, full_name, org_code, role, designation in DEMO_PEOPLE:
+        person = services.create_person(
+            username=username,
+            full_name=full_name,
+            organisation=ward if org_code == WARD_CODE else contractor,
+            role=role,
+            password=DEMO_PASSWORD,
+        )
+        # Demo people start with a second factor, so `genchi demo-otp` can sign them in.
+        TOTPDevice.objects.create(user=person, name="Genchi (demo)", confirmed=True)
+        admin = admin or person
+        if designation:
+            services.designate(
+                contract=contract,
+                person=person,
+                role=designation,
+                starts_on=contract.starts_on,
+                by=admin,
+                reported_to_ward_on=contract.starts_on,
+            )
+
+
+DEMO_STEPS: list[tuple[str, Callable[[], None]]] = [("parties", _parties)]
+
+
+def prepare_demo(write: Callable[[str], None] = print) -> bool:
+    """Fills an empty installation with demo data. Returns False if it already has some."""
+    if User.objects.filter(username="ward-admin").exists():
+        write("デモデータは準備済みです。")
+        return False
+    for label, step in DEMO_STEPS:
+        with transaction.atomic():
+            step()
+        write(f"デモデータ: {label} を作成しました。")
+    return True

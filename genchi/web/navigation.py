@@ -1,0 +1,55 @@
+"""Menu entries per role. Only links the role's policy allows are shown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, resolve, reverse
+from django.utils.translation import gettext_lazy as _
+
+from genchi.access.policy import policy_of
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    url_name: str
+    label: str
+    description: str = ""
+
+
+MENU: list[MenuEntry] = [
+    MenuEntry("web:home", _("ホーム")),
+    MenuEntry("intake:case_list", _("案件"), _("取り込んだ調査対象の一覧と修正")),
+    MenuEntry(
+        "intake:import_start", _("対象者の取込"), _("税システムの一覧(CSV・Excel)を取り込む")
+    ),
+    MenuEntry("intake:batch_list", _("委託バッチ"), _("委託する案件を選び、封緘する")),
+    MenuEntry("transfer:package_list", _("受け渡し"), _("暗号化パッケージと受け渡し票")),
+    MenuEntry("transfer:usb_list", _("USBメモリ台帳"), _("USBメモリの貸出・返却・消去")),
+    MenuEntry("parties:contract_list", _("契約"), _("委託契約と担当者の指定")),
+    MenuEntry("parties:organisation_list", _("組織"), _("区と受託事業者")),
+    MenuEntry("parties:person_list", _("利用者"), _("利用者の登録と二要素認証の再設定")),
+    MenuEntry("audit:log", _("監査ログ"), _("すべての操作の記録と改ざん検査")),
+]
+
+
+def entries_for(user, current_path: str = "") -> list[dict]:
+    items = []
+    for entry in MENU:
+        try:
+            url = reverse(entry.url_name)
+        except NoReverseMatch:
+            continue  # the app providing it is not installed yet
+        declared = policy_of(resolve(url).func)
+        if declared is None or not declared.allows(user):
+            continue
+        items.append(
+            {
+                "url": url,
+                "label": entry.label,
+                "description": entry.description,
+                "current": url == current_path,
+                "name": entry.url_name,
+            }
+        )
+    return items

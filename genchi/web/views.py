@@ -1,0 +1,78 @@
+"""The UI shell: home page per role and friendly Japanese error pages."""
+
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from genchi.access.policy import ALL_ROLES, policy
+from genchi.access.scope import contracts_for
+from genchi.audit.chain import record
+
+from .navigation import entries_for
+
+
+@policy(ALL_ROLES, description="ホーム")
+def home(request):
+    tiles = [e for e in entries_for(request.user, request.path) if e["name"] != "web:home"]
+    return render(
+        request,
+        "web/home.html",
+        {
+            "tiles": tiles,
+            "contracts": contracts_for(request.user).select_related("ward", "contractor"),
+        },
+    )
+
+
+def _error(request, status: int, title: str, message: str):
+    return render(
+        request,
+        "web/error.html",
+        {"title": title, "message": message, "status": status},
+        status=status,
+    )
+
+
+def render_denied(request, message: str):
+    return _error(request, 403, _("アクセスできません"), message)
+
+
+def bad_request(request, exception=None):
+    record("http.bad_request", detail={"path": request.path[:300]})
+    return _error(
+        request,
+        400,
+        _("リクエストが正しくありません"),
+        _("入力内容を確認して、もう一度お試しください。"),
+    )
+
+
+def permission_denied(request, exception=None):
+    record("access.denied", detail={"path": request.path[:300], "reason": "view"})
+    message = (
+        str(exception)
+        if exception and str(exception)
+        else _("このページを表示する権限がありません。")
+    )
+    return _error(request, 403, _("アクセスできません"), message)
+
+
+def page_not_found(request, exception=None):
+    return _error(
+        request, 404, _("ページが見つかりません"), _("アドレスが正しいか確認してください。")
+    )
+
+
+def server_error(request):
+    return render(request, "web/500.html", status=500)
+
+
+def csrf_failure(request, reason=""):
+    record("http.csrf_failure", detail={"path": request.path[:300]})
+    return _error(
+        request,
+        403,
+        _("送信を受け付けられませんでした"),
+        _(
+            "画面を開いてから時間が経ったか、別の画面から送信されました。ページを読み込み直してから、もう一度操作してください。"
+        ),
+    )

@@ -1,0 +1,127 @@
+"""Shared fixtures: a ward, a contractor, a contract and one signed-in person per role."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from genchi.accounts.models import Role
+from genchi.parties import services
+from genchi.parties.models import Contract, Designation, Organisation
+from genchi.vault import keys
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data(settings, tmp_path):
+    """Each test gets its own key folder and files folder; key caches start empty."""
+    settings.GENCHI_KEY_DIR = tmp_path / "keys"
+    settings.GENCHI_FILES_DIR = tmp_path / "files"
+    keys.clear_cache()
+    yield
+    keys.clear_cache()
+
+
+@pytest.fixture
+def ward(db) -> Organisation:
+    return services.create_organisation(
+        code="shinjuku-tax",
+        name="新宿区 税務課",
+        kind=Organisation.Kind.WARD,
+        home_city="東京都新宿区",
+    )
+
+
+@pytest.fixture
+def contractor(db) -> Organisation:
+    return services.create_organisation(
+        code="servicer", name="テストサービサー株式会社", kind=Organisation.Kind.CONTRACTOR
+    )
+
+
+@pytest.fixture
+def contract(ward, contractor) -> Contract:
+    return services.create_contract(
+        code="c2026",
+        title="令和8年度 居住実態調査",
+        ward=ward,
+        contractor=contractor,
+        fiscal_year=2026,
+        starts_on=dt.date(2026, 6, 1),
+        ends_on=dt.date(2027, 3, 31),
+        status=Contract.Status.ACTIVE,
+    )
+
+
+def make_person(username: str, org: Organisation, role: str, *, device: bool = True):
+    person = services.create_person(
+        username=username, full_name=username, organisation=org, role=role, password=PASSWORD
+    )
+    if device:
+        TOTPDevice.objects.create(user=person, name="test", confirmed=True)
+    return person
+
+
+def current_code(person) -> str:
+    device = TOTPDevice.objects.get(user=person, confirmed=True)
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+
+
+ROLE_USERNAMES = {
+    Role.WARD_ADMIN: "w-admin",
+    Role.WARD_STAFF: "w-staff",
+    Role.WARD_AUDITOR: "w-auditor",
+    Role.MANAGER: "c-manager",
+    Role.HANDLER: "c-handler",
+    Role.SURVEYOR: "c-surveyor",
+}
+DESIGNATION_FOR = {
+    Role.MANAGER: Designation.Role.MANAGER,
+    Role.HANDLER: Designation.Role.HANDLER,
+    Role.SURVEYOR: Designation.Role.SURVEYOR,
+}
+
+
+@pytest.fixture
+def people(ward, contractor, contract) -> dict:
+    """One person per role; contractor people are designated on the contract."""
+    made = {}
+    for role, username in ROLE_USERNAMES.items():
+        org = ward if role in (Role.WARD_ADMIN, Role.WARD_STAFF, Role.WARD_AUDITOR) else contractor
+        made[role] = make_person(username, org, role)
+    for role, designation in DESIGNATION_FOR.items():
+        services.designate(
+            contract=contract,
+            person=made[role],
+            role=designation,
+            starts_on=contract.starts_on,
+            by=made[Role.WARD_ADMIN],
+        )
+    return made
+
+
+def signed_in_client(person) -> Client:
+    """A client that went through password and second factor like a person would."""
+    client = Client()
+    response = client.post("/signin/", {"username": person.username, "password": PASSWORD})
+    assert response.status_code == 302, response.content.decode()[:500]
+    response = client.post("/signin/second-factor/", {"code": current_code(person)})
+    assert response.status_code == 302, response.content.decode()[:500]
+    return client
+
+
+@pytest.fixture
+def client_for(people):
+    cache: dict = {}
+
+    def get(role) -> Client:
+        if role not in cache:
+            cache[role] = signed_in_client(people[role])
+        return cache[role]
+
+    return get
