@@ -63,3 +63,56 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return self.ref
+
+
+class Batch(models.Model):
+    """The cases handed over together (委託バッチ): draft → sealed (frozen) → handed over."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("作成中")
+        SEALED = "sealed", _("封緘済み")
+        HANDED_OVER = "handed_over", _("引渡済み")
+
+    contract = models.ForeignKey(
+        "parties.Contract", on_delete=models.PROTECT, related_name="batches", verbose_name=_("契約")
+    )
+    number = models.PositiveIntegerField(_("バッチ番号"))
+    title = models.CharField(_("名称"), max_length=200, blank=True)
+    status = models.CharField(
+        _("状態"), max_length=16, choices=Status.choices, default=Status.DRAFT
+    )
+    priority = models.CharField(_("優先順位の基準"), max_length=64, blank=True)
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("作成日時"), default=timezone.now)
+    sealed_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    sealed_at = models.DateTimeField(_("封緘日時"), null=True, blank=True)
+    cases = models.ManyToManyField(Case, through="BatchItem", related_name="batches")
+
+    class Meta:
+        ordering = ["contract", "number"]
+        verbose_name = _("委託バッチ")
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "number"], name="batch_number_per_contract")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract.code}-B{self.number}"
+
+
+class BatchItem(models.Model):
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="items")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="batch_items")
+    position = models.PositiveIntegerField(_("順位"))
+
+    class Meta:
+        ordering = ["batch", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "case"], name="batch_item_unique_case"),
+            models.UniqueConstraint(
+                fields=["batch", "position"], name="batch_item_unique_position"
+            ),
+        ]

@@ -4,6 +4,7 @@ import django.db.models.deletion
 import django.utils.timezone
 import genchi.intake.models
 import genchi.vault.fields
+from django.conf import settings
 from django.db import migrations, models
 
 
@@ -13,9 +14,29 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('parties', '0001_initial'),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
+        migrations.CreateModel(
+            name='Batch',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('number', models.PositiveIntegerField(verbose_name='バッチ番号')),
+                ('title', models.CharField(blank=True, max_length=200, verbose_name='名称')),
+                ('status', models.CharField(choices=[('draft', '作成中'), ('sealed', '封緘済み'), ('handed_over', '引渡済み')], default='draft', max_length=16, verbose_name='状態')),
+                ('priority', models.CharField(blank=True, max_length=64, verbose_name='優先順位の基準')),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='作成日時')),
+                ('sealed_at', models.DateTimeField(blank=True, null=True, verbose_name='封緘日時')),
+                ('contract', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='batches', to='parties.contract', verbose_name='契約')),
+                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('sealed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+            ],
+            options={
+                'verbose_name': '委託バッチ',
+                'ordering': ['contract', 'number'],
+            },
+        ),
         migrations.CreateModel(
             name='Case',
             fields=[
@@ -43,7 +64,39 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': '案件',
                 'ordering': ['id'],
-                'constraints': [models.UniqueConstraint(fields=('contract', 'identity_key'), name='case_unique_person_per_contract')],
             },
+        ),
+        migrations.CreateModel(
+            name='BatchItem',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('position', models.PositiveIntegerField(verbose_name='順位')),
+                ('batch', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='intake.batch')),
+                ('case', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='batch_items', to='intake.case')),
+            ],
+            options={
+                'ordering': ['batch', 'position'],
+            },
+        ),
+        migrations.AddField(
+            model_name='batch',
+            name='cases',
+            field=models.ManyToManyField(related_name='batches', through='intake.BatchItem', to='intake.case'),
+        ),
+        migrations.AddConstraint(
+            model_name='case',
+            constraint=models.UniqueConstraint(fields=('contract', 'identity_key'), name='case_unique_person_per_contract'),
+        ),
+        migrations.AddConstraint(
+            model_name='batchitem',
+            constraint=models.UniqueConstraint(fields=('batch', 'case'), name='batch_item_unique_case'),
+        ),
+        migrations.AddConstraint(
+            model_name='batchitem',
+            constraint=models.UniqueConstraint(fields=('batch', 'position'), name='batch_item_unique_position'),
+        ),
+        migrations.AddConstraint(
+            model_name='batch',
+            constraint=models.UniqueConstraint(fields=('contract', 'number'), name='batch_number_per_contract'),
         ),
     ]
