@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "genchi.geo",
     "genchi.intake",
     "genchi.transfer",
+    "genchi.fieldwork",
 ]
 
 MIDDLEWARE = [
@@ -141,6 +142,9 @@ CSRF_COOKIE_SAMESITE = "Strict"
 CSRF_COOKIE_HTTPONLY = True
 CSRF_FAILURE_VIEW = "genchi.web.views.csrf_failure"
 OTP_TOTP_ISSUER = "Genchi"
+# Our own lockout (above) counts failed codes together with failed passwords, so
+# django-otp's separate per-device back-off would only confuse the message shown.
+OTP_TOTP_THROTTLE_FACTOR = 0
 
 # Security headers.
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -21,6 +21,11 @@ from genchi.accounts.models import Role
 URL_PARAMS: dict[str, Callable[[dict], str]] = {
     "code": lambda w: w["contract"].code,
     "pk": lambda w: str(w["people"][Role.WARD_STAFF].pk),
+    "ref": lambda w: w["case"].ref,
+    "run_id": lambda w: str(w["import_run"].pk),
+    "batch_id": lambda w: str(w["batch"].pk),
+    "slip_id": lambda w: str(w["slip"].pk),
+    "stick_id": lambda w: str(w["stick"].pk),
 }
 
 
@@ -53,7 +58,23 @@ def fill(route: str, world: dict) -> str:
 
 @pytest.fixture
 def world(people, contract) -> dict:
-    return {"people": people, "contract": contract}
+    from genchi.intake import services as intake
+    from tests.transfer.handover_world import url_policy_world
+
+    data = "氏名,郵便番号,住所\r\n山田 太郎,154-0004,東京都世田谷区太子堂4-1-1\r\n".encode()
+    run = intake.create_run(contract, data, filename="world.csv")
+    intake.check_run(run)
+    intake.commit_run(run)
+    batch = intake.create_batch(contract, title="world")
+    intake.add_cases(batch, list(contract.cases.all()))
+    return {
+        "people": people,
+        "contract": contract,
+        "case": contract.cases.get(),
+        "import_run": run,
+        "batch": batch,
+        **url_policy_world(people, contract),
+    }
 
 
 @pytest.mark.django_db
