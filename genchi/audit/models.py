@@ -30,3 +30,13 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action}"
+
+    @property
+    def action_label(self) -> str:
+        from .labels import action_label
+
+        return action_label(self.action)
+
+    @property
+    def detail_text(self) -> str:
+        return ", ".join(f"{k}: {v}" for k, v in self.detail.items())

@@ -13,10 +13,14 @@ from .models import AuditEntry
 
 
 def entries_for(user) -> QuerySet[AuditEntry]:
-    """Entries about the ward's contracts, or written by people of the ward or its contractors."""
+    """Entries about the ward's contracts, or written by people of the ward or its contractors.
+
+    Entries with no organisation (operators at the command line of this installation,
+    failed sign-ins of unknown names) are included: they are part of what an auditor checks.
+    """
     contracts = contracts_for(user)
     codes = list(contracts.values_list("code", flat=True))
-    orgs = {user.organisation.code} | set(contracts.values_list("contractor__code", flat=True))
+    orgs = {"", user.organisation.code} | set(contracts.values_list("contractor__code", flat=True))
     return AuditEntry.objects.filter(Q(contract_code__in=codes) | Q(actor_organisation__in=orgs))
 
 
