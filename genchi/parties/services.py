@@ -76,11 +76,22 @@ def create_contract(
 
 
 def update_contract(contract: Contract, **changes) -> Contract:
+    # The form may already have applied the changes to the instance: compare with the stored row.
+    stored = Contract.objects.get(pk=contract.pk)
+    before = {field: str(getattr(stored, field)) for field in changes}
     for field, value in changes.items():
         setattr(contract, field, value)
     contract.full_clean()
     contract.save()
-    record("contract.updated", obj=contract, contract=contract, detail={"fields": sorted(changes)})
+    record(
+        "contract.updated",
+        obj=contract,
+        contract=contract,
+        detail={
+            "before": before,
+            "after": {field: str(value) for field, value in changes.items()},
+        },
+    )
     return contract
 
 

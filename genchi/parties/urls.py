@@ -8,6 +8,7 @@ urlpatterns = [
     path("contracts/", views.contract_list, name="contract_list"),
     path("contracts/new/", views.contract_create, name="contract_create"),
     path("contracts/<slug:code>/", views.contract_detail, name="contract_detail"),
+    path("contracts/<slug:code>/edit/", views.contract_edit, name="contract_edit"),
     path(
         "contracts/<slug:code>/designations/<int:pk>/end/",
         views.designation_end,

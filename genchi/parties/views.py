@@ -59,6 +59,19 @@ def contract_create(request):
     return render(request, "parties/contract_form.html", {"form": form})
 
 
+@policy({Role.WARD_ADMIN}, description="契約の変更")
+def contract_edit(request, code):
+    contract = contract_for(request.user, code)
+    form = ContractForm(request.POST or None, instance=contract)
+    form.fields["code"].disabled = True
+    if request.method == "POST" and form.is_valid():
+        changed = {name: form.cleaned_data[name] for name in form.changed_data}
+        services.update_contract(contract, **changed)
+        messages.success(request, "契約を変更しました。")
+        return redirect("parties:contract_detail", code=contract.code)
+    return render(request, "parties/contract_form.html", {"form": form, "contract": contract})
+
+
 @policy(ALL_ROLES, description="契約の詳細と担当者の指定")
 def contract_detail(request, code):
     contract = contract_for(request.user, code)

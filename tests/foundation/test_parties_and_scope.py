@@ -129,3 +129,28 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_ward_admin_edits_a_contract_and_the_change_is_logged(client_for, contract):
+    client = client_for(Role.WARD_ADMIN)
+    assert client.get(f"/contracts/{contract.code}/edit/").status_code == 200
+    response = client.post(
+        f"/contracts/{contract.code}/edit/",
+        {
+            "code": "ignored",
+            "title": contract.title,
+            "contractor": contract.contractor_id,
+            "fiscal_year": 2026,
+            "starts_on": "2026-06-01",
+            "ends_on": "2027-03-31",
+            "max_cases": 450,
+            "status": "active",
+        },
+    )
+    assert response.status_code == 302
+    contract.refresh_from_db()
+    assert contract.max_cases == 450 and contract.code == "c2026"
+    entry = AuditEntry.objects.filter(action="contract.updated").last()
+    assert (
+        entry.detail["before"]["max_cases"] == "500" and entry.detail["after"]["max_cases"] == "450"
+    )
