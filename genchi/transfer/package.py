@@ -1,0 +1,1060 @@
+"""Genchi packages (D4): write, verify, read and inspect. Format: docs/package-format.md.
+
+Layers: age v1 (X25519 recipients or scrypt passphrase) around a strict ustar archive whose
+members are, in this order: manifest.json, manifest.sig, records.jsonl, records.csv, then
+photos/… (results only). The manifest lists the size and SHA-256 of every later member and
+is signed with the sender organisation's Ed25519 key.
+
+Writing streams in bounded memory and reads each photo once: records are staged (in
+memory, or encrypted on disk when large) and hashed first; the archive layout is then
+fixed, the photos streamed through the encryptor while being hashed, and the age chunks
+holding the signed manifest are written last, in place (see write_package).
+
+Reading is two passes over the encrypted file, neither of which stores anything: the
+first (open_package) authenticates and checks everything; only then does the caller ask
+for the records and photos (second pass), which are checked again against the verified
+manifest and whole-file hash, so a file swapped in between is refused too.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import logging
+import os
+import secrets
+import shutil
+import stat
+import tempfile
+import uuid
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+from . import age
+from .archive import (
+    ArchiveReader,
+    archive_end,
+    is_portable_name,
+    member_header,
+    member_padding,
+)
+from .errors import PackageRefused
+from .keys import EncryptionKeyPair, PublicKeyCard, SigningKeyPair, key_id
+from .manifest import (
+    KINDS,
+    MANIFEST_NAME,
+    MAX_MANIFEST_BYTES,
+    PHOTOS_DIR,
+    RECORD_SCHEMAS,
+    RECORDS_CSV,
+    RECORDS_JSONL,
+    SIGNATURE_NAME,
+    Manifest,
+    MemberEntry,
+    is_code,
+    parse_manifest,
+    sign_manifest,
+    verify_signature,
+)
+from .records import (
+    MAX_LINE_BYTES,
+    CsvEncoder,
+    check_record,
+    csv_cell,
+    default_columns,
+    jsonl_line,
+    parse_jsonl_line,
+)
+
+log = logging.getLogger("genchi.transfer")
+
+IO_CHUNK = 1024 * 1024
+FILE_SUFFIX = ".genchi.age"
+
+SigningKeyLike = Ed25519PrivateKey | SigningKeyPair | bytes
+PublicKeyLike = Ed25519PublicKey | PublicKeyCard | bytes
+IdentityLike = str | EncryptionKeyPair | Sequence[str | EncryptionKeyPair]
+ReplayCheck = Container[str] | Callable[[str], bool]
+
+
+# --- public data types --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhotoSource:
+    """A photo to pack: the file on disk and its name inside photos/ (e.g. "C0001/1.jpg")."""
+
+    path: str | os.PathLike[str]
+    name: str
+
+
+@dataclass(frozen=True)
+class WrittenPackage:
+    package_id: str
+    path: Path
+    sha256: str  # of the whole encrypted file, for the handover slip
+    size: int  # bytes of the encrypted file
+    record_count: int
+    manifest: Manifest
+
+
+@dataclass(frozen=True)
+class ExtractedPhoto:
+    name: str  # as in the archive, "photos/…"
+    path: Path
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class PackageContents:
+    manifest: Manifest
+    sha256: str
+    records: list[dict[str, Any]]
+    photos: list[ExtractedPhoto]
+
+
+@dataclass(frozen=True)
+class PackageInfo:
+    """What inspect_package can tell without reading any personal data."""
+
+    path: Path
+    size: int
+    sha256: str
+    encryption: str  # "x25519", "scrypt" or "other"
+    stanza_count: int
+    manifest: Manifest | None  # None when no key or passphrase was given
+    signature: str  # "valid", "invalid", "unsigned" or "not_checked"
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _signing_key(key: SigningKeyLike) -> Ed25519PrivateKey:
+    if isinstance(key, SigningKeyPair):
+        return key.private_key
+    if isinstance(key, bytes):
+        return Ed25519PrivateKey.from_private_bytes(key)
+    return key
+
+
+def _public_key(key: PublicKeyLike) -> Ed25519PublicKey:
+    if isinstance(key, PublicKeyCard):
+        return key.signing_key
+    if isinstance(key, bytes):
+        return Ed25519PublicKey.from_public_bytes(key)
+    return key
+
+
+def _identities(identity: IdentityLike | None) -> list[str]:
+    if identity is None:
+        return []
+    items = [identity] if isinstance(identity, (str, EncryptionKeyPair)) else list(identity)
+    return [i.identity if isinstance(i, EncryptionKeyPair) else i for i in items]
+
+
+def _recipients(recipients: str | Sequence[str]) -> list[str]:
+    items = [recipients] if isinstance(recipients, str) else list(recipients)
+    for r in items:
+        try:
+            age.parse_recipient(r)
+        except ValueError:
+            raise ValueError(f"暗号化先の公開鍵 (age1…) が不正です: {r[:20]!r}") from None
+    return items
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _Spool:
+    """Staging for a member that must be hashed before the manifest is written.
+
+    In memory up to MEMORY_LIMIT; beyond it, in a temporary file encrypted with a random
+    key that only this object knows, so personal data never reaches the disk in clear.
+    """
+
+    MEMORY_LIMIT = 8 * 1024 * 1024
+
+    def __init__(self, directory: Path) -> None:
+        self._dir = directory
+        self._mem = bytearray()
+        self._file: BinaryIO | None = None
+        self._aead: ChaCha20Poly1305 | None = None
+        self._pending = bytearray()
+        self._counter = 0
+        self.size = 0
+        self.hash = hashlib.sha256()
+
+    def write(self, data: bytes) -> None:
+        self.hash.update(data)
+        self.size += len(data)
+        if self._file is None:
+            self._mem += data
+            if len(self._mem) > self.MEMORY_LIMIT:
+                self._file = tempfile.TemporaryFile(dir=self._dir)  # noqa: SIM115
+                self._aead = ChaCha20Poly1305(ChaCha20Poly1305.generate_key())
+                self._pending, self._mem = self._mem, bytearray()
+                self._flush(final=False)
+        else:
+            self._pending += data
+            self._flush(final=False)
+
+    def _flush(self, final: bool) -> None:
+        assert self._file is not None and self._aead is not None
+        pending, pos = self._pending, 0
+        while len(pending) - pos >= age.CHUNK_SIZE or (final and pos < len(pending)):
+            piece = bytes(pending[pos : pos + age.CHUNK_SIZE])
+            self._file.write(self._aead.encrypt(self._counter.to_bytes(12, "big"), piece, None))
+            self._counter += 1
+            pos += len(piece)
+        del pending[:pos]
+
+    def chunks(self) -> Iterator[bytes]:
+        if self._file is None:
+            for pos in range(0, len(self._mem), IO_CHUNK):
+                yield bytes(self._mem[pos : pos + IO_CHUNK])
+            return
+        assert self._aead is not None
+        self._flush(final=True)
+        self._file.seek(0)
+        counter = 0
+        while ct := self._file.read(age.ENCRYPTED_CHUNK_SIZE):
+            yield self._aead.decrypt(counter.to_bytes(12, "big"), ct, None)
+            counter += 1
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        self._mem = bytearray()
+
+
+def _photo_stat(path: Path) -> tuple[int, int]:
+    """(size, mtime_ns) of a photo, which must be a regular file."""
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError(f"写真が通常のファイルではありません: {path.name}")
+    return st.st_size, st.st_mtime_ns
+
+
+def _fsync_and_hash(fd: int) -> str:
+    """fsync the file while hashing it back from the page cache (two threads: the disk
+    flush and the SHA-256 overlap)."""
+    flush = ThreadPoolExecutor(max_workers=1)
+    synced = flush.submit(os.fsync, fd)
+    h = hashlib.sha256()
+    buf = bytearray(4 * IO_CHUNK)
+    view = memoryview(buf)
+    offset = 0
+    try:
+        while n := os.preadv(fd, [buf], offset):
+            h.update(view[:n])
+            offset += n
+    finally:
+        synced.result()
+        flush.shutdown()
+    return h.hexdigest()
+
+
+def _safe_filename_part(text: str) -> str:
+    return "".join(c if c.isalnum() and c.isascii() or c in "-_" else "_" for c in text)[:40]
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def write_package(
+    *,
+    kind: str,
+    contract: str,
+    sender: str,
+    recipient: str,
+    records: Iterable[Mapping[str, Any]],
+    signing_key: SigningKeyLike,
+    out_dir: str | os.PathLike[str],
+    recipients: str | Sequence[str] = (),
+    passphrase: str | None = None,
+    csv_columns: Sequence[tuple[str, str]] | None = None,
+    batch: str | None = None,
+    answers: str | None = None,
+    photos: Iterable[PhotoSource | tuple[str | os.PathLike[str], str]] = (),
+    created_at: datetime | None = None,
+    scrypt_work_factor: int = age.DEFAULT_SCRYPT_WORK_FACTOR,
+) -> WrittenPackage:
+    """Write one package atomically into `out_dir` and return what the handover slip needs.
+
+    `records` is consumed once, as a stream. `csv_columns` is the CSV column order as
+    (record key, header) pairs (for kind="cases" it defaults to the J3 items). Encrypt to
+    the X25519 `recipients` ("age1…") or with `passphrase` (scrypt), exactly one of them.
+    Raises ValueError for bad arguments or records; nothing is left behind on failure.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind は {', '.join(KINDS)} のいずれかです")
+    for label, value in (("contract", contract), ("sender", sender), ("recipient", recipient)):
+        if not is_code(value):
+            raise ValueError(f"{label} のコードが不正です: {value!r}")
+    if batch is not None and not is_code(batch):
+        raise ValueError(f"batch のコードが不正です: {batch!r}")
+    if answers is not None and str(uuid.UUID(answers)) != answers:
+        raise ValueError("answers はパッケージ ID (UUID) です")
+    if (not recipients) == (passphrase is None):
+        raise ValueError("暗号化先の公開鍵かパスワードのどちらか一方を指定してください")
+    recipient_list = _recipients(recipients) if recipients else []
+    columns = tuple(csv_columns) if csv_columns is not None else default_columns(kind)
+    if not columns:
+        raise ValueError("csv_columns (列の順序と見出し) を指定してください")
+    created = created_at or datetime.now(UTC)
+    if created.tzinfo is None:
+        raise ValueError("created_at はタイムゾーン付きの日時です")
+    created_text = created.replace(microsecond=0).isoformat()
+    private_key = _signing_key(signing_key)
+    out = Path(out_dir)
+    if not out.is_dir():
+        raise ValueError(f"出力先のディレクトリがありません: {out}")
+
+    photo_list = [p if isinstance(p, PhotoSource) else PhotoSource(*p) for p in photos]
+    if photo_list and kind != "results":
+        raise ValueError("写真は結果パッケージ (kind='results') にのみ含められます")
+    names = [PHOTOS_DIR + p.name for p in photo_list]
+    bad = [n for n in names if not is_portable_name(n)]
+    if bad:
+        raise ValueError(f"写真の名前が不正です (英数字と . _ - と / のみ): {bad[0]!r}")
+    if len(set(names)) != len(names):
+        raise ValueError("写真の名前が重複しています")
+
+    package_id = str(uuid.uuid4())
+    jsonl, csvs = _Spool(out), _Spool(out)
+    try:
+        count = 0
+        encoder = CsvEncoder(columns)
+        csvs.write(encoder.header())
+        for record in records:
+            problem = check_record(kind, record)
+            if problem:
+                raise ValueError(f"{count + 1} 件目のレコード: {problem}")
+            jsonl.write(jsonl_line(record))
+            csvs.write(encoder.row(record))
+            count += 1
+
+        # Photos are read once. Everything in the archive except the manifest and its
+        # signature is known before the photos are hashed, and the manifest's length does
+        # not depend on the hash values (64 hex digits each), so the layout is fixed in
+        # advance: the age chunks holding manifest.json and manifest.sig are written as
+        # placeholders and encrypted in place once the photo hashes are known.
+        stats = [_photo_stat(Path(p.path)) for p in photo_list]
+        photo_hashes = ["0" * 64] * len(photo_list)
+
+        def build_manifest() -> Manifest:
+            members = [
+                MemberEntry(RECORDS_JSONL, jsonl.size, jsonl.hash.hexdigest()),
+                MemberEntry(RECORDS_CSV, csvs.size, csvs.hash.hexdigest()),
+                *(
+                    MemberEntry(n, st[0], h)
+                    for n, st, h in zip(names, stats, photo_hashes, strict=True)
+                ),
+            ]
+            return Manifest(
+                package_id=package_id,
+                kind=kind,
+                contract=contract,
+                batch=batch,
+                sender=sender,
+                recipient=recipient,
+                created_at=created_text,
+                answers=answers,
+                record_count=count,
+                photo_count=len(photo_list),
+                csv_columns=columns,
+                members=tuple(members),
+                signing_key=key_id(private_key.public_key().public_bytes_raw()),
+                record_schema=RECORD_SCHEMAS[kind],
+            )
+
+        mtime = int(created.timestamp())
+
+        def head_members(manifest_bytes: bytes, signature: bytes) -> bytes:
+            return b"".join(
+                member_header(name, len(data), mtime) + data + member_padding(len(data))
+                for name, data in ((MANIFEST_NAME, manifest_bytes), (SIGNATURE_NAME, signature))
+            )
+
+        draft = build_manifest().to_bytes()
+        prefix_len = len(head_members(draft, bytes(64)))
+        defer = -(-prefix_len // age.CHUNK_SIZE) if photo_list else 0
+
+        stamp = created.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        final = out / (
+            f"genchi-{kind}-{_safe_filename_part(contract)}-{stamp}-{package_id[:8]}{FILE_SUFFIX}"
+        )
+        tmp = out / f".{final.name}.{secrets.token_hex(4)}.part"
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        writer: age.AgeWriter | None = None
+        try:
+            writer = age.AgeWriter(
+                fd,
+                recipients=recipient_list,
+                passphrase=passphrase,
+                scrypt_work_factor=scrypt_work_factor,
+                defer_chunks=defer,
+            )
+            total = 0
+
+            def put(data: bytes | bytearray | memoryview) -> None:
+                nonlocal total
+                assert writer is not None
+                writer.write(data)
+                total += len(data)
+
+            if defer:
+                put(bytes(prefix_len))  # placeholder, replaced by patch_deferred()
+            else:
+                signed = build_manifest().to_bytes()
+                put(head_members(signed, sign_manifest(signed, private_key)))
+            for name, spool in ((RECORDS_JSONL, jsonl), (RECORDS_CSV, csvs)):
+                put(member_header(name, spool.size, mtime))
+                for piece in spool.chunks():
+                    put(piece)
+                put(member_padding(spool.size))
+            reader = _PhotoReader()
+            try:
+                for i, (photo, name, (size, mtime_ns)) in enumerate(
+                    zip(photo_list, names, stats, strict=True)
+                ):
+                    put(member_header(name, size, mtime))
+                    photo_hashes[i] = reader.copy(Path(photo.path), size, mtime_ns, put)
+                    put(member_padding(size))
+            finally:
+                reader.close()
+            put(archive_end(total))
+            digest = writer.close()
+            manifest = build_manifest()
+            manifest_bytes = manifest.to_bytes()
+            if defer:
+                if len(manifest_bytes) != len(draft):  # cannot happen: fixed-width fields
+                    raise RuntimeError("manifest length changed")
+                writer.patch_deferred(
+                    head_members(manifest_bytes, sign_manifest(manifest_bytes, private_key))
+                )
+                digest = _fsync_and_hash(fd)
+            else:
+                os.fsync(fd)
+            assert digest is not None
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            os.close(fd)
+            tmp.unlink(missing_ok=True)
+            raise
+        os.close(fd)
+        try:
+            if final.exists():
+                raise FileExistsError(final)
+            os.rename(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(out)
+    finally:
+        jsonl.close()
+        csvs.close()
+    size = final.stat().st_size
+    log.info(
+        "package written: id=%s kind=%s contract=%s records=%d photos=%d bytes=%d",
+        package_id,
+        kind,
+        contract,
+        count,
+        len(photo_list),
+        size,
+    )
+    return WrittenPackage(package_id, final, digest, size, count, manifest)
+
+
+class _PhotoReader:
+    """Reads photos into a small ring of buffers and hashes them on a worker thread, so
+    that SHA-256 (hashlib frees the GIL) runs while the caller's thread encrypts."""
+
+    BUFFERS = 4
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="photo-hash")
+        self._bufs = [bytearray(IO_CHUNK) for _ in range(self.BUFFERS)]
+        self._pending: list[Future[None] | None] = [None] * self.BUFFERS
+
+    def copy(self, path: Path, size: int, mtime_ns: int, put: Callable[[memoryview], None]) -> str:
+        """Stream a photo into the archive and return its SHA-256; refuse a photo that
+        changed since its size was taken (the archive layout depends on it)."""
+        changed = ValueError(f"写真が書き出し中に変更されました: {path.name}")
+        h = hashlib.sha256()
+        with open(path, "rb", buffering=0) as f:
+            st = os.fstat(f.fileno())
+            if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
+                raise changed
+            remaining, slot = size, 0
+            while remaining:
+                pending = self._pending[slot]
+                if pending is not None:
+                    pending.result()  # the hash is done with this buffer
+                view = memoryview(self._bufs[slot])
+                n = f.readinto(view[: min(IO_CHUNK, remaining)])
+                if not n:
+                    raise changed
+                self._pending[slot] = self._pool.submit(h.update, view[:n])
+                put(view[:n])
+                remaining -= n
+                slot = (slot + 1) % self.BUFFERS
+            if f.read(1) or os.fstat(f.fileno()).st_mtime_ns != mtime_ns:
+                raise changed
+        self.wait()
+        return h.hexdigest()
+
+    def wait(self) -> None:
+        for i, pending in enumerate(self._pending):
+            if pending is not None:
+                pending.result()
+                self._pending[i] = None
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def _lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Split a byte stream into LF-terminated lines, each at most MAX_LINE_BYTES."""
+    rest = b""
+    for chunk in chunks:
+        data = rest + chunk
+        start = 0
+        while (end := data.find(b"\n", start)) != -1:
+            yield data[start : end + 1]
+            start = end + 1
+        rest = data[start:]
+        if len(rest) > MAX_LINE_BYTES:
+            raise PackageRefused("bad_record", "レコードの行が長すぎます。")
+    if rest:
+        yield rest  # a last line without LF; the caller rejects it
+
+
+class _MemberData:
+    """The data of one member as a stream of pieces, hashed on the way."""
+
+    def __init__(self, archive: ArchiveReader) -> None:
+        self._archive = archive
+        self.hash = hashlib.sha256()
+
+    def __iter__(self) -> Iterator[bytes]:
+        for piece in self._archive.read_data():
+            self.hash.update(piece)
+            yield piece
+
+    def finish(self, entry: MemberEntry) -> None:
+        for _ in self:  # whatever the consumer left unread
+            pass
+        if self.hash.hexdigest() != entry.sha256:
+            raise PackageRefused(
+                "hash_mismatch",
+                f"{entry.name} の内容がマニフェストのハッシュ値と一致しません。",
+            )
+
+
+def _csv_row_count(chunks: Iterable[bytes], manifest: Manifest) -> tuple[int, str | None]:
+    """Rows after the header, and the first problem found (Japanese) or None."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    problem: str | None = None
+
+    def text_lines() -> Iterator[str]:
+        nonlocal problem
+        first = True
+        for line in _lines(chunks):
+            try:
+                text = decoder.decode(line)
+            except UnicodeDecodeError:
+                problem = problem or "records.csv が UTF-8 ではありません"
+                continue
+            if first:
+                if not text.startswith("\ufeff"):
+                    problem = problem or "records.csv の先頭に BOM がありません"
+                text = text.removeprefix("\ufeff")
+                first = False
+            yield text
+
+    rows = 0
+    header: list[str] | None = None
+    try:
+        for row in csv.reader(text_lines(), strict=True):
+            if header is None:
+                header = row
+            else:
+                rows += 1
+    except csv.Error:
+        problem = problem or "records.csv が CSV として読めません"
+    expected = [csv_cell(h) for _, h in manifest.csv_columns]
+    if header is not None and header != expected:
+        problem = problem or "records.csv の見出し行がマニフェストの列と一致しません"
+    return rows, problem
+
+
+def _check_envelope(
+    manifest: Manifest,
+    *,
+    expected_contract: str,
+    expected_recipient: str,
+    expected_kind: str | Sequence[str] | None,
+    expected_sender: str | None,
+    already_imported: ReplayCheck | None,
+) -> None:
+    if manifest.recipient != expected_recipient:
+        raise PackageRefused(
+            "wrong_recipient",
+            f"このパッケージは別の受け取り先 ({manifest.recipient}) あてです。",
+        )
+    if manifest.contract != expected_contract:
+        raise PackageRefused(
+            "wrong_contract", f"このパッケージは別の契約 ({manifest.contract}) のものです。"
+        )
+    if expected_sender is not None and manifest.sender != expected_sender:
+        raise PackageRefused(
+            "wrong_sender", f"このパッケージの送り手 ({manifest.sender}) が想定と違います。"
+        )
+    if expected_kind is not None:
+        kinds = [expected_kind] if isinstance(expected_kind, str) else list(expected_kind)
+        if manifest.kind not in kinds:
+            raise PackageRefused("wrong_kind")
+    if already_imported is not None:
+        seen = (
+            already_imported(manifest.package_id)
+            if callable(already_imported)
+            else manifest.package_id in already_imported
+        )
+        if seen:
+            raise PackageRefused(
+                "replayed",
+                f"このパッケージ (ID {manifest.package_id}) は既に取り込まれています。",
+            )
+
+
+def _read_small(archive: ArchiveReader) -> bytes:
+    """The current member's data (callers bound its size first)."""
+    return b"".join(archive.read_data())
+
+
+def _open_layers(
+    fh: BinaryIO, identities: list[str], passphrase: str | None, max_work: int
+) -> tuple[age.AgeReader, ArchiveReader, bytes, bytes | None]:
+    """Decrypt, and read manifest.json and manifest.sig (None when absent)."""
+    reader = age.AgeReader(
+        fh, identities=identities, passphrase=passphrase, max_work_factor=max_work
+    )
+    archive = ArchiveReader(reader)
+    first = archive.next_member()
+    if first is None or first.name != MANIFEST_NAME:
+        raise PackageRefused("unknown_format", "パッケージの先頭に manifest.json がありません。")
+    if first.size > MAX_MANIFEST_BYTES:
+        raise PackageRefused("unknown_format", "manifest.json が大きすぎます。")
+    manifest_bytes = _read_small(archive)
+    second = archive.next_member()
+    if second is None or second.name != SIGNATURE_NAME:
+        return reader, archive, manifest_bytes, None
+    if second.size != 64:
+        raise PackageRefused("bad_signature", "マニフェストの署名の形式が不正です。")
+    return reader, archive, manifest_bytes, _read_small(archive)
+
+
+class VerifiedPackage:
+    """A package whose every check passed (see open_package); gives its contents."""
+
+    def __init__(
+        self,
+        path: Path,
+        manifest: Manifest,
+        manifest_bytes: bytes,
+        sha256: str,
+        identities: list[str],
+        passphrase: str | None,
+        max_work: int,
+    ) -> None:
+        self.path = path
+        self.manifest = manifest
+        self.manifest_bytes = manifest_bytes
+        self.sha256 = sha256
+        self._identities = identities
+        self._passphrase = passphrase
+        self._max_work = max_work
+
+    @property
+    def package_id(self) -> str:
+        return self.manifest.package_id
+
+    @property
+    def record_count(self) -> int:
+        return self.manifest.record_count
+
+    def _reopen(self, fh: BinaryIO) -> ArchiveReader:
+        try:
+            _, archive, manifest_bytes, _ = _open_layers(
+                fh, self._identities, self._passphrase, self._max_work
+            )
+        except PackageRefused as exc:
+            raise _changed(exc.detail) from exc
+        if manifest_bytes != self.manifest_bytes:
+            raise _changed("manifest differs")
+        return archive
+
+    def iter_records(self) -> Iterator[dict[str, Any]]:
+        """The records, streamed (second pass). Store them in one transaction: if the file
+        changed since verification, PackageRefused("tampered") is raised, possibly after
+        some records were yielded."""
+        entry = self.manifest.members[0]
+        with open(self.path, "rb") as fh:
+            archive = self._reopen(fh)
+            member = archive.next_member()
+            if member is None or member.name != entry.name or member.size != entry.size:
+                raise _changed("records member")
+            data = _MemberData(archive)
+            count = 0
+            try:
+                for line in _lines(data):
+                    count += 1
+                    yield parse_jsonl_line(self.manifest.kind, line, count)
+                data.finish(entry)
+            except PackageRefused as exc:
+                raise _changed(exc.code) from exc
+            if count != self.manifest.record_count:
+                raise _changed("record count")
+
+    def read_all(self, photos_dir: str | os.PathLike[str] | None = None) -> PackageContents:
+        """Records (as a list) and photos, in one second pass.
+
+        Photos are written under `photos_dir` (name without the "photos/" prefix) only
+        after the whole file verified again; on any failure nothing is left there.
+        """
+        if self.manifest.photo_count and photos_dir is None:
+            raise ValueError("写真を含むパッケージです。photos_dir を指定してください")
+        dest = Path(photos_dir) if photos_dir is not None else None
+        staging: Path | None = None
+        if dest is not None and self.manifest.photo_count:
+            dest.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=".genchi-extract-", dir=dest))
+        try:
+            records: list[dict[str, Any]] = []
+            staged: list[tuple[MemberEntry, Path]] = []
+            with open(self.path, "rb") as fh:
+                reader = age.AgeReader(
+                    fh,
+                    identities=self._identities,
+                    passphrase=self._passphrase,
+                    max_work_factor=self._max_work,
+                )
+                archive = ArchiveReader(reader)
+                try:
+                    self._second_pass(archive, records, staged, staging)
+                except PackageRefused as exc:
+                    raise _changed(exc.code) from exc
+                if reader.sha256 != self.sha256:
+                    raise _changed("whole-file hash")
+            photos: list[ExtractedPhoto] = []
+            if dest is not None and staging is not None:
+                photos = _move_into_place(staged, staging, dest)
+            return PackageContents(self.manifest, self.sha256, records, photos)
+        finally:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+
+    def _second_pass(
+        self,
+        archive: ArchiveReader,
+        records: list[dict[str, Any]],
+        staged: list[tuple[MemberEntry, Path]],
+        staging: Path | None,
+    ) -> None:
+        for expected_name in (MANIFEST_NAME, SIGNATURE_NAME):
+            member = archive.next_member()
+            if member is None or member.name != expected_name:
+                raise _changed("header members")
+            data = _read_small(archive)
+            if expected_name == MANIFEST_NAME and data != self.manifest_bytes:
+                raise _changed("manifest differs")
+        for index, entry in enumerate(self.manifest.members):
+            member = archive.next_member()
+            if member is None or member.name != entry.name or member.size != entry.size:
+                raise _changed("member list")
+            data = _MemberData(archive)
+            if index == 0:
+                for number, line in enumerate(_lines(data), 1):
+                    records.append(parse_jsonl_line(self.manifest.kind, line, number))
+            elif index >= 2 and staging is not None:
+                target = staging / f"{index:06d}"
+                with open(target, "xb") as out:
+                    for piece in data:
+                        out.write(piece)
+                    out.flush()
+                    os.fsync(out.fileno())
+                staged.append((entry, target))
+            data.finish(entry)
+        if archive.next_member() is not None:
+            raise _changed("extra member")
+        if len(records) != self.manifest.record_count:
+            raise _changed("record count")
+
+
+def _changed(detail: str | None) -> PackageRefused:
+    return PackageRefused(
+        "tampered",
+        "検証の後でパッケージのファイルが変わりました。取り込みを中止しました。",
+        detail=detail,
+    )
+
+
+def _move_into_place(
+    staged: list[tuple[MemberEntry, Path]], staging: Path, dest: Path
+) -> list[ExtractedPhoto]:
+    targets = [(entry, tmp, dest / entry.name.removeprefix(PHOTOS_DIR)) for entry, tmp in staged]
+    root = dest.resolve()
+    for _, _, target in targets:
+        # Names were checked already; this guards against symlinks planted in dest.
+        if not target.parent.resolve().is_relative_to(root) and target.parent.exists():
+            raise ValueError(f"展開先が不正です: {target}")
+        if target.exists() or target.is_symlink():
+            raise FileExistsError(target)
+    done: list[ExtractedPhoto] = []
+    try:
+        for entry, tmp, target in targets:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not target.parent.resolve().is_relative_to(root):
+                raise ValueError(f"展開先が不正です: {target}")
+            os.rename(tmp, target)
+            done.append(ExtractedPhoto(entry.name, target, entry.size, entry.sha256))
+    except BaseException:
+        for photo in done:
+            photo.path.unlink(missing_ok=True)
+        raise
+    return done
+
+
+def open_package(
+    path: str | os.PathLike[str],
+    *,
+    sender_key: PublicKeyLike,
+    expected_contract: str,
+    expected_recipient: str,
+    identity: IdentityLike | None = None,
+    passphrase: str | None = None,
+    already_imported: ReplayCheck,
+    expected_kind: str | Sequence[str] | None = None,
+    expected_sender: str | None = None,
+    max_scrypt_work_factor: int = age.MAX_SCRYPT_WORK_FACTOR,
+) -> VerifiedPackage:
+    """Check a package completely (first pass) without storing anything.
+
+    Checks, in order: age header and key (`identity` "AGE-SECRET-KEY-1…" or
+    `passphrase`), header MAC, every chunk, the archive structure, the manifest signature
+    against the trusted `sender_key`, the manifest schema, recipient, contract, sender,
+    kind and replay (`already_imported`: a set of package ids or a callable), then every
+    member's size and SHA-256, the record schema and counts, and that the file ends
+    properly. Raises PackageRefused (code + Japanese message); each refusal is logged.
+    """
+    p = Path(path)
+    identities = _identities(identity)
+    if not identities and passphrase is None:
+        raise ValueError("鍵 (identity) かパスワードを指定してください")
+    trusted = _public_key(sender_key)
+    manifest: Manifest | None = None
+    try:
+        try:
+            fh = open(p, "rb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise PackageRefused(
+                "unknown_format", f"パッケージのファイルを開けません: {p.name}", detail=str(exc)
+            ) from None
+        with fh:
+            reader, archive, manifest_bytes, signature = _open_layers(
+                fh, identities, passphrase, max_scrypt_work_factor
+            )
+            if signature is None:
+                raise PackageRefused("unsigned")
+            verify_signature(manifest_bytes, signature, trusted)
+            manifest = parse_manifest(manifest_bytes)
+            _check_envelope(
+                manifest,
+                expected_contract=expected_contract,
+                expected_recipient=expected_recipient,
+                expected_kind=expected_kind,
+                expected_sender=expected_sender,
+                already_imported=already_imported,
+            )
+            _verify_members(archive, manifest)
+            if not reader.at_end or reader.sha256 is None:
+                raise PackageRefused("tampered", detail="payload continues after archive")
+            sha = reader.sha256
+    except PackageRefused as exc:
+        log.warning(
+            "package refused: code=%s file=%s package_id=%s detail=%s",
+            exc.code,
+            p.name,
+            manifest.package_id if manifest else "-",
+            exc.detail or "-",
+        )
+        raise
+    log.info("package verified: id=%s file=%s", manifest.package_id, p.name)
+    return VerifiedPackage(
+        p, manifest, manifest_bytes, sha, identities, passphrase, max_scrypt_work_factor
+    )
+
+
+def _verify_members(archive: ArchiveReader, manifest: Manifest) -> None:
+    listed = {m.name for m in manifest.members}
+    for index, entry in enumerate(manifest.members):
+        member = archive.next_member()
+        if member is None:
+            raise PackageRefused(
+                "missing_member",
+                f"マニフェストに載っている {entry.name} がアーカイブにありません。",
+            )
+        if member.name != entry.name:
+            if member.name in listed:
+                raise PackageRefused(
+                    "unexpected_member",
+                    f"アーカイブ内のファイルの順序がマニフェストと違います ({member.name})。",
+                )
+            raise PackageRefused(
+                "unexpected_member",
+                f"マニフェストに載っていないファイルがあります: {member.name!r}",
+            )
+        if member.size != entry.size:
+            raise PackageRefused(
+                "hash_mismatch", f"{entry.name} の大きさがマニフェストと一致しません。"
+            )
+        data = _MemberData(archive)
+        problem: str | None = None
+        count = -1
+        if index == 0:
+            # Records are parsed while hashing; a problem is reported only after the hash
+            # matched, so that damage is reported as damage, not as a bad record.
+            count = 0
+            try:
+                for line in _lines(data):
+                    count += 1
+                    if not line.endswith(b"\n"):
+                        problem = problem or "records.jsonl の最後の行が改行で終わっていません"
+                    try:
+                        parse_jsonl_line(manifest.kind, line, count)
+                    except PackageRefused as exc:
+                        problem = problem or exc.message
+            except PackageRefused as exc:
+                problem = exc.message
+        elif index == 1:
+            count, problem = _csv_row_count(data, manifest)
+        data.finish(entry)
+        if problem:
+            raise PackageRefused("bad_record", problem)
+        if index in (0, 1) and count != manifest.record_count:
+            raise PackageRefused(
+                "count_mismatch",
+                f"{entry.name} の件数 ({count} 件) がマニフェストの件数 ({manifest.record_count} 件) と一致しません。",
+            )
+    extra = archive.next_member()
+    if extra is not None:
+        raise PackageRefused(
+            "unexpected_member", f"マニフェストに載っていないファイルがあります: {extra.name!r}"
+        )
+
+
+def read_package(
+    path: str | os.PathLike[str],
+    *,
+    sender_key: PublicKeyLike,
+    expected_contract: str,
+    expected_recipient: str,
+    identity: IdentityLike | None = None,
+    passphrase: str | None = None,
+    already_imported: ReplayCheck,
+    expected_kind: str | Sequence[str] | None = None,
+    expected_sender: str | None = None,
+    photos_dir: str | os.PathLike[str] | None = None,
+    max_scrypt_work_factor: int = age.MAX_SCRYPT_WORK_FACTOR,
+) -> PackageContents:
+    """open_package() then read_all(): verified records and photos, or PackageRefused."""
+    package = open_package(
+        path,
+        sender_key=sender_key,
+        expected_contract=expected_contract,
+        expected_recipient=expected_recipient,
+        identity=identity,
+        passphrase=passphrase,
+        already_imported=already_imported,
+        expected_kind=expected_kind,
+        expected_sender=expected_sender,
+        max_scrypt_work_factor=max_scrypt_work_factor,
+    )
+    try:
+        return package.read_all(photos_dir)
+    except PackageRefused as exc:
+        log.warning(
+            "package refused: code=%s file=%s package_id=%s detail=%s",
+            exc.code,
+            Path(path).name,
+            package.package_id,
+            exc.detail or "-",
+        )
+        raise
+
+
+def inspect_package(
+    path: str | os.PathLike[str],
+    *,
+    identity: IdentityLike | None = None,
+    passphrase: str | None = None,
+    sender_key: PublicKeyLike | None = None,
+) -> PackageInfo:
+    """The encryption mode, file hash, and (with a key) the manifest and signature status.
+
+    Reads only the age header and, with a key, the first two archive members: no records.
+    Raises PackageRefused if the file cannot be read that far.
+    """
+    p = Path(path)
+    h = hashlib.sha256()
+    with open(p, "rb") as fh:
+        while block := fh.read(IO_CHUNK):
+            h.update(block)
+        fh.seek(0)
+        header = age.read_header(age._HashingSource(fh))
+        fh.seek(0)
+        manifest: Manifest | None = None
+        status = "not_checked"
+        identities = _identities(identity)
+        if identities or passphrase is not None:
+            _, _, manifest_bytes, signature = _open_layers(
+                fh, identities, passphrase, age.MAX_SCRYPT_WORK_FACTOR
+            )
+            if signature is None:
+                status = "unsigned"
+            elif sender_key is not None:
+                try:
+                    verify_signature(manifest_bytes, signature, _public_key(sender_key))
+                    status = "valid"
+                except PackageRefused:
+                    status = "invalid"
+            manifest = parse_manifest(manifest_bytes)
+    return PackageInfo(
+        path=p,
+        size=p.stat().st_size,
+        sha256=h.hexdigest(),
+        encryption=header.mode,
+        stanza_count=len(header.stanzas),
+        manifest=manifest,
+        signature=status,
+    )
