@@ -51,6 +51,16 @@ class Case(models.Model):
     # Keyed hash of the normalised person+address: duplicate detection without decrypting.
     identity_key = models.CharField(max_length=64, db_index=True)
     created_at = models.DateTimeField(_("登録日時"), default=timezone.now)
+    # Where the case came from: the import run and the row number in its file.
+    import_run = models.ForeignKey(
+        "intake.ImportRun",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="cases",
+        verbose_name=_("取込"),
+    )
+    source_row = models.PositiveIntegerField(_("取込ファイルの行"), null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -116,3 +126,98 @@ class BatchItem(models.Model):
                 fields=["batch", "position"], name="batch_item_unique_position"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}#{self.position}"
+
+
+class ImportRun(models.Model):
+    """One upload of the tax division's list: preview first, then an all-or-nothing commit.
+
+    The uploaded file and the preview report (which quotes row values) are kept only
+    encrypted under the contract's key, so nothing in plaintext reaches the disk.
+    """
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("受付")
+        CHECKING = "checking", _("検査中")
+        CHECKED = "checked", _("検査済み")
+        REFUSED = "refused", _("取込不可")
+        COMMITTING = "committing", _("登録中")
+        COMMITTED = "committed", _("登録済み")
+
+    contract = models.ForeignKey(
+        "parties.Contract",
+        on_delete=models.PROTECT,
+        related_name="import_runs",
+        verbose_name=_("契約"),
+    )
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("受付日時"), default=timezone.now)
+    channel = models.CharField(_("経路"), max_length=8, default="web")
+    filename = models.CharField(_("ファイル名"), max_length=255, blank=True)
+    file_format = models.CharField(_("形式"), max_length=8, blank=True)
+    file_size = models.PositiveBigIntegerField(_("サイズ"), default=0)
+    file_sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    encoding = models.CharField(_("文字コード"), max_length=16, blank=True)
+    encoding_override = models.CharField(_("文字コードの指定"), max_length=16, blank=True)
+    sheet_name = models.CharField(_("シート名"), max_length=100, blank=True)
+    mapping = models.JSONField(_("列の対応"), default=dict, blank=True)
+    payload = models.BinaryField(_("ファイル(暗号化)"), blank=True, default=b"")
+    report = models.BinaryField(_("検査結果(暗号化)"), blank=True, default=b"")
+    status = models.CharField(
+        _("状態"), max_length=16, choices=Status.choices, default=Status.UPLOADED
+    )
+    message = models.TextField(_("結果"), blank=True)
+    total_rows = models.PositiveIntegerField(_("行数"), default=0)
+    good_rows = models.PositiveIntegerField(_("正常"), default=0)
+    warning_rows = models.PositiveIntegerField(_("警告"), default=0)
+    error_rows = models.PositiveIntegerField(_("エラー"), default=0)
+    duplicate_rows = models.PositiveIntegerField(_("重複"), default=0)
+    imported_rows = models.PositiveIntegerField(_("登録件数"), default=0)
+    error_row_numbers = models.JSONField(_("エラー行"), default=list, blank=True)
+    excluded_rows = models.JSONField(_("除外した行"), default=list, blank=True)
+    checked_at = models.DateTimeField(_("検査日時"), null=True, blank=True)
+    committed_at = models.DateTimeField(_("登録日時"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("対象者一覧の取込")
+
+    def __str__(self) -> str:
+        return f"{self.contract.code} #{self.pk} {self.filename}"
+
+    @property
+    def can_commit(self) -> bool:
+        return self.status == self.Status.CHECKED
+
+
+class MappingPreset(models.Model):
+    """A hand-made column mapping (file header → Genchi field), saved per ward for reuse."""
+
+    organisation = models.ForeignKey(
+        "parties.Organisation",
+        on_delete=models.CASCADE,
+        related_name="intake_presets",
+        verbose_name=_("組織"),
+    )
+    name = models.CharField(_("名称"), max_length=100)
+    mapping = models.JSONField(_("列の対応"), default=dict)
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("登録日時"), default=timezone.now)
+
+    class Meta:
+        ordering = ["organisation", "name"]
+        verbose_name = _("列の対応の設定")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "name"], name="intake_preset_unique_name"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .columns import field_choices, map_columns, normalise_header
+from .models import Case
+from .reader import MAX_FILE_BYTES
+from .services import PRIORITIES
+
+ENCODING_CHOICES = [
+    ("", _("自動判別")),
+    ("utf-8", _("UTF-8")),
+    ("cp932", _("Shift_JIS(CP932)")),
+]
+LEVEL_CHOICES = [
+    ("", _("すべて")),
+    ("3", _("町字まで特定(3)")),
+    ("low", _("要修正(町字未特定)")),
+    ("2", _("市区町村まで(2)")),
+]
+
+
+class ImportUploadForm(forms.Form):
+    contract = forms.ModelChoiceField(label=_("契約"), queryset=None, empty_label=None)
+    file = forms.FileField(
+        label=_("対象者一覧ファイル"),
+        help_text=_("CSV(UTF-8 または Shift_JIS)か Excel(.xlsx)。1 行目が見出しです。"),
+    )
+    encoding = forms.ChoiceField(
+        label=_("文字コード(CSV)"), choices=ENCODING_CHOICES, required=False
+    )
+    sheet = forms.CharField(
+        label=_("シート名(Excel)"),
+        required=False,
+        max_length=100,
+        help_text=_("空欄なら最初のシートを読みます。"),
+    )
+    preset = forms.ModelChoiceField(
+        label=_("保存した列の対応"),
+        queryset=None,
+        required=False,
+        empty_label=_("使わない(見出しで自動判別)"),
+    )
+
+    def __init__(self, *args, contracts, presets, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contract"].queryset = contracts
+        self.fields["preset"].queryset = presets
+        self.fields["file"].widget.attrs["accept"] = ".csv,.txt,.xlsx"
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_FILE_BYTES:
+            raise forms.ValidationError(_("ファイルが大きすぎます。"))
+        return upload
+
+
+class MappingForm(forms.Form):
+    """One choice per column of the file's header."""
+
+    save_as = forms.CharField(
+        label=_("この対応を名前を付けて保存する"),
+        required=False,
+        max_length=100,
+        help_text=_("次回から取込画面で選べます(空欄なら保存しません)。"),
+    )
+
+    def __init__(self, *args, header: list[str], current: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.header = header
+        auto = map_columns(header, current)
+        by_index = {index: field for field, index in auto.by_field.items()}
+        for index, title in enumerate(header):
+            key = normalise_header(title)
+            initial = current.get(key) or by_index.get(index) or "_ignore"
+            self.fields[f"col_{index}"] = forms.ChoiceField(
+                label=title or _("(空の見出し)"), choices=field_choices(), initial=initial
+            )
+        self.order_fields([f"col_{i}" for i in range(len(header))] + ["save_as"])
+
+    def mapping(self) -> dict[str, str]:
+        return {
+            normalise_header(title): self.cleaned_data[f"col_{index}"]
+            for index, title in enumerate(self.header)
+        }
+
+    def clean(self):
+        data = super().clean()
+        chosen = [data.get(f"col_{i}") for i in range(len(self.header))]
+        picked = [c for c in chosen if c and c != "_ignore"]
+        if len(picked) != len(set(picked)):
+            raise forms.ValidationError(_("同じ項目を複数の列に対応させることはできません。"))
+        for required in ("name", "address"):
+            if required not in picked:
+                raise forms.ValidationError(_("氏名と住所の列は必ず指定してください。"))
+        return data
+
+
+class CommitForm(forms.Form):
+    exclude_errors = forms.BooleanField(
+        label=_("エラーのある行を除外して、残りを登録する"), required=False
+    )
+
+
+class CaseFilterForm(forms.Form):
+    contract = forms.ChoiceField(label=_("契約"), required=False)
+    status = forms.ChoiceField(
+        label=_("状態"), required=False, choices=[("", _("すべて")), *Case.Status.choices]
+    )
+    pref = forms.ChoiceField(label=_("都道府県"), required=False)
+    city = forms.ChoiceField(label=_("市区町村"), required=False)
+    level = forms.ChoiceField(label=_("住所の判定"), required=False, choices=LEVEL_CHOICES)
+
+    def __init__(self, *args, contracts, prefs, cities, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contract"].choices = [("", _("すべて"))] + [
+            (c.code, c.title) for c in contracts
+        ]
+        self.fields["pref"].choices = [("", _("すべて"))] + [(p, p) for p in prefs]
+        self.fields["city"].choices = [("", _("すべて"))] + [(c, c) for c in cities]
+
+
+class AddressForm(forms.Form):
+    candidate = forms.ChoiceField(label=_("住所の候補"), required=False, widget=forms.RadioSelect)
+    address = forms.CharField(label=_("住所"), max_length=200)
+    building_line = forms.CharField(label=_("方書"), max_length=100, required=False)
+    postal_code = forms.CharField(
+        label=_("郵便番号"),
+        max_length=16,
+        required=False,
+        help_text=_("空欄なら住所から補います。"),
+    )
+
+    def __init__(self, *args, candidates: list[tuple[str, str]] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        if candidates:
+            self.fields["candidate"].choices = [("", _("使わない(入力した住所のまま)"))] + list(
+                candidates
+            )
+        else:
+            del self.fields["candidate"]
+
+
+class BatchCreateForm(forms.Form):
+    contract = forms.ModelChoiceField(label=_("契約"), queryset=None, empty_label=None)
+    title = forms.CharField(label=_("名称"), max_length=200, required=False)
+    priority = forms.ChoiceField(
+        label=_("優先順位の基準"), choices=[(k, _(v)) for k, v in PRIORITIES.items()]
+    )
+
+    def __init__(self, *args, contracts, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contract"].queryset = contracts
+
+
+class BatchFillForm(forms.Form):
+    pref = forms.CharField(label=_("都道府県"), required=False, max_length=8)
+    city = forms.CharField(label=_("市区町村"), required=False, max_length=32)
+    min_level = forms.ChoiceField(
+        label=_("住所の判定"),
+        choices=[("3", _("町字まで特定できた案件のみ")), ("0", _("すべて"))],
+        initial="3",
+    )
+    limit = forms.IntegerField(
+        label=_("追加する件数"), required=False, min_value=1, help_text=_("空欄なら上限まで")
+    )

@@ -1,0 +1,267 @@
+"""Reading the tax division's list: CSV (UTF-8, UTF-8 with BOM, CP932) or XLSX.
+
+`open_table(data, ...)` turns the uploaded bytes into a `Table`: the header row and an
+iterator over the data rows (each a list of strings and its 1-based row number in the
+file, header = row 1). Anything that cannot be read is refused with `FileRefused`,
+whose message is Japanese and meant for the person who uploaded the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_XLSX_UNCOMPRESSED = 512 * 1024 * 1024  # a zip bomb stops here, before openpyxl reads it
+MAX_COLUMNS = 200
+MAX_CELL_CHARS = 10_000
+
+ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8-sig", "cp932": "cp932"}
+ENCODING_LABELS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 (BOM付き)", "cp932": "Shift_JIS (CP932)"}
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+class FileRefused(Exception):
+    """The file as a whole cannot be read; nothing of it is imported."""
+
+    def __init__(self, message: str, *, row: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.row = row
+
+
+@dataclass
+class Table:
+    file_format: str  # "csv" or "xlsx"
+    encoding: str  # the encoding used for CSV, "" for XLSX
+    header: list[str]
+    rows: Iterator[tuple[int, list[str]]]
+    estimated_rows: int  # for progress; exact for XLSX with a dimension, else a line count
+    sheet_name: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def sniff_format(data: bytes, filename: str = "") -> str:
+    if data.startswith(_ZIP_MAGIC):
+        return "xlsx"
+    if data.startswith(_OLE_MAGIC):
+        raise FileRefused(
+            _(
+                "旧形式の Excel ファイル(.xls)には対応していません。"
+                "Excel で「.xlsx」または CSV として保存し直してください。"
+            )
+        )
+    if filename.lower().endswith((".xlsx", ".xlsm")):
+        raise FileRefused(_("Excel ファイル(.xlsx)として読めません。ファイルが壊れています。"))
+    return "csv"
+
+
+def detect_encoding(data: bytes) -> str:
+    """UTF-8 (with or without BOM) or CP932, or refuse with the reason."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FileRefused(
+            _(
+                "文字コード UTF-16 のファイルには対応していません。"
+                "UTF-8 または Shift_JIS(CP932) で保存し直してください。"
+            )
+        )
+    if b"\x00" in data[:65536]:
+        raise FileRefused(
+            _("テキストファイル(CSV)ではありません。CSV か Excel(.xlsx) を選んでください。")
+        )
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        data.decode("cp932")
+        return "cp932"
+    except UnicodeDecodeError:
+        pass
+    raise FileRefused(
+        _(
+            "文字コードを判別できません。UTF-8 または Shift_JIS(CP932) の CSV にしてください"
+            "(文字コードを指定して読み直すこともできます)。"
+        )
+    )
+
+
+def _decode(data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise FileRefused(
+            _("指定された文字コード(%(enc)s)で読めない文字があります(%(line)d 行目付近)。")
+            % {"enc": ENCODING_LABELS.get(encoding, encoding), "line": line},
+            row=line,
+        ) from exc
+
+
+def _clean_header(cells: list[str]) -> list[str]:
+    header = [str(c if c is not None else "").strip() for c in cells]
+    while header and not header[-1]:
+        header.pop()
+    return header
+
+
+def _csv_table(data: bytes, encoding_override: str = "") -> Table:
+    if encoding_override:
+        if encoding_override not in ENCODINGS:
+            raise FileRefused(_("文字コードの指定が正しくありません。"))
+        encoding = encoding_override
+        if encoding == "utf-8" and data.startswith(b"\xef\xbb\xbf"):
+            encoding = "utf-8-sig"
+    else:
+        encoding = detect_encoding(data)
+    text = _decode(data, encoding)
+    if "\x00" in text:
+        raise FileRefused(_("テキストファイル(CSV)ではありません。"))
+    if not text.strip():
+        raise FileRefused(_("ファイルが空です。"))
+    csv.field_size_limit(MAX_CELL_CHARS * 4)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header_row = next(reader)
+    except (csv.Error, StopIteration) as exc:
+        raise FileRefused(_("CSV の見出し行を読めません。")) from exc
+    header = _clean_header(header_row)
+    estimated = max(text.count("\n") - 1, 0)
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        number = 1
+        try:
+            for cells in reader:
+                number = reader.line_num
+                # line_num counts physical lines; the row number people see is the record.
+                yield number, cells
+        except csv.Error as exc:
+            raise FileRefused(
+                _("CSV の形式が正しくありません(%(line)d 行目付近: 引用符の閉じ忘れなど)。")
+                % {"line": reader.line_num},
+                row=reader.line_num,
+            ) from exc
+
+    return Table("csv", encoding, header, _numbered(rows()), estimated)
+
+
+def _numbered(rows: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, list[str]]]:
+    """Rows numbered as records (header = 1), skipping rows that are entirely blank."""
+    number = 1
+    for _line, cells in rows:
+        number += 1
+        if not any((c or "").strip() for c in cells):
+            continue
+        yield number, cells
+
+
+def _check_zip(data: bytes) -> None:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise FileRefused(_("Excel ファイル(.xlsx)が壊れているか、途中で切れています。")) from exc
+    total = sum(i.file_size for i in infos)
+    if total > MAX_XLSX_UNCOMPRESSED or len(infos) > 10_000:
+        raise FileRefused(_("Excel ファイルの展開後のサイズが大きすぎます。"))
+    for info in infos:
+        if info.compress_size and info.file_size / info.compress_size > 1000:
+            raise FileRefused(_("Excel ファイルの圧縮率が異常です(展開を中止しました)。"))
+    names = {i.filename for i in infos}
+    if "xl/workbook.xml" not in names:
+        raise FileRefused(_("Excel ファイル(.xlsx)ではありません。"))
+    bad = archive.testzip()
+    if bad is not None:
+        raise FileRefused(_("Excel ファイル(.xlsx)が壊れています(%(name)s)。") % {"name": bad})
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _xlsx_table(data: bytes, sheet: str = "") -> Table:
+    _check_zip(data)
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = openpyxl.load_workbook(
+            io.BytesIO(data), read_only=True, data_only=True, keep_links=False
+        )
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise FileRefused(_("Excel ファイル(.xlsx)を開けません。ファイルが壊れています。")) from exc
+    except Exception as exc:  # openpyxl raises many kinds on malformed XML
+        raise FileRefused(_("Excel ファイル(.xlsx)を開けません。ファイルが壊れています。")) from exc
+    if sheet:
+        if sheet not in workbook.sheetnames:
+            raise FileRefused(
+                _("シート「%(sheet)s」がありません(あるシート: %(names)s)。")
+                % {"sheet": sheet, "names": "、".join(workbook.sheetnames)}
+            )
+        worksheet = workbook[sheet]
+    else:
+        worksheet = workbook.worksheets[0]
+    iterator = worksheet.iter_rows(values_only=True)
+    try:
+        first = next(iterator, None)
+    except Exception as exc:
+        raise FileRefused(_("Excel ファイル(.xlsx)のシートを読めません。")) from exc
+    if first is None:
+        raise FileRefused(_("ファイルが空です。"))
+    header = _clean_header([_cell_text(v) for v in first])
+    try:
+        estimated = max((worksheet.max_row or 0) - 1, 0)
+    except Exception:
+        estimated = 0
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        number = 1
+        try:
+            for values in iterator:
+                number += 1
+                yield number, [_cell_text(v) for v in values[:MAX_COLUMNS]]
+        except FileRefused:
+            raise
+        except Exception as exc:
+            raise FileRefused(
+                _("Excel ファイルの %(row)d 行目付近が壊れています。") % {"row": number},
+                row=number,
+            ) from exc
+        finally:
+            workbook.close()
+
+    return Table("xlsx", "", header, _numbered(rows()), estimated, sheet_name=worksheet.title)
+
+
+def open_table(data: bytes, *, filename: str = "", encoding: str = "", sheet: str = "") -> Table:
+    """Open uploaded bytes as a table, or raise `FileRefused`."""
+    if not data or not data.strip():
+        raise FileRefused(_("ファイルが空です。"))
+    if len(data) > MAX_FILE_BYTES:
+        raise FileRefused(
+            _("ファイルが大きすぎます(上限 %(mb)d MB)。分割して取り込んでください。")
+            % {"mb": MAX_FILE_BYTES // (1024 * 1024)}
+        )
+    file_format = sniff_format(data, filename)
+    table = _xlsx_table(data, sheet) if file_format == "xlsx" else _csv_table(data, encoding)
+    if not any(table.header):
+        raise FileRefused(_("見出し行(1 行目)が空です。1 行目に列名を入れてください。"))
+    if len(table.header) > MAX_COLUMNS:
+        raise FileRefused(_("列が多すぎます(上限 %(n)d 列)。") % {"n": MAX_COLUMNS})
+    return table

@@ -1,0 +1,494 @@
+"""Intake pages: import with preview, cases, address correction, batches (ward only)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import InMemoryUploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_POST
+
+from genchi.access.policy import policy
+from genchi.accounts.models import WARD_ROLES, Role
+from genchi.audit.chain import record
+from genchi.geo import normalize
+
+from . import selectors, services
+from .columns import FIELDS
+from .forms import (
+    AddressForm,
+    BatchCreateForm,
+    BatchFillForm,
+    CaseFilterForm,
+    CommitForm,
+    ImportUploadForm,
+    MappingForm,
+)
+from .models import Batch, Case, ImportRun
+from .reader import MAX_FILE_BYTES
+from .services import ImportOptions
+from .validation import neutralise_formula
+
+WRITERS = frozenset({Role.WARD_STAFF, Role.WARD_ADMIN})
+READERS = WARD_ROLES
+ISSUES_SHOWN = 500
+CASES_PER_PAGE = 100
+
+
+def _can_write(user) -> bool:
+    return user.role in WRITERS
+
+
+def _require_writer(user) -> None:
+    if not _can_write(user):
+        raise PermissionDenied(_("この操作をする権限がありません(閲覧のみ)。"))
+
+
+def _background() -> bool:
+    return getattr(settings, "GENCHI_INTAKE_BACKGROUND", True)
+
+
+# --- Uploads stay in memory: the plaintext file never touches the disk ------------------
+
+
+class MemoryOnlyUploadHandler(FileUploadHandler):
+    """Keeps the upload in memory whatever its size (up to the intake limit)."""
+
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
+        self.buffer = io.BytesIO()
+        self.size = 0
+
+    def receive_data_chunk(self, raw_data, start):
+        self.size += len(raw_data)
+        if self.size > MAX_FILE_BYTES:
+            raise StopUpload(connection_reset=True)
+        self.buffer.write(raw_data)
+        return None
+
+    def file_complete(self, file_size):
+        self.buffer.seek(0)
+        return InMemoryUploadedFile(
+            self.buffer,
+            self.field_name,
+            self.file_name,
+            self.content_type,
+            file_size,
+            self.charset,
+            self.content_type_extra,
+        )
+
+
+# --- Import ----------------------------------------------------------------------------
+
+
+@policy(WRITERS, description="対象者一覧の取込(ファイルの受付)")
+@csrf_exempt
+def import_start(request):
+    request.upload_handlers = [MemoryOnlyUploadHandler(request)]
+    return _import_start(request)
+
+
+@csrf_protect
+def _import_start(request):
+    contracts = selectors.intake_contracts_for(request.user).exclude(status="closed")
+    form = ImportUploadForm(
+        request.POST or None,
+        request.FILES or None,
+        contracts=contracts,
+        presets=selectors.presets_for(request.user),
+    )
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        preset = form.cleaned_data.get("preset")
+        run = services.create_run(
+            form.cleaned_data["contract"],
+            upload.read(),
+            filename=upload.name,
+            options=ImportOptions(
+                encoding=form.cleaned_data["encoding"],
+                sheet=form.cleaned_data["sheet"].strip(),
+                mapping=preset.mapping if preset else None,
+            ),
+            user=request.user,
+        )
+        _start_check(run)
+        return redirect("intake:import_run", run_id=run.pk)
+    runs = selectors.import_runs_for(request.user)[:20]
+    return render(request, "intake/import_start.html", {"form": form, "runs": runs})
+
+
+def _start_check(run: ImportRun) -> None:
+    if _background():
+        ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.CHECKING)
+        services.run_in_background(run.pk, lambda r: services.check_run(r))
+    else:
+        services.check_run(run)
+
+
+def _progress_context(run: ImportRun) -> dict:
+    done_total = services.progress_of(run.pk)
+    done, total = done_total if done_total else (0, 0)
+    return {
+        "run": run,
+        "done": done,
+        "total": max(total, done),
+        "percent": int(done * 100 / total) if total else 0,
+    }
+
+
+@policy(READERS, personal_data=True, description="取込の検査結果(プレビュー)")
+def import_run(request, run_id: int):
+    run = selectors.import_run_for(request.user, run_id)
+    busy = run.status in (ImportRun.Status.CHECKING, ImportRun.Status.COMMITTING)
+    context = {"run": run, "busy": busy, "can_write": _can_write(request.user)}
+    if busy:
+        context.update(_progress_context(run))
+        return render(request, "intake/import_run.html", context)
+    report = services.report_of(run)
+    issues = report.get("issues", [])
+    if issues:
+        record(
+            "intake.import.report_viewed",
+            obj=run,
+            contract=run.contract,
+            detail={"run": run.pk, "issues_shown": min(len(issues), ISSUES_SHOWN)},
+        )
+    errors = [i for i in issues if i["level"] == "error"]
+    warnings = [i for i in issues if i["level"] != "error"]
+    context.update(
+        {
+            "errors": errors[:ISSUES_SHOWN],
+            "warnings": warnings[:ISSUES_SHOWN],
+            "more_errors": max(len(errors) - ISSUES_SHOWN, 0),
+            "more_warnings": max(len(warnings) - ISSUES_SHOWN, 0),
+            "column_problems": report.get("column_problems", []),
+            "header": report.get("header", []),
+            "commit_form": CommitForm() if run.can_commit else None,
+            "can_map": bool(report.get("header")) and run.status != ImportRun.Status.COMMITTED,
+            "importable": run.good_rows + run.warning_rows,
+        }
+    )
+    return render(request, "intake/import_run.html", context)
+
+
+@policy(READERS, description="取込の進み具合(自動更新)")
+def import_progress(request, run_id: int):
+    run = selectors.import_run_for(request.user, run_id)
+    if run.status not in (ImportRun.Status.CHECKING, ImportRun.Status.COMMITTING):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = reverse("intake:import_run", kwargs={"run_id": run.pk})
+        return response
+    return render(request, "intake/_progress.html", _progress_context(run))
+
+
+@policy(WRITERS, description="取込の列の対応を指定")
+def import_mapping(request, run_id: int):
+    run = selectors.import_run_for(request.user, run_id)
+    header = services.report_of(run).get("header", [])
+    if not header or run.status in (
+        ImportRun.Status.COMMITTED,
+        ImportRun.Status.CHECKING,
+        ImportRun.Status.COMMITTING,
+    ):
+        messages.error(request, _("この取込の列の対応は変更できません。"))
+        return redirect("intake:import_run", run_id=run.pk)
+    form = MappingForm(request.POST or None, header=header, current=run.mapping or {})
+    if request.method == "POST" and form.is_valid():
+        mapping = form.mapping()
+        try:
+            services.set_run_mapping(run, mapping)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("intake:import_run", run_id=run.pk)
+        if form.cleaned_data["save_as"].strip():
+            services.save_preset(
+                request.user.organisation,
+                form.cleaned_data["save_as"],
+                mapping,
+                user=request.user,
+            )
+            messages.success(request, _("列の対応を保存しました。"))
+        _start_check(run)
+        return redirect("intake:import_run", run_id=run.pk)
+    return render(
+        request,
+        "intake/import_mapping.html",
+        {"run": run, "form": form, "fields": [(k, v[0]) for k, v in FIELDS.items()]},
+    )
+
+
+@require_POST
+@policy(WRITERS, description="取込の登録(全件か 0 件)")
+def import_commit(request, run_id: int):
+    run = selectors.import_run_for(request.user, run_id)
+    form = CommitForm(request.POST)
+    exclude = form.is_valid() and form.cleaned_data["exclude_errors"]
+    if not run.can_commit:
+        messages.error(request, _("この取込は登録できる状態ではありません。"))
+    elif run.error_rows and not exclude:
+        messages.error(
+            request,
+            _(
+                "エラーのある行があるため登録しません。ファイルを直すか、エラー行を除外してください。"
+            ),
+        )
+    elif not services.claim_commit(run):
+        messages.error(request, _("この取込はすでに登録処理中です。"))
+    elif _background():
+        services.run_in_background(
+            run.pk, lambda r: services.commit_run(r, exclude_error_rows=exclude)
+        )
+    else:
+        report = services.commit_run(run, exclude_error_rows=exclude)
+        (messages.success if report.stored else messages.error)(
+            request, services.summary_message(report)
+        )
+    return redirect("intake:import_run", run_id=run.pk)
+
+
+@policy(READERS, personal_data=True, description="取込のエラー一覧(CSV)")
+def import_errors(request, run_id: int):
+    """The error report: UTF-8 with BOM for Excel, every cell neutralised against formulas."""
+    run = selectors.import_run_for(request.user, run_id)
+    report = services.report_of(run)
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([_("行"), _("列"), _("区分"), _("値"), _("理由")])
+    for issue in report.get("issues", []):
+        writer.writerow(
+            [
+                neutralise_formula(v)
+                for v in (
+                    issue["row"],
+                    issue["column"],
+                    _("エラー") if issue["level"] == "error" else _("警告"),
+                    issue["value"],
+                    issue["message"],
+                )
+            ]
+        )
+    for problem in report.get("column_problems", []):
+        writer.writerow(["", "", _("エラー"), "", neutralise_formula(problem)])
+    if run.message and not report.get("issues") and not report.get("column_problems"):
+        writer.writerow(["", "", _("エラー"), "", neutralise_formula(run.message)])
+    record(
+        "intake.import.report_downloaded",
+        obj=run,
+        contract=run.contract,
+        detail={"run": run.pk, "issues": len(report.get("issues", []))},
+    )
+    response = HttpResponse(
+        ("\ufeff" + buffer.getvalue()).encode("utf-8"), content_type="text/csv; charset=utf-8"
+    )
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="import-{run.pk}-errors-{stamp}.csv"'
+    return response
+
+
+# --- Cases -----------------------------------------------------------------------------
+
+
+def _filtered_cases(request):
+    contracts = list(selectors.intake_contracts_for(request.user))
+    base = selectors.cases_for(request.user)
+    facets = selectors.facet_values(base)
+    form = CaseFilterForm(
+        request.GET or None, contracts=contracts, prefs=facets["prefs"], cities=facets["cities"]
+    )
+    qs = base
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["contract"]:
+            qs = qs.filter(contract__code=data["contract"])
+        qs = selectors.filter_cases(
+            qs, status=data["status"], pref=data["pref"], city=data["city"], level=data["level"]
+        )
+    return form, qs, contracts
+
+
+@policy(READERS, personal_data=True, description="案件の一覧")
+def case_list(request):
+    form, qs, contracts = _filtered_cases(request)
+    paginator = Paginator(qs.order_by("id"), CASES_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    cases = list(page.object_list)
+    selectors.log_case_list_view(cases, {c.contract.code for c in cases}, view="case_list")
+    query = request.GET.copy()
+    query.pop("page", None)
+    drafts = (
+        selectors.batches_for(request.user).filter(status=Batch.Status.DRAFT)
+        if _can_write(request.user)
+        else Batch.objects.none()
+    )
+    return render(
+        request,
+        "intake/case_list.html",
+        {
+            "form": form,
+            "page": page,
+            "cases": cases,
+            "total": paginator.count,
+            "query": query.urlencode(),
+            "drafts": drafts,
+            "can_write": _can_write(request.user),
+        },
+    )
+
+
+def _candidates_for(case: Case, address: str) -> list[tuple[str, str]]:
+    result = normalize(address)
+    options = []
+    for c in result.candidates[:10]:
+        text = f"{c.pref}{c.city}{c.town}"
+        options.append((text, text))
+    return options
+
+
+@policy(READERS, personal_data=True, description="案件の詳細と住所の手修正")
+def case_detail(request, ref: str):
+    case = selectors.case_for(request.user, ref)
+    selectors.log_case_view(case)
+    candidates = _candidates_for(case, case.address)
+    form = None
+    if _can_write(request.user) and case.status in services.EDITABLE_CASE_STATUSES:
+        initial = {
+            "address": case.address,
+            "building_line": case.building_line,
+            "postal_code": case.postal_code,
+        }
+        form = AddressForm(request.POST or None, initial=initial, candidates=candidates)
+        if request.method == "POST" and form.is_valid():
+            address = form.cleaned_data["address"]
+            chosen = form.cleaned_data.get("candidate")
+            if chosen:
+                address = chosen + (case.rest or "")
+            try:
+                services.correct_address(
+                    case,
+                    address=address,
+                    building_line=form.cleaned_data["building_line"],
+                    postal_code=form.cleaned_data["postal_code"],
+                )
+            except ValidationError as exc:
+                for message in exc.messages:
+                    form.add_error(None, message)
+            else:
+                messages.success(request, _("住所を修正しました。"))
+                return redirect("intake:case_detail", ref=case.ref)
+    elif request.method == "POST":
+        _require_writer(request.user)
+    import json
+
+    try:
+        notes = json.loads(case.ward_notes) if case.ward_notes else {}
+    except ValueError:
+        notes = {}
+    batches = list(case.batches.all())
+    return render(
+        request,
+        "intake/case_detail.html",
+        {"case": case, "form": form, "notes": notes, "batches": batches},
+    )
+
+
+# --- Batches ---------------------------------------------------------------------------
+
+
+@policy(READERS, description="委託バッチの一覧と作成")
+def batch_list(request):
+    contracts = selectors.intake_contracts_for(request.user)
+    form = (
+        BatchCreateForm(request.POST or None, contracts=contracts)
+        if _can_write(request.user)
+        else None
+    )
+    if request.method == "POST":
+        _require_writer(request.user)
+        if form.is_valid():
+            batch = services.create_batch(
+                form.cleaned_data["contract"],
+                title=form.cleaned_data["title"],
+                priority=form.cleaned_data["priority"],
+                user=request.user,
+            )
+            messages.success(request, _("バッチ %(b)s を作成しました。") % {"b": batch})
+            return redirect("intake:batch_detail", batch_id=batch.pk)
+    batches = selectors.batches_for(request.user).order_by("-created_at")
+    return render(request, "intake/batch_list.html", {"batches": batches, "form": form})
+
+
+@policy(READERS, personal_data=True, description="委託バッチの詳細・案件の追加・封緘")
+def batch_detail(request, batch_id: int):
+    batch = selectors.batch_for(request.user, batch_id)
+    fill_form = BatchFillForm(request.POST or None, prefix="fill")
+    if request.method == "POST":
+        _require_writer(request.user)
+        action = request.POST.get("action", "")
+        try:
+            if action == "fill" and fill_form.is_valid():
+                data = fill_form.cleaned_data
+                cases = selectors.filter_cases(
+                    services.eligible_cases(batch.contract), pref=data["pref"], city=data["city"]
+                ).filter(geocode_level__gte=int(data["min_level"]))
+                added = services.add_cases(batch, list(cases), limit=data["limit"])
+                messages.success(request, _("%(n)d 件を追加しました。") % {"n": added})
+            elif action == "remove":
+                ids = [int(i) for i in request.POST.getlist("case") if i.isdigit()]
+                removed = services.remove_cases(batch, ids)
+                messages.success(request, _("%(n)d 件を外しました。") % {"n": removed})
+            elif action == "seal":
+                services.seal_batch(batch, user=request.user)
+                messages.success(request, _("バッチを封緘しました。以後は変更できません。"))
+            elif action == "delete":
+                services.delete_batch(batch)
+                messages.success(request, _("バッチを削除しました。"))
+                return redirect("intake:batch_list")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        return redirect("intake:batch_detail", batch_id=batch.pk)
+    items = list(batch.items.select_related("case__contract").order_by("position")[:1000])
+    cases = [item.case for item in items]
+    selectors.log_case_list_view(cases, {batch.contract.code}, view=f"batch:{batch.pk}")
+    return render(
+        request,
+        "intake/batch_detail.html",
+        {
+            "batch": batch,
+            "items": items,
+            "fill_form": fill_form,
+            "can_write": _can_write(request.user) and batch.status == Batch.Status.DRAFT,
+            "eligible": services.eligible_cases(batch.contract).count(),
+            "priority_label": services.PRIORITIES.get(batch.priority, batch.priority),
+        },
+    )
+
+
+@require_POST
+@policy(WRITERS, description="選んだ案件をバッチに追加")
+def batch_add_cases(request, batch_id: int):
+    batch = selectors.batch_for(request.user, batch_id)
+    ids = [int(i) for i in request.POST.getlist("case") if i.isdigit()]
+    cases = list(selectors.cases_for(request.user, batch.contract).filter(pk__in=ids))
+    try:
+        added = services.add_cases(batch, cases)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        skipped = len(ids) - added
+        text = _("%(n)d 件をバッチ %(b)s に追加しました。") % {"n": added, "b": batch}
+        if skipped:
+            text += _("%(s)d 件は追加できませんでした(選定済み・上限超過など)。") % {"s": skipped}
+        messages.success(request, text)
+    return redirect("intake:batch_detail", batch_id=batch.pk)

@@ -1,0 +1,201 @@
+"""The intake pages: upload → preview → commit, error report, cases, batches, roles."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from genchi.accounts.models import Role
+from genchi.audit.models import AuditEntry
+from genchi.intake import services
+from genchi.intake.models import Batch, Case, ImportRun, MappingPreset
+
+from .conftest import csv_bytes, row
+
+pytestmark = pytest.mark.django_db
+
+
+def upload(client, contract, data: bytes, name="list.csv", **extra):
+    payload = {"contract": contract.pk, "file": SimpleUploadedFile(name, data), **extra}
+    return client.post("/intake/import/", payload)
+
+
+def test_upload_preview_commit(client_for, contract, good_csv, taxpayers):
+    client = client_for(Role.WARD_STAFF)
+    response = upload(client, contract, good_csv)
+    assert response.status_code == 302
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.CHECKED and Case.objects.count() == 0
+    assert good_csv not in bytes(run.payload)  # kept encrypted only
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    assert "登録する" in page.content.decode()
+    response = client.post(f"/intake/import/{run.pk}/commit/")
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.COMMITTED
+    assert Case.objects.count() == len(taxpayers) == run.imported_rows
+    assert bytes(run.payload) == b""
+
+
+def test_error_file_preview_report_and_exclusion(client_for, contract):
+    client = client_for(Role.WARD_ADMIN)
+    data = csv_bytes(
+        [row(), row(number="2", name="=cmd|' /C calc'!A0", address="東京都新宿区西新宿2-8-1")]
+    )
+    upload(client, contract, data)
+    run = ImportRun.objects.get()
+    assert run.error_rows == 1 and run.error_row_numbers == [3]
+    page = client.get(f"/intake/import/{run.pk}/").content.decode()
+    assert "数式" in page and "エラー" in page
+    report = client.get(f"/intake/import/{run.pk}/errors.csv")
+    body = report.content
+    assert body.startswith(b"\xef\xbb\xbf")
+    text = body.decode("utf-8-sig")
+    assert "'=cmd" in text and "\n=cmd" not in text and ",=cmd" not in text
+    assert AuditEntry.objects.filter(action="intake.import.report_downloaded").exists()
+    # Without explicit exclusion nothing is stored.
+    client.post(f"/intake/import/{run.pk}/commit/")
+    assert Case.objects.count() == 0
+    client.post(f"/intake/import/{run.pk}/commit/", {"exclude_errors": "on"})
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.COMMITTED and Case.objects.count() == 1
+    assert run.excluded_rows == [3]
+
+
+def test_refused_file_shows_japanese_reason(client_for, contract):
+    client = client_for(Role.WARD_STAFF)
+    upload(client, contract, b"", name="empty.csv")
+    # Django refuses an empty upload in the form itself; a header-only file reaches the service.
+    upload(client, contract, "氏名,住所\r\n".encode("cp932"))
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.REFUSED
+    assert "データ行がありません" in client.get(f"/intake/import/{run.pk}/").content.decode()
+    assert AuditEntry.objects.filter(action="intake.import.refused").exists()
+
+
+def test_manual_mapping_and_preset(client_for, contract, ward):
+    client = client_for(Role.WARD_STAFF)
+    data = csv_bytes(
+        [["山田 太郎", "東京都世田谷区太子堂4-1-1", "x"]], header=["お名前", "宛先", "色"]
+    )
+    upload(client, contract, data)
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.REFUSED
+    page = client.get(f"/intake/import/{run.pk}/mapping/")
+    assert page.status_code == 200
+    response = client.post(
+        f"/intake/import/{run.pk}/mapping/",
+        {"col_0": "name", "col_1": "address", "col_2": "_ignore", "save_as": "区の様式A"},
+    )
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.CHECKED, run.message
+    preset = MappingPreset.objects.get(organisation=ward)
+    assert preset.mapping["お名前"] == "name"
+    # The preset is offered on the next upload and applied.
+    upload(client, contract, data, preset=preset.pk)
+    assert ImportRun.objects.order_by("-pk").first().status == ImportRun.Status.CHECKED
+
+
+def _import(contract, rows):
+    run, report = services.import_file(contract, csv_bytes(rows))
+    assert report.stored, report.message
+    return run
+
+
+def test_case_list_filters_and_detail_is_logged(client_for, contract):
+    _import(
+        contract,
+        [
+            row(),
+            row(number="2", name="佐藤 花子", address="横浜市中区山下町1-1", postal="231-0023"),
+        ],
+    )
+    client = client_for(Role.WARD_AUDITOR)
+    page = client.get("/cases/?pref=神奈川県").content.decode()
+    assert "佐藤 花子" in page and "山田 太郎" not in page
+    assert AuditEntry.objects.filter(action="case.list_viewed").exists()
+    case = Case.objects.get(pref="神奈川県")
+    before = AuditEntry.objects.filter(action="case.viewed", object_id=str(case.pk)).count()
+    response = client.get(f"/cases/{case.ref}/")
+    assert response.status_code == 200 and "佐藤 花子" in response.content.decode()
+    assert (
+        AuditEntry.objects.filter(action="case.viewed", object_id=str(case.pk)).count()
+        == before + 1
+    )
+    # The auditor reads only.
+    assert client.post(f"/cases/{case.ref}/", {"address": "x"}).status_code == 403
+    assert client.post("/intake/import/").status_code == 403
+
+
+def test_contractor_never_sees_intake(client_for, contract):
+    _import(contract, [row()])
+    case = Case.objects.get()
+    for role in (Role.MANAGER, Role.HANDLER, Role.SURVEYOR):
+        client = client_for(role)
+        for url in ("/cases/", f"/cases/{case.ref}/", "/intake/import/", "/batches/"):
+            assert client.get(url).status_code == 403
+
+
+def test_address_correction_with_candidate(client_for, contract):
+    _import(contract, [row(address="東京都世田谷区存在しない町99", postal="")])
+    case = Case.objects.get()
+    assert case.geocode_level == 2
+    client = client_for(Role.WARD_STAFF)
+    response = client.post(
+        f"/cases/{case.ref}/",
+        {"address": "東京都世田谷区太子堂4-1-1", "building_line": "コーポ 101", "postal_code": ""},
+    )
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.geocode_level == 3 and case.town.startswith("太子堂")
+    assert case.postal_code == "154-0004" and case.building_line == "コーポ 101"
+    assert AuditEntry.objects.filter(action="case.address_corrected").exists()
+    # In-city corrections are refused like at intake.
+    page = client.post(f"/cases/{case.ref}/", {"address": "東京都新宿区西新宿2-8-1"})
+    assert page.status_code == 200 and "区内" in page.content.decode()
+
+
+def test_batch_limit_priority_and_seal(client_for, contract):
+    contract.max_cases = 3
+    contract.save()
+    rows = [
+        row(number=str(i), name=f"人 {n}", amount=str(a))
+        for i, (n, a) in enumerate([("一", 100), ("二", 500), ("三", 300), ("四", 900), ("五", 50)])
+    ]
+    _import(contract, rows)
+    client = client_for(Role.WARD_STAFF)
+    response = client.post(
+        "/batches/", {"contract": contract.pk, "title": "第1回", "priority": "amount_desc"}
+    )
+    batch = Batch.objects.get()
+    assert response["Location"].endswith(f"/batches/{batch.pk}/")
+    client.post(f"/batches/{batch.pk}/", {"action": "fill", "fill-min_level": "3"})
+    names = [i.case.name for i in batch.items.order_by("position")]
+    assert names == ["人 四", "人 二", "人 三"]  # highest amount first, capped at 3
+    # By hand: over the limit is refused.
+    extra = Case.objects.filter(status=Case.Status.IMPORTED).first()
+    client.post(f"/batches/{batch.pk}/add/", {"case": [extra.pk]})
+    assert batch.items.count() == 3
+    client.post(f"/batches/{batch.pk}/", {"action": "seal"})
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.SEALED
+    client.post(
+        f"/batches/{batch.pk}/", {"action": "remove", "case": [batch.items.first().case_id]}
+    )
+    assert batch.items.count() == 3  # sealed batches are frozen
+    assert client_for(Role.WARD_AUDITOR).get(f"/batches/{batch.pk}/").status_code == 200
+
+
+def test_hand_selection_from_case_list(client_for, contract):
+    _import(contract, [row(), row(number="2", name="佐藤 花子")])
+    client = client_for(Role.WARD_STAFF)
+    batch = services.create_batch(contract, title="手選び")
+    page = client.get("/cases/").content.decode()
+    assert f"/batches/{batch.pk}/add/" in page
+    first = Case.objects.order_by("pk").first()
+    client.post(f"/batches/{batch.pk}/add/", {"case": [first.pk]})
+    assert list(batch.items.values_list("case_id", flat=True)) == [first.pk]
+    first.refresh_from_db()
+    assert first.status == Case.Status.IN_BATCH
