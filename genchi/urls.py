@@ -5,6 +5,8 @@ urlpatterns = [
     path("", include("genchi.accounts.urls")),
     path("", include("genchi.parties.urls")),
     path("", include("genchi.audit.urls")),
+    path("", include("genchi.intake.urls")),
+    path("", include("genchi.transfer.urls")),
 ]
 
 handler400 = "genchi.web.views.bad_request"

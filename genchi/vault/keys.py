@@ -7,6 +7,7 @@ import hmac
 import secrets
 import threading
 import uuid
+from collections.abc import Callable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -41,6 +42,17 @@ def clear_cache() -> None:
         _by_key_id.clear()
         _current_for_contract.clear()
         _master = None
+
+
+# Other secrets wrapped by the master key register a re-wrapper here (app ready()):
+# called inside the rotation's transaction with (old, new), returning how many it re-wrapped.
+MasterKeyRewrapper = Callable[[MasterKey, MasterKey], int]
+master_key_rewrappers: list[MasterKeyRewrapper] = []
+
+
+def current_master_key() -> MasterKey:
+    """The master key in force (loaded once per process, finishing any interrupted rotation)."""
+    return _master_key()
 
 
 def _master_key() -> MasterKey:
@@ -162,10 +174,11 @@ def destroy_contract_keys(contract) -> list[str]:
 
 
 def rotate_master_key() -> tuple[str, str, int]:
-    """Re-wrap every live contract key under a new master key.
+    """Re-wrap every live contract key (and every registered secret) under a new master key.
 
-    The new key is written beside the old one first, so a crash in between leaves
-    either the old state or the new one recoverable, never neither.
+    The new key is written beside the old one first and everything is re-wrapped in one
+    transaction, so a crash in between leaves either the old state or the new one
+    recoverable, never neither. Returns (old id, new id, number of secrets re-wrapped).
     """
     old = _master_key()
     new = new_master_key()
@@ -180,6 +193,8 @@ def rotate_master_key() -> tuple[str, str, int]:
             row.master_key_id = new.key_id
             row.save(update_fields=["wrapped_key", "master_key_id"])
             count += 1
+        for rewrap in master_key_rewrappers:
+            count += rewrap(old, new)
     pending.replace(path)
     clear_cache()
     return old.key_id, new.key_id, count

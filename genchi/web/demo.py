@@ -77,6 +77,9 @@ def _parties() -> None:
 
 
 DEMO_STEPS: list[tuple[str, Callable[[], None]]] = [("parties", _parties)]
+DEMO_STEPS.append(
+    ("intake", lambda: __import__("genchi.intake.demo_data").intake.demo_data.demo_step())
+)
 
 
 def prepare_demo(write: Callable[[str], None] = print) -> bool:
@@ -89,3 +92,9 @@ def prepare_demo(write: Callable[[str], None] = print) -> bool:
             step()
         write(f"デモデータ: {label} を作成しました。")
     return True
+
+
+# The handover round trip runs after every other step (it needs the sealed demo batch).
+from genchi.transfer.demo import demo_step as _handover  # noqa: E402
+
+DEMO_STEPS.append(("handover", _handover))

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from genchi.audit.chain import record
 from genchi.core.commands import CommandError, GenchiCommand
 from genchi.vault.keys import rotate_master_key
@@ -5,19 +7,126 @@ from genchi.vault.master import MasterKeyError
 
 
 class Command(GenchiCommand):
-    help = "鍵の管理: rotate-master でマスター鍵を更新し、全契約のデータ鍵を包み直します。"
+    help = (
+        "鍵の管理: rotate-master でマスター鍵を更新し、全契約のデータ鍵を包み直します。"
+        " create / export / import / list で組織の鍵ペアと相手の公開鍵カードを扱います。"
+    )
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
         sub.add_parser("rotate-master", help="マスター鍵を新しくして、全データ鍵を包み直す")
+        create = sub.add_parser("create", help="組織の暗号化鍵・署名鍵のペアを作る")
+        create.add_argument("--org", required=True, help="組織コード")
+        create.add_argument("--replace", action="store_true", help="既存の鍵ペアを廃止して作り直す")
+        export = sub.add_parser("export", help="組織の公開鍵カードを書き出す(ファイル・QRコード)")
+        export.add_argument("--org", required=True)
+        export.add_argument("--out", help="公開鍵カードの書き出し先 (.json)")
+        export.add_argument("--qr", help="QRコード (SVG) の書き出し先")
+        imp = sub.add_parser("import", help="相手の公開鍵カードを登録する")
+        imp.add_argument("file", help="公開鍵カード (.json)")
+        imp.add_argument("--org", required=True, help="登録する側(自分)の組織コード")
+        imp.add_argument(
+            "--fingerprint",
+            default="",
+            help="相手から読み上げられた署名鍵または暗号化鍵のフィンガープリント(照合して登録)",
+        )
+        imp.add_argument("--replace", action="store_true", help="相手の鍵の更新として置き換える")
+        sub.add_parser("list", help="組織の鍵ペアと登録済みの公開鍵カードを一覧する")
 
     def run(self, *args, action, **options):
         if action == "rotate-master":
-            try:
-                old_id, new_id, count = rotate_master_key()
-            except MasterKeyError as exc:
-                raise CommandError(str(exc)) from exc
-            record("vault.master_rotated", detail={"old": old_id, "new": new_id, "keys": count})
+            return self._rotate()
+        from genchi.transfer import orgkeys
+
+        try:
+            getattr(self, f"_{action}")(**options)
+        except orgkeys.OrgKeyError as exc:
+            raise CommandError(f"{exc.message} [{exc.code}]") from None
+
+    def _rotate(self):
+        from genchi.transfer import orgkeys
+
+        try:
+            # Organisation secret keys are re-wrapped in the same transaction (a rotation hook).
+            old_id, new_id, count = rotate_master_key()
+        except MasterKeyError as exc:
+            raise CommandError(str(exc)) from exc
+        except orgkeys.OrgKeyError as exc:
+            raise CommandError(exc.message) from None
+        record(
+            "vault.master_rotated",
+            detail={"old": old_id, "new": new_id, "keys": count},
+        )
+        self.stdout.write(f"マスター鍵を更新しました: {old_id} → {new_id}(鍵 {count} 件を包み直し)")
+
+    def _org(self, code):
+        from genchi.parties.models import Organisation
+
+        org = Organisation.objects.filter(code=code).first()
+        if org is None:
+            raise CommandError(f"組織 {code} が見つかりません。")
+        return org
+
+    def _create(self, *, org, replace=False, **_):
+        from genchi.transfer import orgkeys
+
+        row = orgkeys.create_key_pair(self._org(org), replace=replace)
+        self.stdout.write(f"鍵ペアを作成しました: {row.organisation.name}")
+        self._fingerprints(row.encryption_fingerprint, row.signing_fingerprint)
+
+    def _export(self, *, org, out=None, qr=None, **_):
+        from genchi.transfer import orgkeys
+
+        organisation = self._org(org)
+        data = orgkeys.export_card(organisation)
+        card = orgkeys.own_card(organisation)
+        if out:
+            Path(out).write_bytes(data)
+            self.stdout.write(f"公開鍵カードを書き出しました: {Path(out).name}")
+        else:
+            self.stdout.write(data.decode("utf-8").rstrip("\n"))
+        if qr:
+            Path(qr).write_text(card.qr_svg(), encoding="utf-8")
+            self.stdout.write(f"QRコードを書き出しました: {Path(qr).name}")
+        self._fingerprints(card.encryption_fingerprint, card.signing_fingerprint)
+        self.stdout.write("相手とフィンガープリントを読み合わせて照合してください。")
+
+    def _import(self, *, file, org, fingerprint="", replace=False, **_):
+        from genchi.transfer import orgkeys
+
+        path = Path(file)
+        if not path.is_file():
+            raise CommandError(f"ファイルがありません: {file}")
+        row = orgkeys.import_card(
+            self._org(org),
+            path.read_bytes()[: 64 * 1024],
+            expected_fingerprint=fingerprint,
+            replace=replace,
+        )
+        self.stdout.write(f"公開鍵カードを登録しました: {row.subject.name}({row.subject.code})")
+        self._fingerprints(row.encryption_fingerprint, row.signing_fingerprint)
+        if not fingerprint:
             self.stdout.write(
-                f"マスター鍵を更新しました: {old_id} → {new_id}(データ鍵 {count} 件を包み直し)"
+                "注意: フィンガープリントを照合していません。相手と読み合わせて確認してください。"
             )
+
+    def _list(self, **_):
+        from genchi.transfer.models import OrganisationKeyPair, PartnerKeyCard
+
+        for row in OrganisationKeyPair.objects.filter(retired_at__isnull=True).select_related(
+            "organisation"
+        ):
+            self.stdout.write(f"[自組織] {row.organisation.code} {row.organisation.name}")
+            self._fingerprints(row.encryption_fingerprint, row.signing_fingerprint)
+        for card in PartnerKeyCard.objects.filter(retired_at__isnull=True).select_related(
+            "holder", "subject"
+        ):
+            checked = "照合済み" if card.fingerprints_compared else "未照合"
+            self.stdout.write(
+                f"[相手] {card.holder.code} が登録: {card.subject.code} {card.org_name}({checked})"
+            )
+            self._fingerprints(card.encryption_fingerprint, card.signing_fingerprint)
+
+    def _fingerprints(self, encryption: str, signing: str) -> None:
+        self.stdout.write(f"  暗号化鍵: {encryption}")
+        self.stdout.write(f"  署名鍵:   {signing}")

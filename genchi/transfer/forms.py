@@ -1,0 +1,139 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from genchi.parties.models import Organisation
+
+from .models import StickEvent
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class ExportForm(forms.Form):
+    batch = forms.ModelChoiceField(label=_("封緘済みの委託バッチ"), queryset=None)
+    stick = forms.ModelChoiceField(
+        label=_("書き出すUSBメモリ"),
+        queryset=None,
+        help_text=_("USBメモリのフォルダ(データフォルダの usb/管理番号/)に書き出します。"),
+    )
+    passphrase = forms.CharField(
+        label=_("パスワード(任意)"),
+        required=False,
+        widget=forms.PasswordInput,
+        help_text=_(
+            "指定するとパスワード方式で暗号化します(12文字以上)。空欄なら受託者の公開鍵で暗号化します。"
+        ),
+    )
+    passphrase2 = forms.CharField(
+        label=_("パスワード(確認)"), required=False, widget=forms.PasswordInput
+    )
+
+    def __init__(self, *args, batches, sticks, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["batch"].queryset = batches
+        self.fields["stick"].queryset = sticks
+
+    def clean(self):
+        data = super().clean()
+        p1, p2 = data.get("passphrase") or "", data.get("passphrase2") or ""
+        if p1 != p2:
+            self.add_error("passphrase2", _("パスワードが一致しません。"))
+        if p1 and len(p1) < 12:
+            self.add_error("passphrase", _("パスワードは12文字以上にしてください。"))
+        return data
+
+
+class ImportForm(forms.Form):
+    package = forms.FileField(label=_("パッケージファイル(.genchi.age)"))
+    passphrase = forms.CharField(
+        label=_("パスワード(パスワード方式の場合)"), required=False, widget=forms.PasswordInput
+    )
+    giver_name = forms.CharField(
+        label=_("渡した区職員の氏名(受け渡し票の記載どおり)"), required=False, max_length=100
+    )
+    stick_label = forms.CharField(
+        label=_("USBメモリの管理番号(受け渡し票の記載どおり)"), required=False, max_length=64
+    )
+
+
+class ReceiveForm(forms.Form):
+    receiver_name = forms.CharField(label=_("受け取った人の氏名"), max_length=100)
+
+
+class ConfirmForm(forms.Form):
+    code = forms.CharField(
+        label=_("票のQRコードの内容、またはパッケージIDとSHA-256"),
+        widget=forms.Textarea(attrs={"rows": 2, "autocomplete": "off", "spellcheck": "false"}),
+    )
+    record_count = forms.IntegerField(label=_("票に記載の件数"), min_value=0)
+    giver_name = forms.CharField(
+        label=_("渡した人の氏名(票の記載どおり)"), required=False, max_length=100
+    )
+    checked_date = forms.BooleanField(label=_("受け渡し日時を確認した"))
+    checked_handler = forms.BooleanField(label=_("取扱者(渡した者・受け取った者)を確認した"))
+    checked_content = forms.BooleanField(label=_("内容を確認した"))
+    checked_count = forms.BooleanField(label=_("件数を確認した"))
+
+
+class KeyCreateForm(forms.Form):
+    replace = forms.BooleanField(
+        label=_("既存の鍵ペアを廃止して作り直す(相手に新しいカードを渡し直す必要があります)"),
+        required=False,
+    )
+
+
+class CardImportForm(forms.Form):
+    card = forms.FileField(label=_("相手の公開鍵カード(.json)"), required=False)
+    card_text = forms.CharField(
+        label=_("または QR コードを読み取った内容"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+    )
+    fingerprint = forms.CharField(
+        label=_("相手から読み上げられたフィンガープリント(署名鍵)"),
+        max_length=100,
+        help_text=_("電話や対面で相手と読み合わせた値。カードと一致しなければ登録しません。"),
+    )
+    replace = forms.BooleanField(label=_("相手の鍵の更新として置き換える"), required=False)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("card") and not (data.get("card_text") or "").strip():
+            raise forms.ValidationError(_("カードのファイルか、QRコードの内容を指定してください。"))
+        return data
+
+
+class StickRegisterForm(forms.Form):
+    label = forms.SlugField(label=_("管理番号"), max_length=64, help_text=_("例: USB-01"))
+    serial = forms.CharField(label=_("製造番号"), max_length=100)
+    capacity_gb = forms.IntegerField(label=_("容量(GB)"), min_value=1)
+    model_name = forms.CharField(label=_("機種"), max_length=100, required=False)
+
+
+class LendForm(forms.Form):
+    borrower_name = forms.CharField(label=_("借受者の氏名"), max_length=100)
+    borrower_org = forms.ModelChoiceField(
+        label=_("借受者の組織"),
+        queryset=Organisation.objects.filter(kind=Organisation.Kind.CONTRACTOR),
+        required=False,
+    )
+    due_on = forms.DateField(label=_("返却予定日"), widget=DateInput())
+    purpose = forms.CharField(label=_("用途"), max_length=200, required=False)
+
+
+class ReturnForm(forms.Form):
+    returned_by_name = forms.CharField(label=_("返却した人の氏名"), max_length=100, required=False)
+
+
+class InspectForm(forms.Form):
+    result = forms.ChoiceField(
+        label=_("点検結果"), choices=[("ok", _("異常なし")), ("ng", _("異常あり"))]
+    )
+    note = forms.CharField(label=_("備考"), max_length=300, required=False)
+
+
+class WipeForm(forms.Form):
+    method = forms.ChoiceField(label=_("消去方法"), choices=StickEvent.WipeMethod.choices)
+    performed_by = forms.CharField(label=_("実施者の氏名"), max_length=100, required=False)
+    note = forms.CharField(label=_("備考"), max_length=300, required=False)

@@ -1,0 +1,353 @@
+"""USBメモリ管理台帳 (W-O4 – W-O6, C-O2, C-O6): sticks, lending, return, inspection, wipe.
+
+`wipe_folder` removes Genchi packages from a mounted stick by overwriting them with random
+bytes and deleting them. That is NOT full sanitisation of flash storage: wear levelling
+keeps old blocks out of reach of any file-level overwrite. NIST SP 800-88 asks for the
+device's own secure erase (Purge) or physical destruction (Destroy); the ledger records
+which method was used. Packages are encrypted (W-S1), so leftover blocks are ciphertext.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from genchi.audit.chain import record
+from genchi.core.wareki import format_date
+from genchi.parties.models import Organisation
+
+from .models import StickEvent, StickLoan, UsbStick
+from .package import FILE_SUFFIX
+
+WIPE_CHUNK = 1024 * 1024
+
+
+class LedgerError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(f"{message} [{code}]")
+
+
+def _user(by):
+    return by if getattr(by, "pk", None) else None
+
+
+def _name(by) -> str:
+    return (getattr(by, "full_name", "") or getattr(by, "username", "")) if by else ""
+
+
+def _log(action: str, stick: UsbStick, **detail) -> None:
+    record(action, obj=stick, detail={"stick": stick.label, **detail})
+
+
+def register_stick(
+    owner: Organisation,
+    *,
+    label: str,
+    serial: str,
+    capacity_gb: int,
+    model_name: str = "",
+    by=None,
+) -> UsbStick:
+    if not owner.is_ward:
+        raise LedgerError("not_ward", "USBメモリは区が管理します(W-O4)。")
+    if capacity_gb <= 0:
+        raise LedgerError("bad_capacity", "容量を正しく入力してください。")
+    try:
+        with transaction.atomic():
+            stick = UsbStick.objects.create(
+                owner=owner,
+                label=label,
+                serial=serial.strip(),
+                capacity_gb=capacity_gb,
+                model_name=model_name.strip(),
+                registered_by=_user(by),
+            )
+            StickEvent.objects.create(
+                stick=stick,
+                kind=StickEvent.Kind.REGISTERED,
+                by=_user(by),
+                by_name=_name(by),
+                note=f"製造番号 {stick.serial} / {capacity_gb}GB",
+            )
+            _log("usb.registered", stick, serial=stick.serial, capacity_gb=capacity_gb)
+    except IntegrityError:
+        raise LedgerError("label_taken", f"管理番号 {label} はすでに登録されています。") from None
+    return stick
+
+
+def open_loan(stick: UsbStick) -> StickLoan | None:
+    return stick.loans.filter(returned_at__isnull=True).first()
+
+
+def lend_stick(
+    stick: UsbStick,
+    *,
+    borrower_name: str,
+    due_on: dt.date,
+    borrower_org: Organisation | None = None,
+    purpose: str = "",
+    by=None,
+) -> StickLoan:
+    if stick.status == UsbStick.Status.RETIRED:
+        raise LedgerError("retired", "廃棄済みのUSBメモリは貸し出せません。")
+    if stick.status == UsbStick.Status.LENT or open_loan(stick):
+        raise LedgerError(
+            "already_lent", f"{stick.label} は貸出中です。返却を先に記録してください。"
+        )
+    if stick.needs_wipe:
+        raise LedgerError(
+            "not_wiped", f"{stick.label} は消去・初期化が記録されていないため貸し出せません(W-O6)。"
+        )
+    if not borrower_name.strip():
+        raise LedgerError("no_borrower", "借受者の氏名を入力してください。")
+    if due_on < timezone.localdate():
+        raise LedgerError("bad_due", "返却予定日は今日以降にしてください。")
+    with transaction.atomic():
+        loan = StickLoan.objects.create(
+            stick=stick,
+            borrower_name=borrower_name.strip()[:100],
+            borrower_org=borrower_org,
+            purpose=purpose.strip()[:200],
+            lent_by=_user(by),
+            due_on=due_on,
+        )
+        stick.status = UsbStick.Status.LENT
+        stick.save(update_fields=["status"])
+        StickEvent.objects.create(
+            stick=stick,
+            kind=StickEvent.Kind.LENT,
+            by=_user(by),
+            by_name=_name(by),
+            loan=loan,
+            note=f"{loan.borrower_name}"
+            + (f"({borrower_org.name})" if borrower_org else "")
+            + f" 返却予定 {format_date(due_on)}",
+        )
+        _log(
+            "usb.lent",
+            stick,
+            borrower=loan.borrower_name,
+            organisation=borrower_org.code if borrower_org else "",
+            due_on=due_on.isoformat(),
+        )
+    return loan
+
+
+def return_stick(
+    stick: UsbStick, *, returned_by_name: str = "", by=None, note: str = ""
+) -> StickLoan:
+    loan = open_loan(stick)
+    if loan is None:
+        raise LedgerError("not_lent", f"{stick.label} は貸出中ではありません。")
+    with transaction.atomic():
+        loan.returned_at = timezone.now()
+        loan.returned_by_name = (returned_by_name or loan.borrower_name).strip()[:100]
+        loan.received_back_by = _user(by)
+        loan.save(update_fields=["returned_at", "returned_by_name", "received_back_by"])
+        stick.status = UsbStick.Status.AVAILABLE
+        stick.save(update_fields=["status"])
+        overdue = loan.due_on < timezone.localdate()
+        StickEvent.objects.create(
+            stick=stick,
+            kind=StickEvent.Kind.RETURNED,
+            by=_user(by),
+            by_name=_name(by),
+            loan=loan,
+            note=(
+                f"返却者 {loan.returned_by_name}"
+                + (" 期限超過" if overdue else "")
+                + (f" {note}" if note else "")
+            )[:300],
+        )
+        _log("usb.returned", stick, returned_by=loan.returned_by_name, overdue=overdue)
+    return loan
+
+
+def inspect_stick(stick: UsbStick, *, ok: bool, note: str = "", by=None) -> StickEvent:
+    """Periodic inspection (W-O5): present, undamaged, sealed in the safe (C-O2)."""
+    event = StickEvent.objects.create(
+        stick=stick,
+        kind=StickEvent.Kind.INSPECTED,
+        by=_user(by),
+        by_name=_name(by),
+        result_ok=ok,
+        note=note.strip()[:300],
+    )
+    _log("usb.inspected", stick, ok=ok)
+    return event
+
+
+@dataclass(frozen=True)
+class WipeReport:
+    removed: list[str]
+    skipped: list[str]
+    bytes_overwritten: int
+
+
+def _is_genchi_file(path: Path) -> bool:
+    name = path.name
+    return name.endswith(FILE_SUFFIX) or (
+        name.startswith(".") and FILE_SUFFIX in name and name.endswith(".part")
+    )
+
+
+def wipe_folder(folder: str | os.PathLike[str]) -> WipeReport:
+    """Overwrite every Genchi package (and unfinished temporary file) in `folder` with random
+    bytes, fsync, rename to a random name, then delete. Links are never followed."""
+    root = Path(folder)
+    if not root.is_dir() or root.is_symlink():
+        raise LedgerError("no_folder", f"消去するフォルダがありません: {root.name}")
+    removed: list[str] = []
+    skipped: list[str] = []
+    total = 0
+    for dirpath, _dirs, files in os.walk(root, followlinks=False):
+        for name in sorted(files):
+            path = Path(dirpath) / name
+            if not _is_genchi_file(path):
+                continue
+            if path.is_symlink() or not path.is_file():
+                skipped.append(name)
+                continue
+            total += _overwrite(path)
+            scrambled = path.with_name(f".wipe-{secrets.token_hex(8)}")
+            os.rename(path, scrambled)
+            scrambled.unlink()
+            removed.append(name)
+        dir_fd = os.open(dirpath, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    return WipeReport(removed, skipped, total)
+
+
+def _overwrite(path: Path) -> int:
+    size = path.stat().st_size
+    fd = os.open(path, os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        written = 0
+        while written < size:
+            piece = secrets.token_bytes(min(WIPE_CHUNK, size - written))
+            written += os.write(fd, piece)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return size
+
+
+def wipe_stick(
+    stick: UsbStick,
+    *,
+    method: str,
+    folder: str | os.PathLike[str] | None = None,
+    performed_by: str = "",
+    note: str = "",
+    by=None,
+) -> tuple[StickEvent, WipeReport | None]:
+    """Record the wipe and initialisation of a stick (W-O6); with `folder` (the mounted
+    stick), first overwrite and delete the Genchi packages on it."""
+    if method not in StickEvent.WipeMethod.values:
+        raise LedgerError("bad_method", "消去方法を選んでください。")
+    if stick.status == UsbStick.Status.LENT:
+        raise LedgerError(
+            "lent", f"{stick.label} は貸出中です。返却を記録してから消去してください。"
+        )
+    report = wipe_folder(folder) if folder is not None else None
+    with transaction.atomic():
+        event = StickEvent.objects.create(
+            stick=stick,
+            kind=StickEvent.Kind.WIPED,
+            by=_user(by),
+            by_name=(performed_by or _name(by)).strip()[:100],
+            method=method,
+            files_removed=len(report.removed) if report else 0,
+            result_ok=not (report and report.skipped),
+            note=note.strip()[:300]
+            or (f"Genchi パッケージ {len(report.removed)} 件を上書き削除" if report else ""),
+        )
+        stick.needs_wipe = False
+        if method == StickEvent.WipeMethod.DESTROYED:
+            stick.status = UsbStick.Status.RETIRED
+        stick.save(update_fields=["needs_wipe", "status"])
+        _log(
+            "usb.wiped",
+            stick,
+            method=method,
+            files_removed=len(report.removed) if report else 0,
+            skipped=len(report.skipped) if report else 0,
+            by=event.by_name,
+        )
+    return event, report
+
+
+# --- reading the ledger -------------------------------------------------------------------
+
+
+def sticks_of(owner: Organisation) -> QuerySet[UsbStick]:
+    return UsbStick.objects.filter(owner=owner).order_by("label")
+
+
+@dataclass(frozen=True)
+class StickRow:
+    stick: UsbStick
+    loan: StickLoan | None
+    custodian: str
+    overdue: bool
+    last_wipe: StickEvent | None
+    last_inspection: StickEvent | None
+
+
+def ledger_rows(owner: Organisation, today: dt.date | None = None) -> list[StickRow]:
+    """Every stick with its current custodian and overdue flag."""
+    today = today or timezone.localdate()
+    rows = []
+    for stick in sticks_of(owner).prefetch_related("loans", "events"):
+        loan = next((x for x in stick.loans.all() if x.returned_at is None), None)
+        events = list(stick.events.all())
+        if stick.status == UsbStick.Status.RETIRED:
+            custodian = "廃棄済み"
+        elif loan:
+            custodian = loan.borrower_name + (
+                f"({loan.borrower_org.name})" if loan.borrower_org else ""
+            )
+        else:
+            custodian = f"{owner.name}(保管庫)"
+        rows.append(
+            StickRow(
+                stick=stick,
+                loan=loan,
+                custodian=custodian,
+                overdue=bool(loan and loan.due_on < today),
+                last_wipe=next(
+                    (e for e in reversed(events) if e.kind == StickEvent.Kind.WIPED), None
+                ),
+                last_inspection=next(
+                    (e for e in reversed(events) if e.kind == StickEvent.Kind.INSPECTED), None
+                ),
+            )
+        )
+    return rows
+
+
+def overdue_loans(owner: Organisation, today: dt.date | None = None) -> QuerySet[StickLoan]:
+    today = today or timezone.localdate()
+    return StickLoan.objects.filter(
+        stick__owner=owner, returned_at__isnull=True, due_on__lt=today
+    ).select_related("stick")
+
+
+def ledger_events(owner: Organisation) -> QuerySet[StickEvent]:
+    return (
+        StickEvent.objects.filter(stick__owner=owner)
+        .select_related("stick", "loan", "package", "loan__borrower_org")
+        .order_by("at", "id")
+    )

@@ -1,0 +1,268 @@
+"""Organisation key pairs and partner key cards, stored and logged.
+
+The secret key file (genchi.transfer.keys.OrganisationKeys.to_bytes) is kept encrypted
+with AES-256-GCM under the installation's master key (the same key that wraps contract
+data keys, D1); the associated data binds the blob to its organisation. Partner public
+key cards are imported with their fingerprints, who imported them and when, all logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.db import transaction
+from django.utils import timezone
+
+from genchi.audit.chain import record
+from genchi.parties.models import Organisation
+from genchi.vault.keys import current_master_key
+from genchi.vault.master import MasterKey
+
+from .errors import KeyCardError
+from .keys import (
+    OrganisationKeys,
+    PublicKeyCard,
+    generate_organisation_keys,
+    parse_public_key_card,
+)
+from .models import OrganisationKeyPair, PartnerKeyCard
+
+
+class OrgKeyError(Exception):
+    """A key operation cannot be done; the message is Japanese and safe to show."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(f"{message} [{code}]")
+
+
+def _aad(org_code: str) -> bytes:
+    return f"genchi-org-keys:{org_code}".encode()
+
+
+def seal_secret(org_code: str, secret: bytes, master: MasterKey | None = None) -> bytes:
+    master = master or current_master_key()
+    nonce = secrets.token_bytes(12)
+    return nonce + AESGCM(master.key).encrypt(nonce, secret, _aad(org_code))
+
+
+def open_secret(org_code: str, blob: bytes, master: MasterKey | None = None) -> bytes:
+    master = master or current_master_key()
+    try:
+        return AESGCM(master.key).decrypt(blob[:12], blob[12:], _aad(org_code))
+    except InvalidTag:
+        raise OrgKeyError(
+            "secret_unreadable",
+            "組織の秘密鍵を復号できません。マスター鍵が違うか、鍵が壊れています。",
+        ) from None
+
+
+def active_key_pair(org: Organisation) -> OrganisationKeyPair | None:
+    return OrganisationKeyPair.objects.filter(organisation=org, retired_at__isnull=True).first()
+
+
+def create_key_pair(org: Organisation, *, by=None, replace: bool = False) -> OrganisationKeyPair:
+    """New encryption and signing key pairs for `org`; the old pair is retired if `replace`."""
+    with transaction.atomic():
+        current = active_key_pair(org)
+        if current and not replace:
+            raise OrgKeyError(
+                "exists", f"{org.name} の鍵ペアはすでにあります(作り直すには置き換えを指定)。"
+            )
+        if current:
+            current.retired_at = timezone.now()
+            current.save(update_fields=["retired_at"])
+        generated = generate_organisation_keys(org.code, org.name[:100])
+        master = current_master_key()
+        card = generated.public_card()
+        row = OrganisationKeyPair.objects.create(
+            organisation=org,
+            age_recipient=card.age_recipient,
+            signing_public_key=base64.b64encode(card.signing_public_key).decode("ascii"),
+            encryption_fingerprint=card.encryption_fingerprint,
+            signing_fingerprint=card.signing_fingerprint,
+            secret_blob=seal_secret(org.code, generated.to_bytes(), master),
+            master_key_id=master.key_id,
+            card_json=card.to_bytes().decode("utf-8"),
+            created_by=by if getattr(by, "pk", None) else None,
+        )
+        record(
+            "orgkey.created",
+            obj=row,
+            detail={
+                "organisation": org.code,
+                "encryption_fingerprint": card.encryption_fingerprint,
+                "signing_fingerprint": card.signing_fingerprint,
+                "replaced": bool(current),
+            },
+        )
+    return row
+
+
+def secret_keys(org: Organisation) -> OrganisationKeys:
+    """The organisation's secret keys (in memory only, for signing or decrypting)."""
+    row = active_key_pair(org)
+    if row is None:
+        raise OrgKeyError(
+            "no_key_pair",
+            f"{org.name} の鍵ペアがありません。先に「genchi keys create」で作成してください。",
+        )
+    return OrganisationKeys.from_bytes(open_secret(org.code, bytes(row.secret_blob)))
+
+
+def own_card(org: Organisation) -> PublicKeyCard:
+    row = active_key_pair(org)
+    if row is None:
+        raise OrgKeyError("no_key_pair", f"{org.name} の鍵ペアがありません。")
+    return parse_public_key_card(row.card_json)
+
+
+def export_card(org: Organisation) -> bytes:
+    card = own_card(org)
+    record("orgkey.card_exported", detail={"organisation": org.code})
+    return card.to_bytes()
+
+
+def import_card(
+    holder: Organisation,
+    data: bytes | str,
+    *,
+    by=None,
+    expected_fingerprint: str = "",
+    replace: bool = False,
+) -> PartnerKeyCard:
+    """Register a partner's public key card. `expected_fingerprint`, if given, must match
+    the signing or encryption fingerprint read out by the partner (spaces ignored)."""
+    try:
+        card = parse_public_key_card(data)
+    except KeyCardError as exc:
+        record("orgkey.card_refused", detail={"holder": holder.code, "code": exc.code}, actor=None)
+        raise OrgKeyError(exc.code, exc.message) from None
+    subject = Organisation.objects.filter(code=card.org_code).first()
+    if subject is None:
+        _refuse_card(
+            holder, "unknown_org", f"組織コード {card.org_code} の組織が登録されていません。"
+        )
+    if subject == holder:
+        _refuse_card(holder, "own_card", "自分の組織の公開鍵カードは相手として登録できません。")
+    if subject.kind == holder.kind:
+        _refuse_card(
+            holder, "same_side", "相手方(区と受託事業者の組み合わせ)ではない組織のカードです。"
+        )
+    if expected_fingerprint:
+        wanted = expected_fingerprint.replace(" ", "").upper()
+        known = {
+            card.signing_fingerprint.replace(" ", ""),
+            card.encryption_fingerprint.replace(" ", ""),
+        }
+        if wanted not in known:
+            _refuse_card(
+                holder,
+                "fingerprint_differs",
+                "読み上げられたフィンガープリントとカードが一致しません。登録しません。",
+            )
+    with transaction.atomic():
+        current = PartnerKeyCard.objects.filter(
+            holder=holder, subject=subject, retired_at__isnull=True
+        ).first()
+        if current and current.signing_fingerprint == card.signing_fingerprint and not replace:
+            return current
+        if current and not replace:
+            _refuse_card(
+                holder,
+                "card_exists",
+                f"{subject.name} の公開鍵カードはすでに登録されています(鍵の更新なら置き換えを指定)。",
+            )
+        if current:
+            current.retired_at = timezone.now()
+            current.save(update_fields=["retired_at"])
+        row = PartnerKeyCard.objects.create(
+            holder=holder,
+            subject=subject,
+            org_name=card.org_name,
+            age_recipient=card.age_recipient,
+            signing_public_key=base64.b64encode(card.signing_public_key).decode("ascii"),
+            encryption_fingerprint=card.encryption_fingerprint,
+            signing_fingerprint=card.signing_fingerprint,
+            card_json=card.to_bytes().decode("utf-8"),
+            imported_by=by if getattr(by, "pk", None) else None,
+            fingerprints_compared=bool(expected_fingerprint),
+        )
+        record(
+            "orgkey.card_imported",
+            obj=row,
+            detail={
+                "holder": holder.code,
+                "subject": subject.code,
+                "encryption_fingerprint": card.encryption_fingerprint,
+                "signing_fingerprint": card.signing_fingerprint,
+                "fingerprint_compared": bool(expected_fingerprint),
+                "replaced": bool(current),
+            },
+        )
+    return row
+
+
+def _refuse_card(holder: Organisation, code: str, message: str):
+    record("orgkey.card_refused", detail={"holder": holder.code, "code": code})
+    raise OrgKeyError(code, message)
+
+
+def partner_card(holder: Organisation, subject: Organisation) -> PublicKeyCard:
+    row = PartnerKeyCard.objects.filter(
+        holder=holder, subject=subject, retired_at__isnull=True
+    ).first()
+    if row is None:
+        raise OrgKeyError(
+            "no_partner_card",
+            f"{subject.name} の公開鍵カードが登録されていません。鍵の交換を先に行ってください。",
+        )
+    return parse_public_key_card(row.card_json)
+
+
+def trusted_signers(holder: Organisation) -> dict[str, PublicKeyCard]:
+    """Partner cards this organisation trusts, by organisation code."""
+    return {
+        row.subject.code: parse_public_key_card(row.card_json)
+        for row in PartnerKeyCard.objects.filter(
+            holder=holder, retired_at__isnull=True
+        ).select_related("subject")
+    }
+
+
+def exchange_demo_cards(ward: Organisation, contractor: Organisation) -> None:
+    """Both sides import each other's card (one Genchi hosting both sides: the demo)."""
+    for org in (ward, contractor):
+        if active_key_pair(org) is None:
+            create_key_pair(org)
+    import_card(
+        contractor,
+        own_card(ward).to_bytes(),
+        expected_fingerprint=own_card(ward).signing_fingerprint,
+    )
+    import_card(
+        ward,
+        own_card(contractor).to_bytes(),
+        expected_fingerprint=own_card(contractor).signing_fingerprint,
+    )
+
+
+def rewrap_secrets(old: MasterKey, new: MasterKey) -> int:
+    """Master-key rotation hook: re-encrypt every organisation secret from `old` to `new`.
+
+    Registered in TransferConfig.ready(); runs inside the vault's rotation transaction.
+    """
+    rows = OrganisationKeyPair.objects.select_for_update().select_related("organisation")
+    count = 0
+    for row in rows:
+        code = row.organisation.code
+        secret = open_secret(code, bytes(row.secret_blob), old)
+        row.secret_blob = seal_secret(code, secret, new)
+        row.master_key_id = new.key_id
+        row.save(update_fields=["secret_blob", "master_key_id"])
+        count += 1
+    return count

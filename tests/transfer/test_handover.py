@@ -1,0 +1,483 @@
+"""Ward export → contractor import, slips, and every refusal of the issue's bad-input list.
+
+Each refusal test asserts three things: the reason (code), nothing stored, and an audit
+entry carrying the code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tarfile
+
+import pytest
+
+from genchi.accounts.models import Role
+from genchi.audit.chain import verify
+from genchi.audit.models import AuditEntry
+from genchi.fieldwork.models import SurveyCase
+from genchi.intake.models import Batch, Case
+from genchi.parties import services as party_services
+from genchi.parties.models import Contract
+from genchi.transfer import orgkeys, services
+from genchi.transfer.errors import PackageRefused
+from genchi.transfer.keys import SigningKeyPair
+from genchi.transfer.models import HandoverSlip, Package, StickEvent
+from genchi.transfer.package import write_package
+from tests.transfer import crafting
+from tests.transfer.handover_world import make_cases, make_sealed_batch
+
+PASSPHRASE = "usb-password-2026-long"
+
+
+def _export(batch, tmp_path, people, **kw):
+    out = tmp_path / "stick"
+    out.mkdir(exist_ok=True)
+    return services.export_batch(batch, out, by=people[Role.WARD_STAFF], **kw)
+
+
+def _nothing_stored(before_packages: int) -> None:
+    assert SurveyCase.objects.count() == 0
+    assert Package.objects.filter(direction=Package.Direction.INCOMING).count() == 0
+    assert Package.objects.count() == before_packages
+
+
+def _refused(code: str) -> AuditEntry:
+    entry = AuditEntry.objects.filter(action="package.refused").order_by("-seq").first()
+    assert entry is not None, "refusal not logged"
+    assert entry.detail["code"] == code
+    return entry
+
+
+def test_round_trip(sealed_batch, lent_stick, tmp_path, people, contract):
+    result = _export(sealed_batch, tmp_path, people, stick=lent_stick)
+    assert result.path.exists() and result.path.name.endswith(".genchi.age")
+    assert not [p for p in result.path.parent.iterdir() if p.name.endswith(".part")]
+    sealed_batch.refresh_from_db()
+    assert sealed_batch.status == Batch.Status.HANDED_OVER
+    assert set(Case.objects.values_list("status", flat=True)) == {Case.Status.HANDED_OVER}
+    out_slip = result.slip
+    assert out_slip.state == HandoverSlip.State.ISSUED
+    assert out_slip.record_count == 3 and out_slip.stick_label == "USB-01"
+    assert out_slip.receiver_name == "高田 誠"  # the borrower of the stick
+    assert out_slip.log_head == AuditEntry.objects.get(seq=out_slip.log_count).entry_hash
+    lent_stick.refresh_from_db()
+    assert lent_stick.needs_wipe
+    assert lent_stick.loans.get().package == result.package
+    assert StickEvent.objects.filter(kind=StickEvent.Kind.PACKAGE_WRITTEN).count() == 1
+
+    imported = services.import_cases_package(
+        result.path, by=people[Role.MANAGER], giver_name="戸山 花子"
+    )
+    assert imported.created == 3
+    cases = {c.case_ref: c for c in SurveyCase.objects.filter(contract=contract)}
+    original = {c.ref: c for c in Case.objects.all()}
+    assert set(cases) == set(original)
+    for ref, case in cases.items():
+        for field in services.CASE_ALLOW_LIST:
+            assert getattr(case, field) == getattr(original[ref], field)
+        assert case.received_in == imported.package
+    # Stored encrypted under the contract's key (D1).
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT name, address FROM fieldwork_surveycase")
+        for name, address in cur.fetchall():
+            assert name.startswith("g1:") and address.startswith("g1:")
+    slip = imported.slip
+    assert slip.state == HandoverSlip.State.RECEIVED
+    assert slip.sha256 == result.package.sha256 == imported.package.sha256
+    assert str(slip.package_uuid) == str(result.package.package_id)
+
+    services.confirm_slip(slip, code=slip.qr_text, record_count=3, by=people[Role.MANAGER])
+    slip.refresh_from_db()
+    assert slip.state == HandoverSlip.State.CONFIRMED
+    assert verify().ok
+
+
+def test_passphrase_round_trip(sealed_batch, tmp_path, people):
+    result = _export(sealed_batch, tmp_path, people, passphrase=PASSPHRASE)
+    assert result.package.passphrase_protected
+    imported = services.import_cases_package(
+        result.path, by=people[Role.HANDLER], passphrase=PASSPHRASE
+    )
+    assert imported.created == 3
+
+
+def test_export_refuses_unsealed_batch_and_logs(people, contract, keys_exchanged, tmp_path):
+    batch = make_sealed_batch(contract, make_cases(contract))
+    batch.status = Batch.Status.DRAFT
+    batch.save()
+    with pytest.raises(services.TransferError) as exc:
+        _export(batch, tmp_path, people)
+    assert exc.value.code == "batch_not_sealed"
+    assert Package.objects.count() == 0
+    assert not list((tmp_path / "stick").iterdir())
+    assert AuditEntry.objects.filter(
+        action="package.export_refused", detail__code="batch_not_sealed"
+    ).exists()
+
+
+def test_export_refuses_stick_not_wiped(sealed_batch, stick, tmp_path, people):
+    stick.needs_wipe = True
+    stick.save()
+    with pytest.raises(services.TransferError) as exc:
+        _export(sealed_batch, tmp_path, people, stick=stick)
+    assert exc.value.code == "stick_not_wiped"
+
+
+def test_export_refuses_contractor_person(sealed_batch, tmp_path, people):
+    out = tmp_path / "o"
+    out.mkdir()
+    with pytest.raises(services.TransferError):
+        services.export_batch(sealed_batch, out, by=people[Role.MANAGER])
+    assert Package.objects.count() == 0
+
+
+def test_export_twice_is_refused(sealed_batch, tmp_path, people):
+    _export(sealed_batch, tmp_path, people)
+    sealed_batch.refresh_from_db()
+    with pytest.raises(services.TransferError) as exc:
+        _export(sealed_batch, tmp_path, people)
+    assert exc.value.code == "batch_not_sealed"
+
+
+# --- bad input: every refusal -------------------------------------------------------------
+
+
+@pytest.fixture
+def exported(sealed_batch, tmp_path, people):
+    return _export(sealed_batch, tmp_path, people)
+
+
+def _import(path, people, **kw):
+    return services.import_cases_package(path, by=people[Role.MANAGER], **kw)
+
+
+def test_wrong_identity(exported, people, contractor):
+    orgkeys.create_key_pair(contractor, replace=True)  # the contractor's key changed
+    before = Package.objects.count()
+    with pytest.raises(PackageRefused) as exc:
+        _import(exported.path, people)
+    assert exc.value.code == "wrong_key"
+    _nothing_stored(before)
+    _refused("wrong_key")
+
+
+def test_wrong_passphrase(sealed_batch, tmp_path, people):
+    result = _export(sealed_batch, tmp_path, people, passphrase=PASSPHRASE)
+    before = Package.objects.count()
+    with pytest.raises(PackageRefused) as exc:
+        _import(result.path, people, passphrase="not-the-password-at-all")
+    assert exc.value.code == "wrong_key"
+    assert "パスワード" in exc.value.message
+    _nothing_stored(before)
+    _refused("wrong_key")
+
+
+@pytest.mark.parametrize("where", [0.5, 0.99])
+def test_flipped_byte(exported, people, where):
+    data = bytearray(exported.path.read_bytes())
+    data[int(len(data) * where)] ^= 0x01
+    exported.path.write_bytes(bytes(data))
+    before = Package.objects.count()
+    with pytest.raises(PackageRefused) as exc:
+        _import(exported.path, people)
+    assert exc.value.code == "tampered"
+    _nothing_stored(before)
+    _refused("tampered")
+
+
+def test_flipped_header_byte(exported, people):
+    data = bytearray(exported.path.read_bytes())
+    data[60] ^= 0x01  # inside the age header's recipient stanza
+    exported.path.write_bytes(bytes(data))
+    with pytest.raises(PackageRefused) as exc:
+        _import(exported.path, people)
+    assert exc.value.code in {"tampered", "wrong_key", "unknown_format"}
+    _nothing_stored(1)
+
+
+def test_truncated(exported, people):
+    data = exported.path.read_bytes()
+    exported.path.write_bytes(data[: len(data) - 5000])
+    with pytest.raises(PackageRefused) as exc:
+        _import(exported.path, people)
+    assert exc.value.code == "truncated"
+    _nothing_stored(1)
+    _refused("truncated")
+
+
+def test_replayed(exported, people):
+    _import(exported.path, people)
+    count = SurveyCase.objects.count()
+    with pytest.raises(PackageRefused) as exc:
+        _import(exported.path, people)
+    assert exc.value.code == "replayed"
+    assert SurveyCase.objects.count() == count
+    assert Package.objects.filter(direction=Package.Direction.INCOMING).count() == 1
+    _refused("replayed")
+
+
+def test_other_contract(people, ward, contractor, keys_exchanged, contract, tmp_path):
+    other = party_services.create_contract(
+        code="c2027",
+        title="別契約",
+        ward=ward,
+        contractor=contractor,
+        fiscal_year=2027,
+        starts_on=dt.date(2027, 6, 1),
+        ends_on=dt.date(2028, 3, 31),
+        status=Contract.Status.ACTIVE,
+    )
+    batch = make_sealed_batch(other, make_cases(other))
+    result = _export(batch, tmp_path, people)
+    before = Package.objects.count()
+    with pytest.raises(PackageRefused) as exc:
+        _import(result.path, people, contract_code=contract.code)
+    assert exc.value.code == "wrong_contract"
+    _nothing_stored(before)
+    _refused("wrong_contract")
+
+
+def test_contract_unknown_here(people, ward, contractor, keys_exchanged, tmp_path):
+    out = tmp_path / "o"
+    out.mkdir()
+    written = write_package(
+        kind="cases",
+        contract="somewhere-else",
+        sender=ward.code,
+        recipient=contractor.code,
+        records=crafting.RECORDS,
+        signing_key=orgkeys.secret_keys(ward).signing,
+        out_dir=out,
+        recipients=[orgkeys.own_card(contractor).age_recipient],
+    )
+    with pytest.raises(PackageRefused) as exc:
+        _import(written.path, people)
+    assert exc.value.code == "wrong_contract"
+    _nothing_stored(0)
+    _refused("wrong_contract")
+
+
+def test_other_recipient(people, ward, contract, keys_exchanged, tmp_path):
+    out = tmp_path / "o"
+    out.mkdir()
+    written = write_package(
+        kind="cases",
+        contract=contract.code,
+        sender=ward.code,
+        recipient="another-servicer",
+        records=crafting.RECORDS,
+        signing_key=orgkeys.secret_keys(ward).signing,
+        out_dir=out,
+        passphrase=PASSPHRASE,
+        scrypt_work_factor=10,
+    )
+    with pytest.raises(PackageRefused) as exc:
+        _import(written.path, people, passphrase=PASSPHRASE)
+    assert exc.value.code == "wrong_recipient"
+    _nothing_stored(0)
+    _refused("wrong_recipient")
+
+
+def _crafted(tmp_path, ward, contractor, contract, *, name="x.genchi.age", **kw):
+    signing = kw.pop("signing", orgkeys.secret_keys(ward).signing)
+    jsonl, csv = crafting.record_members()
+    members = kw.pop("members", [("records.jsonl", jsonl), ("records.csv", csv)])
+    manifest = crafting.manifest_for(
+        contract=contract.code,
+        sender=ward.code,
+        recipient=contractor.code,
+        signing=signing,
+        members=kw.pop("listed", members),
+        record_count=kw.pop("record_count", None),
+        lie_hash=kw.pop("lie_hash", False),
+    )
+    extra = kw.pop("extra", members)
+    data = crafting.signed_tar(manifest, signing, extra, sign=kw.pop("sign", True))
+    return crafting.encrypt_to(tmp_path / name, data, orgkeys.own_card(contractor).age_recipient)
+
+
+@pytest.mark.parametrize(
+    ("variant", "code"),
+    [
+        ("traversal", "path_traversal"),
+        ("symlink", "link_member"),
+        ("hardlink", "link_member"),
+        ("count", "count_mismatch"),
+        ("hash", "hash_mismatch"),
+        ("missing", "missing_member"),
+        ("unsigned", "unsigned"),
+        ("wrong_signer", "bad_signature"),
+        ("extra", "unexpected_member"),
+    ],
+)
+def test_hostile_archives(
+    variant, code, people, ward, contractor, contract, keys_exchanged, tmp_path
+):
+    jsonl, csv = crafting.record_members()
+    good = [("records.jsonl", jsonl), ("records.csv", csv)]
+    kw: dict = {}
+    if variant == "traversal":
+        kw["extra"] = [("../../etc/cron.d/evil", b"x"), *good]
+    elif variant == "symlink":
+        kw["extra"] = [("records.jsonl", b"", tarfile.SYMTYPE, "/etc/passwd"), ("records.csv", csv)]
+    elif variant == "hardlink":
+        kw["extra"] = [
+            ("records.jsonl", b"", tarfile.LNKTYPE, "manifest.json"),
+            ("records.csv", csv),
+        ]
+    elif variant == "count":
+        kw["record_count"] = 2
+    elif variant == "hash":
+        kw["lie_hash"] = True
+    elif variant == "missing":
+        kw["extra"] = good[:1]
+    elif variant == "unsigned":
+        kw["sign"] = False
+    elif variant == "wrong_signer":
+        kw["signing"] = SigningKeyPair.generate()
+    elif variant == "extra":
+        kw["extra"] = [*good, ("photos/x.jpg", b"\xff\xd8")]
+    path = _crafted(tmp_path, ward, contractor, contract, **kw)
+    with pytest.raises(PackageRefused) as exc:
+        _import(path, people)
+    assert exc.value.code == code, exc.value.message
+    assert exc.value.message  # a Japanese reason
+    _nothing_stored(0)
+    _refused(code)
+
+
+def test_crafted_good_package_is_accepted(
+    people, ward, contractor, contract, keys_exchanged, tmp_path
+):
+    # The hostile variants above differ from this one only in what they break.
+    path = _crafted(tmp_path, ward, contractor, contract)
+    assert _import(path, people).created == 1
+
+
+def test_handler_of_other_org_cannot_import(exported, people, ward):
+    from tests.conftest import make_person
+
+    stranger = make_person("w-staff2", ward, Role.WARD_STAFF)
+    with pytest.raises((PackageRefused, services.TransferError)):
+        services.import_cases_package(exported.path, by=stranger)
+    _nothing_stored(1)
+
+
+def test_missing_file_is_refused(people, tmp_path, keys_exchanged):
+    with pytest.raises(services.TransferError) as exc:
+        _import(tmp_path / "nothing.genchi.age", people)
+    assert exc.value.code == "no_file"
+    _refused("no_file")
+
+
+def test_no_partner_card(exported, people, contractor, ward):
+    orgkeys.PartnerKeyCard.objects.filter(holder=contractor).delete()
+    with pytest.raises(orgkeys.OrgKeyError) as exc:
+        _import(exported.path, people)
+    assert exc.value.code == "no_partner_card"
+    _nothing_stored(1)
+    _refused("no_partner_card")
+
+
+# --- slips -------------------------------------------------------------------------------
+
+
+def test_slip_state_machine(exported, people):
+    slip = exported.slip
+    staff = people[Role.WARD_STAFF]
+    with pytest.raises(services.TransferError) as exc:
+        services.confirm_slip(slip, code=slip.qr_text, record_count=3, by=staff)
+    assert exc.value.code == "bad_state"
+    with pytest.raises(services.TransferError):
+        services.mark_received(slip, by=staff, receiver_name="  ")
+    services.mark_received(slip, by=staff, receiver_name="高田 誠")
+    with pytest.raises(services.TransferError):
+        services.mark_received(slip, by=staff, receiver_name="高田 誠")
+    with pytest.raises(services.TransferError) as exc:
+        services.confirm_slip(slip, code=f"{slip.package_uuid} {'0' * 64}", record_count=3)
+    assert exc.value.code == "slip_mismatch"
+    with pytest.raises(services.TransferError) as exc:
+        services.confirm_slip(slip, code=slip.qr_text, record_count=4)
+    assert exc.value.code == "count_mismatch"
+    assert AuditEntry.objects.filter(action="slip.confirm_refused").count() == 3
+    typed = f"{slip.package_uuid}  {slip.sha256.upper()}"  # typed by hand, any case
+    services.confirm_slip(slip, code=typed, record_count=3, by=staff)
+    slip.refresh_from_db()
+    assert slip.state == HandoverSlip.State.CONFIRMED and slip.confirmed_by == staff
+    with pytest.raises(services.TransferError):
+        services.confirm_slip(slip, code=slip.qr_text, record_count=3)
+
+
+def test_parse_slip_code():
+    pid = "0b7f9a62-8f7e-4d43-9b39-2a0f1a3c5d11"
+    assert services.parse_slip_code(f"GENCHI-SLIP:{pid}:{'a' * 64}") == (pid, "a" * 64)
+    assert services.parse_slip_code(f" {pid}\n{'A' * 64} ") == (pid, "a" * 64)
+    for bad in ("", "nonsense", f"{pid}", "zz " + "a" * 64):
+        with pytest.raises(services.TransferError):
+            services.parse_slip_code(bad)
+
+
+# --- the way back: results --------------------------------------------------------------
+
+
+RESULTS = [
+    {"case_ref": "ref-0001", "outcome": "居住確認", "visits": 2, "note": "表札あり"},
+    {"case_ref": "ref-0002", "outcome": "不居住", "visits": 3, "note": '=HYPERLINK("x")'},
+]
+
+
+def test_results_round_trip(people, contract, keys_exchanged, tmp_path):
+    out = tmp_path / "r"
+    out.mkdir()
+    written = services.export_results_package(
+        contract, RESULTS, out, by=people[Role.MANAGER], stick_label="USB-01"
+    )
+    assert written.slip.direction == HandoverSlip.Direction.CONTRACTOR_TO_WARD
+    assert written.slip.state == HandoverSlip.State.ISSUED
+    contents = services.verify_results_package(written.path, by=people[Role.WARD_STAFF])
+    assert [r["case_ref"] for r in contents.records] == ["ref-0001", "ref-0002"]
+    assert contents.records[1]["note"] == '=HYPERLINK("x")'  # JSON keeps data as is
+    assert AuditEntry.objects.filter(action="package.verified").exists()
+
+
+def test_results_refused_when_flipped_or_cases_kind(people, contract, keys_exchanged, tmp_path):
+    out = tmp_path / "r"
+    out.mkdir()
+    written = services.export_results_package(contract, RESULTS, out, by=people[Role.MANAGER])
+    data = bytearray(written.path.read_bytes())
+    data[len(data) // 2] ^= 0x80
+    written.path.write_bytes(bytes(data))
+    with pytest.raises(PackageRefused) as exc:
+        services.verify_results_package(written.path, by=people[Role.WARD_STAFF])
+    assert exc.value.code == "tampered"
+    _refused("tampered")
+
+
+def test_results_from_wrong_signer(people, ward, contractor, contract, keys_exchanged, tmp_path):
+    out = tmp_path / "r"
+    out.mkdir()
+    written = write_package(
+        kind="results",
+        contract=contract.code,
+        sender=contractor.code,
+        recipient=ward.code,
+        records=RESULTS,
+        signing_key=SigningKeyPair.generate(),
+        out_dir=out,
+        recipients=[orgkeys.own_card(ward).age_recipient],
+        csv_columns=services.RESULT_COLUMNS,
+    )
+    with pytest.raises(PackageRefused) as exc:
+        services.verify_results_package(written.path, by=people[Role.WARD_STAFF])
+    assert exc.value.code == "bad_signature"
+
+
+def test_inspect_never_reads_records(exported):
+    inspection = services.inspect_file(exported.path)
+    assert inspection.opened_as == "servicer"
+    assert inspection.info.signature == "valid"
+    assert inspection.info.manifest.record_count == 3
+    assert os.path.getsize(exported.path) == inspection.info.size

@@ -1,0 +1,134 @@
+"""USB stick ledger: custody, overdue, wipe before reuse (W-O4 – W-O6, C-O6)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+from django.utils import timezone
+
+from genchi.accounts.models import Role
+from genchi.audit.models import AuditEntry
+from genchi.transfer import ledger, services
+from genchi.transfer.models import StickEvent, StickLoan, UsbStick
+
+
+def test_register_is_ward_only_and_unique(ward, contractor, stick):
+    with pytest.raises(ledger.LedgerError) as exc:
+        ledger.register_stick(contractor, label="X", serial="1", capacity_gb=1)
+    assert exc.value.code == "not_ward"
+    with pytest.raises(ledger.LedgerError) as exc:
+        ledger.register_stick(ward, label="USB-01", serial="2", capacity_gb=1)
+    assert exc.value.code == "label_taken"
+    assert AuditEntry.objects.filter(action="usb.registered").count() == 1
+
+
+def test_custodian_and_overdue(ward, contractor, lent_stick, stick):
+    [row] = ledger.ledger_rows(ward)
+    assert row.custodian == "高田 誠(テストサービサー株式会社)" and not row.overdue
+    later = timezone.localdate() + dt.timedelta(days=10)
+    [row] = ledger.ledger_rows(ward, today=later)
+    assert row.overdue
+    assert list(ledger.overdue_loans(ward, today=later)) == [lent_stick.loans.get()]
+    with pytest.raises(ledger.LedgerError) as exc:
+        ledger.lend_stick(lent_stick, borrower_name="x", due_on=later)
+    assert exc.value.code == "already_lent"
+    ledger.return_stick(lent_stick)
+    [row] = ledger.ledger_rows(ward)
+    assert row.custodian == "新宿区 税務課(保管庫)" and not row.overdue
+
+
+def test_lend_refusals(stick):
+    with pytest.raises(ledger.LedgerError) as exc:
+        ledger.lend_stick(stick, borrower_name=" ", due_on=timezone.localdate())
+    assert exc.value.code == "no_borrower"
+    with pytest.raises(ledger.LedgerError) as exc:
+        ledger.lend_stick(
+            stick, borrower_name="a", due_on=timezone.localdate() - dt.timedelta(days=1)
+        )
+    assert exc.value.code == "bad_due"
+    with pytest.raises(ledger.LedgerError) as exc:
+        ledger.return_stick(stick)
+    assert exc.value.code == "not_lent"
+
+
+def test_round_trip_of_a_stick(sealed_batch, lent_stick, tmp_path, people):
+    """Lend → write → import → return → wipe; the stick cannot go out again unwiped."""
+    staff = people[Role.WARD_STAFF]
+    mount = tmp_path / "USB-01"
+    mount.mkdir()
+    result = services.export_batch(sealed_batch, mount, by=staff, stick=lent_stick)
+    services.import_cases_package(result.path, by=people[Role.MANAGER])
+    ledger.return_stick(lent_stick, returned_by_name="高田 誠", by=staff)
+    lent_stick.refresh_from_db()
+    assert lent_stick.needs_wipe
+    with pytest.raises(ledger.LedgerError) as exc:
+        ledger.lend_stick(
+            lent_stick, borrower_name="x", due_on=timezone.localdate() + dt.timedelta(days=1)
+        )
+    assert exc.value.code == "not_wiped"
+    leftover = mount / f".{result.path.name}.abcd1234.part"
+    leftover.write_bytes(b"partial")
+    other = mount / "notes.txt"
+    other.write_text("keep")
+    (mount / "link.genchi.age").symlink_to(other)
+    event, report = ledger.wipe_stick(
+        lent_stick, method=StickEvent.WipeMethod.OVERWRITE_DELETE, folder=mount, by=staff
+    )
+    assert sorted(report.removed) == sorted([result.path.name, leftover.name])
+    assert report.skipped == ["link.genchi.age"]
+    assert other.read_text() == "keep"  # links are never followed
+    assert not result.path.exists() and not leftover.exists()
+    assert event.files_removed == 2 and not event.result_ok  # a skipped link is flagged
+    lent_stick.refresh_from_db()
+    assert not lent_stick.needs_wipe
+    kinds = list(lent_stick.events.values_list("kind", flat=True))
+    assert kinds == ["registered", "lent", "written", "returned", "wiped"]
+    assert AuditEntry.objects.filter(action="usb.wiped", detail__method="overwrite").exists()
+    ledger.lend_stick(
+        lent_stick, borrower_name="高田 誠", due_on=timezone.localdate() + dt.timedelta(days=1)
+    )
+
+
+def test_wipe_overwrites_before_deleting(stick, tmp_path, monkeypatch):
+    mount = tmp_path / "m"
+    mount.mkdir()
+    target = mount / "genchi-cases-x.genchi.age"
+    target.write_bytes(b"A" * 300_000)
+    seen: list[bytes] = []
+    real_rename = os.rename
+
+    def spy(src, dst):
+        with open(src, "rb") as fh:
+            seen.append(fh.read())
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(ledger.os, "rename", spy)
+    ledger.wipe_stick(stick, method=StickEvent.WipeMethod.OVERWRITE_DELETE, folder=mount)
+    assert len(seen) == 1 and len(seen[0]) == 300_000 and b"A" * 64 not in seen[0]
+
+
+def test_wipe_refusals_and_destroy(stick, lent_stick, tmp_path):
+    with pytest.raises(ledger.LedgerError) as exc:
+        ledger.wipe_stick(lent_stick, method="overwrite")
+    assert exc.value.code == "lent"
+    ledger.return_stick(lent_stick)
+    with pytest.raises(ledger.LedgerError) as exc:
+        ledger.wipe_stick(lent_stick, method="magic")
+    assert exc.value.code == "bad_method"
+    with pytest.raises(ledger.LedgerError) as exc:
+        ledger.wipe_stick(lent_stick, method="overwrite", folder=tmp_path / "absent")
+    assert exc.value.code == "no_folder"
+    ledger.wipe_stick(lent_stick, method=StickEvent.WipeMethod.DESTROYED, performed_by="立会 一郎")
+    lent_stick.refresh_from_db()
+    assert lent_stick.status == UsbStick.Status.RETIRED
+    with pytest.raises(ledger.LedgerError):
+        ledger.lend_stick(lent_stick, borrower_name="x", due_on=timezone.localdate())
+
+
+def test_inspection(stick, people):
+    ledger.inspect_stick(stick, ok=False, note="ケースに傷", by=people[Role.WARD_ADMIN])
+    [row] = ledger.ledger_rows(stick.owner)
+    assert row.last_inspection.note == "ケースに傷" and not row.last_inspection.result_ok
+    assert StickLoan.objects.count() == 0

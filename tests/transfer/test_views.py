@@ -1,0 +1,166 @@
+"""The handover pages: ward export to the stick folder, contractor upload, slips, ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from genchi.accounts.models import Role
+from genchi.fieldwork.models import SurveyCase
+from genchi.transfer import services
+from genchi.transfer.models import HandoverSlip, PartnerKeyCard, StickEvent, UsbStick
+
+
+@pytest.fixture(autouse=True)
+def _data_dir(settings, tmp_path):
+    settings.DATA_DIR = tmp_path / "data"
+
+
+def test_export_import_confirm_through_the_pages(sealed_batch, lent_stick, client_for):
+    ward = client_for(Role.WARD_STAFF)
+    response = ward.get("/handover/")
+    assert response.status_code == 200 and "書き出し待ち" in response.content.decode()
+    response = ward.post("/handover/export/", {"batch": sealed_batch.pk, "stick": lent_stick.pk})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    ward_slip = HandoverSlip.objects.get(holder=lent_stick.owner)
+    [path] = list(services.usb_folder(lent_stick).glob("*.genchi.age"))
+    pdf = ward.get(f"/handover/slips/{ward_slip.pk}/pdf/")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+    manager = client_for(Role.MANAGER)
+    with open(path, "rb") as fh:
+        response = manager.post("/handover/import/", {"package": fh, "giver_name": "戸山 花子"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert SurveyCase.objects.count() == 3
+    slip = HandoverSlip.objects.exclude(pk=ward_slip.pk).get()
+    assert slip.state == HandoverSlip.State.RECEIVED
+    # The manager cannot see the ward's slip: each side sees its own.
+    assert manager.get(f"/handover/slips/{ward_slip.pk}/").status_code == 404
+    form = {
+        "action": "confirm",
+        "confirm-code": slip.qr_text,
+        "confirm-record_count": "3",
+        "confirm-checked_date": "on",
+        "confirm-checked_handler": "on",
+        "confirm-checked_content": "on",
+        "confirm-checked_count": "on",
+    }
+    wrong = manager.post(f"/handover/slips/{slip.pk}/", {**form, "confirm-record_count": "4"})
+    assert "一致しません" in wrong.content.decode()
+    assert manager.post(f"/handover/slips/{slip.pk}/", form).status_code == 302
+    slip.refresh_from_db()
+    assert slip.state == HandoverSlip.State.CONFIRMED
+
+    # Replay through the page: refused with the reason, nothing more stored.
+    with open(path, "rb") as fh:
+        response = manager.post("/handover/import/", {"package": fh})
+    assert response.status_code == 200
+    assert "既に取り込まれています" in response.content.decode()
+    assert SurveyCase.objects.count() == 3
+
+    # Ward: handed over in person, then the sealed slip came back.
+    response = ward.post(
+        f"/handover/slips/{ward_slip.pk}/",
+        {"action": "receive", "receive-receiver_name": "高田 誠"},
+    )
+    assert response.status_code == 302
+    ward.post(f"/handover/slips/{ward_slip.pk}/", {**form, "confirm-code": ward_slip.qr_text})
+    ward_slip.refresh_from_db()
+    assert ward_slip.state == HandoverSlip.State.CONFIRMED
+
+
+def test_tampered_upload_is_refused(sealed_batch, stick, client_for, tmp_path, people):
+    out = tmp_path / "o"
+    out.mkdir()
+    result = services.export_batch(sealed_batch, out, by=people[Role.WARD_STAFF])
+    data = bytearray(result.path.read_bytes())
+    data[len(data) // 2] ^= 4
+    result.path.write_bytes(bytes(data))
+    with open(result.path, "rb") as fh:
+        response = client_for(Role.HANDLER).post("/handover/import/", {"package": fh})
+    assert response.status_code == 200
+    assert "改ざん" in response.content.decode() or "壊れて" in response.content.decode()
+    assert SurveyCase.objects.count() == 0
+    tmp_left = (
+        list((tmp_path / "data" / "tmp").glob("*")) if (tmp_path / "data" / "tmp").exists() else []
+    )
+    assert not tmp_left  # the upload was removed
+
+
+def test_usb_ledger_pages(client_for, contractor):
+    ward = client_for(Role.WARD_STAFF)
+    response = ward.post(
+        "/usb/", {"label": "USB-09", "serial": "SN9", "capacity_gb": "16", "model_name": ""}
+    )
+    assert response.status_code == 302
+    stick = UsbStick.objects.get(label="USB-09")
+    due = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
+    ward.post(
+        f"/usb/{stick.pk}/",
+        {
+            "action": "lend",
+            "lend-borrower_name": "高田 誠",
+            "lend-borrower_org": contractor.pk,
+            "lend-due_on": due,
+        },
+    )
+    stick.refresh_from_db()
+    assert stick.status == UsbStick.Status.LENT
+    page = ward.get("/usb/").content.decode()
+    assert "高田 誠" in page
+    ward.post(f"/usb/{stick.pk}/", {"action": "return", "return-returned_by_name": "高田 誠"})
+    ward.post(
+        f"/usb/{stick.pk}/", {"action": "inspect", "inspect-result": "ok", "inspect-note": ""}
+    )
+    folder = services.usb_folder(stick)
+    folder.mkdir(parents=True)
+    (folder / "genchi-cases-a.genchi.age").write_bytes(b"x" * 100)
+    ward.post(
+        f"/usb/{stick.pk}/",
+        {"action": "wipe", "wipe-method": "secure_erase", "wipe-performed_by": "戸山"},
+    )
+    assert not list(folder.iterdir())
+    assert StickEvent.objects.filter(stick=stick, kind="wiped", method="secure_erase").exists()
+    assert ward.get("/usb/ledger.pdf").content.startswith(b"%PDF")
+    assert ward.get("/usb/ledger.xlsx").status_code == 200
+
+    auditor = client_for(Role.WARD_AUDITOR)
+    assert auditor.get(f"/usb/{stick.pk}/").status_code == 200
+    assert (
+        auditor.post(f"/usb/{stick.pk}/", {"action": "inspect", "inspect-result": "ng"}).status_code
+        == 403
+    )
+    assert client_for(Role.SURVEYOR).get("/usb/").status_code == 403
+    assert client_for(Role.MANAGER).get("/usb/").status_code == 403
+
+
+def test_keys_page_create_and_import(client_for, ward, contractor):
+    admin = client_for(Role.WARD_ADMIN)
+    assert admin.post("/handover/keys/", {"action": "create"}).status_code == 302
+    manager = client_for(Role.MANAGER)
+    assert manager.post("/handover/keys/", {"action": "create"}).status_code == 302
+    card = admin.get("/handover/keys/card.json")
+    assert card.status_code == 200
+    import json
+
+    fingerprint = json.loads(card.content)["signing"]["fingerprint"]
+    response = manager.post(
+        "/handover/keys/",
+        {"action": "import", "card-card_text": card.content.decode(), "card-fingerprint": "AAAA"},
+    )
+    assert "一致しません" in response.content.decode()
+    response = manager.post(
+        "/handover/keys/",
+        {
+            "action": "import",
+            "card-card_text": card.content.decode(),
+            "card-fingerprint": fingerprint,
+        },
+    )
+    assert response.status_code == 302
+    assert PartnerKeyCard.objects.filter(holder=contractor, subject=ward).exists()
+    page = manager.get("/handover/keys/").content.decode()
+    assert "<svg" in page and fingerprint in page
+    assert client_for(Role.HANDLER).post("/handover/keys/", {"action": "create"}).status_code == 403
