@@ -225,77 +225,87 @@ def _header(file_key: bytes, stanzas: Sequence[Stanza]) -> bytes:
 # --- writing ------------------------------------------------------------------------------
 
 
-class _BackgroundSink:
-    """Hashes and writes ciphertext on two more threads.
+class _BatchSink:
+    """Writes (and, if asked, hashes) filled ciphertext buffers on a background thread.
 
-    Encryption (caller's thread), the SHA-256 of the whole file and the disk writes run
-    as a three-stage pipeline; ChaCha20-Poly1305, hashlib and os.writev all release the
-    GIL. At most 2 x `depth` batches of about 1 MiB are in flight, which bounds memory.
+    The caller's thread encrypts into one of `buffers` preallocated buffers (get()) and
+    hands it over (put()); this thread writes it with os.write (which releases the GIL)
+    and gives it back. The fixed set of buffers bounds memory whatever the file size.
     """
 
-    def __init__(self, fd: int, depth: int = 8, hash_output: bool = True) -> None:
+    def __init__(
+        self, fd: int, buffers: int, size: int, hash_output: bool, written: bytes = b""
+    ) -> None:
         self._fd = fd
-        self._hash = hashlib.sha256() if hash_output else None
-        self._to_hash: queue.Queue[list[bytes] | None] = queue.Queue(maxsize=depth)
-        self._to_write: queue.Queue[list[bytes] | None] = queue.Queue(maxsize=depth)
+        # `written`: what the caller already wrote to fd itself (the header), hashed first.
+        self._hash = hashlib.sha256(written) if hash_output else None
+        self._free: queue.Queue[bytearray] = queue.Queue()
+        for _ in range(buffers):
+            self._free.put(bytearray(size))
+        self._full: queue.Queue[tuple[bytearray, int] | None] = queue.Queue()
         self._error: BaseException | None = None
-        self._threads = [
-            threading.Thread(target=self._hasher, name="age-hash", daemon=True),
-            threading.Thread(target=self._writer, name="age-write", daemon=True),
-        ]
-        for t in self._threads:
-            t.start()
+        self._thread = threading.Thread(target=self._run, name="age-write", daemon=True)
+        self._thread.start()
 
-    def _hasher(self) -> None:
-        while (batch := self._to_hash.get()) is not None:
-            if self._error is None and self._hash is not None:
-                for part in batch:
-                    self._hash.update(part)
-            self._to_write.put(batch)
-        self._to_write.put(None)
+    def _run(self) -> None:
+        while (item := self._full.get()) is not None:
+            buf, n = item
+            if self._error is None:  # after a failure, only recycle (the caller raises)
+                try:
+                    view = memoryview(buf)[:n]
+                    if self._hash is not None:
+                        self._hash.update(view)
+                    _write_all(self._fd, view)
+                except BaseException as exc:  # re-raised on the caller's thread
+                    self._error = exc
+            self._free.put(buf)
 
-    def _writer(self) -> None:
-        while (batch := self._to_write.get()) is not None:
-            if self._error is not None:
-                continue  # drain so the producer never blocks after a failure
-            try:
-                _write_all(self._fd, batch)
-            except BaseException as exc:  # re-raised on the caller's thread
-                self._error = exc
+    def get(self) -> bytearray:
+        buf = self._free.get()
+        if self._error is not None:
+            self._free.put(buf)
+            raise self._error
+        return buf
 
-    def put(self, batch: list[bytes]) -> None:
+    def put(self, buf: bytearray, n: int) -> None:
         if self._error is not None:
             raise self._error
-        self._to_hash.put(batch)
+        self._full.put((buf, n))
 
     def close(self) -> str | None:
-        self._to_hash.put(None)
-        for t in self._threads:
-            t.join()
+        self._full.put(None)
+        self._thread.join()
         if self._error is not None:
             raise self._error
         return self._hash.hexdigest() if self._hash is not None else None
 
 
-def _write_all(fd: int, parts: list[bytes]) -> None:
-    written = os.writev(fd, parts)
-    total = sum(len(p) for p in parts)
-    if written != total:  # rare short write: finish the rest plainly
-        rest = b"".join(parts)[written:]
-        while rest:
-            n = os.write(fd, rest)
-            rest = rest[n:]
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+_ZERO_CHUNK = bytes(ENCRYPTED_CHUNK_SIZE)
 
 
 class AgeWriter:
     """Encrypts a stream into an age file written to the file descriptor `fd`.
 
     Give X25519 `recipients` ("age1…") or a `passphrase` (scrypt), not both. Write the
-    plaintext with write(); close() writes the final chunk and returns the SHA-256 (hex) of
-    every byte written. Memory stays bounded whatever the size.
+    plaintext with write(); close() writes the final chunk. With `hash_output` (the
+    default) close() returns the SHA-256 (hex) of every byte written; write_package turns
+    it off (the package digest is the hash of the signed manifest, not of the file).
+
+    Pipeline: the caller's thread encrypts each 64 KiB chunk with encrypt_into() straight
+    into a preallocated batch buffer of BATCH_CHUNKS chunks (no per-chunk allocation or
+    copy); a writer thread writes full batches (and hashes them if asked). Plaintext is
+    copied only for the chunks that straddle two write() calls. Memory stays bounded:
+    BUFFERS batches of about 1 MiB.
     """
 
-    BATCH_BYTES = 1024 * 1024
+    BATCH_CHUNKS = 16
+    BUFFERS = 4
 
     def __init__(
         self,
@@ -305,6 +315,7 @@ class AgeWriter:
         passphrase: str | None = None,
         scrypt_work_factor: int = DEFAULT_SCRYPT_WORK_FACTOR,
         defer_chunks: int = 0,
+        hash_output: bool = True,
     ) -> None:
         if bool(recipients) == (passphrase is not None):
             raise ValueError("give either recipients or a passphrase")
@@ -320,32 +331,45 @@ class AgeWriter:
         nonce = os.urandom(NONCE_SIZE)
         self._aead = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload"))
         self._counter = 0
-        self._buf = bytearray()
-        self._batch: list[bytes] = [_header(file_key, stanzas) + nonce]
-        self._batch_bytes = len(self._batch[0])
         self._fd = fd
-        self._payload_offset = self._batch_bytes
+        head = _header(file_key, stanzas) + nonce
+        self._payload_offset = len(head)
         # Deferred chunks: their plaintext is kept and zeros are written in their place;
         # patch_deferred() encrypts and writes them at the end (see package.write_package).
+        # Their ciphertext is not final, so no whole-file hash is computed then.
         self._defer = defer_chunks
         self._deferred: list[tuple[int, bytearray, bool]] = []
-        self._sink = _BackgroundSink(fd, hash_output=not defer_chunks)
+        hashing = hash_output and not defer_chunks
+        _write_all(fd, head)  # before the writer thread writes anything
+        self._sink = _BatchSink(
+            fd, self.BUFFERS, self.BATCH_CHUNKS * ENCRYPTED_CHUNK_SIZE, hashing, written=head
+        )
+        self._out = self._sink.get()
+        self._out_view = memoryview(self._out)
+        self._out_pos = 0
+        self._buf = bytearray(CHUNK_SIZE)  # plaintext of a chunk split across write() calls
+        self._buf_view = memoryview(self._buf)
+        self._buf_len = 0
         self._closed = False
         self.plaintext_bytes = 0
         self.sha256: str | None = None
 
-    def _emit(self, chunk: bytes | bytearray | memoryview, last: bool) -> None:
+    def _emit(self, chunk: memoryview, last: bool) -> None:
+        end = self._out_pos + len(chunk) + TAG_SIZE
+        target = self._out_view[self._out_pos : end]
         if self._counter < self._defer:
             self._deferred.append((self._counter, bytearray(chunk), last))
-            ct = bytes(len(chunk) + TAG_SIZE)
+            target[:] = _ZERO_CHUNK[: len(target)]
         else:
-            ct = self._aead.encrypt(_stream_nonce(self._counter, last), chunk, None)
+            self._aead.encrypt_into(_stream_nonce(self._counter, last), chunk, None, target)
         self._counter += 1
-        self._batch.append(ct)
-        self._batch_bytes += len(ct)
-        if self._batch_bytes >= self.BATCH_BYTES or last:
-            self._sink.put(self._batch)
-            self._batch, self._batch_bytes = [], 0
+        self._out_pos = end
+        if last or end + ENCRYPTED_CHUNK_SIZE > len(self._out):
+            self._sink.put(self._out, end)
+            self._out_pos = 0
+            if not last:
+                self._out = self._sink.get()
+                self._out_view = memoryview(self._out)
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         if self._closed:
@@ -356,24 +380,26 @@ class AgeWriter:
         while pos < n:
             # A full chunk is emitted only once more data follows: the last chunk must
             # carry the "last" flag, and it may be full-size.
-            if len(self._buf) == CHUNK_SIZE:
-                self._emit(self._buf, last=False)
-                self._buf = bytearray()
-            if not self._buf and n - pos > CHUNK_SIZE:
+            if self._buf_len == CHUNK_SIZE:
+                self._emit(self._buf_view, last=False)
+                self._buf_len = 0
+            if not self._buf_len and n - pos > CHUNK_SIZE:
                 self._emit(mv[pos : pos + CHUNK_SIZE], last=False)  # no copy
                 pos += CHUNK_SIZE
                 continue
-            take = min(CHUNK_SIZE - len(self._buf), n - pos)
-            self._buf += mv[pos : pos + take]
+            take = min(CHUNK_SIZE - self._buf_len, n - pos)
+            self._buf_view[self._buf_len : self._buf_len + take] = mv[pos : pos + take]
+            self._buf_len += take
             pos += take
         return n
 
     def close(self) -> str | None:
         """Finish the file; returns the SHA-256 (hex) of the whole encrypted file, or None
-        when chunks were deferred (the file is not final until patch_deferred())."""
+        when hash_output is off or chunks were deferred (the file is not final until
+        patch_deferred())."""
         if not self._closed:
             self._closed = True
-            self._emit(self._buf, last=True)
+            self._emit(self._buf_view[: self._buf_len], last=True)
             self.sha256 = self._sink.close()
         return self.sha256
 
@@ -407,11 +433,12 @@ class AgeWriter:
 
 
 class _HashingSource:
-    """Reads the raw file and keeps the SHA-256 of every byte read."""
+    """Reads the raw file and keeps the SHA-256 of every byte read (unless `hashing` is
+    off: then `hash` is None)."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: BinaryIO, hashing: bool = True) -> None:
         self._raw = raw
-        self.hash = hashlib.sha256()
+        self.hash = hashlib.sha256() if hashing else None
         self.consumed = 0
 
     def read(self, n: int) -> bytes:
@@ -423,14 +450,16 @@ class _HashingSource:
                 break
             parts.append(data)
             want -= len(data)
-        out = b"".join(parts)
-        self.hash.update(out)
+        out = parts[0] if len(parts) == 1 else b"".join(parts)
+        if self.hash is not None:
+            self.hash.update(out)
         self.consumed += len(out)
         return out
 
     def readline(self, limit: int) -> bytes:
         line = self._raw.readline(limit)  # type: ignore[call-arg]
-        self.hash.update(line)
+        if self.hash is not None:
+            self.hash.update(line)
         self.consumed += len(line)
         return line
 
@@ -588,7 +617,8 @@ class AgeReader:
 
     Every chunk is authenticated before any of its bytes are returned; the end of the
     stream is reached only after a valid final chunk (truncation is an error).
-    `sha256` (hex, whole encrypted file) is available once the end is reached.
+    With `hash_file` (the default), `sha256` (hex, whole encrypted file) is available once
+    the end is reached; package reading turns it off (it checks the manifest digest).
     """
 
     def __init__(
@@ -598,8 +628,9 @@ class AgeReader:
         identities: Sequence[str] = (),
         passphrase: str | None = None,
         max_work_factor: int = MAX_SCRYPT_WORK_FACTOR,
+        hash_file: bool = True,
     ) -> None:
-        self._src = _HashingSource(raw)
+        self._src = _HashingSource(raw, hash_file)
         self.header = read_header(self._src)
         file_key = _unwrap(self.header, identities, passphrase, max_work_factor)
         mac_key = _hkdf(file_key, b"", b"header")
@@ -644,7 +675,8 @@ class AgeReader:
         self._counter += 1
         if last:
             self._done = True
-            self.sha256 = self._src.hash.hexdigest()
+            if self._src.hash is not None:
+                self.sha256 = self._src.hash.hexdigest()
         self._chunk, self._pos = plain, 0
 
     def read(self, n: int = -1) -> bytes:
@@ -667,12 +699,12 @@ class AgeReader:
         memoryview(buf).cast("B")[: len(out)] = out
         return len(out)
 
-    def drain(self) -> str:
-        """Read (and authenticate) to the end; returns the whole-file SHA-256."""
+    def drain(self) -> str | None:
+        """Read (and authenticate) to the end; returns the whole-file SHA-256 (None when
+        hash_file is off)."""
         while not self._done:
             self._next_chunk()
         self._pos = len(self._chunk)
-        assert self.sha256 is not None
         return self.sha256
 
     @property

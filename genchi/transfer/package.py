@@ -13,7 +13,14 @@ holding the signed manifest are written last, in place (see write_package).
 Reading is two passes over the encrypted file, neither of which stores anything: the
 first (open_package) authenticates and checks everything; only then does the caller ask
 for the records and photos (second pass), which are checked again against the verified
-manifest and whole-file hash, so a file swapped in between is refused too.
+manifest (hence the package digest) and every member hash, so a file swapped in between is
+refused too.
+
+The *package digest* (`digest`, also exposed as `sha256` for compatibility) is the SHA-256
+of the exact signed manifest.json bytes; it goes on the handover slip. It pins the whole
+content (the manifest pins every member by size and SHA-256) without a second hash pass
+over the file. The SHA-256 of the encrypted file itself is available on demand only
+(file_sha256(), inspect_package()).
 """
 
 from __future__ import annotations
@@ -23,10 +30,12 @@ import csv
 import hashlib
 import logging
 import os
+import queue
 import secrets
 import shutil
 import stat
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -96,14 +105,40 @@ class PhotoSource:
     name: str
 
 
+def package_digest(manifest_bytes: bytes) -> str:
+    """The package digest: SHA-256 (lower-case hex) of the exact signed manifest.json
+    bytes. It identifies the package's whole content (docs/package-format.md, section 4.3)."""
+    return hashlib.sha256(manifest_bytes).hexdigest()
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 (hex) of the encrypted file's bytes, as `sha256sum` prints it. Not part of
+    writing or verifying (it costs a full read and hash of the file): on demand only."""
+    h = hashlib.sha256()
+    buf = bytearray(IO_CHUNK)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as f:
+        while n := f.readinto(buf):
+            h.update(view[:n])
+    return h.hexdigest()
+
+
 @dataclass(frozen=True)
 class WrittenPackage:
     package_id: str
     path: Path
-    sha256: str  # of the whole encrypted file, for the handover slip
+    # The package digest (SHA-256 of the signed manifest.json), for the handover slip.
+    # Named sha256 for compatibility; it is NOT the hash of the encrypted file (that is
+    # file_sha256(path)). Same value as `digest`.
+    sha256: str
     size: int  # bytes of the encrypted file
     record_count: int
     manifest: Manifest
+
+    @property
+    def digest(self) -> str:
+        """The package digest (hex): SHA-256 of the exact signed manifest.json bytes."""
+        return self.sha256
 
 
 @dataclass(frozen=True)
@@ -117,9 +152,13 @@ class ExtractedPhoto:
 @dataclass(frozen=True)
 class PackageContents:
     manifest: Manifest
-    sha256: str
+    sha256: str  # the package digest (as WrittenPackage.sha256), same as `digest`
     records: list[dict[str, Any]]
     photos: list[ExtractedPhoto]
+
+    @property
+    def digest(self) -> str:
+        return self.sha256
 
 
 @dataclass(frozen=True)
@@ -128,11 +167,12 @@ class PackageInfo:
 
     path: Path
     size: int
-    sha256: str
+    sha256: str  # of the encrypted file's bytes (as sha256sum prints), NOT the digest
     encryption: str  # "x25519", "scrypt" or "other"
     stanza_count: int
     manifest: Manifest | None  # None when no key or passphrase was given
     signature: str  # "valid", "invalid", "unsigned" or "not_checked"
+    digest: str | None = None  # the package digest; None when no key or passphrase was given
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -247,25 +287,6 @@ def _photo_stat(path: Path) -> tuple[int, int]:
     if not stat.S_ISREG(st.st_mode):
         raise ValueError(f"写真が通常のファイルではありません: {path.name}")
     return st.st_size, st.st_mtime_ns
-
-
-def _fsync_and_hash(fd: int) -> str:
-    """fsync the file while hashing it back from the page cache (two threads: the disk
-    flush and the SHA-256 overlap)."""
-    flush = ThreadPoolExecutor(max_workers=1)
-    synced = flush.submit(os.fsync, fd)
-    h = hashlib.sha256()
-    buf = bytearray(4 * IO_CHUNK)
-    view = memoryview(buf)
-    offset = 0
-    try:
-        while n := os.preadv(fd, [buf], offset):
-            h.update(view[:n])
-            offset += n
-    finally:
-        synced.result()
-        flush.shutdown()
-    return h.hexdigest()
 
 
 def _safe_filename_part(text: str) -> str:
@@ -408,6 +429,7 @@ def write_package(
                 passphrase=passphrase,
                 scrypt_work_factor=scrypt_work_factor,
                 defer_chunks=defer,
+                hash_output=False,  # the slip carries the manifest digest instead
             )
             total = 0
 
@@ -438,7 +460,7 @@ def write_package(
             finally:
                 reader.close()
             put(archive_end(total))
-            digest = writer.close()
+            writer.close()
             manifest = build_manifest()
             manifest_bytes = manifest.to_bytes()
             if defer:
@@ -447,10 +469,10 @@ def write_package(
                 writer.patch_deferred(
                     head_members(manifest_bytes, sign_manifest(manifest_bytes, private_key))
                 )
-                digest = _fsync_and_hash(fd)
-            else:
-                os.fsync(fd)
-            assert digest is not None
+            elif manifest_bytes != signed:  # cannot happen: nothing changed since
+                raise RuntimeError("manifest changed")
+            os.fsync(fd)
+            digest = package_digest(manifest_bytes)
         except BaseException:
             if writer is not None:
                 writer.abort()
@@ -549,21 +571,71 @@ def _lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
         yield rest  # a last line without LF; the caller rejects it
 
 
-class _MemberData:
-    """The data of one member as a stream of pieces, hashed on the way."""
+class _HashWorker:
+    """A thread that runs SHA-256 updates (hashlib frees the GIL) while the caller's thread
+    decrypts: reading a package costs about the decryption alone instead of both. At most
+    DEPTH batches of about 1 MiB wait, which bounds memory."""
 
-    def __init__(self, archive: ArchiveReader) -> None:
+    DEPTH = 8
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[tuple[Any, list[bytes]] | None] = queue.Queue(self.DEPTH)
+        self._thread = threading.Thread(target=self._run, name="member-hash", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (job := self._queue.get()) is not None:
+            h, pieces = job
+            for piece in pieces:
+                h.update(piece)
+            self._queue.task_done()
+        self._queue.task_done()
+
+    def submit(self, h: Any, pieces: list[bytes]) -> None:
+        self._queue.put((h, pieces))
+
+    def wait(self) -> None:
+        self._queue.join()
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+
+class _MemberData:
+    """The data of one member as a stream of pieces, hashed on the way (on `worker`'s
+    thread when given; the pieces are immutable bytes, so no copy is needed)."""
+
+    BATCH = IO_CHUNK
+
+    def __init__(self, archive: ArchiveReader, worker: _HashWorker | None = None) -> None:
         self._archive = archive
+        self._worker = worker
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
         self.hash = hashlib.sha256()
 
     def __iter__(self) -> Iterator[bytes]:
+        worker = self._worker
         for piece in self._archive.read_data():
-            self.hash.update(piece)
+            if worker is None:
+                self.hash.update(piece)
+            else:
+                self._pending.append(piece)
+                self._pending_bytes += len(piece)
+                if self._pending_bytes >= self.BATCH:
+                    worker.submit(self.hash, self._pending)
+                    self._pending, self._pending_bytes = [], 0
             yield piece
 
     def finish(self, entry: MemberEntry) -> None:
         for _ in self:  # whatever the consumer left unread
             pass
+        if self._worker is not None:
+            if self._pending:
+                self._worker.submit(self.hash, self._pending)
+                self._pending, self._pending_bytes = [], 0
+            self._worker.wait()
         if self.hash.hexdigest() != entry.sha256:
             raise PackageRefused(
                 "hash_mismatch",
@@ -657,7 +729,11 @@ def _open_layers(
 ) -> tuple[age.AgeReader, ArchiveReader, bytes, bytes | None]:
     """Decrypt, and read manifest.json and manifest.sig (None when absent)."""
     reader = age.AgeReader(
-        fh, identities=identities, passphrase=passphrase, max_work_factor=max_work
+        fh,
+        identities=identities,
+        passphrase=passphrase,
+        max_work_factor=max_work,
+        hash_file=False,  # the manifest digest identifies the package, not the file hash
     )
     archive = ArchiveReader(reader)
     first = archive.next_member()
@@ -675,7 +751,11 @@ def _open_layers(
 
 
 class VerifiedPackage:
-    """A package whose every check passed (see open_package); gives its contents."""
+    """A package whose every check passed (see open_package); gives its contents.
+
+    `digest` is the package digest (SHA-256 of the signed manifest.json, hex), to compare
+    with the handover slip; `sha256` is the same value, kept under its old name.
+    """
 
     def __init__(
         self,
@@ -691,6 +771,7 @@ class VerifiedPackage:
         self.manifest = manifest
         self.manifest_bytes = manifest_bytes
         self.sha256 = sha256
+        self.digest = sha256
         self._identities = identities
         self._passphrase = passphrase
         self._max_work = max_work
@@ -739,8 +820,10 @@ class VerifiedPackage:
     def read_all(self, photos_dir: str | os.PathLike[str] | None = None) -> PackageContents:
         """Records (as a list) and photos, in one second pass.
 
-        Photos are written under `photos_dir` (name without the "photos/" prefix) only
-        after the whole file verified again; on any failure nothing is left there.
+        The second pass checks again the manifest bytes (hence the digest), every member's
+        size and SHA-256, the record count and the end of the file. Photos are written
+        under `photos_dir` (name without the "photos/" prefix) only after the whole file
+        verified again; on any failure nothing is left there.
         """
         if self.manifest.photo_count and photos_dir is None:
             raise ValueError("写真を含むパッケージです。photos_dir を指定してください")
@@ -758,14 +841,18 @@ class VerifiedPackage:
                     identities=self._identities,
                     passphrase=self._passphrase,
                     max_work_factor=self._max_work,
+                    hash_file=False,
                 )
                 archive = ArchiveReader(reader)
+                worker = _HashWorker()
                 try:
-                    self._second_pass(archive, records, staged, staging)
+                    self._second_pass(archive, records, staged, staging, worker)
                 except PackageRefused as exc:
                     raise _changed(exc.code) from exc
-                if reader.sha256 != self.sha256:
-                    raise _changed("whole-file hash")
+                finally:
+                    worker.close()
+                if not reader.at_end:
+                    raise _changed("payload continues after archive")
             photos: list[ExtractedPhoto] = []
             if dest is not None and staging is not None:
                 photos = _move_into_place(staged, staging, dest)
@@ -780,6 +867,7 @@ class VerifiedPackage:
         records: list[dict[str, Any]],
         staged: list[tuple[MemberEntry, Path]],
         staging: Path | None,
+        worker: _HashWorker | None = None,
     ) -> None:
         for expected_name in (MANIFEST_NAME, SIGNATURE_NAME):
             member = archive.next_member()
@@ -792,7 +880,7 @@ class VerifiedPackage:
             member = archive.next_member()
             if member is None or member.name != entry.name or member.size != entry.size:
                 raise _changed("member list")
-            data = _MemberData(archive)
+            data = _MemberData(archive, worker)
             if index == 0:
                 for number, line in enumerate(_lines(data), 1):
                     records.append(parse_jsonl_line(self.manifest.kind, line, number))
@@ -896,10 +984,14 @@ def open_package(
                 expected_sender=expected_sender,
                 already_imported=already_imported,
             )
-            _verify_members(archive, manifest)
-            if not reader.at_end or reader.sha256 is None:
+            worker = _HashWorker()
+            try:
+                _verify_members(archive, manifest, worker)
+            finally:
+                worker.close()
+            if not reader.at_end:
                 raise PackageRefused("tampered", detail="payload continues after archive")
-            sha = reader.sha256
+            digest = package_digest(manifest_bytes)
     except PackageRefused as exc:
         log.warning(
             "package refused: code=%s file=%s package_id=%s detail=%s",
@@ -911,11 +1003,13 @@ def open_package(
         raise
     log.info("package verified: id=%s file=%s", manifest.package_id, p.name)
     return VerifiedPackage(
-        p, manifest, manifest_bytes, sha, identities, passphrase, max_scrypt_work_factor
+        p, manifest, manifest_bytes, digest, identities, passphrase, max_scrypt_work_factor
     )
 
 
-def _verify_members(archive: ArchiveReader, manifest: Manifest) -> None:
+def _verify_members(
+    archive: ArchiveReader, manifest: Manifest, worker: _HashWorker | None = None
+) -> None:
     listed = {m.name for m in manifest.members}
     for index, entry in enumerate(manifest.members):
         member = archive.next_member()
@@ -938,7 +1032,7 @@ def _verify_members(archive: ArchiveReader, manifest: Manifest) -> None:
             raise PackageRefused(
                 "hash_mismatch", f"{entry.name} の大きさがマニフェストと一致しません。"
             )
-        data = _MemberData(archive)
+        data = _MemberData(archive, worker)
         problem: str | None = None
         count = -1
         if index == 0:
@@ -1020,20 +1114,20 @@ def inspect_package(
     passphrase: str | None = None,
     sender_key: PublicKeyLike | None = None,
 ) -> PackageInfo:
-    """The encryption mode, file hash, and (with a key) the manifest and signature status.
+    """The encryption mode, file hash, and (with a key) the manifest, package digest and
+    signature status.
 
-    Reads only the age header and, with a key, the first two archive members: no records.
-    Raises PackageRefused if the file cannot be read that far.
+    Hashes the whole encrypted file (`sha256`, as sha256sum prints it), then decrypts only
+    the age header and, with a key, the first two archive members: no records. Raises
+    PackageRefused if the file cannot be read that far.
     """
     p = Path(path)
-    h = hashlib.sha256()
+    file_hash = file_sha256(p)
     with open(p, "rb") as fh:
-        while block := fh.read(IO_CHUNK):
-            h.update(block)
-        fh.seek(0)
-        header = age.read_header(age._HashingSource(fh))
+        header = age.read_header(age._HashingSource(fh, hashing=False))
         fh.seek(0)
         manifest: Manifest | None = None
+        digest: str | None = None
         status = "not_checked"
         identities = _identities(identity)
         if identities or passphrase is not None:
@@ -1049,12 +1143,14 @@ def inspect_package(
                 except PackageRefused:
                     status = "invalid"
             manifest = parse_manifest(manifest_bytes)
+            digest = package_digest(manifest_bytes)
     return PackageInfo(
         path=p,
         size=p.stat().st_size,
-        sha256=h.hexdigest(),
+        sha256=file_hash,
         encryption=header.mode,
         stanza_count=len(header.stanzas),
         manifest=manifest,
         signature=status,
+        digest=digest,
     )

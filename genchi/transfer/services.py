@@ -332,7 +332,7 @@ def parse_slip_code(text: str) -> tuple[str, str]:
     if len(parts) != 2:
         raise TransferError(
             "bad_slip_code",
-            "票のQRコードの内容、またはパッケージIDとSHA-256を空白で区切って入力してください。",
+            "票のQRコードの内容、またはパッケージIDとダイジェストを空白で区切って入力してください。",
         )
     try:
         package_id = str(uuid.UUID(parts[0]))
@@ -383,7 +383,7 @@ def confirm_slip(
         if package_id != str(slip.package_uuid) or sha != slip.sha256:
             raise TransferError(
                 "slip_mismatch",
-                "入力されたパッケージIDまたはSHA-256が、この票の記録と一致しません。",
+                "入力されたパッケージIDまたはダイジェストが、この票の記録と一致しません。",
             )
         if record_count != slip.record_count:
             raise TransferError(
@@ -792,7 +792,8 @@ def inspect_file(path: str | os.PathLike[str], *, passphrase: str | None = None)
         "package.inspected",
         detail={
             "file": p.name[:200],
-            "sha256": info.sha256,
+            "file_sha256": info.sha256,
+            "digest": info.digest or "",
             "package_id": info.manifest.package_id if info.manifest else "",
             "signature": info.signature,
         },

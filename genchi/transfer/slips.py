@@ -16,7 +16,13 @@ from genchi.core.wareki import format_date, format_datetime
 
 from .models import HandoverSlip
 
-CHECKS = ("受け渡し日時", "取扱者(渡した者・受け取った者)", "内容", "件数", "パッケージIDとSHA-256")
+CHECKS = (
+    "受け渡し日時",
+    "取扱者(渡した者・受け取った者)",
+    "内容",
+    "件数",
+    "パッケージIDとダイジェスト",
+)
 
 
 def _split_hash(text: str) -> str:
@@ -66,7 +72,7 @@ def slip_pdf(slip: HandoverSlip) -> bytes:
         ("内容", slip.content),
         ("件数", f"{slip.record_count:,} 件"),
         ("パッケージID", str(slip.package_uuid)),
-        ("SHA-256", _split_hash(slip.sha256)),
+        ("ダイジェスト", _split_hash(slip.sha256) + "\n(署名済みマニフェストの SHA-256)"),
         ("ファイル名", package.filename),
         ("USBメモリ", slip.stick_label or "—"),
         ("暗号化", f"{encryption}・署名 Ed25519"),
@@ -77,7 +83,7 @@ def slip_pdf(slip: HandoverSlip) -> bytes:
         ),
         ("状態", _state_text(slip)),
     ]
-    mono_rows = {"パッケージID", "SHA-256", "署名鍵", "ファイル名", "監査ログ"}
+    mono_rows = {"パッケージID", "ダイジェスト", "署名鍵", "ファイル名", "監査ログ"}
     data = [
         [
             para(label, st["cell"]),
@@ -97,7 +103,7 @@ def slip_pdf(slip: HandoverSlip) -> bytes:
                 pdf.QrCode(slip.qr_text, size=34 * mm),
                 para(
                     "受け取り側の確認(C-O8)\n"
-                    "このQRコードを読み取るか、パッケージIDとSHA-256を入力して、"
+                    "このQRコードを読み取るか、パッケージIDとダイジェストを入力して、"
                     "Genchi に記録された内容と一致することを確かめてください。\n\n" + checks,
                     st["small"],
                 ),

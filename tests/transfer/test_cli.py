@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 from contextlib import redirect_stderr, redirect_stdout
+from unittest import mock
 
 import pytest
 from django.core.management import ManagementUtility
@@ -18,7 +19,13 @@ from genchi.transfer.models import HandoverSlip, OrganisationKeyPair, PartnerKey
 def genchi(*argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = 0
-    with redirect_stdout(out), redirect_stderr(err):
+    # run_from_argv closes every database connection when it ends, which would end the
+    # test's transaction on PostgreSQL: keep the connection for the rest of the test.
+    with (
+        redirect_stdout(out),
+        redirect_stderr(err),
+        mock.patch("django.core.management.base.connections.close_all"),
+    ):
         try:
             ManagementUtility(["genchi", *argv]).execute()
         except SystemExit as exc:

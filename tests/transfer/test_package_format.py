@@ -113,14 +113,22 @@ def test_cases_round_trip_x25519(pkg_keys, pkg_out):
     written = write_cases(pkg_keys, pkg_out)
     assert written.path.parent == pkg_out and written.path.name.endswith(".genchi.age")
     assert sorted(p.name for p in pkg_out.iterdir()) == [written.path.name]  # no temp left
-    assert written.sha256 == hashlib.sha256(written.path.read_bytes()).hexdigest()
+    # The package digest is the SHA-256 of the signed manifest.json as stored in the archive.
+    stored = members_of(decrypt_archive(keys := pkg_keys, written.path))["manifest.json"]
+    assert stored == written.manifest.to_bytes()
+    assert written.digest == written.sha256 == hashlib.sha256(stored).hexdigest()
+    assert package.package_digest(stored) == written.digest
+    assert (
+        package.file_sha256(written.path) == hashlib.sha256(written.path.read_bytes()).hexdigest()
+    )
+    assert package.file_sha256(written.path) != written.digest
     assert written.record_count == len(CASES)
     assert written.size == written.path.stat().st_size
     assert (written.path.stat().st_mode & 0o777) == 0o600
 
-    pkg = open_cases(pkg_keys, written.path)
+    pkg = open_cases(keys, written.path)
     assert pkg.package_id == written.package_id
-    assert pkg.sha256 == written.sha256
+    assert pkg.digest == pkg.sha256 == written.digest
     m = pkg.manifest
     assert (m.kind, m.contract, m.batch, m.sender, m.recipient) == (
         "cases",
@@ -134,6 +142,7 @@ def test_cases_round_trip_x25519(pkg_keys, pkg_out):
     assert list(pkg.iter_records()) == CASES
     contents = pkg.read_all()
     assert contents.records == CASES and contents.photos == []
+    assert contents.digest == contents.sha256 == written.digest
 
 
 def test_results_round_trip_with_photos_passphrase(pkg_keys, pkg_out, tmp_path):
@@ -207,7 +216,10 @@ def test_photo_layouts_where_the_manifest_chunks_are_written_last(
         out_dir=pkg_out,
         recipients=[pkg_keys["ward"].encryption.recipient],
     )
-    assert written.sha256 == hashlib.sha256(written.path.read_bytes()).hexdigest()
+    with open(written.path, "rb") as fh:
+        plain = age.AgeReader(fh, identities=[pkg_keys["ward"].encryption.identity]).read()
+    archive = members_of(plain)
+    assert written.digest == hashlib.sha256(archive["manifest.json"]).hexdigest()
     if count == 700:
         assert len(written.manifest.to_bytes()) > age.CHUNK_SIZE
     dest = tmp_path / "dest"
@@ -221,6 +233,7 @@ def test_photo_layouts_where_the_manifest_chunks_are_written_last(
         photos_dir=dest,
     )
     assert len(contents.photos) == count
+    assert contents.digest == written.digest
     assert all(
         p.path.read_bytes() == Path(s).read_bytes()
         for p, (s, _) in zip(contents.photos, photos, strict=True)
@@ -339,6 +352,54 @@ def test_age_command_decrypts_a_genchi_package(pkg_keys, pkg_out, tmp_path):
     ]
     members = members_of(plain.read_bytes())
     assert [json.loads(line) for line in members["records.jsonl"].splitlines()] == CASES
+
+
+@needs_age
+def test_package_digest_with_standard_tools(pkg_keys, pkg_out, tmp_path):
+    """docs/package-format.md: age -d … | tar -xO manifest.json | sha256sum gives the
+    digest printed on the handover slip, byte for byte."""
+    written = write_cases(pkg_keys, pkg_out)
+    key = tmp_path / "key.txt"
+    key.write_text(pkg_keys["contractor"].encryption.identity + "\n")
+    script = '"$0" -d -i "$1" "$2" | tar -xO manifest.json | sha256sum'
+    out = subprocess.run(
+        ["sh", "-c", script, AGE, str(key), str(written.path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert out.split()[0] == written.digest
+
+
+@pytest.mark.parametrize("hash_output", [True, False])
+def test_age_writer_chunking_and_optional_file_hash(pkg_keys, tmp_path, hash_output):
+    """Writes of every awkward size (empty, sub-chunk, exact chunk, across batch buffers)
+    give a valid age file; the whole-file hash is computed only when asked for."""
+    ident = pkg_keys["contractor"].encryption
+    sizes = [0, 1, age.CHUNK_SIZE - 1, age.CHUNK_SIZE, age.CHUNK_SIZE + 1, 3 << 20, 12345]
+    for total_writes in (sizes, [0], [age.CHUNK_SIZE], [age.CHUNK_SIZE * 17]):
+        data = [os.urandom(n) for n in total_writes]
+        path = tmp_path / f"w{uuid.uuid4().hex[:8]}.age"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        try:
+            w = age.AgeWriter(fd, recipients=[ident.recipient], hash_output=hash_output)
+            for piece in data:
+                w.write(memoryview(piece))
+            result = w.close()
+        finally:
+            os.close(fd)
+        raw = path.read_bytes()
+        assert result == (hashlib.sha256(raw).hexdigest() if hash_output else None)
+        with open(path, "rb") as fh:
+            reader = age.AgeReader(fh, identities=[ident.identity])
+            assert reader.read() == b"".join(data)
+            assert reader.sha256 == hashlib.sha256(raw).hexdigest()
+        with open(path, "rb") as fh:
+            reader = age.AgeReader(fh, identities=[ident.identity], hash_file=False)
+            assert reader.read() == b"".join(data) and reader.sha256 is None
+        assert pyrage.decrypt(raw, [pyrage.x25519.Identity.from_str(ident.identity)]) == b"".join(
+            data
+        )
 
 
 @needs_age
@@ -815,12 +876,15 @@ def test_inspect_package(pkg_keys, pkg_out):
         None,
         "not_checked",
     )
-    assert bare.sha256 == written.sha256 and bare.size == written.size
+    # Without a key: the file's own SHA-256 (as sha256sum prints it), no digest.
+    assert bare.sha256 == hashlib.sha256(written.path.read_bytes()).hexdigest()
+    assert bare.digest is None and bare.size == written.size
     ident = pkg_keys["contractor"].encryption
     full = package.inspect_package(
         written.path, identity=ident, sender_key=pkg_keys["ward"].public_card()
     )
     assert full.signature == "valid" and full.manifest == written.manifest
+    assert full.digest == written.digest and full.sha256 == bare.sha256
     assert "山田" not in repr(full)  # no personal data
     other = package.inspect_package(
         written.path, identity=ident, sender_key=pkg_keys["other"].public_card()

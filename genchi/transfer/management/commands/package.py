@@ -74,7 +74,7 @@ class Command(GenchiCommand):
         p = result.package
         self.stdout.write(f"書き出しました: {result.path.name}")
         self.stdout.write(f"  パッケージID: {p.package_id}")
-        self.stdout.write(f"  SHA-256:      {p.sha256}")
+        self.stdout.write(f"  ダイジェスト: {p.sha256}")
         self.stdout.write(f"  件数:         {p.record_count}")
         self.stdout.write(f"  受け渡し票:   {result.slip.number}(発行済み)")
 
@@ -95,7 +95,7 @@ class Command(GenchiCommand):
         p = result.package
         self.stdout.write(f"取り込みました: {p.contract.code} {result.created} 件")
         self.stdout.write(f"  パッケージID: {p.package_id}")
-        self.stdout.write(f"  SHA-256:      {p.sha256}")
+        self.stdout.write(f"  ダイジェスト: {p.sha256}")
         self.stdout.write(
             f"  受け渡し票:   {result.slip.number}(受領済み。票の内容を確認して確認済みにしてください)"
         )
@@ -134,7 +134,9 @@ class Command(GenchiCommand):
             self.stdout.write(_json_dumps(summary))
             return
         self.stdout.write(f"ファイル:   {summary['file']}({info.size} バイト)")
-        self.stdout.write(f"SHA-256:    {info.sha256}")
+        self.stdout.write(f"ファイルの SHA-256: {info.sha256}")
+        if info.digest:
+            self.stdout.write(f"ダイジェスト: {info.digest}")
         self.stdout.write(
             f"暗号化方式: {'公開鍵 (X25519)' if info.encryption == 'x25519' else 'パスワード (scrypt)' if info.encryption == 'scrypt' else info.encryption}"
         )
