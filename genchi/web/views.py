@@ -2,6 +2,7 @@
 
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.views import i18n as i18n_views
 
 from genchi.access.policy import ALL_ROLES, policy
 from genchi.access.scope import contracts_for
@@ -21,6 +22,12 @@ def home(request):
             "contracts": contracts_for(request.user).select_related("ward", "contractor"),
         },
     )
+
+
+@policy(public=True, description="表示言語の切り替え")
+def set_language(request):
+    """Django's set_language (POST, CSRF-protected, safe `next`), under a declared policy."""
+    return i18n_views.set_language(request)
 
 
 def _error(request, status: int, title: str, message: str):
