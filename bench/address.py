@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -268,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         node_modules = setup_node()
         if node_modules is not None:
             api = setup_api_data()
-            env = {"PATH": "/usr/bin:/bin", "NODE_PATH": str(node_modules)}
+            env = {**os.environ, "NODE_PATH": str(node_modules)}
             base = [*one_core(), "node", str(NODE_RUNNER), str(api)]
             results.append(
                 bench_engine("geolonia", base, env, geolonia_in, geolonia_exp, mixed_in, mixed_exp)

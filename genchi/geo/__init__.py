@@ -29,7 +29,8 @@ Public API (pure Python, no network, no Django needed)::
 - ``to_dict()``.
 
 It accepts full/half width, kanji and Arabic numerals, hyphen look-alikes, spaces,
-番地/番/号, 丁目 as a leading number (西新宿2-8-1), a missing prefecture or 郡, 大字/字,
+番地/番/号, 丁目 as a leading number (西新宿2-8-1), a missing prefecture, 郡 or
+政令市 ward (横浜市日吉本町 → 横浜市港北区), 大字/字,
 ケ/ヶ/が and other spelling variants, old kanji (髙/高, 﨑/崎, 邊/辺 …), Kyoto street
 names and 以下未定.  It never raises on bad input.
 

@@ -28,6 +28,7 @@ _PREF_SUFFIX_RE = re.compile("(都|道|府|県)$")
 # suffix at all ("大通西10 ABCビル").
 _CHOME_RE = re.compile("([^一二三四五六七八九十]+)([一二三四五六七八九十]+)(丁目?)")
 _GUN_RE = re.compile("^(.+?郡)(.+[町村])$")
+_WARD_RE = re.compile("^(.+?市)(.+区)$")
 _KANJI_NUMBER_CHO_RE = re.compile("[〇一二三四五六七八九十百千]町")
 
 
@@ -223,6 +224,9 @@ class Gazetteer:
     same_named: frozenset[tuple[str, str]]
     same_named_keys: dict[str, tuple[tuple[str, str], ...]]
     same_named_lengths: tuple[int, ...]
+    # 政令市 written without its ward (横浜市港北区 as 横浜市): key of 横浜市 → its wards.
+    ward_parents: dict[str, tuple[tuple[str, str], ...]]
+    ward_parent_lengths: tuple[int, ...]
     # Per prefecture: canonical city key → city.
     pref_city_keys: dict[str, dict[str, str]]
     pref_city_lengths: dict[str, tuple[int, ...]]
@@ -296,6 +300,12 @@ def parse(data: bytes) -> Gazetteer:
                 pref_city_keys[pref].setdefault(k, city)
             if any(city.startswith(s) for s in short_names):
                 same_named.add(entry)
+    ward_parents: dict[str, list[tuple[str, str]]] = {}
+    for pref in prefectures:
+        for city in cities[pref]:
+            ward = _WARD_RE.match(city)
+            if ward:
+                ward_parents.setdefault(T.key(ward.group(1)), []).append((pref, city))
     same_named_keys = {
         k: tuple(e for e in v if e in same_named)
         for k, v in city_keys.items()
@@ -312,6 +322,8 @@ def parse(data: bytes) -> Gazetteer:
         same_named=frozenset(same_named),
         same_named_keys=same_named_keys,
         same_named_lengths=tuple(sorted({len(k) for k in same_named_keys}, reverse=True)),
+        ward_parents={k: tuple(v) for k, v in ward_parents.items()},
+        ward_parent_lengths=tuple(sorted({len(k) for k in ward_parents}, reverse=True)),
         pref_city_keys=pref_city_keys,
         pref_city_lengths={
             p: tuple(sorted({len(k) for k in d}, reverse=True)) for p, d in pref_city_keys.items()

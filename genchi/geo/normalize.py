@@ -98,8 +98,11 @@ def _failure(error: str, warnings: list[str] | None = None) -> NormalizedAddress
     return NormalizedAddress(error=error, warnings=tuple(warnings or ()))
 
 
-def _split_rest(text: str, warnings: list[str]) -> tuple[str, str]:
-    """番地・号 in N-N form, and the building part (方書)."""
+def _split_rest(text: str, warnings: list[str], town_found: bool = True) -> tuple[str, str]:
+    """番地・号 in N-N form, and the building part (方書).
+
+    Without a town, unparsed text stays in `rest`: it is the unknown town, not a building.
+    """
     if "以下未定" in text:
         text = _UNDECIDED_RE.sub(" ", text)
         warnings.append("番地以下が未定です")
@@ -112,7 +115,7 @@ def _split_rest(text: str, warnings: list[str]) -> tuple[str, str]:
         first = _FIRST_NUM_RE.search(text)
         if first is None:
             # Kyoto directions (寺之内通大宮西入) are part of the address, not a building.
-            if _KYOTO_DIRECTION_RE.search(text):
+            if _KYOTO_DIRECTION_RE.search(text) or not town_found:
                 return text, ""
             return "", _clean_building(text)
         prefix = text[: first.start()]
@@ -262,6 +265,12 @@ def normalize(line: str, postal_code: str | None = None) -> NormalizedAddress:
         if city_hit is not None:
             city, end = city_hit
 
+    if not city and not candidates:
+        found = _ward_omitted(g, c, (end, 0) if pref else (0,), pref, markers, warnings)
+        if found is not None:
+            pref, city, end, city_index, town_hit, ward_candidates = found
+            candidates.extend(ward_candidates)
+
     if city:
         if city_index is None:
             city_index = g.city_index(pref, city)
@@ -286,6 +295,54 @@ def normalize(line: str, postal_code: str | None = None) -> NormalizedAddress:
         w, c_marks, f_marks, level, pref, city, town, lat, lng, candidates, warnings,
         postal_code, end=end,
     )  # fmt: skip
+
+
+def _ward_omitted(
+    g: G.Gazetteer,
+    c: str,
+    positions: tuple[int, ...],
+    pref: str,
+    markers: list[tuple[int, int]],
+    warnings: list[str],
+) -> tuple[str, str, int, G.CityIndex | None, G.TownHit | None, list[Candidate]] | None:
+    """横浜市港北区 typed as 横浜市日吉本町: find the ward from the town."""
+    for pos in positions:
+        hit = _longest(g.ward_parents, g.ward_parent_lengths, c, pos)
+        if hit is None:
+            continue
+        wards, end = hit
+        wards = [w for w in wards if not pref or w[0] == pref]
+        if not wards:
+            continue
+        found = []
+        for ward_pref, ward in wards:
+            index = g.city_index(ward_pref, ward)
+            th = _match_town(index, c, end, markers)
+            if th is not None:
+                found.append((ward_pref, ward, index, th))
+        if not found:
+            warnings.append("区が省略されており、区を特定できません")
+            return (
+                wards[0][0],
+                "",
+                end,
+                None,
+                None,
+                [Candidate(p, w, "", None, None) for p, w in wards],
+            )
+        reach = max(f[3].reach for f in found)
+        best = [f for f in found if f[3].reach == reach]
+        ward_pref, ward, index, th = best[0]
+        candidates = []
+        if len(best) > 1:
+            warnings.append("区が省略されており、複数の区に同じ町名があります")
+            for p, w, idx, t in best:
+                town = idx.towns[t.ids[0]]
+                candidates.append(Candidate(p, w, town.name, town.lat, town.lng))
+        else:
+            warnings.append(f"区が省略されていたため、町名から{ward}と判断しました")
+        return ward_pref, ward, end, index, th, candidates
+    return None
 
 
 def _pick_spelling(
@@ -339,7 +396,7 @@ def _finish(
     rest, building = "", ""
     if level > 0:
         f_end = T.to_folded_pos(end, c_marks, f_marks)
-        rest, building = _split_rest(w[f_end:], warnings)
+        rest, building = _split_rest(w[f_end:], warnings, town_found=level == 3)
     result = NormalizedAddress(
         pref=pref,
         city=city,

@@ -257,3 +257,17 @@ def test_thread_safe_same_results():
 def test_rest_and_building_edge_cases(line, rest, building):
     r = normalize(line)
     assert (r.rest, r.building) == (rest, building)
+
+
+def test_ward_of_designated_city_left_out():
+    r = normalize("横浜市日吉本町1-2-3")
+    assert (r.pref, r.city, r.town, r.rest) == ("神奈川県", "横浜市港北区", "日吉本町一丁目", "2-3")
+    assert any("区が省略" in w for w in r.warnings)
+    assert normalize("大阪府大阪市梅田1-1-3").city == "大阪市北区"
+    vague = normalize("神奈川県横浜市")
+    assert vague.level == 1 and len(vague.candidates) == 18
+
+
+def test_unknown_town_stays_in_rest():
+    r = normalize("東京都府中市存在しない町")
+    assert (r.level, r.rest, r.building) == (2, "存在しない町", "")
