@@ -17,6 +17,8 @@ ACTION_LABELS = {
     "access.denied": _("アクセス拒否"),
     "http.csrf_failure": _("不正な送信の拒否"),
     "http.bad_request": _("不正なリクエスト"),
+    "http.not_found": _("存在しないページへのアクセス"),
+    "http.server_error": _("システムエラー"),
     "audit.viewed": _("監査ログの閲覧"),
     "organisation.created": _("組織の登録"),
     "organisation.updated": _("組織の変更"),

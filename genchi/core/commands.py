@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -19,6 +20,17 @@ class GenchiCommand(BaseCommand):
             user = "unknown"
         with acting_as(Actor(username=f"cli:{user}", channel="cli")):
             return self.run(*args, **options)
+
+    def execute(self, *args, **options):
+        try:
+            return super().execute(*args, **options)
+        except CommandError as exc:
+            # From a terminal: a Japanese line and the exit status, not "CommandError: …".
+            # call_command() (tests, other code) still gets the exception.
+            if not getattr(self, "_called_from_command_line", False) or options.get("traceback"):
+                raise
+            self.stderr.write(f"エラー: {exc}")
+            sys.exit(exc.returncode)
 
     def run(self, *args, **options):  # pragma: no cover - every command overrides it
         raise NotImplementedError

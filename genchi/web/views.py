@@ -1,5 +1,7 @@
 """The UI shell: home page per role and friendly Japanese error pages."""
 
+import contextlib
+
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views import i18n as i18n_views
@@ -64,12 +66,16 @@ def permission_denied(request, exception=None):
 
 
 def page_not_found(request, exception=None):
+    record("http.not_found", detail={"path": request.path[:300]})
     return _error(
         request, 404, _("ページが見つかりません"), _("アドレスが正しいか確認してください。")
     )
 
 
 def server_error(request):
+    # The database may be why we are here: a failed log entry must not hide the page.
+    with contextlib.suppress(Exception):
+        record("http.server_error", detail={"path": request.path[:300]})
     return render(request, "web/500.html", status=500)
 
 

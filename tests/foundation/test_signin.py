@@ -153,6 +153,9 @@ def test_unknown_url_gets_a_japanese_404(client):
     response = client.get("/no/such/page/")
     assert response.status_code == 404
     assert "ページが見つかりません" in response.content.decode()
+    assert AuditEntry.objects.filter(
+        action="http.not_found", detail__path="/no/such/page/"
+    ).exists()
 
 
 def test_open_redirect_after_sign_in_is_ignored(admin):
