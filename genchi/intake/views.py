@@ -55,6 +55,13 @@ def _require_writer(user) -> None:
         raise PermissionDenied(_("この操作をする権限がありません(閲覧のみ)。"))
 
 
+def _case_ids(request) -> list[int]:
+    """The ticked case ids: ASCII digits of a database-sized integer; anything else is ignored."""
+    return [
+        int(i) for i in request.POST.getlist("case") if i.isascii() and i.isdigit() and len(i) <= 18
+    ]
+
+
 def _background() -> bool:
     return getattr(settings, "GENCHI_INTAKE_BACKGROUND", True)
 
@@ -63,16 +70,26 @@ def _background() -> bool:
 
 
 class MemoryOnlyUploadHandler(FileUploadHandler):
-    """Keeps the upload in memory whatever its size (up to the intake limit)."""
+    """Keeps the upload in memory whatever its size, up to the intake limit.
+
+    The limit counts every file part of the request together: extra parts cannot each
+    take the limit in memory. Past it the upload stops and `too_large` says why.
+    """
+
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.size = 0
+        self.too_large = False
 
     def new_file(self, *args, **kwargs):
         super().new_file(*args, **kwargs)
         self.buffer = io.BytesIO()
-        self.size = 0
 
     def receive_data_chunk(self, raw_data, start):
         self.size += len(raw_data)
         if self.size > MAX_FILE_BYTES:
+            self.too_large = True
+            self.buffer = io.BytesIO()
             raise StopUpload(connection_reset=True)
         self.buffer.write(raw_data)
         return None
@@ -96,12 +113,13 @@ class MemoryOnlyUploadHandler(FileUploadHandler):
 @policy(WRITERS, description="対象者一覧の取込(ファイルの受付)")
 @csrf_exempt
 def import_start(request):
-    request.upload_handlers = [MemoryOnlyUploadHandler(request)]
-    return _import_start(request)
+    handler = MemoryOnlyUploadHandler(request)
+    request.upload_handlers = [handler]
+    return _import_start(request, handler)
 
 
 @csrf_protect
-def _import_start(request):
+def _import_start(request, handler: MemoryOnlyUploadHandler):
     contracts = selectors.intake_contracts_for(request.user).exclude(status="closed")
     form = ImportUploadForm(
         request.POST or None,
@@ -109,7 +127,15 @@ def _import_start(request):
         contracts=contracts,
         presets=selectors.presets_for(request.user),
     )
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and handler.too_large:
+        form.is_valid()
+        form.errors["file"] = form.error_class(
+            [
+                _("ファイルが大きすぎます(上限 %(mb)d MB)。分割して取り込んでください。")
+                % {"mb": MAX_FILE_BYTES // (1024 * 1024)}
+            ]
+        )
+    elif request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         preset = form.cleaned_data.get("preset")
         run = services.create_run(
@@ -445,7 +471,7 @@ def batch_detail(request, batch_id: int):
                 added = services.add_cases(batch, list(cases), limit=data["limit"])
                 messages.success(request, _("%(n)d 件を追加しました。") % {"n": added})
             elif action == "remove":
-                ids = [int(i) for i in request.POST.getlist("case") if i.isdigit()]
+                ids = _case_ids(request)
                 removed = services.remove_cases(batch, ids)
                 messages.success(request, _("%(n)d 件を外しました。") % {"n": removed})
             elif action == "seal":
@@ -479,7 +505,7 @@ def batch_detail(request, batch_id: int):
 @policy(WRITERS, description="選んだ案件をバッチに追加")
 def batch_add_cases(request, batch_id: int):
     batch = selectors.batch_for(request.user, batch_id)
-    ids = [int(i) for i in request.POST.getlist("case") if i.isdigit()]
+    ids = _case_ids(request)
     cases = list(selectors.cases_for(request.user, batch.contract).filter(pk__in=ids))
     try:
         added = services.add_cases(batch, cases)

@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from genchi.parties.models import Organisation
 
+from .ledger import MAX_CAPACITY_GB
 from .models import StickEvent
 
 
@@ -107,7 +108,7 @@ class CardImportForm(forms.Form):
 class StickRegisterForm(forms.Form):
     label = forms.SlugField(label=_("管理番号"), max_length=64, help_text=_("例: USB-01"))
     serial = forms.CharField(label=_("製造番号"), max_length=100)
-    capacity_gb = forms.IntegerField(label=_("容量(GB)"), min_value=1)
+    capacity_gb = forms.IntegerField(label=_("容量(GB)"), min_value=1, max_value=MAX_CAPACITY_GB)
     model_name = forms.CharField(label=_("機種"), max_length=100, required=False)
 
 

@@ -27,6 +27,7 @@ from .models import StickEvent, StickLoan, UsbStick
 from .package import FILE_SUFFIX
 
 WIPE_CHUNK = 1024 * 1024
+MAX_CAPACITY_GB = 1024 * 1024  # 1 PB: far beyond any stick, well inside the column
 
 
 class LedgerError(Exception):
@@ -59,7 +60,7 @@ def register_stick(
 ) -> UsbStick:
     if not owner.is_ward:
         raise LedgerError("not_ward", "USBメモリは区が管理します(W-O4)。")
-    if capacity_gb <= 0:
+    if not 0 < capacity_gb <= MAX_CAPACITY_GB:
         raise LedgerError("bad_capacity", "容量を正しく入力してください。")
     try:
         with transaction.atomic():
@@ -88,6 +89,15 @@ def open_loan(stick: UsbStick) -> StickLoan | None:
     return stick.loans.filter(returned_at__isnull=True).first()
 
 
+def _lock(stick: UsbStick) -> None:
+    """Lock the stick's row and take its current state (call inside a transaction): every
+    check below is made on the stick as it is now, not as a page read it earlier."""
+    status, needs_wipe = (
+        UsbStick.objects.select_for_update().values_list("status", "needs_wipe").get(pk=stick.pk)
+    )
+    stick.status, stick.needs_wipe = status, needs_wipe
+
+
 def lend_stick(
     stick: UsbStick,
     *,
@@ -97,21 +107,23 @@ def lend_stick(
     purpose: str = "",
     by=None,
 ) -> StickLoan:
-    if stick.status == UsbStick.Status.RETIRED:
-        raise LedgerError("retired", "廃棄済みのUSBメモリは貸し出せません。")
-    if stick.status == UsbStick.Status.LENT or open_loan(stick):
-        raise LedgerError(
-            "already_lent", f"{stick.label} は貸出中です。返却を先に記録してください。"
-        )
-    if stick.needs_wipe:
-        raise LedgerError(
-            "not_wiped", f"{stick.label} は消去・初期化が記録されていないため貸し出せません(W-O6)。"
-        )
-    if not borrower_name.strip():
-        raise LedgerError("no_borrower", "借受者の氏名を入力してください。")
-    if due_on < timezone.localdate():
-        raise LedgerError("bad_due", "返却予定日は今日以降にしてください。")
     with transaction.atomic():
+        _lock(stick)
+        if stick.status == UsbStick.Status.RETIRED:
+            raise LedgerError("retired", "廃棄済みのUSBメモリは貸し出せません。")
+        if stick.status == UsbStick.Status.LENT or open_loan(stick):
+            raise LedgerError(
+                "already_lent", f"{stick.label} は貸出中です。返却を先に記録してください。"
+            )
+        if stick.needs_wipe:
+            raise LedgerError(
+                "not_wiped",
+                f"{stick.label} は消去・初期化が記録されていないため貸し出せません(W-O6)。",
+            )
+        if not borrower_name.strip():
+            raise LedgerError("no_borrower", "借受者の氏名を入力してください。")
+        if due_on < timezone.localdate():
+            raise LedgerError("bad_due", "返却予定日は今日以降にしてください。")
         loan = StickLoan.objects.create(
             stick=stick,
             borrower_name=borrower_name.strip()[:100],
@@ -145,10 +157,11 @@ def lend_stick(
 def return_stick(
     stick: UsbStick, *, returned_by_name: str = "", by=None, note: str = ""
 ) -> StickLoan:
-    loan = open_loan(stick)
-    if loan is None:
-        raise LedgerError("not_lent", f"{stick.label} は貸出中ではありません。")
     with transaction.atomic():
+        _lock(stick)
+        loan = open_loan(stick)
+        if loan is None:
+            raise LedgerError("not_lent", f"{stick.label} は貸出中ではありません。")
         loan.returned_at = timezone.now()
         loan.returned_by_name = (returned_by_name or loan.borrower_name).strip()[:100]
         loan.received_back_by = _user(by)
@@ -257,12 +270,13 @@ def wipe_stick(
     stick), first overwrite and delete the Genchi packages on it."""
     if method not in StickEvent.WipeMethod.values:
         raise LedgerError("bad_method", "消去方法を選んでください。")
-    if stick.status == UsbStick.Status.LENT:
-        raise LedgerError(
-            "lent", f"{stick.label} は貸出中です。返却を記録してから消去してください。"
-        )
-    report = wipe_folder(folder) if folder is not None else None
     with transaction.atomic():
+        _lock(stick)
+        if stick.status == UsbStick.Status.LENT:
+            raise LedgerError(
+                "lent", f"{stick.label} は貸出中です。返却を記録してから消去してください。"
+            )
+        report = wipe_folder(folder) if folder is not None else None
         event = StickEvent.objects.create(
             stick=stick,
             kind=StickEvent.Kind.WIPED,

@@ -74,6 +74,15 @@ def _name(by) -> str:
     return (getattr(by, "full_name", "") or getattr(by, "username", "")) if by else ""
 
 
+def _require_designated(by, contract: Contract, message: str) -> None:
+    """Contractor people act on a contract only while designated on it for office work
+    (C-O1, S13); an undesignated colleague of the same company is refused."""
+    from genchi.fieldwork.selectors import can_read_cases
+
+    if by is not None and not can_read_cases(by, contract):
+        raise TransferError("not_designated", message)
+
+
 def _refused(action: str, exc: Exception, **detail: Any) -> None:
     """Log a refusal (after any transaction rolled back, so the entry survives)."""
     record(
@@ -180,6 +189,9 @@ def _export_batch(
             locked = Batch.objects.select_for_update().get(pk=batch.pk)
             if locked.status != Batch.Status.SEALED:
                 raise TransferError("batch_not_sealed", "このバッチはすでに引き渡されています。")
+            if stick is not None:
+                stick = UsbStick.objects.select_for_update().get(pk=stick.pk)
+                _check_stick_writable(stick, ward)
             package = Package.objects.create(
                 package_id=uuid.UUID(written.package_id),
                 holder=ward,
@@ -343,22 +355,32 @@ def parse_slip_code(text: str) -> tuple[str, str]:
 
 def mark_received(slip: HandoverSlip, *, by=None, receiver_name: str = "") -> HandoverSlip:
     """The giver records the handover in person: who received the stick, and when."""
-    if slip.state != HandoverSlip.State.ISSUED:
-        raise TransferError("bad_state", "発行済みの票だけを受領済みにできます。")
-    if not receiver_name.strip():
-        raise TransferError("no_receiver", "受け取った人の氏名を入力してください。")
-    slip.state = HandoverSlip.State.RECEIVED
-    slip.receiver_name = receiver_name.strip()[:100]
-    slip.received_at = timezone.now()
-    slip.received_by = _user(by)
-    slip.save(update_fields=["state", "receiver_name", "received_at", "received_by"])
-    record(
-        "slip.received",
-        obj=slip,
-        contract=slip.contract,
-        detail={"number": slip.number, "receiver": slip.receiver_name},
-    )
+    with transaction.atomic():
+        _lock_state(slip)
+        if slip.state != HandoverSlip.State.ISSUED:
+            raise TransferError("bad_state", "発行済みの票だけを受領済みにできます。")
+        if not receiver_name.strip():
+            raise TransferError("no_receiver", "受け取った人の氏名を入力してください。")
+        slip.state = HandoverSlip.State.RECEIVED
+        slip.receiver_name = receiver_name.strip()[:100]
+        slip.received_at = timezone.now()
+        slip.received_by = _user(by)
+        slip.save(update_fields=["state", "receiver_name", "received_at", "received_by"])
+        record(
+            "slip.received",
+            obj=slip,
+            contract=slip.contract,
+            detail={"number": slip.number, "receiver": slip.receiver_name},
+        )
     return slip
+
+
+def _lock_state(slip: HandoverSlip) -> None:
+    """Lock the slip's row and take its current state: a second tab or a concurrent
+    request cannot move a slip back, or confirm it twice, from what it read earlier."""
+    slip.state = (
+        HandoverSlip.objects.select_for_update().values_list("state", flat=True).get(pk=slip.pk)
+    )
 
 
 def confirm_slip(
@@ -375,43 +397,51 @@ def confirm_slip(
     On the receiving side the person also enters the giver's name as written on the paper
     slip; on the giving side this records that the sealed copy came back."""
     try:
-        if slip.state == HandoverSlip.State.CONFIRMED:
-            raise TransferError("bad_state", "この票はすでに確認済みです。")
-        if slip.state != HandoverSlip.State.RECEIVED:
-            raise TransferError("bad_state", "受領を記録してから確認してください。")
-        package_id, sha = parse_slip_code(code)
-        if package_id != str(slip.package_uuid) or sha != slip.sha256:
-            raise TransferError(
-                "slip_mismatch",
-                "入力されたパッケージIDまたはダイジェストが、この票の記録と一致しません。",
+        with transaction.atomic():
+            _lock_state(slip)
+            if slip.state == HandoverSlip.State.CONFIRMED:
+                raise TransferError("bad_state", "この票はすでに確認済みです。")
+            if slip.state != HandoverSlip.State.RECEIVED:
+                raise TransferError("bad_state", "受領を記録してから確認してください。")
+            package_id, sha = parse_slip_code(code)
+            if package_id != str(slip.package_uuid) or sha != slip.sha256:
+                raise TransferError(
+                    "slip_mismatch",
+                    "入力されたパッケージIDまたはダイジェストが、この票の記録と一致しません。",
+                )
+            if record_count != slip.record_count:
+                raise TransferError(
+                    "count_mismatch",
+                    f"入力された件数 ({record_count} 件) が記録 ({slip.record_count} 件) と一致しません。",
+                )
+            slip.state = HandoverSlip.State.CONFIRMED
+            slip.confirmed_at = timezone.now()
+            slip.confirmed_by = _user(by)
+            if giver_name.strip() and not slip.giver_name:
+                slip.giver_name = giver_name.strip()[:100]
+            slip.confirmation_note = note.strip()[:200]
+            slip.save(
+                update_fields=[
+                    "state",
+                    "confirmed_at",
+                    "confirmed_by",
+                    "giver_name",
+                    "confirmation_note",
+                ]
             )
-        if record_count != slip.record_count:
-            raise TransferError(
-                "count_mismatch",
-                f"入力された件数 ({record_count} 件) が記録 ({slip.record_count} 件) と一致しません。",
+            record(
+                "slip.confirmed",
+                obj=slip,
+                contract=slip.contract,
+                detail={
+                    "number": slip.number,
+                    "package_id": str(slip.package_uuid),
+                    "records": record_count,
+                },
             )
     except TransferError as exc:
         _refused("slip.confirm_refused", exc, contract=slip.contract, slip=slip.number)
         raise
-    slip.state = HandoverSlip.State.CONFIRMED
-    slip.confirmed_at = timezone.now()
-    slip.confirmed_by = _user(by)
-    if giver_name.strip() and not slip.giver_name:
-        slip.giver_name = giver_name.strip()[:100]
-    slip.confirmation_note = note.strip()[:200]
-    slip.save(
-        update_fields=["state", "confirmed_at", "confirmed_by", "giver_name", "confirmation_note"]
-    )
-    record(
-        "slip.confirmed",
-        obj=slip,
-        contract=slip.contract,
-        detail={
-            "number": slip.number,
-            "package_id": str(slip.package_uuid),
-            "records": record_count,
-        },
-    )
     return slip
 
 
@@ -461,6 +491,12 @@ def _open_incoming(
     sender = contract.ward if holder_side == "contractor" else contract.contractor
     if by is not None and by.organisation_id != holder.pk:
         raise PackageRefused("wrong_recipient", "このパッケージはあなたの組織あてではありません。")
+    if holder_side == "contractor":
+        _require_designated(
+            by,
+            contract,
+            "この契約の取扱責任者・取扱者に指定されていないため、パッケージを取り込めません。",
+        )
     keys = orgkeys.secret_keys(holder)
     sender_card = orgkeys.partner_card(holder, sender)
 
@@ -646,6 +682,11 @@ def export_results_package(
     try:
         if by is not None and (by.organisation_id != contractor.pk or by.role not in RECEIVE_ROLES):
             raise TransferError("not_allowed", "結果パッケージを書き出す権限がありません。")
+        _require_designated(
+            by,
+            contract,
+            "この契約の取扱責任者・取扱者に指定されていないため、結果を書き出せません。",
+        )
         secret = orgkeys.secret_keys(contractor)
         card = orgkeys.partner_card(contractor, ward)
         try:

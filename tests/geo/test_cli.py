@@ -68,3 +68,11 @@ def test_postal_command_errors_in_japanese_without_traceback():
         err = proc.stderr.decode()
         assert proc.returncode != 0
         assert message in err and "Traceback" not in err
+
+
+def test_postal_command_error_reads_like_the_other_commands():
+    """Like every Genchi command: 'エラー: …', no Python class name (CommandError)."""
+    proc = run_cli("postal", "abc")
+    err = proc.stderr.decode()
+    assert proc.returncode == 1
+    assert err.startswith("エラー: ") and "CommandError" not in err

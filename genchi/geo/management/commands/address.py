@@ -14,8 +14,7 @@ import json
 import sys
 from typing import Any, BinaryIO
 
-from django.core.management.base import BaseCommand, CommandError
-
+from genchi.core.commands import CommandError, GenchiCommand
 from genchi.geo import normalize, postal_lookup
 from genchi.geo.postal import clean_code
 
@@ -55,7 +54,7 @@ def normalize_stream(
     return count
 
 
-class Command(BaseCommand):
+class Command(GenchiCommand):
     help = "住所の正規化とジオコーディング(オフライン)、郵便番号の検索。"
 
     def add_arguments(self, parser):
@@ -78,7 +77,7 @@ class Command(BaseCommand):
         pc.add_argument("code", help="郵便番号(例: 1600022、160-0022)")
         pc.add_argument("--json", action="store_true", help="JSON Lines で出力します")
 
-    def handle(self, *args, action: str, **options):
+    def run(self, *args, action: str, **options):
         try:
             if action == "normalize":
                 normalize_stream(
