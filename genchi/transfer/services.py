@@ -279,6 +279,9 @@ def _attach_to_stick(stick: UsbStick, package: Package, by) -> StickLoan | None:
 
 
 def _next_slip_number(holder: Organisation, direction: str, fiscal_year: int) -> str:
+    """The next number in the holder's series. Callers are inside a transaction: locking the
+    holder's row serialises two handovers at once (PostgreSQL), so no number is taken twice."""
+    Organisation.objects.select_for_update().filter(pk=holder.pk).first()
     prefix = f"{'S' if direction == Package.Direction.OUTGOING else 'R'}-{fiscal_year}-"
     count = HandoverSlip.objects.filter(holder=holder, number__startswith=prefix).count()
     return f"{prefix}{count + 1:04d}"
