@@ -199,3 +199,12 @@ def test_hand_selection_from_case_list(client_for, contract):
     assert list(batch.items.values_list("case_id", flat=True)) == [first.pk]
     first.refresh_from_db()
     assert first.status == Case.Status.IN_BATCH
+
+
+def test_case_list_offers_every_draft_batch(client_for, contract):
+    _import(contract, [row()])
+    first = services.create_batch(contract, title="第1回")
+    second = services.create_batch(contract, title="第2回")
+    page = client_for(Role.WARD_STAFF).get("/cases/").content.decode()
+    for batch in (first, second):
+        assert f'formaction="/batches/{batch.pk}/add/"' in page
