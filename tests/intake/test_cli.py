@@ -108,3 +108,21 @@ def test_batch_create_seal_and_list_json(contract, tmp_path, good_csv):
     rows = json.loads(out)
     assert rows[0]["status"] == "sealed" and rows[0]["cases"] == 10 and rows[0]["max_cases"] == 10
     assert Batch.objects.get().items.count() == 10
+
+
+def test_oversized_file_is_refused_without_reading_it_whole(contract, tmp_path, monkeypatch):
+    from genchi.intake import reader
+
+    monkeypatch.setattr(reader, "MAX_FILE_BYTES", 1024)
+    monkeypatch.setattr("genchi.intake.management.commands.cases.MAX_FILE_BYTES", 1024)
+    path = tmp_path / "big.csv"
+    path.write_bytes(csv_bytes([row()]) + b"x" * 10_000)
+    code, out = run_cli("cases", "import", str(path), "--json")
+    assert code == 1 and "大きすぎます" in json.loads(out)["errors"][0]["message"]
+    assert Case.objects.count() == 0
+
+
+def test_absurd_exclusion_range_is_a_usage_error(contract, tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_bytes(csv_bytes([row()]))
+    assert run_cli("cases", "import", str(path), "--exclude-rows", "1-999999999999")[0] == 2

@@ -13,8 +13,12 @@ from pathlib import Path
 from genchi.core.commands import CommandError, GenchiCommand
 from genchi.intake.columns import FIELDS, IGNORE, normalise_header
 from genchi.intake.models import Case, MappingPreset
+from genchi.intake.reader import MAX_FILE_BYTES
 from genchi.intake.services import ImportOptions, import_file, summary_message
 from genchi.parties.models import Contract
+
+# More rows than any file under the size limit can hold.
+MAX_EXCLUDED_ROWS = 2_000_000
 
 
 def parse_rows(text: str) -> frozenset[int]:
@@ -24,6 +28,8 @@ def parse_rows(text: str) -> frozenset[int]:
         if "-" in part:
             start, _, end = part.partition("-")
             if not (start.isdigit() and end.isdigit()) or int(end) < int(start):
+                raise ValueError(part)
+            if int(end) - int(start) >= MAX_EXCLUDED_ROWS:
                 raise ValueError(part)
             rows.update(range(int(start), int(end) + 1))
         elif part.isdigit():
@@ -126,7 +132,10 @@ class Command(GenchiCommand):
             mapping=self._mapping(target, preset, map),
             exclude_rows=excluded,
         )
-        data = path.read_bytes()
+        # One byte past the limit is enough for the reader to refuse the file with its
+        # reason; a huge file is never read whole into memory.
+        with path.open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
         progress = None
         if not json and sys.stderr.isatty():
 
