@@ -71,7 +71,7 @@ class PersonForm(forms.Form):
     role = forms.ChoiceField(label=_("役割"), choices=Role.choices)
     password = forms.CharField(
         label=_("初期パスワード"),
-        widget=forms.PasswordInput,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=_("12文字以上。初回サインイン時に二要素認証を登録します。"),
     )
 
