@@ -10,7 +10,9 @@ done
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "Debian パッケージを導入します:$missing"
   apt-get update -qq >/dev/null 2>&1 || true
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+  # A failed install must not stop the suite: the tests that need a package skip without it.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null \
+    || echo "Debian パッケージを導入できませんでした (一部のテストは省略されます):$missing"
 else
   echo "次の Debian パッケージがありません (一部のテストは省略されます):$missing"
 fi
