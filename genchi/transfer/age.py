@@ -280,6 +280,31 @@ class _BatchSink:
         return self._hash.hexdigest() if self._hash is not None else None
 
 
+class _DirectSink:
+    """The _BatchSink interface without a thread: put() writes at once on the caller's thread.
+
+    For callers that already keep the other core busy (write_package reads and hashes
+    photos on a worker thread), a third thread only adds hand-over costs.
+    """
+
+    def __init__(self, fd: int, size: int, hash_output: bool, written: bytes = b"") -> None:
+        self._fd = fd
+        self._hash = hashlib.sha256(written) if hash_output else None
+        self._buf = bytearray(size)
+
+    def get(self) -> bytearray:
+        return self._buf
+
+    def put(self, buf: bytearray, n: int) -> None:
+        view = memoryview(buf)[:n]
+        if self._hash is not None:
+            self._hash.update(view)
+        _write_all(self._fd, view)
+
+    def close(self) -> str | None:
+        return self._hash.hexdigest() if self._hash is not None else None
+
+
 def _write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
@@ -316,6 +341,7 @@ class AgeWriter:
         scrypt_work_factor: int = DEFAULT_SCRYPT_WORK_FACTOR,
         defer_chunks: int = 0,
         hash_output: bool = True,
+        writer_thread: bool = True,
     ) -> None:
         if bool(recipients) == (passphrase is not None):
             raise ValueError("give either recipients or a passphrase")
@@ -341,8 +367,11 @@ class AgeWriter:
         self._deferred: list[tuple[int, bytearray, bool]] = []
         hashing = hash_output and not defer_chunks
         _write_all(fd, head)  # before the writer thread writes anything
-        self._sink = _BatchSink(
-            fd, self.BUFFERS, self.BATCH_CHUNKS * ENCRYPTED_CHUNK_SIZE, hashing, written=head
+        batch_size = self.BATCH_CHUNKS * ENCRYPTED_CHUNK_SIZE
+        self._sink: _BatchSink | _DirectSink = (
+            _BatchSink(fd, self.BUFFERS, batch_size, hashing, written=head)
+            if writer_thread
+            else _DirectSink(fd, batch_size, hashing, written=head)
         )
         self._out = self._sink.get()
         self._out_view = memoryview(self._out)

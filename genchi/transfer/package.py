@@ -38,7 +38,6 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -430,6 +429,7 @@ def write_package(
                 scrypt_work_factor=scrypt_work_factor,
                 defer_chunks=defer,
                 hash_output=False,  # the slip carries the manifest digest instead
+                writer_thread=False,  # _PhotoReader already keeps the other core busy
             )
             total = 0
 
@@ -449,13 +449,16 @@ def write_package(
                 for piece in spool.chunks():
                     put(piece)
                 put(member_padding(spool.size))
-            reader = _PhotoReader()
+            reader = _PhotoReader(
+                [
+                    (Path(photo.path), size, mtime_ns)
+                    for photo, (size, mtime_ns) in zip(photo_list, stats, strict=True)
+                ]
+            )
             try:
-                for i, (photo, name, (size, mtime_ns)) in enumerate(
-                    zip(photo_list, names, stats, strict=True)
-                ):
+                for i, (name, (size, _mtime_ns)) in enumerate(zip(names, stats, strict=True)):
                     put(member_header(name, size, mtime))
-                    photo_hashes[i] = reader.copy(Path(photo.path), size, mtime_ns, put)
+                    photo_hashes[i] = reader.copy(put)
                     put(member_padding(size))
             finally:
                 reader.close()
@@ -505,51 +508,75 @@ def write_package(
 
 
 class _PhotoReader:
-    """Reads photos into a small ring of buffers and hashes them on a worker thread, so
-    that SHA-256 (hashlib frees the GIL) runs while the caller's thread encrypts."""
+    """Reads and hashes every photo ahead, in order, on one worker thread.
 
-    BUFFERS = 4
+    The worker reads 1 MiB pieces into a small ring of buffers and updates each photo's
+    SHA-256 (hashlib frees the GIL); the caller's thread takes the filled buffers in the
+    same order and encrypts them. The worker runs across photo boundaries, so both cores
+    stay busy from the first photo to the last; the fixed ring bounds memory whatever the
+    package size.
+    """
 
-    def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="photo-hash")
-        self._bufs = [bytearray(IO_CHUNK) for _ in range(self.BUFFERS)]
-        self._pending: list[Future[None] | None] = [None] * self.BUFFERS
+    BUFFERS = 6
 
-    def copy(self, path: Path, size: int, mtime_ns: int, put: Callable[[memoryview], None]) -> str:
-        """Stream a photo into the archive and return its SHA-256; refuse a photo that
-        changed since its size was taken (the archive layout depends on it)."""
-        changed = ValueError(f"写真が書き出し中に変更されました: {path.name}")
-        h = hashlib.sha256()
-        with open(path, "rb", buffering=0) as f:
-            st = os.fstat(f.fileno())
-            if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
-                raise changed
-            remaining, slot = size, 0
-            while remaining:
-                pending = self._pending[slot]
-                if pending is not None:
-                    pending.result()  # the hash is done with this buffer
-                view = memoryview(self._bufs[slot])
-                n = f.readinto(view[: min(IO_CHUNK, remaining)])
-                if not n:
-                    raise changed
-                self._pending[slot] = self._pool.submit(h.update, view[:n])
-                put(view[:n])
-                remaining -= n
-                slot = (slot + 1) % self.BUFFERS
-            if f.read(1) or os.fstat(f.fileno()).st_mtime_ns != mtime_ns:
-                raise changed
-        self.wait()
-        return h.hexdigest()
+    def __init__(self, photos: Sequence[tuple[Path, int, int]]) -> None:
+        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+        self._full: queue.SimpleQueue[tuple[bytearray, int] | str | BaseException] = (
+            queue.SimpleQueue()
+        )
+        for _ in range(self.BUFFERS):
+            self._free.put(bytearray(IO_CHUNK))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._produce, args=(list(photos),), name="photo-read", daemon=True
+        )
+        self._thread.start()
 
-    def wait(self) -> None:
-        for i, pending in enumerate(self._pending):
-            if pending is not None:
-                pending.result()
-                self._pending[i] = None
+    def _produce(self, photos: list[tuple[Path, int, int]]) -> None:
+        try:
+            for path, size, mtime_ns in photos:
+                changed = ValueError(f"写真が書き出し中に変更されました: {path.name}")
+                h = hashlib.sha256()
+                with open(path, "rb", buffering=0) as f:
+                    st = os.fstat(f.fileno())
+                    if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
+                        raise changed
+                    remaining = size
+                    while remaining:
+                        buf = self._free.get()
+                        if self._stop.is_set():
+                            return
+                        view = memoryview(buf)
+                        n = f.readinto(view[: min(IO_CHUNK, remaining)])
+                        if not n:
+                            raise changed
+                        h.update(view[:n])
+                        self._full.put((buf, n))
+                        remaining -= n
+                    if f.read(1) or os.fstat(f.fileno()).st_mtime_ns != mtime_ns:
+                        raise changed
+                self._full.put(h.hexdigest())  # marks the end of this photo
+        except BaseException as exc:  # handed to the caller's thread
+            self._full.put(exc)
+
+    def copy(self, put: Callable[[memoryview], None]) -> str:
+        """Stream the next photo into the archive and return its SHA-256; a photo that
+        changed since its size was taken is refused (the archive layout depends on it)."""
+        while True:
+            item = self._full.get()
+            if isinstance(item, str):
+                return item
+            if isinstance(item, BaseException):
+                raise item
+            buf, n = item
+            put(memoryview(buf)[:n])
+            self._free.put(buf)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._stop.set()
+        for _ in range(self.BUFFERS):  # wake the worker wherever it waits
+            self._free.put(bytearray(0))
+        self._thread.join()
 
 
 # --- reading ------------------------------------------------------------------------------

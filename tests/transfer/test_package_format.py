@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tarfile
 import textwrap
+import threading
 import uuid
 from pathlib import Path
 
@@ -1023,3 +1024,41 @@ def test_bounded_memory_for_a_300_mb_package(tmp_path):
     figures = json.loads(out.stdout.strip().splitlines()[-1])
     assert figures["size"] > 300 * 1024 * 1024
     assert figures["peak_kb"] < 100 * 1024, figures
+
+
+def test_write_error_midway_stops_the_photo_reader_and_leaves_nothing(
+    pkg_keys, pkg_out, tmp_path, monkeypatch
+):
+    """A full stick while photos are being packed: the error surfaces, the read-ahead
+    thread stops (no hang), and no partial file is left."""
+    photos = []
+    for i in range(6):
+        src = tmp_path / f"p{i}.jpg"
+        src.write_bytes(os.urandom(3 * 1024 * 1024))
+        photos.append((src, f"C0001/{i}.jpg"))
+    real_write_all = package.age._write_all
+    calls = {"n": 0}
+
+    def failing_write_all(fd, data):
+        calls["n"] += 1
+        if calls["n"] > 5:
+            raise OSError(28, "No space left on device")
+        real_write_all(fd, data)
+
+    monkeypatch.setattr(package.age, "_write_all", failing_write_all)
+    before = {t.name for t in threading.enumerate()}
+    with pytest.raises(OSError, match="No space"):
+        package.write_package(
+            kind="results",
+            contract=CONTRACT,
+            sender="CON01",
+            recipient="WARD01",
+            records=[{"case_ref": "C0001"}],
+            csv_columns=[("case_ref", "案件番号")],
+            photos=photos,
+            signing_key=pkg_keys["contractor"].signing,
+            out_dir=pkg_out,
+            recipients=[pkg_keys["ward"].encryption.recipient],
+        )
+    assert list(pkg_out.iterdir()) == []
+    assert "photo-read" not in {t.name for t in threading.enumerate()} - before
