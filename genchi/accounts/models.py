@@ -40,9 +40,5 @@ class User(AbstractUser):
         return self.full_name or self.username
 
     @property
-    def is_ward_side(self) -> bool:
-        return self.role in WARD_ROLES
-
-    @property
     def is_contractor_side(self) -> bool:
         return self.role in CONTRACTOR_ROLES

@@ -121,7 +121,3 @@ def reset_second_factor(target: User, *, by: User) -> None:
 def unlock(target: User) -> None:
     User.objects.filter(pk=target.pk).update(failed_sign_ins=0, locked_until=None)
     record("account.unlocked", obj=target)
-
-
-def otpauth_uri(user: User, device: TOTPDevice) -> str:
-    return device.config_url

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -824,11 +824,6 @@ def add_cases(batch: Batch, cases: Iterable[Case], *, limit: int | None = None) 
     return len(chosen)
 
 
-def fill_batch(batch: Batch, cases) -> int:
-    """Add from a filtered set of cases, best priority first, until the maximum."""
-    return add_cases(batch, list(cases))
-
-
 @transaction.atomic
 def remove_cases(batch: Batch, case_ids: Iterable[int]) -> int:
     batch = Batch.objects.select_for_update().get(pk=batch.pk)
@@ -880,10 +875,3 @@ def delete_batch(batch: Batch) -> None:
     Case.objects.filter(pk__in=ids).update(status=Case.Status.IMPORTED)
     record("batch.deleted", obj=batch, contract=batch.contract, detail={"number": batch.number})
     batch.delete()
-
-
-def ensure_ward_writer(user) -> None:
-    from genchi.accounts.models import Role
-
-    if user.role not in (Role.WARD_STAFF, Role.WARD_ADMIN):
-        raise PermissionDenied(_("この操作をする権限がありません。"))

@@ -28,15 +28,6 @@ def create_organisation(*, code: str, name: str, kind: str, home_city: str = "")
     return org
 
 
-def update_organisation(org: Organisation, **changes) -> Organisation:
-    for field, value in changes.items():
-        setattr(org, field, value)
-    org.full_clean()
-    org.save()
-    record("organisation.updated", obj=org, detail={"fields": sorted(changes)})
-    return org
-
-
 @transaction.atomic
 def create_contract(
     *,

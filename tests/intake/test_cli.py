@@ -126,3 +126,15 @@ def test_absurd_exclusion_range_is_a_usage_error(contract, tmp_path):
     path = tmp_path / "x.csv"
     path.write_bytes(csv_bytes([row()]))
     assert run_cli("cases", "import", str(path), "--exclude-rows", "1-999999999999")[0] == 2
+
+
+def test_generate_writes_cp932_csv_and_xlsx_that_import_cleanly(contract, tmp_path):
+    code, out = run_cli("cases", "generate", "30", "--out", str(tmp_path))
+    assert code == 0 and "30 人" in out
+    csv_path = tmp_path / "taxpayers-30.csv"
+    xlsx_path = tmp_path / "taxpayers-30.xlsx"
+    csv_path.read_bytes().decode("cp932")  # really CP932
+    assert xlsx_path.read_bytes()[:2] == b"PK"
+    code, out = run_cli("cases", "import", str(xlsx_path), "--json", "--dry-run")
+    assert code == 0 and json.loads(out)["errors"] == []
+    assert run_cli("cases", "generate", "0")[0] == 2

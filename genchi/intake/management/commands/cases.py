@@ -79,6 +79,12 @@ class Command(GenchiCommand):
         imp.add_argument(
             "--exclude-rows", default="", help="除外する行番号(例: 3,7-9)。見出しが 1 行目"
         )
+        gen = sub.add_parser(
+            "generate", help="架空の滞納者一覧(CP932 の CSV と XLSX)を作る(デモ・試験用)"
+        )
+        gen.add_argument("count", type=int, help="人数")
+        gen.add_argument("--out", default=".", help="書き出すフォルダ")
+        gen.add_argument("--seed", type=int, default=2026, help="乱数の種(同じ種なら同じ一覧)")
         lst = sub.add_parser("list", help="案件の件数を状態・都道府県ごとに表示する")
         lst.add_argument("--contract")
         lst.add_argument("--json", action="store_true")
@@ -86,7 +92,17 @@ class Command(GenchiCommand):
     def run(self, *args, action: str, **options):
         if action == "import":
             return self._import(**options)
+        if action == "generate":
+            return self._generate(**options)
         return self._list(**options)
+
+    def _generate(self, *, count: int, out: str, seed: int, **_):
+        from genchi.intake.demo_data import write_files
+
+        if not 1 <= count <= 1_000_000:
+            raise CommandError("人数は 1 から 1,000,000 までで指定してください。", returncode=2)
+        csv_path, xlsx_path = write_files(count, Path(out), seed=seed)
+        self.stdout.write(f"架空の滞納者 {count:,} 人を書き出しました: {csv_path} / {xlsx_path}")
 
     def _mapping(self, contract: Contract, preset: str, pairs: list[str]) -> dict[str, str] | None:
         mapping: dict[str, str] = {}
