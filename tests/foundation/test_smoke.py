@@ -22,3 +22,9 @@ def test_english_is_available_by_choice(client):
     assert "Sign in" in page.content.decode()
     client.post("/language/", {"language": "ja", "next": "/signin/"})
     assert "サインイン" in client.get("/signin/").content.decode()
+
+
+def test_language_switch_names_each_language_in_itself(client):
+    body = client.get("/signin/").content.decode()
+    assert 'lang="en"' in body and ">English</button>" in body
+    assert ">日本語</button>" in body
