@@ -7,14 +7,18 @@ every good row in one transaction or nothing at all.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.utils import timezone
@@ -376,19 +380,56 @@ def _looks_misdecoded(header: list[str]) -> bool:
 # Import runs: upload → check (preview) → commit
 # ---------------------------------------------------------------------------------------
 
+# Progress of background checks and commits: counts only, never personal data. Kept in
+# this process's memory and mirrored to a small file under the data folder, so a server
+# running several processes shows the bar whichever process answers the poll.
 _progress_lock = threading.Lock()
 _progress: dict[int, tuple[int, int]] = {}
+_PROGRESS_FILE_INTERVAL = 0.5  # seconds between file updates
+
+
+def _progress_path(run_id: int) -> Path:
+    return Path(settings.DATA_DIR) / "progress" / f"import-{int(run_id)}.json"
 
 
 def progress_of(run_id: int) -> tuple[int, int] | None:
     with _progress_lock:
-        return _progress.get(run_id)
+        here = _progress.get(run_id)
+    if here is not None:
+        return here
+    try:
+        data = json.loads(_progress_path(run_id).read_text())
+        return int(data["done"]), int(data["total"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_progress_file(run_id: int, done: int, total: int) -> None:
+    path = _progress_path(run_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
+    tmp.write_text(json.dumps({"done": done, "total": total}))
+    tmp.replace(path)
+
+
+def _clear_progress(run_id: int) -> None:
+    with _progress_lock:
+        _progress.pop(run_id, None)
+    _progress_path(run_id).unlink(missing_ok=True)
 
 
 def _progress_for(run_id: int) -> Progress:
+    last_write = 0.0
+
     def report(done: int, total: int) -> None:
+        nonlocal last_write
         with _progress_lock:
             _progress[run_id] = (done, total)
+        now = time.monotonic()
+        if now - last_write >= _PROGRESS_FILE_INTERVAL or done >= total:
+            last_write = now
+            with contextlib.suppress(OSError):  # the bar is a courtesy, never a failure
+                _write_progress_file(run_id, done, total)
 
     return report
 
@@ -624,8 +665,7 @@ def run_in_background(run_id: int, work: Callable[[ImportRun], Any]) -> threadin
                 detail={"error": type(exc).__name__},
             )
         finally:
-            with _progress_lock:
-                _progress.pop(run_id, None)
+            _clear_progress(run_id)
             from django.db import connection
 
             connection.close()
