@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from genchi.audit.chain import record
@@ -324,7 +324,8 @@ def ledger_rows(owner: Organisation, today: dt.date | None = None) -> list[Stick
     """Every stick with its current custodian and overdue flag."""
     today = today or timezone.localdate()
     rows = []
-    for stick in sticks_of(owner).prefetch_related("loans", "events"):
+    loans = StickLoan.objects.select_related("borrower_org")
+    for stick in sticks_of(owner).prefetch_related(Prefetch("loans", queryset=loans), "events"):
         loan = next((x for x in stick.loans.all() if x.returned_at is None), None)
         events = list(stick.events.all())
         if stick.status == UsbStick.Status.RETIRED:

@@ -132,3 +132,17 @@ def test_inspection(stick, people):
     [row] = ledger.ledger_rows(stick.owner)
     assert row.last_inspection.note == "ケースに傷" and not row.last_inspection.result_ok
     assert StickLoan.objects.count() == 0
+
+
+def test_ledger_rows_query_count_does_not_grow_with_lent_sticks(
+    ward, contractor, stick, lent_stick
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from genchi.transfer.ledger import ledger_rows
+
+    with CaptureQueriesContext(connection) as queries:
+        rows = ledger_rows(ward)
+    assert any(r.loan for r in rows)
+    assert len(queries) <= 3  # sticks, loans (with borrower organisation), events
