@@ -77,6 +77,24 @@ def write_cases(keys, out: Path, records=CASES, **kw) -> package.WrittenPackage:
     return package.write_package(**args)
 
 
+def write_results(keys, out: Path, photos, case_ref: str = "C0001", **kw):
+    """A result package from the contractor to the ward with one record and `photos`."""
+    args = dict(
+        kind="results",
+        contract=CONTRACT,
+        sender="CON01",
+        recipient="WARD01",
+        records=[{"case_ref": case_ref}],
+        csv_columns=[("case_ref", "案件番号")],
+        photos=photos,
+        signing_key=keys["contractor"].signing,
+        out_dir=out,
+        recipients=[keys["ward"].encryption.recipient],
+    )
+    args.update(kw)
+    return package.write_package(**args)
+
+
 def open_cases(keys, path: Path, **kw) -> package.VerifiedPackage:
     args = dict(
         sender_key=keys["ward"].public_card(),
@@ -205,18 +223,7 @@ def test_photo_layouts_where_the_manifest_chunks_are_written_last(
         p = src / f"{i}.jpg"
         p.write_bytes(i.to_bytes(4, "big") * 3)
         photos.append((p, f"C{i:04d}/1.jpg"))
-    written = package.write_package(
-        kind="results",
-        contract=CONTRACT,
-        sender="CON01",
-        recipient="WARD01",
-        records=[{"case_ref": "C0000"}],
-        csv_columns=[("case_ref", "案件番号")],
-        photos=photos,
-        signing_key=pkg_keys["contractor"].signing,
-        out_dir=pkg_out,
-        recipients=[pkg_keys["ward"].encryption.recipient],
-    )
+    written = write_results(pkg_keys, pkg_out, photos, case_ref="C0000")
     with open(written.path, "rb") as fh:
         plain = age.AgeReader(fh, identities=[pkg_keys["ward"].encryption.identity]).read()
     archive = members_of(plain)
@@ -819,18 +826,7 @@ def test_case_records_hold_only_the_j3_items(pkg_keys, pkg_out):
 def test_refusals_store_nothing_and_are_logged(pkg_keys, pkg_out, tmp_path, caplog):
     src = tmp_path / "p.jpg"
     src.write_bytes(os.urandom(300_000))
-    written = package.write_package(
-        kind="results",
-        contract=CONTRACT,
-        sender="CON01",
-        recipient="WARD01",
-        records=[{"case_ref": "C0001"}],
-        csv_columns=[("case_ref", "案件番号")],
-        photos=[(src, "C0001/p.jpg")],
-        signing_key=pkg_keys["contractor"].signing,
-        out_dir=pkg_out,
-        recipients=[pkg_keys["ward"].encryption.recipient],
-    )
+    written = write_results(pkg_keys, pkg_out, [(src, "C0001/p.jpg")])
     data = bytearray(written.path.read_bytes())
     data[-70_000] ^= 0xFF  # inside the photo, near the end of the file
     bad = tmp_path / "bad.age"
@@ -899,36 +895,14 @@ def test_inspect_package(pkg_keys, pkg_out):
 
 def test_failed_write_leaves_nothing(pkg_keys, pkg_out, tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError):
-        package.write_package(
-            kind="results",
-            contract=CONTRACT,
-            sender="CON01",
-            recipient="WARD01",
-            records=[{"case_ref": "C0001"}],
-            csv_columns=[("case_ref", "案件番号")],
-            photos=[(tmp_path / "missing.jpg", "C0001/x.jpg")],
-            signing_key=pkg_keys["contractor"].signing,
-            out_dir=pkg_out,
-            recipients=[pkg_keys["ward"].encryption.recipient],
-        )
+        write_results(pkg_keys, pkg_out, [(tmp_path / "missing.jpg", "C0001/x.jpg")])
     # A photo that changes between the layout and packing is caught, the partial file removed.
     src = tmp_path / "p.jpg"
     src.write_bytes(b"x" * 100_000)
     real = package._photo_stat
     monkeypatch.setattr(package, "_photo_stat", lambda p: (real(p)[0], 1))
     with pytest.raises(ValueError, match="変更"):
-        package.write_package(
-            kind="results",
-            contract=CONTRACT,
-            sender="CON01",
-            recipient="WARD01",
-            records=[{"case_ref": "C0001"}],
-            csv_columns=[("case_ref", "案件番号")],
-            photos=[(src, "C0001/x.jpg")],
-            signing_key=pkg_keys["contractor"].signing,
-            out_dir=pkg_out,
-            recipients=[pkg_keys["ward"].encryption.recipient],
-        )
+        write_results(pkg_keys, pkg_out, [(src, "C0001/x.jpg")])
     assert list(pkg_out.iterdir()) == []
 
 
@@ -1048,17 +1022,6 @@ def test_write_error_midway_stops_the_photo_reader_and_leaves_nothing(
     monkeypatch.setattr(package.age, "_write_all", failing_write_all)
     before = {t.name for t in threading.enumerate()}
     with pytest.raises(OSError, match="No space"):
-        package.write_package(
-            kind="results",
-            contract=CONTRACT,
-            sender="CON01",
-            recipient="WARD01",
-            records=[{"case_ref": "C0001"}],
-            csv_columns=[("case_ref", "案件番号")],
-            photos=photos,
-            signing_key=pkg_keys["contractor"].signing,
-            out_dir=pkg_out,
-            recipients=[pkg_keys["ward"].encryption.recipient],
-        )
+        write_results(pkg_keys, pkg_out, photos)
     assert list(pkg_out.iterdir()) == []
     assert "photo-read" not in {t.name for t in threading.enumerate()} - before
