@@ -310,7 +310,12 @@ class RowChecker:
         address_line = _SPACES.sub(" ", raw["address"].replace("\u3000", " ")).strip()
         norm, postal_match = self._normalise_with_postal(address_line, postal)
         if norm.error:
-            add("address", _("住所を読み取れません: %(reason)s") % {"reason": norm.error})
+            # The engine's reason is already a sentence ("住所として読み取れません" …).
+            add(
+                "address",
+                _("%(reason)s。都道府県か市区町村から書かれた住所か確認してください。")
+                % {"reason": norm.error},
+            )
         elif norm.level <= 1:
             add(
                 "address",

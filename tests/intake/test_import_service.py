@@ -204,6 +204,13 @@ def test_town_not_found_is_a_warning_with_manual_fix(contract):
     assert any("手修正" in w.message for w in report.warnings)
 
 
+def test_unreadable_address_says_why_once(contract):
+    report = check_file(contract, csv_bytes([row(address="ほげほげ", postal="")]))
+    (issue,) = [i for i in report.errors if i.column == "住所"]
+    assert issue.message.startswith("住所として読み取れません。都道府県か市区町村から")
+    assert issue.message.count("読み取れません") == 1
+
+
 def test_duplicates_in_file_and_reimport(contract):
     rows = [row(number="1"), row(number="2", name="山田　太郎"), row(number="3", name="別人 花子")]
     _run, first = import_file(contract, csv_bytes(rows))
