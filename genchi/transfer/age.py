@@ -13,13 +13,10 @@ files. Chunks are 64 KiB of plaintext, ChaCha20-Poly1305, STREAM nonces.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import os
-import queue
 import re
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -225,126 +222,29 @@ def _header(file_key: bytes, stanzas: Sequence[Stanza]) -> bytes:
 # --- writing ------------------------------------------------------------------------------
 
 
-class _BatchSink:
-    """Writes (and, if asked, hashes) filled ciphertext buffers on a background thread.
+class AgeFileWriter:
+    """Writes an age file whose plaintext size is known in advance, in any order.
 
-    The caller's thread encrypts into one of `buffers` preallocated buffers (get()) and
-    hands it over (put()); this thread writes it with os.write (which releases the GIL)
-    and gives it back. The fixed set of buffers bounds memory whatever the file size.
+    Give X25519 `recipients` ("age1…") or a `passphrase` (scrypt), not both. Every chunk's
+    place in the file and its nonce follow from its index alone, so write() puts any run of
+    chunks straight where it belongs (os.pwrite), from any thread: write_package encrypts
+    photos on several threads and the manifest last. The header is written at once; the
+    file is complete when every chunk has been written once.
     """
-
-    def __init__(
-        self, fd: int, buffers: int, size: int, hash_output: bool, written: bytes = b""
-    ) -> None:
-        self._fd = fd
-        # `written`: what the caller already wrote to fd itself (the header), hashed first.
-        self._hash = hashlib.sha256(written) if hash_output else None
-        self._free: queue.Queue[bytearray] = queue.Queue()
-        for _ in range(buffers):
-            self._free.put(bytearray(size))
-        self._full: queue.Queue[tuple[bytearray, int] | None] = queue.Queue()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="age-write", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (item := self._full.get()) is not None:
-            buf, n = item
-            if self._error is None:  # after a failure, only recycle (the caller raises)
-                try:
-                    view = memoryview(buf)[:n]
-                    if self._hash is not None:
-                        self._hash.update(view)
-                    _write_all(self._fd, view)
-                except BaseException as exc:  # re-raised on the caller's thread
-                    self._error = exc
-            self._free.put(buf)
-
-    def get(self) -> bytearray:
-        buf = self._free.get()
-        if self._error is not None:
-            self._free.put(buf)
-            raise self._error
-        return buf
-
-    def put(self, buf: bytearray, n: int) -> None:
-        if self._error is not None:
-            raise self._error
-        self._full.put((buf, n))
-
-    def close(self) -> str | None:
-        self._full.put(None)
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._hash.hexdigest() if self._hash is not None else None
-
-
-class _DirectSink:
-    """The _BatchSink interface without a thread: put() writes at once on the caller's thread.
-
-    For callers that already keep the other core busy (write_package reads and hashes
-    photos on a worker thread), a third thread only adds hand-over costs.
-    """
-
-    def __init__(self, fd: int, size: int, hash_output: bool, written: bytes = b"") -> None:
-        self._fd = fd
-        self._hash = hashlib.sha256(written) if hash_output else None
-        self._buf = bytearray(size)
-
-    def get(self) -> bytearray:
-        return self._buf
-
-    def put(self, buf: bytearray, n: int) -> None:
-        view = memoryview(buf)[:n]
-        if self._hash is not None:
-            self._hash.update(view)
-        _write_all(self._fd, view)
-
-    def close(self) -> str | None:
-        return self._hash.hexdigest() if self._hash is not None else None
-
-
-def _write_all(fd: int, data: bytes | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-_ZERO_CHUNK = bytes(ENCRYPTED_CHUNK_SIZE)
-
-
-class AgeWriter:
-    """Encrypts a stream into an age file written to the file descriptor `fd`.
-
-    Give X25519 `recipients` ("age1…") or a `passphrase` (scrypt), not both. Write the
-    plaintext with write(); close() writes the final chunk. With `hash_output` (the
-    default) close() returns the SHA-256 (hex) of every byte written; write_package turns
-    it off (the package digest is the hash of the signed manifest, not of the file).
-
-    Pipeline: the caller's thread encrypts each 64 KiB chunk with encrypt_into() straight
-    into a preallocated batch buffer of BATCH_CHUNKS chunks (no per-chunk allocation or
-    copy); a writer thread writes full batches (and hashes them if asked). Plaintext is
-    copied only for the chunks that straddle two write() calls. Memory stays bounded:
-    BUFFERS batches of about 1 MiB.
-    """
-
-    BATCH_CHUNKS = 16
-    BUFFERS = 4
 
     def __init__(
         self,
         fd: int,
+        plaintext_size: int,
         *,
         recipients: Sequence[str] = (),
         passphrase: str | None = None,
         scrypt_work_factor: int = DEFAULT_SCRYPT_WORK_FACTOR,
-        defer_chunks: int = 0,
-        hash_output: bool = True,
-        writer_thread: bool = True,
     ) -> None:
         if bool(recipients) == (passphrase is not None):
             raise ValueError("give either recipients or a passphrase")
+        if plaintext_size < 0:
+            raise ValueError("negative size")
         file_key = os.urandom(16)
         if passphrase is not None:
             if not passphrase:
@@ -356,106 +256,84 @@ class AgeWriter:
             stanzas = [_x25519_stanza(file_key, parse_recipient(r)) for r in recipients]
         nonce = os.urandom(NONCE_SIZE)
         self._aead = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload"))
-        self._counter = 0
         self._fd = fd
         head = _header(file_key, stanzas) + nonce
         self._payload_offset = len(head)
-        # Deferred chunks: their plaintext is kept and zeros are written in their place;
-        # patch_deferred() encrypts and writes them at the end (see package.write_package).
-        # Their ciphertext is not final, so no whole-file hash is computed then.
-        self._defer = defer_chunks
-        self._deferred: list[tuple[int, bytearray, bool]] = []
-        hashing = hash_output and not defer_chunks
-        _write_all(fd, head)  # before the writer thread writes anything
-        batch_size = self.BATCH_CHUNKS * ENCRYPTED_CHUNK_SIZE
-        self._sink: _BatchSink | _DirectSink = (
-            _BatchSink(fd, self.BUFFERS, batch_size, hashing, written=head)
-            if writer_thread
-            else _DirectSink(fd, batch_size, hashing, written=head)
-        )
-        self._out = self._sink.get()
-        self._out_view = memoryview(self._out)
-        self._out_pos = 0
-        self._buf = bytearray(CHUNK_SIZE)  # plaintext of a chunk split across write() calls
-        self._buf_view = memoryview(self._buf)
-        self._buf_len = 0
-        self._closed = False
-        self.plaintext_bytes = 0
-        self.sha256: str | None = None
+        self.plaintext_size = plaintext_size
+        # An empty file still has one (empty, last) chunk; a last chunk may be full-size.
+        self.chunk_count = max(1, -(-plaintext_size // CHUNK_SIZE))
+        self.file_size = self._payload_offset + plaintext_size + self.chunk_count * TAG_SIZE
+        _pwrite_all(fd, head, 0)
 
-    def _emit(self, chunk: memoryview, last: bool) -> None:
-        end = self._out_pos + len(chunk) + TAG_SIZE
-        target = self._out_view[self._out_pos : end]
-        if self._counter < self._defer:
-            self._deferred.append((self._counter, bytearray(chunk), last))
-            target[:] = _ZERO_CHUNK[: len(target)]
-        else:
-            self._aead.encrypt_into(_stream_nonce(self._counter, last), chunk, None, target)
-        self._counter += 1
-        self._out_pos = end
-        if last or end + ENCRYPTED_CHUNK_SIZE > len(self._out):
-            self._sink.put(self._out, end)
-            self._out_pos = 0
-            if not last:
-                self._out = self._sink.get()
-                self._out_view = memoryview(self._out)
+    def encrypt_into(self, first_chunk: int, plaintext: memoryview, out: memoryview) -> int:
+        """Encrypt `plaintext`, which starts at chunk `first_chunk`, into `out`; returns
+        the number of bytes produced. The plaintext is whole chunks, except that it may
+        end where the file's plaintext ends."""
+        size = len(plaintext)
+        start = first_chunk * CHUNK_SIZE
+        if first_chunk < 0 or start + size > self.plaintext_size:
+            raise ValueError("chunks outside the file")
+        chunks = max(1, -(-size // CHUNK_SIZE))
+        ends_file = start + size == self.plaintext_size
+        if (size % CHUNK_SIZE and not ends_file) or (not size and self.plaintext_size):
+            raise ValueError("a write must be whole chunks, except the file's last")
+        produced = size + chunks * TAG_SIZE
+        if len(out) < produced:
+            raise ValueError("output buffer too small")
+        last_index = self.chunk_count - 1
+        encrypt = self._aead.encrypt_into
+        pos = 0
+        for i in range(chunks):
+            index = first_chunk + i
+            piece = plaintext[i * CHUNK_SIZE : (i + 1) * CHUNK_SIZE]
+            end = pos + len(piece) + TAG_SIZE
+            encrypt(_stream_nonce(index, index == last_index), piece, None, out[pos:end])
+            pos = end
+        return produced
 
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        if self._closed:
-            raise ValueError("write to a closed AgeWriter")
-        mv = memoryview(data).cast("B")
-        n, pos = len(mv), 0
-        self.plaintext_bytes += n
-        while pos < n:
-            # A full chunk is emitted only once more data follows: the last chunk must
-            # carry the "last" flag, and it may be full-size.
-            if self._buf_len == CHUNK_SIZE:
-                self._emit(self._buf_view, last=False)
-                self._buf_len = 0
-            if not self._buf_len and n - pos > CHUNK_SIZE:
-                self._emit(mv[pos : pos + CHUNK_SIZE], last=False)  # no copy
-                pos += CHUNK_SIZE
-                continue
-            take = min(CHUNK_SIZE - self._buf_len, n - pos)
-            self._buf_view[self._buf_len : self._buf_len + take] = mv[pos : pos + take]
-            self._buf_len += take
-            pos += take
-        return n
+    def write(
+        self,
+        first_chunk: int,
+        plaintext: bytes | bytearray | memoryview,
+        scratch: bytearray | None = None,
+    ) -> None:
+        """Encrypt `plaintext` (as for encrypt_into) and write it in its place in the
+        file. `scratch` (at least the ciphertext's size) saves an allocation per call."""
+        view = memoryview(plaintext).cast("B")
+        chunks = max(1, -(-len(view) // CHUNK_SIZE))
+        out = scratch if scratch is not None else bytearray(len(view) + chunks * TAG_SIZE)
+        produced = self.encrypt_into(first_chunk, view, memoryview(out))
+        _pwrite_all(self._fd, memoryview(out)[:produced], self.chunk_offset(first_chunk))
 
-    def close(self) -> str | None:
-        """Finish the file; returns the SHA-256 (hex) of the whole encrypted file, or None
-        when hash_output is off or chunks were deferred (the file is not final until
-        patch_deferred())."""
-        if not self._closed:
-            self._closed = True
-            self._emit(self._buf_view[: self._buf_len], last=True)
-            self.sha256 = self._sink.close()
-        return self.sha256
+    def chunk_offset(self, index: int) -> int:
+        """Where chunk `index` starts in the file."""
+        return self._payload_offset + index * ENCRYPTED_CHUNK_SIZE
 
-    def patch_deferred(self, prefix: bytes) -> None:
-        """Replace the start of the plaintext with `prefix` (which must lie within the
-        deferred chunks), then encrypt the deferred chunks and write them in place."""
-        if not self._closed:
-            raise ValueError("close() first")
-        if len(prefix) > sum(len(p) for _, p, _ in self._deferred):
-            raise ValueError("prefix longer than the deferred chunks")
-        for index, plain, last in self._deferred:
-            start = index * CHUNK_SIZE
-            if start < len(prefix):
-                piece = prefix[start : start + len(plain)]
-                plain[: len(piece)] = piece
-            ct = self._aead.encrypt(_stream_nonce(index, last), plain, None)
-            offset = self._payload_offset + index * ENCRYPTED_CHUNK_SIZE
-            if os.pwrite(self._fd, ct, offset) != len(ct):
-                raise OSError("short write")
-        self._deferred = []
 
-    def abort(self) -> None:
-        """Stop the writer thread after a failure; the output is garbage."""
-        if not self._closed:
-            self._closed = True
-            with contextlib.suppress(BaseException):  # the caller is already failing
-                self._sink.close()
+def _pwrite_all(fd: int, data: bytes | memoryview, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view, offset = view[written:], offset + written
+
+
+def encrypt_to_file(
+    fd: int,
+    plaintext: bytes,
+    *,
+    recipients: Sequence[str] = (),
+    passphrase: str | None = None,
+    scrypt_work_factor: int = DEFAULT_SCRYPT_WORK_FACTOR,
+) -> None:
+    """Write `plaintext`, held in memory, to `fd` as one age file (for small files)."""
+    writer = AgeFileWriter(
+        fd,
+        len(plaintext),
+        recipients=recipients,
+        passphrase=passphrase,
+        scrypt_work_factor=scrypt_work_factor,
+    )
+    writer.write(0, plaintext)
 
 
 # --- reading ------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ is signed with the sender organisation's Ed25519 key.
 
 Writing streams in bounded memory and reads each photo once: records are staged (in
 memory, or encrypted on disk when large) and hashed first; the archive layout is then
-fixed, the photos streamed through the encryptor while being hashed, and the age chunks
+fixed, the photos hashed and encrypted on every core (assembly.py), and the age chunks
 holding the signed manifest are written last, in place (see write_package).
 
 Reading is two passes over the encrypted file, neither of which stores anything: the
@@ -46,7 +46,7 @@ from typing import Any, BinaryIO
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
-from . import age
+from . import age, assembly
 from .archive import (
     ArchiveReader,
     archive_end,
@@ -280,6 +280,20 @@ class _Spool:
         self._mem = bytearray()
 
 
+def _check_free_space(directory: Path, needed: int) -> None:
+    """Refuse before writing a byte when the stick cannot hold the package."""
+    st = os.statvfs(directory)
+    free = st.f_bavail * st.f_frsize
+    if free < needed:
+        raise ValueError(
+            f"出力先の空き容量が足りません (必要 {_megabytes(needed)}、空き {_megabytes(free)})"
+        )
+
+
+def _megabytes(size: int) -> str:
+    return f"{-(-size // 1_000_000):,} MB"
+
+
 def _photo_stat(path: Path) -> tuple[int, int]:
     """(size, mtime_ns) of a photo, which must be a regular file."""
     st = os.stat(path)
@@ -371,8 +385,9 @@ def write_package(
         # Photos are read once. Everything in the archive except the manifest and its
         # signature is known before the photos are hashed, and the manifest's length does
         # not depend on the hash values (64 hex digits each), so the layout is fixed in
-        # advance: the age chunks holding manifest.json and manifest.sig are written as
-        # placeholders and encrypted in place once the photo hashes are known.
+        # advance: assembly.encrypt_parts encrypts the photos on every core, and the age
+        # chunks holding manifest.json and manifest.sig are encrypted last, once the photo
+        # hashes are known.
         stats = [_photo_stat(Path(p.path)) for p in photo_list]
         photo_hashes = ["0" * 64] * len(photo_list)
 
@@ -412,7 +427,20 @@ def write_package(
 
         draft = build_manifest().to_bytes()
         prefix_len = len(head_members(draft, bytes(64)))
-        defer = -(-prefix_len // age.CHUNK_SIZE) if photo_list else 0
+        parts: list[assembly.Part] = [bytes(prefix_len)]  # the manifest's place, filled last
+        for name, spool in ((RECORDS_JSONL, jsonl), (RECORDS_CSV, csvs)):
+            parts += [
+                member_header(name, spool.size, mtime),
+                assembly.StreamPart(spool.size, spool.chunks),
+                member_padding(spool.size),
+            ]
+        for name, photo, (size, mtime_ns) in zip(names, photo_list, stats, strict=True):
+            parts += [
+                member_header(name, size, mtime),
+                assembly.FilePart(Path(photo.path), size, mtime_ns),
+                member_padding(size),
+            ]
+        parts.append(archive_end(sum(assembly.part_size(p) for p in parts)))
 
         stamp = created.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
         final = out / (
@@ -420,65 +448,28 @@ def write_package(
         )
         tmp = out / f".{final.name}.{secrets.token_hex(4)}.part"
         fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-        writer: age.AgeWriter | None = None
         try:
-            writer = age.AgeWriter(
+            writer = age.AgeFileWriter(
                 fd,
+                sum(assembly.part_size(p) for p in parts),
                 recipients=recipient_list,
                 passphrase=passphrase,
                 scrypt_work_factor=scrypt_work_factor,
-                defer_chunks=defer,
-                hash_output=False,  # the slip carries the manifest digest instead
-                writer_thread=False,  # _PhotoReader already keeps the other core busy
             )
-            total = 0
-
-            def put(data: bytes | bytearray | memoryview) -> None:
-                nonlocal total
-                assert writer is not None
-                writer.write(data)
-                total += len(data)
-
-            if defer:
-                put(bytes(prefix_len))  # placeholder, replaced by patch_deferred()
-            else:
-                signed = build_manifest().to_bytes()
-                put(head_members(signed, sign_manifest(signed, private_key)))
-            for name, spool in ((RECORDS_JSONL, jsonl), (RECORDS_CSV, csvs)):
-                put(member_header(name, spool.size, mtime))
-                for piece in spool.chunks():
-                    put(piece)
-                put(member_padding(spool.size))
-            reader = _PhotoReader(
-                [
-                    (Path(photo.path), size, mtime_ns)
-                    for photo, (size, mtime_ns) in zip(photo_list, stats, strict=True)
-                ]
+            _check_free_space(out, writer.file_size)
+            photo_hashes[:], held = assembly.encrypt_parts(
+                writer, parts, deferred=-(-prefix_len // age.CHUNK_SIZE)
             )
-            try:
-                for i, (name, (size, _mtime_ns)) in enumerate(zip(names, stats, strict=True)):
-                    put(member_header(name, size, mtime))
-                    photo_hashes[i] = reader.copy(put)
-                    put(member_padding(size))
-            finally:
-                reader.close()
-            put(archive_end(total))
-            writer.close()
             manifest = build_manifest()
             manifest_bytes = manifest.to_bytes()
-            if defer:
-                if len(manifest_bytes) != len(draft):  # cannot happen: fixed-width fields
-                    raise RuntimeError("manifest length changed")
-                writer.patch_deferred(
-                    head_members(manifest_bytes, sign_manifest(manifest_bytes, private_key))
-                )
-            elif manifest_bytes != signed:  # cannot happen: nothing changed since
-                raise RuntimeError("manifest changed")
+            head = head_members(manifest_bytes, sign_manifest(manifest_bytes, private_key))
+            if len(head) != prefix_len:  # cannot happen: the manifest's fields are fixed-width
+                raise RuntimeError("manifest length changed")
+            held[:prefix_len] = head
+            writer.write(0, held)
             os.fsync(fd)
             digest = package_digest(manifest_bytes)
         except BaseException:
-            if writer is not None:
-                writer.abort()
             os.close(fd)
             tmp.unlink(missing_ok=True)
             raise
@@ -505,78 +496,6 @@ def write_package(
         size,
     )
     return WrittenPackage(package_id, final, digest, size, count, manifest)
-
-
-class _PhotoReader:
-    """Reads and hashes every photo ahead, in order, on one worker thread.
-
-    The worker reads 1 MiB pieces into a small ring of buffers and updates each photo's
-    SHA-256 (hashlib frees the GIL); the caller's thread takes the filled buffers in the
-    same order and encrypts them. The worker runs across photo boundaries, so both cores
-    stay busy from the first photo to the last; the fixed ring bounds memory whatever the
-    package size.
-    """
-
-    BUFFERS = 6
-
-    def __init__(self, photos: Sequence[tuple[Path, int, int]]) -> None:
-        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
-        self._full: queue.SimpleQueue[tuple[bytearray, int] | str | BaseException] = (
-            queue.SimpleQueue()
-        )
-        for _ in range(self.BUFFERS):
-            self._free.put(bytearray(IO_CHUNK))
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._produce, args=(list(photos),), name="photo-read", daemon=True
-        )
-        self._thread.start()
-
-    def _produce(self, photos: list[tuple[Path, int, int]]) -> None:
-        try:
-            for path, size, mtime_ns in photos:
-                changed = ValueError(f"写真が書き出し中に変更されました: {path.name}")
-                h = hashlib.sha256()
-                with open(path, "rb", buffering=0) as f:
-                    st = os.fstat(f.fileno())
-                    if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
-                        raise changed
-                    remaining = size
-                    while remaining:
-                        buf = self._free.get()
-                        if self._stop.is_set():
-                            return
-                        view = memoryview(buf)
-                        n = f.readinto(view[: min(IO_CHUNK, remaining)])
-                        if not n:
-                            raise changed
-                        h.update(view[:n])
-                        self._full.put((buf, n))
-                        remaining -= n
-                    if f.read(1) or os.fstat(f.fileno()).st_mtime_ns != mtime_ns:
-                        raise changed
-                self._full.put(h.hexdigest())  # marks the end of this photo
-        except BaseException as exc:  # handed to the caller's thread
-            self._full.put(exc)
-
-    def copy(self, put: Callable[[memoryview], None]) -> str:
-        """Stream the next photo into the archive and return its SHA-256; a photo that
-        changed since its size was taken is refused (the archive layout depends on it)."""
-        while True:
-            item = self._full.get()
-            if isinstance(item, str):
-                return item
-            if isinstance(item, BaseException):
-                raise item
-            buf, n = item
-            put(memoryview(buf)[:n])
-            self._free.put(buf)
-
-    def close(self) -> None:
-        self._stop.set()
-        for _ in range(self.BUFFERS):  # wake the worker wherever it waits
-            self._free.put(bytearray(0))
-        self._thread.join()
 
 
 # --- reading ------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ TransferError below).
 
 from __future__ import annotations
 
+import errno
 import os
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -184,6 +185,8 @@ def _export_batch(
         )
     except ValueError as exc:
         raise TransferError("write_failed", f"パッケージを書き出せませんでした: {exc}") from None
+    except OSError as exc:
+        raise TransferError("write_failed", _write_error(exc)) from None
     try:
         with transaction.atomic():
             locked = Batch.objects.select_for_update().get(pk=batch.pk)
@@ -242,6 +245,17 @@ def _export_batch(
         written.path.unlink(missing_ok=True)
         raise
     return ExportResult(package, slip, written.path)
+
+
+def _write_error(exc: OSError) -> str:
+    """A failed write to the stick (full, removed, read-only) in words, without paths."""
+    reason = {
+        errno.ENOSPC: "出力先の空き容量が足りません",
+        errno.EROFS: "出力先が書き込み禁止です",
+        errno.EACCES: "出力先に書き込む権限がありません",
+        errno.EIO: "読み書きのエラーです。USBメモリが抜かれたか、故障しています",
+    }.get(exc.errno or 0, f"書き込みエラー {errno.errorcode.get(exc.errno or 0, '')}".strip())
+    return f"パッケージを書き出せませんでした ({reason})。書きかけのファイルは残していません。"
 
 
 def _check_stick_writable(stick: UsbStick, owner: Organisation) -> None:
@@ -709,6 +723,8 @@ def export_results_package(
             raise TransferError(
                 "write_failed", f"パッケージを書き出せませんでした: {exc}"
             ) from None
+        except OSError as exc:
+            raise TransferError("write_failed", _write_error(exc)) from None
     except Refusal as exc:
         _refused("package.export_refused", exc, contract=contract, kind="results")
         raise

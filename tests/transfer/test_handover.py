@@ -7,6 +7,7 @@ entry carrying the code.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import tarfile
 
@@ -116,6 +117,44 @@ def test_export_refuses_unsealed_batch_and_logs(people, contract, keys_exchanged
     assert AuditEntry.objects.filter(
         action="package.export_refused", detail__code="batch_not_sealed"
     ).exists()
+
+
+@pytest.mark.parametrize(
+    ("failure", "words"),
+    [
+        ("statvfs", "出力先の空き容量が足りません (必要"),
+        ("enospc", "出力先の空き容量が足りません"),
+        ("eio", "USBメモリが抜かれたか、故障しています"),
+    ],
+)
+def test_export_to_a_full_or_failing_stick_is_refused_in_words(
+    sealed_batch, tmp_path, people, monkeypatch, failure, words
+):
+    """A stick too small is refused before a byte is written; one that fills up or fails
+    midway gives a Japanese reason (no traceback), and the batch stays sealed with no
+    package recorded and no file left."""
+    from genchi.transfer import age as age_module
+    from genchi.transfer import package as package_module
+
+    if failure == "statvfs":
+        real = os.statvfs(tmp_path)
+        tiny = os.statvfs_result((*real[:4], 1, *real[5:]))  # one free block
+        monkeypatch.setattr(package_module.os, "statvfs", lambda path: tiny)
+    else:
+        code = {"enospc": errno.ENOSPC, "eio": errno.EIO}[failure]
+
+        def failing(fd, data, offset):
+            raise OSError(code, os.strerror(code))
+
+        monkeypatch.setattr(age_module, "_pwrite_all", failing)
+    with pytest.raises(services.TransferError) as exc:
+        _export(sealed_batch, tmp_path, people)
+    assert exc.value.code == "write_failed"
+    assert words in str(exc.value)
+    sealed_batch.refresh_from_db()
+    assert sealed_batch.status == Batch.Status.SEALED
+    assert Package.objects.count() == 0
+    assert not list((tmp_path / "stick").iterdir())
 
 
 def test_export_refuses_stick_not_wiped(sealed_batch, stick, tmp_path, people):

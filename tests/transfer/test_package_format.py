@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import pty
+import random
 import shutil
 import subprocess
 import sys
@@ -379,35 +380,46 @@ def test_package_digest_with_standard_tools(pkg_keys, pkg_out, tmp_path):
     assert out.split()[0] == written.digest
 
 
-@pytest.mark.parametrize("hash_output", [True, False])
-def test_age_writer_chunking_and_optional_file_hash(pkg_keys, tmp_path, hash_output):
-    """Writes of every awkward size (empty, sub-chunk, exact chunk, across batch buffers)
-    give a valid age file; the whole-file hash is computed only when asked for."""
+@pytest.mark.parametrize(
+    "size",
+    [0, 1, age.CHUNK_SIZE - 1, age.CHUNK_SIZE, age.CHUNK_SIZE + 1, 17 * age.CHUNK_SIZE, 3 << 20],
+)
+def test_age_file_writer_any_order_any_size(pkg_keys, tmp_path, size):
+    """Chunks written in any order, alone or in runs, give the same valid age file: our
+    reader and pyrage (rage) both decrypt it; the empty file is one empty last chunk."""
     ident = pkg_keys["contractor"].encryption
-    sizes = [0, 1, age.CHUNK_SIZE - 1, age.CHUNK_SIZE, age.CHUNK_SIZE + 1, 3 << 20, 12345]
-    for total_writes in (sizes, [0], [age.CHUNK_SIZE], [age.CHUNK_SIZE * 17]):
-        data = [os.urandom(n) for n in total_writes]
-        path = tmp_path / f"w{uuid.uuid4().hex[:8]}.age"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
-        try:
-            w = age.AgeWriter(fd, recipients=[ident.recipient], hash_output=hash_output)
-            for piece in data:
-                w.write(memoryview(piece))
-            result = w.close()
-        finally:
-            os.close(fd)
-        raw = path.read_bytes()
-        assert result == (hashlib.sha256(raw).hexdigest() if hash_output else None)
-        with open(path, "rb") as fh:
-            reader = age.AgeReader(fh, identities=[ident.identity])
-            assert reader.read() == b"".join(data)
-            assert reader.sha256 == hashlib.sha256(raw).hexdigest()
-        with open(path, "rb") as fh:
-            reader = age.AgeReader(fh, identities=[ident.identity], hash_file=False)
-            assert reader.read() == b"".join(data) and reader.sha256 is None
-        assert pyrage.decrypt(raw, [pyrage.x25519.Identity.from_str(ident.identity)]) == b"".join(
-            data
-        )
+    data = os.urandom(size)
+    path = tmp_path / "w.age"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    try:
+        w = age.AgeFileWriter(fd, size, recipients=[ident.recipient])
+        runs = [(c, min(c + 3, w.chunk_count)) for c in range(0, w.chunk_count, 3)]
+        random.Random(size).shuffle(runs)
+        for first, end in runs:
+            w.write(first, data[first * age.CHUNK_SIZE : end * age.CHUNK_SIZE])
+    finally:
+        os.close(fd)
+    raw = path.read_bytes()
+    assert len(raw) == w.file_size
+    with open(path, "rb") as fh:
+        assert age.AgeReader(fh, identities=[ident.identity]).read() == data
+    assert pyrage.decrypt(raw, [pyrage.x25519.Identity.from_str(ident.identity)]) == data
+
+
+def test_age_file_writer_refuses_partial_chunks_and_overruns(pkg_keys, tmp_path):
+    ident = pkg_keys["contractor"].encryption
+    fd = os.open(tmp_path / "w.age", os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    try:
+        w = age.AgeFileWriter(fd, 3 * age.CHUNK_SIZE + 5, recipients=[ident.recipient])
+        with pytest.raises(ValueError, match="whole chunks"):
+            w.write(0, bytes(age.CHUNK_SIZE + 1))  # a partial chunk that is not the file's end
+        with pytest.raises(ValueError, match="outside"):
+            w.write(3, bytes(6))  # beyond the end
+        with pytest.raises(ValueError, match="outside"):
+            w.write(-1, bytes(age.CHUNK_SIZE))
+        w.write(3, bytes(5))  # the last, partial chunk is fine
+    finally:
+        os.close(fd)
 
 
 @needs_age
@@ -697,9 +709,9 @@ def craft(
     path = out / f"crafted-{uuid.uuid4().hex[:8]}.age"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     try:
-        w = age.AgeWriter(fd, recipients=[keys["contractor"].encryption.recipient])
-        w.write(buf.getvalue())
-        w.close()
+        age.encrypt_to_file(
+            fd, buf.getvalue(), recipients=[keys["contractor"].encryption.recipient]
+        )
     finally:
         os.close(fd)
     return path
@@ -1000,28 +1012,62 @@ def test_bounded_memory_for_a_300_mb_package(tmp_path):
     assert figures["peak_kb"] < 100 * 1024, figures
 
 
-def test_write_error_midway_stops_the_photo_reader_and_leaves_nothing(
+def _lane_threads() -> set[str]:
+    return {t.name for t in threading.enumerate() if t.name.startswith("package-lane")}
+
+
+def test_write_error_midway_stops_the_lanes_and_leaves_nothing(
     pkg_keys, pkg_out, tmp_path, monkeypatch
 ):
-    """A full stick while photos are being packed: the error surfaces, the read-ahead
-    thread stops (no hang), and no partial file is left."""
+    """A full stick while photos are being packed: the error surfaces, every lane thread
+    stops (no hang), and no partial file is left."""
     photos = []
     for i in range(6):
         src = tmp_path / f"p{i}.jpg"
         src.write_bytes(os.urandom(3 * 1024 * 1024))
         photos.append((src, f"C0001/{i}.jpg"))
-    real_write_all = package.age._write_all
+    real_pwrite_all = package.age._pwrite_all
     calls = {"n": 0}
 
-    def failing_write_all(fd, data):
+    def failing_pwrite_all(fd, data, offset):
         calls["n"] += 1
         if calls["n"] > 5:
             raise OSError(28, "No space left on device")
-        real_write_all(fd, data)
+        real_pwrite_all(fd, data, offset)
 
-    monkeypatch.setattr(package.age, "_write_all", failing_write_all)
-    before = {t.name for t in threading.enumerate()}
+    monkeypatch.setattr(package.age, "_pwrite_all", failing_pwrite_all)
     with pytest.raises(OSError, match="No space"):
         write_results(pkg_keys, pkg_out, photos)
     assert list(pkg_out.iterdir()) == []
-    assert "photo-read" not in {t.name for t in threading.enumerate()} - before
+    assert not _lane_threads()
+
+
+@pytest.mark.parametrize("change", ["grown", "touched", "shrunk"])
+def test_photo_changed_while_packing_is_refused(pkg_keys, pkg_out, tmp_path, monkeypatch, change):
+    """The layout is fixed from each photo's size and mtime; a photo that changes before
+    it is read is refused by name, and nothing is left behind."""
+    photos = []
+    for i in range(4):
+        src = tmp_path / f"p{i}.jpg"
+        src.write_bytes(os.urandom(300_000))
+        photos.append((src, f"C0001/{i}.jpg"))
+    victim = photos[2][0]
+    real_stat = package._photo_stat
+
+    def stat_then_change(path):
+        result = real_stat(path)
+        if path == victim:
+            if change == "grown":
+                with open(victim, "ab") as f:
+                    f.write(b"x")
+            elif change == "shrunk":
+                os.truncate(victim, 1000)
+            else:
+                os.utime(victim, ns=(result[1] + 10**9, result[1] + 10**9))
+        return result
+
+    monkeypatch.setattr(package, "_photo_stat", stat_then_change)
+    with pytest.raises(ValueError, match="写真が書き出し中に変更されました: p2.jpg"):
+        write_results(pkg_keys, pkg_out, photos)
+    assert list(pkg_out.iterdir()) == []
+    assert not _lane_threads()
