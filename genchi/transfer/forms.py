@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from genchi.parties.models import Organisation
+from genchi.parties.selectors import contractors_of
 
 from .ledger import MAX_CAPACITY_GB
 from .models import StickEvent
@@ -115,12 +116,15 @@ class StickRegisterForm(forms.Form):
 class LendForm(forms.Form):
     borrower_name = forms.CharField(label=_("借受者の氏名"), max_length=100)
     borrower_org = forms.ModelChoiceField(
-        label=_("借受者の組織"),
-        queryset=Organisation.objects.filter(kind=Organisation.Kind.CONTRACTOR),
-        required=False,
+        label=_("借受者の組織"), queryset=Organisation.objects.none(), required=False
     )
     due_on = forms.DateField(label=_("返却予定日"), widget=DateInput())
     purpose = forms.CharField(label=_("用途"), max_length=200, required=False)
+
+    def __init__(self, *args, owner: Organisation, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the contractors this ward has a contract with: a stick never goes elsewhere.
+        self.fields["borrower_org"].queryset = contractors_of(owner)
 
 
 class ReturnForm(forms.Form):

@@ -22,6 +22,7 @@ from django.utils import timezone
 from genchi.audit.chain import record
 from genchi.core.wareki import format_date
 from genchi.parties.models import Organisation
+from genchi.parties.selectors import contractors_of
 
 from .models import StickEvent, StickLoan, UsbStick
 from .package import FILE_SUFFIX
@@ -122,6 +123,12 @@ def lend_stick(
             )
         if not borrower_name.strip():
             raise LedgerError("no_borrower", "借受者の氏名を入力してください。")
+        if borrower_org is not None and borrower_org not in contractors_of(stick.owner):
+            raise LedgerError(
+                "borrower_not_contracted",
+                f"{borrower_org.name} は{stick.owner.name}と契約中の受託事業者ではないため、"
+                "貸し出せません。",
+            )
         if due_on < timezone.localdate():
             raise LedgerError("bad_due", "返却予定日は今日以降にしてください。")
         loan = StickLoan.objects.create(

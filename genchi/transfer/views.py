@@ -304,18 +304,19 @@ def usb_list(request):
 def usb_detail(request, stick_id: int):
     stick = get_object_or_404(selectors.sticks_for(request.user), pk=stick_id)
     can_write = request.user.role in WARD_WRITERS
-    forms = {
-        "lend": LendForm(prefix="lend"),
-        "return": ReturnForm(prefix="return"),
-        "inspect": InspectForm(prefix="inspect"),
-        "wipe": WipeForm(prefix="wipe"),
+    builders = {
+        "lend": lambda data=None: LendForm(data, prefix="lend", owner=stick.owner),
+        "return": lambda data=None: ReturnForm(data, prefix="return"),
+        "inspect": lambda data=None: InspectForm(data, prefix="inspect"),
+        "wipe": lambda data=None: WipeForm(data, prefix="wipe"),
     }
+    forms = {action: build() for action, build in builders.items()}
     if request.method == "POST":
         if not can_write:
             raise PermissionDenied("台帳を更新する権限がありません。")
         action = request.POST.get("action", "")
         if action in forms:
-            form = type(forms[action])(request.POST, prefix=action)
+            form = builders[action](request.POST)
             forms[action] = form
             if form.is_valid():
                 try:

@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from genchi.accounts.models import Role
 from genchi.audit.models import AuditEntry
+from genchi.parties import services as party_services
+from genchi.parties.models import Contract, Organisation
 from genchi.transfer import ledger, services
 from genchi.transfer.models import StickEvent, StickLoan, UsbStick
 
@@ -146,3 +148,21 @@ def test_ledger_rows_query_count_does_not_grow_with_lent_sticks(
         rows = ledger_rows(ward)
     assert any(r.loan for r in rows)
     assert len(queries) <= 3  # sticks, loans (with borrower organisation), events
+
+
+def test_lend_refuses_a_contractor_without_an_open_contract(stick, contract, people):
+    """The service checks it too (the command line and any other caller)."""
+    stranger = party_services.create_organisation(
+        code="other-servicer", name="別の事業者株式会社", kind=Organisation.Kind.CONTRACTOR
+    )
+    due = timezone.localdate() + dt.timedelta(days=1)
+    with pytest.raises(ledger.LedgerError) as exc:
+        ledger.lend_stick(stick, borrower_name="山田", borrower_org=stranger, due_on=due)
+    assert exc.value.code == "borrower_not_contracted"
+    assert "別の事業者株式会社" in exc.value.message
+    contract.status = Contract.Status.CLOSED
+    contract.save()
+    with pytest.raises(ledger.LedgerError) as exc:
+        ledger.lend_stick(stick, borrower_name="高田", borrower_org=contract.contractor, due_on=due)
+    assert exc.value.code == "borrower_not_contracted"
+    assert not stick.loans.exists()

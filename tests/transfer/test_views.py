@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from genchi.accounts.models import Role
 from genchi.fieldwork.models import SurveyCase
+from genchi.parties import services as party_services
+from genchi.parties.models import Organisation
 from genchi.transfer import services
 from genchi.transfer.models import HandoverSlip, PartnerKeyCard, StickEvent, UsbStick
 
@@ -164,3 +166,30 @@ def test_keys_page_create_and_import(client_for, ward, contractor):
     page = manager.get("/handover/keys/").content.decode()
     assert "<svg" in page and fingerprint in page
     assert client_for(Role.HANDLER).post("/handover/keys/", {"action": "create"}).status_code == 403
+
+
+def test_lending_offers_only_contractors_under_contract_with_this_ward(
+    client_for, contractor, stick
+):
+    """A stick goes only to a contractor the ward has an open contract with: the form
+    lists no other organisation, and a forged choice is refused with nothing recorded."""
+    stranger = party_services.create_organisation(
+        code="other-servicer", name="別の事業者株式会社", kind=Organisation.Kind.CONTRACTOR
+    )
+    ward = client_for(Role.WARD_STAFF)
+    page = ward.get(f"/usb/{stick.pk}/").content.decode()
+    assert "テストサービサー株式会社" in page and "別の事業者株式会社" not in page
+    due = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
+    response = ward.post(
+        f"/usb/{stick.pk}/",
+        {
+            "action": "lend",
+            "lend-borrower_name": "山田 一郎",
+            "lend-borrower_org": stranger.pk,
+            "lend-due_on": due,
+        },
+    )
+    assert response.status_code == 200
+    assert "正しく選択してください" in response.content.decode()
+    stick.refresh_from_db()
+    assert stick.status != UsbStick.Status.LENT and not stick.loans.exists()
