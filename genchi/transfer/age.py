@@ -260,9 +260,8 @@ class AgeFileWriter:
         head = _header(file_key, stanzas) + nonce
         self._payload_offset = len(head)
         self.plaintext_size = plaintext_size
-        # An empty file still has one (empty, last) chunk; a last chunk may be full-size.
-        self.chunk_count = max(1, -(-plaintext_size // CHUNK_SIZE))
-        self.file_size = self._payload_offset + plaintext_size + self.chunk_count * TAG_SIZE
+        self.chunk_count = _chunks_for(plaintext_size)
+        self.file_size = self._payload_offset + _encrypted_size(plaintext_size)
         _pwrite_all(fd, head, 0)
 
     def encrypt_into(self, first_chunk: int, plaintext: memoryview, out: memoryview) -> int:
@@ -273,11 +272,11 @@ class AgeFileWriter:
         start = first_chunk * CHUNK_SIZE
         if first_chunk < 0 or start + size > self.plaintext_size:
             raise ValueError("chunks outside the file")
-        chunks = max(1, -(-size // CHUNK_SIZE))
+        chunks = _chunks_for(size)
         ends_file = start + size == self.plaintext_size
         if (size % CHUNK_SIZE and not ends_file) or (not size and self.plaintext_size):
             raise ValueError("a write must be whole chunks, except the file's last")
-        produced = size + chunks * TAG_SIZE
+        produced = _encrypted_size(size)
         if len(out) < produced:
             raise ValueError("output buffer too small")
         last_index = self.chunk_count - 1
@@ -300,8 +299,7 @@ class AgeFileWriter:
         """Encrypt `plaintext` (as for encrypt_into) and write it in its place in the
         file. `scratch` (at least the ciphertext's size) saves an allocation per call."""
         view = memoryview(plaintext).cast("B")
-        chunks = max(1, -(-len(view) // CHUNK_SIZE))
-        out = scratch if scratch is not None else bytearray(len(view) + chunks * TAG_SIZE)
+        out = scratch if scratch is not None else bytearray(_encrypted_size(len(view)))
         produced = self.encrypt_into(first_chunk, view, memoryview(out))
         _pwrite_all(self._fd, memoryview(out)[:produced], self.chunk_offset(first_chunk))
 
@@ -310,30 +308,21 @@ class AgeFileWriter:
         return self._payload_offset + index * ENCRYPTED_CHUNK_SIZE
 
 
+def _chunks_for(size: int) -> int:
+    # An empty stream still has one (empty, last) chunk; a last chunk may be full-size.
+    return max(1, -(-size // CHUNK_SIZE))
+
+
+def _encrypted_size(plaintext_size: int) -> int:
+    """Payload bytes for `plaintext_size` bytes of plaintext: a tag per chunk."""
+    return plaintext_size + _chunks_for(plaintext_size) * TAG_SIZE
+
+
 def _pwrite_all(fd: int, data: bytes | memoryview, offset: int) -> None:
     view = memoryview(data)
     while view:
         written = os.pwrite(fd, view, offset)
         view, offset = view[written:], offset + written
-
-
-def encrypt_to_file(
-    fd: int,
-    plaintext: bytes,
-    *,
-    recipients: Sequence[str] = (),
-    passphrase: str | None = None,
-    scrypt_work_factor: int = DEFAULT_SCRYPT_WORK_FACTOR,
-) -> None:
-    """Write `plaintext`, held in memory, to `fd` as one age file (for small files)."""
-    writer = AgeFileWriter(
-        fd,
-        len(plaintext),
-        recipients=recipients,
-        passphrase=passphrase,
-        scrypt_work_factor=scrypt_work_factor,
-    )
-    writer.write(0, plaintext)
 
 
 # --- reading ------------------------------------------------------------------------------

@@ -133,7 +133,10 @@ class _Job:
                 first = -(-self.starts[p] // CHUNK)
                 end = self.ends[p] // CHUNK
                 self.interior[p] = (first, max(first, end))
-        if any(first < deferred for first, end in self.interior.values() if end > first):
+        self.lane_ranges = sorted(
+            (first, end) for first, end in self.interior.values() if end > first
+        )
+        if any(first < deferred for first, _ in self.lane_ranges):
             raise ValueError("deferred chunks must not lie inside a photo")
         self.photos = [p for p, part in enumerate(self.parts) if isinstance(part, FilePart)]
         self.hashes: dict[int, str] = {}
@@ -180,18 +183,16 @@ class _Job:
             self.futures[p] = self.pool.submit(self._lane, p)
 
     def _glue_runs(self) -> Iterator[tuple[int, int]]:
-        """Runs of consecutive chunks the calling thread writes, split at `deferred`."""
-        cut = [self.deferred]
-        for first, end in sorted(self.interior.values()):
-            if end > first:
-                cut += [first, end]
+        """Runs of consecutive chunks the calling thread writes: the gaps between the
+        lanes' ranges, split at `deferred`."""
         start = 0
-        bounds = sorted({*cut, self.writer.chunk_count})
-        lane_owned = {first for first, end in self.interior.values() if end > first}
-        for bound in bounds:
-            if bound > start and start not in lane_owned:
-                yield start, bound
-            start = bound
+        for first, end in [*self.lane_ranges, (self.writer.chunk_count, self.writer.chunk_count)]:
+            if start < self.deferred < first:
+                yield start, self.deferred
+                start = self.deferred
+            if start < first:
+                yield start, first
+            start = end
 
     def _write_glue(self) -> bytearray:
         held = bytearray()

@@ -123,7 +123,10 @@ def lend_stick(
             )
         if not borrower_name.strip():
             raise LedgerError("no_borrower", "借受者の氏名を入力してください。")
-        if borrower_org is not None and borrower_org not in contractors_of(stick.owner):
+        if (
+            borrower_org is not None
+            and not contractors_of(stick.owner).filter(pk=borrower_org.pk).exists()
+        ):
             raise LedgerError(
                 "borrower_not_contracted",
                 f"{borrower_org.name} は{stick.owner.name}と契約中の受託事業者ではないため、"

@@ -440,7 +440,9 @@ def write_package(
                 assembly.FilePart(Path(photo.path), size, mtime_ns),
                 member_padding(size),
             ]
-        parts.append(archive_end(sum(assembly.part_size(p) for p in parts)))
+        plaintext_size = sum(assembly.part_size(p) for p in parts)
+        parts.append(archive_end(plaintext_size))
+        plaintext_size += len(parts[-1])
 
         stamp = created.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
         final = out / (
@@ -451,7 +453,7 @@ def write_package(
         try:
             writer = age.AgeFileWriter(
                 fd,
-                sum(assembly.part_size(p) for p in parts),
+                plaintext_size,
                 recipients=recipient_list,
                 passphrase=passphrase,
                 scrypt_work_factor=scrypt_work_factor,

@@ -709,9 +709,11 @@ def craft(
     path = out / f"crafted-{uuid.uuid4().hex[:8]}.age"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     try:
-        age.encrypt_to_file(
-            fd, buf.getvalue(), recipients=[keys["contractor"].encryption.recipient]
+        plaintext = buf.getvalue()
+        writer = age.AgeFileWriter(
+            fd, len(plaintext), recipients=[keys["contractor"].encryption.recipient]
         )
+        writer.write(0, plaintext)
     finally:
         os.close(fd)
     return path
