@@ -46,6 +46,16 @@ def sticks_for(user) -> QuerySet[UsbStick]:
     return UsbStick.objects.filter(owner_id=user.organisation_id).order_by("label")
 
 
+def writable_sticks(user) -> QuerySet[UsbStick]:
+    """The ward's sticks a package may be written to now: in service and wiped since the
+    last handover (the export service checks again, under a lock)."""
+    return sticks_for(user).exclude(status=UsbStick.Status.RETIRED).filter(needs_wipe=False)
+
+
+def sticks_awaiting_wipe(user) -> QuerySet[UsbStick]:
+    return sticks_for(user).exclude(status=UsbStick.Status.RETIRED).filter(needs_wipe=True)
+
+
 def own_key_pair(user) -> OrganisationKeyPair | None:
     if user.organisation_id is None:
         return None

@@ -142,7 +142,7 @@ def package_list(request):
 @policy(WARD_WRITERS, description="封緘済みバッチの書き出し(区)", personal_data=True)
 def package_export(request):
     batches = selectors.exportable_batches(request.user)
-    sticks = selectors.sticks_for(request.user).exclude(status="retired")
+    sticks = selectors.writable_sticks(request.user)
     form = ExportForm(request.POST or None, batches=batches, sticks=sticks)
     if request.method == "POST" and form.is_valid():
         stick = form.cleaned_data["stick"]
@@ -165,7 +165,16 @@ def package_export(request):
                 "受け渡し票を印刷してください。",
             )
             return redirect("transfer:slip_detail", slip_id=result.slip.pk)
-    return render(request, "transfer/export.html", {"form": form})
+    return render(
+        request,
+        "transfer/export.html",
+        {
+            "form": form,
+            "has_batches": batches.exists(),
+            "has_sticks": sticks.exists(),
+            "awaiting_wipe": list(selectors.sticks_awaiting_wipe(request.user)),
+        },
+    )
 
 
 @policy(CONTRACTOR_OFFICE, description="パッケージの取り込み(受託者)", personal_data=True)

@@ -193,3 +193,37 @@ def test_lending_offers_only_contractors_under_contract_with_this_ward(
     assert "正しく選択してください" in response.content.decode()
     stick.refresh_from_db()
     assert stick.status != UsbStick.Status.LENT and not stick.loans.exists()
+
+
+def test_export_page_offers_only_sticks_that_can_take_a_package(
+    sealed_batch, stick, people, ward, client_for
+):
+    """A stick awaiting its wipe is not offered (it is named, with a link to record the
+    wipe), nor a retired one; once the wipe is recorded it is offered again."""
+    from genchi.transfer import ledger
+
+    retired = ledger.register_stick(
+        ward, label="USB-09", serial="SN-0009", capacity_gb=8, by=people[Role.WARD_ADMIN]
+    )
+    UsbStick.objects.filter(pk=retired.pk).update(status=UsbStick.Status.RETIRED)
+    UsbStick.objects.filter(pk=stick.pk).update(needs_wipe=True)
+    staff = client_for(Role.WARD_STAFF)
+    page = staff.get("/handover/export/").content.decode()
+    assert "消去待ちのUSBメモリ" in page and f"/usb/{stick.pk}/" in page
+    assert "書き込めるUSBメモリがありません" in page
+    assert "書き出して受け渡し票を発行する" not in page
+    refused = staff.post("/handover/export/", {"batch": sealed_batch.pk, "stick": stick.pk})
+    assert refused.status_code == 200 and not list(services.usb_folder(stick).glob("*"))
+
+    UsbStick.objects.filter(pk=stick.pk).update(needs_wipe=False)
+    page = staff.get("/handover/export/").content.decode()
+    assert "消去待ち" not in page
+    assert f'<option value="{stick.pk}">' in page
+    assert f'<option value="{retired.pk}">' not in page
+
+
+def test_export_page_says_when_no_batch_is_sealed(stick, client_for):
+    page = client_for(Role.WARD_STAFF).get("/handover/export/").content.decode()
+    assert "封緘済みで未送付のバッチはありません" in page
+    assert "/batches/" in page
+    assert "書き出して受け渡し票を発行する" not in page
