@@ -180,13 +180,12 @@ def child_write(args: argparse.Namespace) -> None:
 
     if args.discard:
         # Like the reference, which throws its ciphertext away: the writer does all its
-        # work but the payload writes (and the space reservation) do nothing.
+        # work but the payload writes do nothing.
         def pwrite_header_only(fd: int, data: bytes | memoryview, offset: int) -> None:
             if offset == 0:
                 os.pwrite(fd, data, 0)
 
         age._pwrite_all = pwrite_header_only  # type: ignore[assignment]
-        package._reserve_space = lambda fd, directory, size: None  # type: ignore[assignment]
 
     spec = json.loads(Path(args.spec).read_text())
     ward = keys.OrganisationKeys.from_bytes(bytes.fromhex(spec["ward"]))

@@ -301,11 +301,7 @@ class AgeFileWriter:
         view = memoryview(plaintext).cast("B")
         out = scratch if scratch is not None else bytearray(_encrypted_size(len(view)))
         produced = self.encrypt_into(first_chunk, view, memoryview(out))
-        self.write_encrypted(first_chunk, memoryview(out)[:produced])
-
-    def write_encrypted(self, first_chunk: int, ciphertext: bytes | memoryview) -> None:
-        """Write chunks that encrypt_into produced, in their place in the file."""
-        _pwrite_all(self._fd, ciphertext, self.chunk_offset(first_chunk))
+        _pwrite_all(self._fd, memoryview(out)[:produced], self.chunk_offset(first_chunk))
 
     def chunk_offset(self, index: int) -> int:
         """Where chunk `index` starts in the file."""

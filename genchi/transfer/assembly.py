@@ -7,18 +7,17 @@ list of parts in order, and its age chunks are shared out:
 
 - *lanes*, one thread per core (at most MAX_LANES): each takes the next photo, reads it
   once in 1 MiB pieces, updates its SHA-256 (the manifest's member hash) while the bytes
-  are in that core's cache, and encrypts the chunks lying wholly inside the photo.
-  Reading, hashing (hashlib) and encrypting (cryptography) release the GIL, so the lanes
-  run side by side; as each does every step for its own photos, the work is shared
-  evenly whatever the relative speed of hashing and encryption on the machine (a
-  pipeline with one step per thread is only as fast as its slowest step).
+  are in that core's cache, and encrypts and writes the chunks lying wholly inside the
+  photo. Reading, hashing (hashlib), encrypting (cryptography) and writing all release
+  the GIL, so the lanes run side by side; as each does every step for its own photos,
+  the work is shared evenly whatever the relative speed of hashing and encryption on
+  the machine (a pipeline with one step per thread is only as fast as its slowest step).
 - the calling thread: every other chunk, in order (the deferred manifest chunks, the
   records, tar headers and padding, and the chunk where one photo ends and the next
   begins), built from the literal parts, the staged records and the edge bytes that each
   lane hands back.
-- one writing thread (_WriteBehind), which puts every encrypted piece in its place.
 
-Memory is bounded whatever the package size: four 1 MiB buffers per thread, and at most
+Memory is bounded whatever the package size: two 1 MiB buffers per thread, and at most
 WINDOW photos in flight ahead of the calling thread, each holding under 128 KiB of edge
 bytes. Chunks reach the file slightly out of order (each at its place, see
 age.AgeFileWriter); the file is whole once encrypt_parts returns.
@@ -29,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -89,63 +87,6 @@ class _Edges:
     sha256: str
     head: bytes  # the photo's first len(head) bytes
     tail: bytes  # the photo's last len(tail) bytes
-
-
-class _WriteBehind:
-    """One thread makes every write to the file. A filesystem takes the file's lock for
-    each write (i_rwsem), so threads writing to one file side by side spin on it; handing
-    the encrypted pieces to one writer lets the lanes hash and encrypt meanwhile.
-
-    Each thread writing through it owns BUFFERS cipher buffers, which come back to it once
-    written. After a write error the rest are dropped and `stop` is set: every thread
-    then stops (_Stopped) and encrypt_parts raises the error."""
-
-    BUFFERS = 3
-
-    def __init__(self, writer: age.AgeFileWriter, stop: threading.Event) -> None:
-        self.writer = writer
-        self.stop = stop
-        self.error: BaseException | None = None
-        self.queue: queue.SimpleQueue[tuple[int, memoryview, Callable[[], None]] | None] = (
-            queue.SimpleQueue()
-        )
-        self.thread = threading.Thread(target=self._run, name="package-writer", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while (item := self.queue.get()) is not None:
-            chunk, data, release = item
-            if self.error is None:
-                try:
-                    self.writer.write_encrypted(chunk, data)
-                except BaseException as exc:  # encrypt_parts raises it
-                    self.error = exc
-                    self.stop.set()
-            release()
-
-    def buffers(self) -> queue.SimpleQueue[bytearray]:
-        free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
-        for _ in range(self.BUFFERS):
-            free.put(bytearray(PIECE_CHUNKS * age.ENCRYPTED_CHUNK_SIZE))
-        return free
-
-    def write(self, free: queue.SimpleQueue[bytearray], chunk: int, plaintext: memoryview) -> None:
-        """Encrypt `plaintext` (chunks from `chunk` on) into a buffer from `free` and queue
-        it for writing."""
-        if self.error is not None:
-            raise _Stopped
-        cipher = free.get()
-        try:
-            produced = self.writer.encrypt_into(chunk, plaintext, memoryview(cipher))
-        except BaseException:
-            free.put(cipher)
-            raise
-        self.queue.put((chunk, memoryview(cipher)[:produced], lambda: free.put(cipher)))
-
-    def close(self) -> None:
-        """Wait until everything queued is written (or dropped after an error)."""
-        self.queue.put(None)
-        self.thread.join()
 
 
 class _Stopped(Exception):
@@ -219,25 +160,19 @@ class _Job:
             else None
         )
         self.pool = pool
-        self.output = _WriteBehind(self.writer, self.stop)
         try:
             for _ in range(WINDOW):
                 self._hand_out()
             held = self._write_glue()
             self._advance_to(len(self.parts))
-        except BaseException as exc:
+        except BaseException:
             self.stop.set()
             for future in self.futures.values():
                 future.cancel()
-            if isinstance(exc, _Stopped) and self.output.error is not None:
-                raise self.output.error from None
             raise
         finally:
             if pool is not None:
                 pool.shutdown(wait=True)
-            self.output.close()
-        if self.output.error is not None:
-            raise self.output.error
         return [self.hashes[p] for p in self.photos], held
 
     def _hand_out(self) -> None:
@@ -262,7 +197,7 @@ class _Job:
     def _write_glue(self) -> bytearray:
         held = bytearray()
         plain = bytearray(PIECE_CHUNKS * CHUNK)
-        free = self.output.buffers()
+        scratch = bytearray(PIECE_CHUNKS * age.ENCRYPTED_CHUNK_SIZE)
         for run_start, run_end in self._glue_runs():
             for chunk in range(run_start, run_end, PIECE_CHUNKS):
                 count = min(PIECE_CHUNKS, run_end - chunk)
@@ -273,7 +208,7 @@ class _Job:
                 if chunk < self.deferred:
                     held += view
                 else:
-                    self.output.write(free, chunk, view)
+                    self.writer.write(chunk, view, scratch)
         return held
 
     def _fill(self, view: memoryview, start: int) -> None:
@@ -344,12 +279,12 @@ class _Job:
 
     # --- lanes -------------------------------------------------------------------------
 
-    def _buffers(self) -> tuple[bytearray, queue.SimpleQueue[bytearray]]:
+    def _buffers(self) -> tuple[bytearray, bytearray]:
         local = self.local
         if not hasattr(local, "plain"):
             local.plain = bytearray(PIECE_CHUNKS * CHUNK)
-            local.free = self.output.buffers()
-        return local.plain, local.free
+            local.cipher = bytearray(PIECE_CHUNKS * age.ENCRYPTED_CHUNK_SIZE)
+        return local.plain, local.cipher
 
     def _lane(self, p: int) -> _Edges:
         part = self.parts[p]
@@ -357,7 +292,7 @@ class _Job:
         first, end = self.interior[p]
         head_size = min(part.size, first * CHUNK - self.starts[p]) if end > first else part.size
         tail_size = self.ends[p] - end * CHUNK if end > first else 0
-        plain, free = self._buffers()
+        plain, cipher = self._buffers()
         view = memoryview(plain)
         h = hashlib.sha256()
         with open(part.path, "rb", buffering=0) as f:
@@ -375,7 +310,7 @@ class _Job:
                 if _readinto_exact(f, piece) != len(piece):
                     raise photo_changed(part.path)
                 h.update(piece)
-                self.output.write(free, chunk, piece)
+                self.writer.write(chunk, piece, cipher)
                 chunk += count
             tail = _read_exact(f, tail_size, part.path)
             h.update(tail)

@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import ctypes
-import errno
 import hashlib
 import logging
 import os
@@ -292,54 +290,6 @@ def _check_free_space(directory: Path, needed: int) -> None:
         )
 
 
-def _reserve_space(fd: int, directory: Path, size: int) -> None:
-    """Allocate the whole package on the stick before writing a byte of it.
-
-    The space is then the package's: the write cannot run out of room halfway, and FAT
-    hands out the clusters in one run rather than one at a time. KEEP_SIZE, because a
-    plain fallocate on FAT zero-fills the whole file first (twice the writes to a slow
-    stick). Where the filesystem cannot allocate in advance (exFAT, some network mounts)
-    the write simply goes ahead: the free space was checked before.
-    """
-    try:
-        _fallocate_keep_size(fd, size)
-    except OSError as exc:
-        if exc.errno == errno.ENOSPC:
-            st = os.statvfs(directory)
-            raise ValueError(
-                f"出力先の空き容量が足りません (必要 {_megabytes(size)}、"
-                f"空き {_megabytes(st.f_bavail * st.f_frsize)})"
-            ) from None
-        if exc.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
-            raise
-
-
-_FALLOC_FL_KEEP_SIZE = 1
-
-
-def _fallocate_keep_size(fd: int, size: int) -> None:
-    """fallocate(2), Linux only. Not os.posix_fallocate: where the filesystem cannot
-    allocate, glibc emulates it by writing into every block."""
-    if _libc_fallocate is None:
-        raise OSError(errno.ENOSYS, "fallocate")
-    if size and _libc_fallocate(fd, _FALLOC_FL_KEEP_SIZE, 0, size) != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, os.strerror(code))
-
-
-def _load_fallocate() -> Any:
-    try:
-        function = ctypes.CDLL(None, use_errno=True).fallocate
-    except (AttributeError, OSError):  # not Linux
-        return None
-    function.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
-    function.restype = ctypes.c_int
-    return function
-
-
-_libc_fallocate = _load_fallocate()
-
-
 def _megabytes(size: int) -> str:
     return f"{-(-size // 1_000_000):,} MB"
 
@@ -509,7 +459,6 @@ def write_package(
                 scrypt_work_factor=scrypt_work_factor,
             )
             _check_free_space(out, writer.file_size)
-            _reserve_space(fd, out, writer.file_size)
             photo_hashes[:], held = assembly.encrypt_parts(
                 writer, parts, deferred=-(-prefix_len // age.CHUNK_SIZE)
             )

@@ -123,7 +123,6 @@ def test_export_refuses_unsealed_batch_and_logs(people, contract, keys_exchanged
     ("failure", "words"),
     [
         ("statvfs", "出力先の空き容量が足りません (必要"),
-        ("reserve", "出力先の空き容量が足りません (必要"),
         ("enospc", "出力先の空き容量が足りません"),
         ("eio", "USBメモリが抜かれたか、故障しています"),
     ],
@@ -131,9 +130,9 @@ def test_export_refuses_unsealed_batch_and_logs(people, contract, keys_exchanged
 def test_export_to_a_full_or_failing_stick_is_refused_in_words(
     sealed_batch, tmp_path, people, monkeypatch, failure, words
 ):
-    """A stick too small is refused before a byte is written (free space looked up, then
-    the whole package reserved); one that fills up or fails midway gives a Japanese reason
-    (no traceback), and the batch stays sealed with no package recorded and no file left."""
+    """A stick too small is refused before a byte is written; one that fills up or fails
+    midway gives a Japanese reason (no traceback), and the batch stays sealed with no
+    package recorded and no file left."""
     from genchi.transfer import age as age_module
     from genchi.transfer import package as package_module
 
@@ -141,12 +140,6 @@ def test_export_to_a_full_or_failing_stick_is_refused_in_words(
         real = os.statvfs(tmp_path)
         tiny = os.statvfs_result((*real[:4], 1, *real[5:]))  # one free block
         monkeypatch.setattr(package_module.os, "statvfs", lambda path: tiny)
-    elif failure == "reserve":  # statvfs said yes, the allocation says no (FAT rounding)
-
-        def no_room(fd, size):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-        monkeypatch.setattr(package_module, "_fallocate_keep_size", no_room)
     else:
         code = {"enospc": errno.ENOSPC, "eio": errno.EIO}[failure]
 

@@ -5,7 +5,6 @@ Plain pytest, no database. The `age` command tests are skipped only if the binar
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import io
 import json
@@ -1016,11 +1015,7 @@ def test_bounded_memory_for_a_300_mb_package(tmp_path):
 
 
 def _lane_threads() -> set[str]:
-    return {
-        t.name
-        for t in threading.enumerate()
-        if t.name.startswith(("package-lane", "package-writer"))
-    }
+    return {t.name for t in threading.enumerate() if t.name.startswith("package-lane")}
 
 
 def test_write_error_midway_stops_the_lanes_and_leaves_nothing(
@@ -1047,82 +1042,6 @@ def test_write_error_midway_stops_the_lanes_and_leaves_nothing(
         write_results(pkg_keys, pkg_out, photos)
     assert list(pkg_out.iterdir()) == []
     assert not _lane_threads()
-
-
-def test_the_whole_package_is_reserved_before_its_payload_is_written(
-    pkg_keys, pkg_out, tmp_path, monkeypatch
-):
-    """The stick's space is allocated for the whole file first (fallocate, keeping the
-    size), so a package never runs out of room halfway; then the payload follows."""
-    src = tmp_path / "p.jpg"
-    src.write_bytes(os.urandom(300_000))
-    events: list[tuple[str, int]] = []
-    real_reserve, real_pwrite_all = package._fallocate_keep_size, package.age._pwrite_all
-
-    def reserve(fd, size):
-        events.append(("reserve", size))
-        real_reserve(fd, size)
-
-    def pwrite_all(fd, data, offset):
-        events.append(("write", offset))
-        real_pwrite_all(fd, data, offset)
-
-    monkeypatch.setattr(package, "_fallocate_keep_size", reserve)
-    monkeypatch.setattr(package.age, "_pwrite_all", pwrite_all)
-    written = write_results(pkg_keys, pkg_out, [(src, "C0001/1.jpg")])
-    reserved = [size for kind, size in events if kind == "reserve"]
-    assert reserved == [written.size]
-    first_payload_write = next(i for i, (kind, at) in enumerate(events) if kind == "write" and at)
-    assert events.index(("reserve", written.size)) < first_payload_write
-    if sys.platform == "linux":  # the space really is allocated, not merely promised
-        assert written.path.stat().st_blocks * 512 >= written.size
-
-
-def test_a_filesystem_that_cannot_reserve_still_gets_the_package(
-    pkg_keys, pkg_out, tmp_path, monkeypatch
-):
-    """exFAT and some network mounts have no fallocate: the package is written all the
-    same (the free space was checked first) and reads back whole."""
-    src = tmp_path / "p.jpg"
-    src.write_bytes(os.urandom(200_000))
-
-    def unsupported(fd, size):
-        raise OSError(errno.EOPNOTSUPP, os.strerror(errno.EOPNOTSUPP))
-
-    monkeypatch.setattr(package, "_fallocate_keep_size", unsupported)
-    written = write_results(pkg_keys, pkg_out, [(src, "C0001/1.jpg")])
-    verified = package.open_package(
-        written.path,
-        sender_key=pkg_keys["contractor"].public_card(),
-        expected_contract=CONTRACT,
-        expected_recipient="WARD01",
-        identity=pkg_keys["ward"].encryption.identity,
-        already_imported=set(),
-    )
-    assert verified.record_count == 1
-
-
-def test_one_thread_writes_the_payload(pkg_keys, pkg_out, tmp_path, monkeypatch):
-    """Lanes hash and encrypt; every payload write goes through the one writer thread
-    (threads writing to one file side by side contend for its lock). Only the header
-    and the manifest's chunks, written before and after, come from the calling thread."""
-    photos = []
-    for i in range(5):
-        src = tmp_path / f"p{i}.jpg"
-        src.write_bytes(os.urandom(1_500_000 + i * 70_001))
-        photos.append((src, f"C0001/{i}.jpg"))
-    writers: list[str] = []
-    real_pwrite_all = package.age._pwrite_all
-
-    def pwrite_all(fd, data, offset):
-        writers.append(threading.current_thread().name)
-        real_pwrite_all(fd, data, offset)
-
-    monkeypatch.setattr(package.age, "_pwrite_all", pwrite_all)
-    write_results(pkg_keys, pkg_out, photos)
-    assert writers[0] == writers[-1] == threading.current_thread().name  # header, manifest
-    assert set(writers[1:-1]) == {"package-writer"}
-    assert len(writers) > 10
 
 
 @pytest.mark.parametrize("change", ["grown", "touched", "shrunk"])
