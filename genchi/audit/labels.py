@@ -35,6 +35,7 @@ ACTION_LABELS = {
     "intake.import.refused": _("取込の拒否"),
     "intake.import.committed": _("取込の登録"),
     "intake.import.failed": _("取込の失敗"),
+    "intake.import.interrupted": _("取込の中断"),
     "intake.import.mapping_set": _("列の対応の指定"),
     "intake.import.report_viewed": _("取込結果の閲覧"),
     "intake.import.report_downloaded": _("エラー一覧のダウンロード"),

@@ -11,9 +11,10 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -386,6 +387,11 @@ def _looks_misdecoded(header: list[str]) -> bool:
 _progress_lock = threading.Lock()
 _progress: dict[int, tuple[int, int]] = {}
 _PROGRESS_FILE_INTERVAL = 0.5  # seconds between file updates
+# While a job runs, its progress file is touched every HEARTBEAT seconds, whatever the
+# job is doing; a busy run whose file is older than STALE_AFTER lost its process (server
+# restarted or killed) and is marked interrupted, instead of spinning forever.
+HEARTBEAT = 5.0
+STALE_AFTER = 60.0
 
 
 def _progress_path(run_id: int) -> Path:
@@ -432,6 +438,29 @@ def _progress_for(run_id: int) -> Progress:
                 _write_progress_file(run_id, done, total)
 
     return report
+
+
+@contextlib.contextmanager
+def _heartbeat(run_id: int) -> Iterator[None]:
+    """Touch the run's progress file every HEARTBEAT seconds while the block runs, in
+    whichever process runs it (web or command line); see is_busy."""
+    finished = threading.Event()
+    path = _progress_path(run_id)
+
+    def beat() -> None:
+        while not finished.wait(HEARTBEAT):
+            with contextlib.suppress(OSError):
+                os.utime(path)
+
+    _progress_for(run_id)(0, 1)  # the file exists from the first moment
+    thread = threading.Thread(target=beat, name=f"intake-heartbeat-{run_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        finished.set()
+        thread.join()
+        _clear_progress(run_id)
 
 
 def _apply_counts(run: ImportRun, report: ImportReport) -> None:
@@ -511,29 +540,30 @@ def _options_of(run: ImportRun, exclude_rows: Iterable[int] = ()) -> ImportOptio
 
 def check_run(run: ImportRun, *, progress: Progress | None = None) -> ImportReport:
     """The preview: prove every row and keep the (encrypted) report; stores no case."""
-    data = sealing.unseal(run.pk, "file", run.payload)
-    ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.CHECKING)
-    report = check_file(
-        run.contract,
-        data,
-        filename=run.filename,
-        options=_options_of(run),
-        store=False,
-        run=run,
-        progress=progress or _progress_for(run.pk),
-    )
-    _apply_counts(run, report)
-    run.report = sealing.seal_json(run.contract_id, run.pk, "report", report.to_store())
-    run.status = ImportRun.Status.REFUSED if report.message else ImportRun.Status.CHECKED
-    run.checked_at = timezone.now()
-    run.save()
-    record(
-        "intake.import.refused" if report.message else "intake.import.checked",
-        obj=run,
-        contract=run.contract,
-        detail=_audit_detail(run, report),
-    )
-    return report
+    with _heartbeat(run.pk):
+        data = sealing.unseal(run.pk, "file", run.payload)
+        ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.CHECKING)
+        report = check_file(
+            run.contract,
+            data,
+            filename=run.filename,
+            options=_options_of(run),
+            store=False,
+            run=run,
+            progress=progress or _progress_for(run.pk),
+        )
+        _apply_counts(run, report)
+        run.report = sealing.seal_json(run.contract_id, run.pk, "report", report.to_store())
+        run.status = ImportRun.Status.REFUSED if report.message else ImportRun.Status.CHECKED
+        run.checked_at = timezone.now()
+        run.save()
+        record(
+            "intake.import.refused" if report.message else "intake.import.checked",
+            obj=run,
+            contract=run.contract,
+            detail=_audit_detail(run, report),
+        )
+        return report
 
 
 def claim_commit(run: ImportRun) -> bool:
@@ -559,35 +589,36 @@ def commit_run(
         raise ValidationError(
             _("エラーのある行があります。ファイルを直すか、エラー行を除外してください。")
         )
-    excluded = list(run.error_row_numbers) if exclude_error_rows else []
-    data = sealing.unseal(run.pk, "file", run.payload)
-    report = check_file(
-        run.contract,
-        data,
-        filename=run.filename,
-        options=_options_of(run, excluded),
-        store=True,
-        run=run,
-        progress=progress or _progress_for(run.pk),
-    )
-    _apply_counts(run, report)
-    run.excluded_rows = excluded
-    run.report = sealing.seal_json(run.contract_id, run.pk, "report", report.to_store())
-    if report.stored:
-        run.status = ImportRun.Status.COMMITTED
-        run.imported_rows = report.imported
-        run.committed_at = timezone.now()
-        run.payload = b""  # the file is no longer needed once its rows are stored
-    else:
-        run.status = ImportRun.Status.REFUSED
-    run.save()
-    record(
-        "intake.import.committed" if report.stored else "intake.import.refused",
-        obj=run,
-        contract=run.contract,
-        detail=_audit_detail(run, report),
-    )
-    return report
+    with _heartbeat(run.pk):
+        excluded = list(run.error_row_numbers) if exclude_error_rows else []
+        data = sealing.unseal(run.pk, "file", run.payload)
+        report = check_file(
+            run.contract,
+            data,
+            filename=run.filename,
+            options=_options_of(run, excluded),
+            store=True,
+            run=run,
+            progress=progress or _progress_for(run.pk),
+        )
+        _apply_counts(run, report)
+        run.excluded_rows = excluded
+        run.report = sealing.seal_json(run.contract_id, run.pk, "report", report.to_store())
+        if report.stored:
+            run.status = ImportRun.Status.COMMITTED
+            run.imported_rows = report.imported
+            run.committed_at = timezone.now()
+            run.payload = b""  # the file is no longer needed once its rows are stored
+        else:
+            run.status = ImportRun.Status.REFUSED
+        run.save()
+        record(
+            "intake.import.committed" if report.stored else "intake.import.refused",
+            obj=run,
+            contract=run.contract,
+            detail=_audit_detail(run, report),
+        )
+        return report
 
 
 def import_file(
@@ -673,6 +704,39 @@ def run_in_background(run_id: int, work: Callable[[ImportRun], Any]) -> threadin
     thread = threading.Thread(target=context.run, args=(target,), daemon=True)
     thread.start()
     return thread
+
+
+def is_busy(run: ImportRun) -> bool:
+    """Whether a check or commit of `run` is still under way. A run left busy by a process
+    that died (no heartbeat for STALE_AFTER seconds) is marked interrupted and is not:
+    the commit is one transaction, so nothing of it was stored."""
+    if run.status not in (ImportRun.Status.CHECKING, ImportRun.Status.COMMITTING):
+        return False
+    with _progress_lock:
+        if run.pk in _progress:
+            return True
+    try:
+        age = time.time() - _progress_path(run.pk).stat().st_mtime
+    except OSError:
+        age = float("inf")
+    if age < STALE_AFTER:
+        return True
+    interrupted = ImportRun.objects.filter(pk=run.pk, status=run.status).update(
+        status=ImportRun.Status.REFUSED,
+        message=_(
+            "処理が中断されました(サーバーの再起動など)。何も登録していません。"
+            "もう一度取り込んでください。"
+        ),
+    )
+    if interrupted:
+        record(
+            "intake.import.interrupted",
+            obj=run,
+            contract=run.contract,
+            detail={"run": run.pk, "was": run.status},
+        )
+    run.refresh_from_db()
+    return run.status in (ImportRun.Status.CHECKING, ImportRun.Status.COMMITTING)
 
 
 def report_of(run: ImportRun) -> dict[str, Any]:

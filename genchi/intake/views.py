@@ -177,7 +177,7 @@ def _progress_context(run: ImportRun) -> dict:
 @policy(READERS, personal_data=True, description="取込の検査結果(プレビュー)")
 def import_run(request, run_id: int):
     run = selectors.import_run_for(request.user, run_id)
-    busy = run.status in (ImportRun.Status.CHECKING, ImportRun.Status.COMMITTING)
+    busy = services.is_busy(run)
     context = {"run": run, "busy": busy, "can_write": _can_write(request.user)}
     if busy:
         context.update(_progress_context(run))
@@ -212,7 +212,7 @@ def import_run(request, run_id: int):
 @policy(READERS, description="取込の進み具合(自動更新)")
 def import_progress(request, run_id: int):
     run = selectors.import_run_for(request.user, run_id)
-    if run.status not in (ImportRun.Status.CHECKING, ImportRun.Status.COMMITTING):
+    if not services.is_busy(run):
         response = HttpResponse(status=204)
         response["HX-Redirect"] = reverse("intake:import_run", kwargs={"run_id": run.pk})
         return response

@@ -208,3 +208,73 @@ def test_case_list_offers_every_draft_batch(client_for, contract):
     page = client_for(Role.WARD_STAFF).get("/cases/").content.decode()
     for batch in (first, second):
         assert f'formaction="/batches/{batch.pk}/add/"' in page
+
+
+def _busy_run(contract, good_csv, status=ImportRun.Status.CHECKING) -> ImportRun:
+    run = services.create_run(contract, good_csv, filename="list.csv")
+    ImportRun.objects.filter(pk=run.pk).update(status=status)
+    run.refresh_from_db()
+    return run
+
+
+@pytest.mark.parametrize("status", [ImportRun.Status.CHECKING, ImportRun.Status.COMMITTING])
+def test_a_run_left_busy_by_a_dead_process_is_marked_interrupted(
+    client_for, contract, good_csv, settings, tmp_path, status
+):
+    """The server restarted mid-job: no process beats for the run any more. The page says
+    so instead of spinning forever, nothing was stored (the commit is one transaction),
+    and the interruption is logged."""
+    settings.DATA_DIR = tmp_path
+    run = _busy_run(contract, good_csv, status)
+    client = client_for(Role.WARD_STAFF)
+    page = client.get(f"/intake/import/{run.pk}/").content.decode()
+    assert "処理が中断されました" in page
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.REFUSED
+    assert Case.objects.count() == 0
+    entry = AuditEntry.objects.get(action="intake.import.interrupted")
+    assert entry.detail["was"] == status
+
+
+def test_a_run_whose_process_still_beats_stays_busy_until_the_beat_stops(
+    client_for, contract, good_csv, settings, tmp_path
+):
+    import os
+    import time
+
+    settings.DATA_DIR = tmp_path
+    run = _busy_run(contract, good_csv)
+    services._write_progress_file(run.pk, 3, 10)  # as another process's job would
+    client = client_for(Role.WARD_STAFF)
+    response = client.get(f"/intake/import/{run.pk}/progress/")
+    assert response.status_code == 200 and "30" in response.content.decode()
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.CHECKING
+
+    old = time.time() - services.STALE_AFTER - 1
+    os.utime(services._progress_path(run.pk), (old, old))
+    response = client.get(f"/intake/import/{run.pk}/progress/")
+    assert response.status_code == 204 and response["HX-Redirect"].endswith(f"/{run.pk}/")
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.REFUSED
+
+
+def test_the_heartbeat_keeps_the_progress_file_fresh_while_the_job_runs(
+    contract, good_csv, settings, tmp_path, monkeypatch
+):
+    import os
+    import time
+
+    settings.DATA_DIR = tmp_path
+    monkeypatch.setattr(services, "HEARTBEAT", 0.02)
+    run = _busy_run(contract, good_csv)
+    path = services._progress_path(run.pk)
+    with services._heartbeat(run.pk):
+        old = time.time() - 1000
+        os.utime(path, (old, old))
+        deadline = time.monotonic() + 5
+        while path.stat().st_mtime < old + 500 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert path.stat().st_mtime > old + 500
+        assert services.is_busy(run)
+    assert not path.exists()
