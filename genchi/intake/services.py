@@ -708,8 +708,9 @@ def run_in_background(run_id: int, work: Callable[[ImportRun], Any]) -> threadin
 
 def is_busy(run: ImportRun) -> bool:
     """Whether a check or commit of `run` is still under way. A run left busy by a process
-    that died (no heartbeat for STALE_AFTER seconds) is marked interrupted and is not:
-    the commit is one transaction, so nothing of it was stored."""
+    that died (no heartbeat for STALE_AFTER seconds) is marked interrupted and is not: an
+    interrupted check is refused (upload again); an interrupted commit goes back to
+    checked, ready to commit again, since its transaction died with the process."""
     if run.status not in (ImportRun.Status.CHECKING, ImportRun.Status.COMMITTING):
         return False
     with _progress_lock:
@@ -721,12 +722,20 @@ def is_busy(run: ImportRun) -> bool:
         age = float("inf")
     if age < STALE_AFTER:
         return True
-    interrupted = ImportRun.objects.filter(pk=run.pk, status=run.status).update(
-        status=ImportRun.Status.REFUSED,
-        message=_(
+    if run.status == ImportRun.Status.COMMITTING:  # the check still holds: commit again
+        after = ImportRun.Status.CHECKED
+        message = _(
+            "登録が中断されました(サーバーの再起動など)。何も登録していません。"
+            "もう一度「登録する」を押してください。"
+        )
+    else:
+        after = ImportRun.Status.REFUSED
+        message = _(
             "処理が中断されました(サーバーの再起動など)。何も登録していません。"
             "もう一度取り込んでください。"
-        ),
+        )
+    interrupted = ImportRun.objects.filter(pk=run.pk, status=run.status).update(
+        status=after, message=message
     )
     if interrupted:
         record(
