@@ -227,3 +227,19 @@ def test_export_page_says_when_no_batch_is_sealed(stick, client_for):
     assert "封緘済みで未送付のバッチはありません" in page
     assert "/batches/" in page
     assert "書き出して受け渡し票を発行する" not in page
+
+
+def test_contractor_list_names_the_stick_the_package_came_on(
+    sealed_batch, lent_stick, people, client_for, tmp_path
+):
+    """The contractor holds no ledger of the ward's sticks; the label typed at import
+    (on the slip) is what its package list shows."""
+    out = tmp_path / "stick"
+    out.mkdir()
+    exported = services.export_batch(
+        sealed_batch, out, by=people[Role.WARD_STAFF], stick=lent_stick
+    )
+    services.import_cases_package(exported.path, by=people[Role.MANAGER], stick_label="USB-01")
+    page = client_for(Role.MANAGER).get("/handover/").content.decode()
+    row = page.split("受領", 1)[1].split("</tr>", 1)[0]
+    assert "USB-01" in row
