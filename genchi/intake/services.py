@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from genchi.audit.chain import record
 from genchi.parties.models import Contract
@@ -124,7 +125,9 @@ def summary_message(report: ImportReport) -> str:
             return _("新しい対象者はいませんでした(%(d)d 件はすべて登録済みです)。") % {
                 "d": report.duplicate_rows
             }
-        text = _("%(n)d 件を登録しました。") % {"n": report.imported}
+        text = ngettext("%(n)d 件を登録しました。", "%(n)d 件を登録しました。", report.imported) % {
+            "n": report.imported
+        }
         if report.duplicate_rows:
             text += _("重複 %(d)d 件は取り込みませんでした。") % {"d": report.duplicate_rows}
         return text

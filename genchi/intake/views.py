@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
@@ -469,11 +470,19 @@ def batch_detail(request, batch_id: int):
                     services.eligible_cases(batch.contract), pref=data["pref"], city=data["city"]
                 ).filter(geocode_level__gte=int(data["min_level"]))
                 added = services.add_cases(batch, list(cases), limit=data["limit"])
-                messages.success(request, _("%(n)d 件を追加しました。") % {"n": added})
+                messages.success(
+                    request,
+                    ngettext("%(n)d 件を追加しました。", "%(n)d 件を追加しました。", added)
+                    % {"n": added},
+                )
             elif action == "remove":
                 ids = _case_ids(request)
                 removed = services.remove_cases(batch, ids)
-                messages.success(request, _("%(n)d 件を外しました。") % {"n": removed})
+                messages.success(
+                    request,
+                    ngettext("%(n)d 件を外しました。", "%(n)d 件を外しました。", removed)
+                    % {"n": removed},
+                )
             elif action == "seal":
                 services.seal_batch(batch, user=request.user)
                 messages.success(request, _("バッチを封緘しました。以後は変更できません。"))
@@ -513,7 +522,11 @@ def batch_add_cases(request, batch_id: int):
         messages.error(request, " ".join(exc.messages))
     else:
         skipped = len(ids) - added
-        text = _("%(n)d 件をバッチ %(b)s に追加しました。") % {"n": added, "b": batch}
+        text = ngettext(
+            "%(n)d 件をバッチ %(b)s に追加しました。",
+            "%(n)d 件をバッチ %(b)s に追加しました。",
+            added,
+        ) % {"n": added, "b": batch}
         if skipped:
             text += _("%(s)d 件は追加できませんでした(選定済み・上限超過など)。") % {"s": skipped}
         messages.success(request, text)

@@ -290,3 +290,19 @@ def test_the_heartbeat_keeps_the_progress_file_fresh_while_the_job_runs(
         assert path.stat().st_mtime > old + 500
         assert services.is_busy(run)
     assert not path.exists()
+
+
+def test_counts_read_right_in_english(client_for, contract):
+    """Counted messages use plural forms: "1 case", "2 cases" (Japanese has one form)."""
+    from django.utils import translation
+
+    run, report = services.import_file(contract, csv_bytes([row()]))
+    with translation.override("en"):
+        assert services.summary_message(report) == "Registered 1 case."
+    client = client_for(Role.WARD_STAFF)
+    client.post("/language/", {"language": "en", "next": "/cases/"})
+    assert ">1 case</p>" in client.get("/cases/").content.decode()
+    _import(contract, [row(number="2", name="佐藤 花子")])
+    assert ">2 cases</p>" in client.get("/cases/").content.decode()
+    client.post("/language/", {"language": "ja", "next": "/cases/"})
+    assert ">2 件</p>" in client.get("/cases/").content.decode()
