@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages that Genchi's tests and documents rely on, when they are missing.
 # Needs root (as on CI); otherwise it only says what is missing.
-PACKAGES="age chromium poppler-utils fonts-morisawa-bizud-gothic fonts-morisawa-bizud-mincho fonts-ipaexfont"
+PACKAGES="age chromium gettext poppler-utils fonts-morisawa-bizud-gothic fonts-morisawa-bizud-mincho fonts-ipaexfont"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

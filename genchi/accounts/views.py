@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
@@ -90,5 +91,5 @@ def second_factor(request):
 def logout_view(request):
     record("signout", obj=request.user)
     logout(request)
-    messages.success(request, "サインアウトしました。")
+    messages.success(request, _("サインアウトしました。"))
     return redirect("accounts:login")

@@ -3,6 +3,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from genchi.access.policy import ALL_ROLES, policy
@@ -27,7 +28,7 @@ def organisation_list(request):
     form = OrganisationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         org = services.create_organisation(**form.cleaned_data)
-        messages.success(request, f"組織「{org.name}」を登録しました。")
+        messages.success(request, _("組織「%(name)s」を登録しました。") % {"name": org.name})
         return redirect("parties:organisation_list")
     return render(
         request,
@@ -54,7 +55,9 @@ def contract_create(request):
         except ValidationError as exc:
             _form_errors_to_messages(form, exc)
         else:
-            messages.success(request, f"契約「{contract.title}」を登録しました。")
+            messages.success(
+                request, _("契約「%(title)s」を登録しました。") % {"title": contract.title}
+            )
             return redirect("parties:contract_detail", code=contract.code)
     return render(request, "parties/contract_form.html", {"form": form})
 
@@ -67,7 +70,7 @@ def contract_edit(request, code):
     if request.method == "POST" and form.is_valid():
         changed = {name: form.cleaned_data[name] for name in form.changed_data}
         services.update_contract(contract, **changed)
-        messages.success(request, "契約を変更しました。")
+        messages.success(request, _("契約を変更しました。"))
         return redirect("parties:contract_detail", code=contract.code)
     return render(request, "parties/contract_form.html", {"form": form, "contract": contract})
 
@@ -88,7 +91,7 @@ def contract_detail(request, code):
             except PermissionDenied as exc:
                 form.add_error(None, str(exc))
             else:
-                messages.success(request, "担当者を指定しました。")
+                messages.success(request, _("担当者を指定しました。"))
                 return redirect("parties:contract_detail", code=contract.code)
     designations = contract.designations.select_related("person", "designated_by")
     return render(
@@ -108,7 +111,9 @@ def designation_end(request, code, pk):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"{designation.person} の指定を解除しました。")
+        messages.success(
+            request, _("%(person)s の指定を解除しました。") % {"person": designation.person}
+        )
     return redirect("parties:contract_detail", code=contract.code)
 
 
@@ -130,9 +135,11 @@ def person_list(request):
         except ValidationError as exc:
             _form_errors_to_messages(form, exc)
         except IntegrityError:
-            form.add_error("username", "このユーザー名はすでに使われています。")
+            form.add_error("username", _("このユーザー名はすでに使われています。"))
         else:
-            messages.success(request, f"利用者「{person}」を登録しました。")
+            messages.success(
+                request, _("利用者「%(person)s」を登録しました。") % {"person": person}
+            )
             return redirect("parties:person_list")
     people = people_for(request.user).order_by("username")
     return render(request, "parties/person_list.html", {"people": people, "form": form})
@@ -150,10 +157,10 @@ def person_detail(request, pk):
     )
     if request.method == "POST" and form.is_valid():
         if person == request.user and not form.cleaned_data["is_active"]:
-            form.add_error("is_active", "自分自身を無効にすることはできません。")
+            form.add_error("is_active", _("自分自身を無効にすることはできません。"))
         else:
             services.update_person(person, **form.cleaned_data)
-            messages.success(request, "利用者を更新しました。")
+            messages.success(request, _("利用者を更新しました。"))
             return redirect("parties:person_detail", pk=person.pk)
     return render(
         request,
@@ -173,7 +180,9 @@ def person_reset_second_factor(request, pk):
     person = get_object_or_404(people_for(request.user), pk=pk)
     account_services.reset_second_factor(person, by=request.user)
     messages.success(
-        request, f"{person} の二要素認証を再設定しました。次回サインイン時に登録し直します。"
+        request,
+        _("%(person)s の二要素認証を再設定しました。次回サインイン時に登録し直します。")
+        % {"person": person},
     )
     return redirect("parties:person_detail", pk=person.pk)
 
@@ -183,5 +192,5 @@ def person_reset_second_factor(request, pk):
 def person_unlock(request, pk):
     person = get_object_or_404(people_for(request.user), pk=pk)
     account_services.unlock(person)
-    messages.success(request, f"{person} のロックを解除しました。")
+    messages.success(request, _("%(person)s のロックを解除しました。") % {"person": person})
     return redirect("parties:person_detail", pk=person.pk)

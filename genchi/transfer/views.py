@@ -12,6 +12,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from genchi.access.policy import policy
 from genchi.accounts.models import Role
@@ -86,7 +88,10 @@ def keys(request):
                         expected_fingerprint=data["fingerprint"],
                         replace=data["replace"],
                     )
-                    messages.success(request, f"{row.subject.name} の公開鍵カードを登録しました。")
+                    messages.success(
+                        request,
+                        _("%(org)s の公開鍵カードを登録しました。") % {"org": row.subject.name},
+                    )
                     return redirect("transfer:keys")
         except orgkeys.OrgKeyError as exc:
             messages.error(request, exc.message)
@@ -112,7 +117,7 @@ def keys(request):
 def card_download(request):
     own = selectors.own_key_pair(request.user)
     if own is None:
-        messages.error(request, "鍵ペアがまだありません。")
+        messages.error(request, _("鍵ペアがまだありません。"))
         return redirect("transfer:keys")
     data = orgkeys.export_card(own.organisation)
     response = HttpResponse(data, content_type="application/json; charset=utf-8")
@@ -161,8 +166,12 @@ def package_export(request):
         else:
             messages.success(
                 request,
-                f"{result.package.record_count} 件を USBメモリ {stick.label} に書き出しました。"
-                "受け渡し票を印刷してください。",
+                ngettext(
+                    "%(n)d 件を USBメモリ %(stick)s に書き出しました。受け渡し票を印刷してください。",
+                    "%(n)d 件を USBメモリ %(stick)s に書き出しました。受け渡し票を印刷してください。",
+                    result.package.record_count,
+                )
+                % {"n": result.package.record_count, "stick": stick.label},
             )
             return redirect("transfer:slip_detail", slip_id=result.slip.pk)
     return render(
@@ -203,7 +212,12 @@ def package_import(request):
         else:
             messages.success(
                 request,
-                f"{result.created} 件を取り込みました。受け渡し票の内容を確認してください(C-O8)。",
+                ngettext(
+                    "%(n)d 件を取り込みました。受け渡し票の内容を確認してください(C-O8)。",
+                    "%(n)d 件を取り込みました。受け渡し票の内容を確認してください(C-O8)。",
+                    result.created,
+                )
+                % {"n": result.created},
             )
             return redirect("transfer:slip_detail", slip_id=result.slip.pk)
         finally:
@@ -233,7 +247,7 @@ def slip_detail(request, slip_id: int):
                         by=request.user,
                         receiver_name=receive_form.cleaned_data["receiver_name"],
                     )
-                    messages.success(request, "受領を記録しました。")
+                    messages.success(request, _("受領を記録しました。"))
                     return redirect("transfer:slip_detail", slip_id=slip.pk)
             elif action == "confirm":
                 confirm_form = ConfirmForm(request.POST, prefix="confirm")
@@ -246,7 +260,7 @@ def slip_detail(request, slip_id: int):
                         giver_name=data["giver_name"],
                         by=request.user,
                     )
-                    messages.success(request, "受け渡し票を確認済みにしました。")
+                    messages.success(request, _("受け渡し票を確認済みにしました。"))
                     return redirect("transfer:slip_detail", slip_id=slip.pk)
         except services.TransferError as exc:
             messages.error(request, exc.message)
@@ -293,7 +307,9 @@ def usb_list(request):
             except ledger.LedgerError as exc:
                 form.add_error(None, exc.message)
             else:
-                messages.success(request, f"USBメモリ {stick.label} を登録しました。")
+                messages.success(
+                    request, _("USBメモリ %(stick)s を登録しました。") % {"stick": stick.label}
+                )
                 return redirect("transfer:usb_list")
     rows = ledger.ledger_rows(request.user.organisation)
     return render(
@@ -360,15 +376,21 @@ def _ledger_action(request, stick, action: str, data: dict) -> None:
     by = request.user
     if action == "lend":
         loan = ledger.lend_stick(stick, by=by, **data)
-        messages.success(request, f"{stick.label} を {loan.borrower_name} に貸し出しました。")
+        messages.success(
+            request,
+            _("%(stick)s を %(borrower)s に貸し出しました。")
+            % {"stick": stick.label, "borrower": loan.borrower_name},
+        )
     elif action == "return":
         ledger.return_stick(stick, by=by, returned_by_name=data["returned_by_name"])
         messages.success(
-            request, f"{stick.label} の返却を記録しました。消去・初期化を行ってください。"
+            request,
+            _("%(stick)s の返却を記録しました。消去・初期化を行ってください。")
+            % {"stick": stick.label},
         )
     elif action == "inspect":
         ledger.inspect_stick(stick, ok=data["result"] == "ok", note=data["note"], by=by)
-        messages.success(request, "点検を記録しました。")
+        messages.success(request, _("点検を記録しました。"))
     elif action == "wipe":
         folder = services.usb_folder(stick)
         _event, report = ledger.wipe_stick(
@@ -382,13 +404,20 @@ def _ledger_action(request, stick, action: str, data: dict) -> None:
         removed = len(report.removed) if report else 0
         messages.success(
             request,
-            f"消去・初期化を記録しました(Genchi パッケージ {removed} 件を上書き削除)。",
+            ngettext(
+                "消去・初期化を記録しました(Genchi パッケージ %(n)d 件を上書き削除)。",
+                "消去・初期化を記録しました(Genchi パッケージ %(n)d 件を上書き削除)。",
+                removed,
+            )
+            % {"n": removed},
         )
         if data["method"] == StickEvent.WipeMethod.OVERWRITE_DELETE:
             messages.warning(
                 request,
-                "フラッシュメモリはファイルの上書きだけでは完全に消去できません(NIST SP 800-88)。"
-                "機器のセキュア消去機能か物理破壊を行った場合は、その方法でも記録してください。",
+                _(
+                    "フラッシュメモリはファイルの上書きだけでは完全に消去できません(NIST SP 800-88)。"
+                    "機器のセキュア消去機能か物理破壊を行った場合は、その方法でも記録してください。"
+                ),
             )
 
 
