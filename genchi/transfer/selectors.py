@@ -46,14 +46,18 @@ def sticks_for(user) -> QuerySet[UsbStick]:
     return UsbStick.objects.filter(owner_id=user.organisation_id).order_by("label")
 
 
+def _sticks_in_service(user) -> QuerySet[UsbStick]:
+    return sticks_for(user).exclude(status=UsbStick.Status.RETIRED)
+
+
 def writable_sticks(user) -> QuerySet[UsbStick]:
     """The ward's sticks a package may be written to now: in service and wiped since the
     last handover (the export service checks again, under a lock)."""
-    return sticks_for(user).exclude(status=UsbStick.Status.RETIRED).filter(needs_wipe=False)
+    return _sticks_in_service(user).filter(needs_wipe=False)
 
 
 def sticks_awaiting_wipe(user) -> QuerySet[UsbStick]:
-    return sticks_for(user).exclude(status=UsbStick.Status.RETIRED).filter(needs_wipe=True)
+    return _sticks_in_service(user).filter(needs_wipe=True)
 
 
 def own_key_pair(user) -> OrganisationKeyPair | None:
