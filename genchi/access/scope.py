@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from genchi.accounts.models import CONTRACTOR_ROLES, WARD_ROLES, Role
 from genchi.parties.models import Contract, Designation
@@ -37,7 +38,7 @@ def contract_for(user, code: str) -> Contract:
     """One contract by code, or PermissionDenied — the same answer whether it exists or not."""
     contract = contracts_for(user).filter(code=code).select_related("ward", "contractor").first()
     if contract is None:
-        raise PermissionDenied("この契約を表示する権限がありません。")
+        raise PermissionDenied(_("この契約を表示する権限がありません。"))
     return contract
 
 

@@ -82,7 +82,7 @@ def contract_detail(request, code):
     form = DesignationForm(request.POST or None, contract=contract) if can_designate else None
     if request.method == "POST":
         if not can_designate:
-            raise PermissionDenied("担当者を指定する権限がありません。")
+            raise PermissionDenied(_("担当者を指定する権限がありません。"))
         if form.is_valid():
             try:
                 services.designate(contract=contract, by=request.user, **form.cleaned_data)

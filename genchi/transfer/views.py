@@ -62,7 +62,7 @@ def keys(request):
     card_form = CardImportForm(prefix="card")
     if request.method == "POST":
         if not can_manage:
-            raise PermissionDenied("鍵を管理する権限がありません。")
+            raise PermissionDenied(_("鍵を管理する権限がありません。"))
         action = request.POST.get("action")
         try:
             if action == "create":
@@ -236,7 +236,7 @@ def slip_detail(request, slip_id: int):
     confirm_form = ConfirmForm(prefix="confirm")
     if request.method == "POST":
         if not can_act:
-            raise PermissionDenied("受け渡し票を更新する権限がありません。")
+            raise PermissionDenied(_("受け渡し票を更新する権限がありません。"))
         action = request.POST.get("action")
         try:
             if action == "receive":
@@ -298,7 +298,7 @@ def usb_list(request):
     form = StickRegisterForm(request.POST or None)
     if request.method == "POST":
         if not can_write:
-            raise PermissionDenied("台帳を更新する権限がありません。")
+            raise PermissionDenied(_("台帳を更新する権限がありません。"))
         if form.is_valid():
             try:
                 stick = ledger.register_stick(
@@ -338,7 +338,7 @@ def usb_detail(request, stick_id: int):
     forms = {action: build() for action, build in builders.items()}
     if request.method == "POST":
         if not can_write:
-            raise PermissionDenied("台帳を更新する権限がありません。")
+            raise PermissionDenied(_("台帳を更新する権限がありません。"))
         action = request.POST.get("action", "")
         if action in forms:
             form = builders[action](request.POST)
