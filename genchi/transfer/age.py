@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from django.utils.translation import gettext as _
 
 from .errors import PackageRefused
 
@@ -379,7 +380,7 @@ class AgeHeader:
 
 def _refuse_format(detail: str) -> PackageRefused:
     return PackageRefused(
-        "unknown_format", "age 形式の暗号化ファイルとして読めません。", detail=detail
+        "unknown_format", _("age 形式の暗号化ファイルとして読めません。"), detail=detail
     )
 
 
@@ -391,7 +392,10 @@ def read_header(src: _HashingSource) -> AgeHeader:
         if first.startswith(b"-----BEGIN AGE"):
             raise PackageRefused(
                 "unknown_format",
-                "ASCII 形式 (armor) の age ファイルには対応していません。バイナリ形式で作成してください。",
+                _(
+                    "ASCII 形式 (armor) の age ファイルには対応していません。"
+                    "バイナリ形式で作成してください。"
+                ),
             )
         raise _refuse_format("not an age v1 file")
     head = bytearray(first)
@@ -453,7 +457,7 @@ def _unwrap(
         if passphrase is None:
             raise PackageRefused(
                 "wrong_key",
-                "このパッケージはパスワードで暗号化されています。パスワードを入力してください。",
+                _("このパッケージはパスワードで暗号化されています。パスワードを入力してください。"),
             )
         st = header.stanzas[0]
         if len(st.args) != 2 or not re.fullmatch(rb"[1-9][0-9]*", st.args[1]):
@@ -468,17 +472,18 @@ def _unwrap(
         if work > max_work:
             raise PackageRefused(
                 "unknown_format",
-                f"パスワードの鍵導出の強度 (2^{work}) が上限 (2^{max_work}) を超えています。",
+                _("パスワードの鍵導出の強度 (2^%(work)d) が上限 (2^%(max_work)d) を超えています。")
+                % {"work": work, "max_work": max_work},
             )
         try:
             return ChaCha20Poly1305(_scrypt_key(passphrase, salt, work)).decrypt(
                 _ZERO_NONCE, st.body, None
             )
         except InvalidTag:
-            raise PackageRefused("wrong_key", "パスワードが違います。") from None
+            raise PackageRefused("wrong_key", _("パスワードが違います。")) from None
     if not identities:
         raise PackageRefused(
-            "wrong_key", "このパッケージは鍵で暗号化されています。パスワードでは開けません。"
+            "wrong_key", _("このパッケージは鍵で暗号化されています。パスワードでは開けません。")
         )
     secrets = [X25519PrivateKey.from_private_bytes(parse_identity(i)) for i in identities]
     for st in header.stanzas:
@@ -504,7 +509,8 @@ def _unwrap(
             except InvalidTag:
                 continue
     raise PackageRefused(
-        "wrong_key", "このパッケージは別の鍵あてに暗号化されています。この組織の鍵では開けません。"
+        "wrong_key",
+        _("このパッケージは別の鍵あてに暗号化されています。この組織の鍵では開けません。"),
     )
 
 
@@ -532,7 +538,7 @@ class AgeReader:
         mac_key = _hkdf(file_key, b"", b"header")
         expected = hmac.new(mac_key, self.header.mac_input, hashlib.sha256).digest()
         if not hmac.compare_digest(expected, self.header.mac):
-            raise PackageRefused("tampered", "暗号化ファイルのヘッダーが改ざんされています。")
+            raise PackageRefused("tampered", _("暗号化ファイルのヘッダーが改ざんされています。"))
         nonce = self._src.read(NONCE_SIZE)
         if len(nonce) != NONCE_SIZE:
             raise PackageRefused("truncated", detail="eof before payload nonce")

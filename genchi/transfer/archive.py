@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from django.utils.translation import gettext as _
+
 from .errors import PackageRefused
 
 BLOCK = 512
@@ -44,7 +46,8 @@ def check_member_name(name: str) -> None:
         or any(p in ("", ".", "..") for p in parts)
     ):
         raise PackageRefused(
-            "path_traversal", f"アーカイブ内に不正なパスがあります: {name[:200]!r}"
+            "path_traversal",
+            _("アーカイブ内に不正なパスがあります: %(name)s") % {"name": repr(name[:200])},
         )
 
 
@@ -94,7 +97,7 @@ def _octal(field: bytes) -> int:
 
 def _bad_archive(detail: str) -> PackageRefused:
     return PackageRefused(
-        "unknown_format", "パッケージ内のアーカイブ (tar) の形式が不正です。", detail=detail
+        "unknown_format", _("パッケージ内のアーカイブ (tar) の形式が不正です。"), detail=detail
     )
 
 
@@ -122,7 +125,7 @@ class ArchiveReader:
         return b"".join(parts)
 
     def _skip_rest(self) -> None:
-        for _ in self.read_data():
+        for _piece in self.read_data():
             pass
         if self._padding:
             if any(self._read_exact(self._padding)):
@@ -147,20 +150,29 @@ class ArchiveReader:
         try:
             name = ((prefix + b"/" if prefix else b"") + raw_name).decode("utf-8")
         except UnicodeDecodeError:
-            raise PackageRefused("path_traversal", "アーカイブ内のファイル名が不正です。") from None
+            raise PackageRefused(
+                "path_traversal", _("アーカイブ内のファイル名が不正です。")
+            ) from None
         typeflag = block[156:157]
         if typeflag in (b"1", b"2"):
-            raise PackageRefused("link_member", f"アーカイブ内にリンクがあります: {name[:200]!r}")
+            raise PackageRefused(
+                "link_member",
+                _("アーカイブ内にリンクがあります: %(name)s") % {"name": repr(name[:200])},
+            )
         if typeflag in (b"3", b"4", b"5", b"6", b"7"):
             raise PackageRefused(
-                "special_member", f"アーカイブ内に通常ファイル以外があります: {name[:200]!r}"
+                "special_member",
+                _("アーカイブ内に通常ファイル以外があります: %(name)s")
+                % {"name": repr(name[:200])},
             )
         if typeflag not in (b"0", b"\x00"):
             raise _bad_archive(f"unsupported tar entry type {typeflag!r}")
         check_member_name(name)
         if name in self._seen:
             raise PackageRefused(
-                "duplicate_member", f"アーカイブ内に同じ名前のファイルが重複しています: {name!r}"
+                "duplicate_member",
+                _("アーカイブ内に同じ名前のファイルが重複しています: %(name)s")
+                % {"name": repr(name)},
             )
         self._seen.add(name)
         size = _octal(block[124:136])
@@ -173,7 +185,7 @@ class ArchiveReader:
         while data := self._stream.read(1 << 20):
             if any(data):
                 raise PackageRefused(
-                    "unexpected_member", "アーカイブの終端の後ろにデータがあります。"
+                    "unexpected_member", _("アーカイブの終端の後ろにデータがあります。")
                 )
         self.finished = True
 

@@ -34,6 +34,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.utils.functional import lazy
+from django.utils.translation import gettext as _
+
 from . import age
 
 CHUNK = age.CHUNK_SIZE
@@ -75,8 +78,14 @@ def lane_count() -> int:
     return max(1, min(MAX_LANES, cpus))
 
 
+def _photo_changed_message(name: str) -> str:
+    return _("写真が書き出し中に変更されました: %(name)s") % {"name": name}
+
+
 def photo_changed(path: Path) -> ValueError:
-    return ValueError(f"写真が書き出し中に変更されました: {path.name}")
+    # Raised on a lane thread too, where no language is active: the message stays lazy and
+    # is put into words when shown (str(exc)), in the language active there.
+    return ValueError(lazy(_photo_changed_message, str)(path.name))
 
 
 @dataclass(frozen=True)
@@ -161,7 +170,7 @@ class _Job:
         )
         self.pool = pool
         try:
-            for _ in range(WINDOW):
+            for _round in range(WINDOW):
                 self._hand_out()
             held = self._write_glue()
             self._advance_to(len(self.parts))

@@ -22,6 +22,7 @@ from typing import Any
 
 import segno
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from django.utils.translation import gettext as _
 
 from . import age
 from .errors import KeyCardError
@@ -141,29 +142,31 @@ class OrganisationKeys:
     @classmethod
     def from_bytes(cls, data: bytes) -> OrganisationKeys:
         def bad(what: str) -> KeyCardError:
-            return KeyCardError("bad_secret_keys", f"秘密鍵ファイルが不正です ({what})。")
+            return KeyCardError(
+                "bad_secret_keys", _("秘密鍵ファイルが不正です (%(what)s)。") % {"what": what}
+            )
 
         try:
             obj = json.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
-            raise bad("JSON として読めません") from None
+            raise bad(_("JSON として読めません")) from None
         if not isinstance(obj, dict) or obj.get("format") != SECRET_FORMAT:
-            raise bad("形式名")
+            raise bad(_("形式名"))
         if obj.get("version") != KEYS_VERSION:
-            raise bad("バージョン")
+            raise bad(_("バージョン"))
         if not is_code(obj.get("org_code")) or not isinstance(obj.get("org_name"), str):
-            raise bad("組織")
+            raise bad(_("組織"))
         if not isinstance(obj.get("created_at"), str):
-            raise bad("作成日時")
+            raise bad(_("作成日時"))
         try:
             age.parse_identity(obj.get("age_identity") or "")
             encryption = EncryptionKeyPair(obj["age_identity"])
         except (ValueError, TypeError):
-            raise bad("暗号化鍵") from None
+            raise bad(_("暗号化鍵")) from None
         try:
             signing = SigningKeyPair(_unb64(obj.get("ed25519_seed"), 32))
         except (ValueError, binascii.Error):
-            raise bad("署名鍵") from None
+            raise bad(_("署名鍵")) from None
         return cls(obj["org_code"], obj["org_name"], obj["created_at"], encryption, signing)
 
     def public_card(self) -> PublicKeyCard:
@@ -186,9 +189,9 @@ def generate_organisation_keys(
 ) -> OrganisationKeys:
     """New encryption and signing key pairs for the organisation `org_code`."""
     if not is_code(org_code):
-        raise ValueError("org_code: 英数字と . _ - のみ、64文字以内")
+        raise ValueError(_("org_code: 英数字と . _ - のみ、64文字以内"))
     if not org_name.strip() or len(org_name) > MAX_ORG_NAME:
-        raise ValueError("org_name: 1〜100文字")
+        raise ValueError(_("org_name: 1〜100文字"))
     when = (created_at or datetime.now(UTC)).isoformat(timespec="seconds")
     return OrganisationKeys(
         org_code, org_name, when, EncryptionKeyPair.generate(), SigningKeyPair.generate()
@@ -244,7 +247,13 @@ class PublicKeyCard:
         """The card as a QR code (SVG text); scanning it gives exactly to_bytes()."""
         qr = segno.make(self.to_bytes(), error="m", micro=False)
         out = io.BytesIO()
-        qr.save(out, kind="svg", scale=scale, xmldecl=False, title=f"{self.org_code} 公開鍵カード")
+        qr.save(
+            out,
+            kind="svg",
+            scale=scale,
+            xmldecl=False,
+            title=_("%(org)s 公開鍵カード") % {"org": self.org_code},
+        )
         return out.getvalue().decode("utf-8")
 
 
@@ -253,65 +262,75 @@ def _card_error(code: str, message: str) -> KeyCardError:
 
 
 def parse_public_key_card(data: bytes | str) -> PublicKeyCard:
-    """Read and check an imported public key card. Raises KeyCardError (Japanese message)."""
+    """Read and check an imported public key card. Raises KeyCardError (its message in the
+    active language)."""
     if isinstance(data, str):
         data = data.encode("utf-8")
     if len(data) > MAX_CARD_BYTES:
-        raise _card_error("too_large", "公開鍵カードが大きすぎます。ファイルを確認してください。")
+        raise _card_error(
+            "too_large", _("公開鍵カードが大きすぎます。ファイルを確認してください。")
+        )
     try:
         obj = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise _card_error(
-            "not_json", "公開鍵カードとして読めません (JSON ではありません)。"
+            "not_json", _("公開鍵カードとして読めません (JSON ではありません)。")
         ) from None
     if not isinstance(obj, dict) or obj.get("format") != CARD_FORMAT:
-        raise _card_error("wrong_format", "Genchi の公開鍵カードではありません。")
+        raise _card_error("wrong_format", _("Genchi の公開鍵カードではありません。"))
     if obj.get("version") != KEYS_VERSION:
         raise _card_error(
             "unsupported_version",
-            f"対応していない版の公開鍵カードです (版 {obj.get('version')!r})。",
+            _("対応していない版の公開鍵カードです (版 %(version)s)。")
+            % {"version": repr(obj.get("version"))},
         )
     if not is_code(obj.get("org_code")):
-        raise _card_error("bad_org_code", "公開鍵カードの組織コードが不正です。")
+        raise _card_error("bad_org_code", _("公開鍵カードの組織コードが不正です。"))
     name = obj.get("org_name")
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_ORG_NAME:
-        raise _card_error("bad_org_name", "公開鍵カードの組織名が不正です。")
+        raise _card_error("bad_org_name", _("公開鍵カードの組織名が不正です。"))
     created = obj.get("created_at")
     try:
         if not isinstance(created, str) or datetime.fromisoformat(created).tzinfo is None:
             raise ValueError
     except ValueError:
-        raise _card_error("bad_created_at", "公開鍵カードの作成日時が不正です。") from None
+        raise _card_error("bad_created_at", _("公開鍵カードの作成日時が不正です。")) from None
     enc, sig = obj.get("encryption"), obj.get("signing")
     if not isinstance(enc, dict) or enc.get("type") != "age-x25519":
-        raise _card_error("bad_recipient", "公開鍵カードに暗号化用の公開鍵 (age) がありません。")
+        raise _card_error("bad_recipient", _("公開鍵カードに暗号化用の公開鍵 (age) がありません。"))
     try:
         age.parse_recipient(enc.get("recipient") or "")
     except (ValueError, TypeError):
         raise _card_error(
-            "bad_recipient", "公開鍵カードの暗号化用公開鍵 (age1…) が不正です。"
+            "bad_recipient", _("公開鍵カードの暗号化用公開鍵 (age1…) が不正です。")
         ) from None
     if not isinstance(sig, dict) or sig.get("type") != "ed25519":
         raise _card_error(
-            "bad_signing_key", "公開鍵カードに署名用の公開鍵 (Ed25519) がありません。"
+            "bad_signing_key", _("公開鍵カードに署名用の公開鍵 (Ed25519) がありません。")
         )
     try:
         public = _unb64(sig.get("public_key"), 32)
         Ed25519PublicKey.from_public_bytes(public)
     except (ValueError, binascii.Error):
         raise _card_error(
-            "bad_signing_key", "公開鍵カードの署名用公開鍵 (Ed25519) が不正です。"
+            "bad_signing_key", _("公開鍵カードの署名用公開鍵 (Ed25519) が不正です。")
         ) from None
     card = PublicKeyCard(obj["org_code"], name, created, enc["recipient"], public)
     # The printed fingerprints must match the keys: catches a corrupted or edited card.
     if enc.get("fingerprint") != card.encryption_fingerprint:
         raise _card_error(
             "fingerprint_mismatch",
-            "公開鍵カードの暗号化用公開鍵とフィンガープリントが一致しません。カードが壊れているか改変されています。",
+            _(
+                "公開鍵カードの暗号化用公開鍵とフィンガープリントが一致しません。"
+                "カードが壊れているか改変されています。"
+            ),
         )
     if sig.get("fingerprint") != card.signing_fingerprint:
         raise _card_error(
             "fingerprint_mismatch",
-            "公開鍵カードの署名用公開鍵とフィンガープリントが一致しません。カードが壊れているか改変されています。",
+            _(
+                "公開鍵カードの署名用公開鍵とフィンガープリントが一致しません。"
+                "カードが壊れているか改変されています。"
+            ),
         )
     return card

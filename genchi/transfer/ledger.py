@@ -18,6 +18,7 @@ from pathlib import Path
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from genchi.audit.chain import record
 from genchi.core.wareki import format_date
@@ -32,6 +33,9 @@ MAX_CAPACITY_GB = 1024 * 1024  # 1 PB: far beyond any stick, well inside the col
 
 
 class LedgerError(Exception):
+    """A ledger step refused; `code` is stable, `message` is shown to the user (in the
+    language active when it was raised)."""
+
     def __init__(self, code: str, message: str) -> None:
         self.code = code
         self.message = message
@@ -60,9 +64,9 @@ def register_stick(
     by=None,
 ) -> UsbStick:
     if not owner.is_ward:
-        raise LedgerError("not_ward", "USBメモリは区が管理します(W-O4)。")
+        raise LedgerError("not_ward", _("USBメモリは区が管理します(W-O4)。"))
     if not 0 < capacity_gb <= MAX_CAPACITY_GB:
-        raise LedgerError("bad_capacity", "容量を正しく入力してください。")
+        raise LedgerError("bad_capacity", _("容量を正しく入力してください。"))
     try:
         with transaction.atomic():
             stick = UsbStick.objects.create(
@@ -82,7 +86,9 @@ def register_stick(
             )
             _log("usb.registered", stick, serial=stick.serial, capacity_gb=capacity_gb)
     except IntegrityError:
-        raise LedgerError("label_taken", f"管理番号 {label} はすでに登録されています。") from None
+        raise LedgerError(
+            "label_taken", _("管理番号 %(label)s はすでに登録されています。") % {"label": label}
+        ) from None
     return stick
 
 
@@ -111,29 +117,31 @@ def lend_stick(
     with transaction.atomic():
         _lock(stick)
         if stick.status == UsbStick.Status.RETIRED:
-            raise LedgerError("retired", "廃棄済みのUSBメモリは貸し出せません。")
+            raise LedgerError("retired", _("廃棄済みのUSBメモリは貸し出せません。"))
         if stick.status == UsbStick.Status.LENT or open_loan(stick):
             raise LedgerError(
-                "already_lent", f"{stick.label} は貸出中です。返却を先に記録してください。"
+                "already_lent",
+                _("%(stick)s は貸出中です。返却を先に記録してください。") % {"stick": stick.label},
             )
         if stick.needs_wipe:
             raise LedgerError(
                 "not_wiped",
-                f"{stick.label} は消去・初期化が記録されていないため貸し出せません(W-O6)。",
+                _("%(stick)s は消去・初期化が記録されていないため貸し出せません(W-O6)。")
+                % {"stick": stick.label},
             )
         if not borrower_name.strip():
-            raise LedgerError("no_borrower", "借受者の氏名を入力してください。")
+            raise LedgerError("no_borrower", _("借受者の氏名を入力してください。"))
         if (
             borrower_org is not None
             and not contractors_of(stick.owner).filter(pk=borrower_org.pk).exists()
         ):
             raise LedgerError(
                 "borrower_not_contracted",
-                f"{borrower_org.name} は{stick.owner.name}と契約中の受託事業者ではないため、"
-                "貸し出せません。",
+                _("%(org)s は%(ward)sと契約中の受託事業者ではないため、貸し出せません。")
+                % {"org": borrower_org.name, "ward": stick.owner.name},
             )
         if due_on < timezone.localdate():
-            raise LedgerError("bad_due", "返却予定日は今日以降にしてください。")
+            raise LedgerError("bad_due", _("返却予定日は今日以降にしてください。"))
         loan = StickLoan.objects.create(
             stick=stick,
             borrower_name=borrower_name.strip()[:100],
@@ -171,7 +179,9 @@ def return_stick(
         _lock(stick)
         loan = open_loan(stick)
         if loan is None:
-            raise LedgerError("not_lent", f"{stick.label} は貸出中ではありません。")
+            raise LedgerError(
+                "not_lent", _("%(stick)s は貸出中ではありません。") % {"stick": stick.label}
+            )
         loan.returned_at = timezone.now()
         loan.returned_by_name = (returned_by_name or loan.borrower_name).strip()[:100]
         loan.received_back_by = _user(by)
@@ -228,7 +238,9 @@ def wipe_folder(folder: str | os.PathLike[str]) -> WipeReport:
     bytes, fsync, rename to a random name, then delete. Links are never followed."""
     root = Path(folder)
     if not root.is_dir() or root.is_symlink():
-        raise LedgerError("no_folder", f"消去するフォルダがありません: {root.name}")
+        raise LedgerError(
+            "no_folder", _("消去するフォルダがありません: %(folder)s") % {"folder": root.name}
+        )
     removed: list[str] = []
     skipped: list[str] = []
     total = 0
@@ -279,12 +291,14 @@ def wipe_stick(
     """Record the wipe and initialisation of a stick (W-O6); with `folder` (the mounted
     stick), first overwrite and delete the Genchi packages on it."""
     if method not in StickEvent.WipeMethod.values:
-        raise LedgerError("bad_method", "消去方法を選んでください。")
+        raise LedgerError("bad_method", _("消去方法を選んでください。"))
     with transaction.atomic():
         _lock(stick)
         if stick.status == UsbStick.Status.LENT:
             raise LedgerError(
-                "lent", f"{stick.label} は貸出中です。返却を記録してから消去してください。"
+                "lent",
+                _("%(stick)s は貸出中です。返却を記録してから消去してください。")
+                % {"stick": stick.label},
             )
         report = wipe_folder(folder) if folder is not None else None
         event = StickEvent.objects.create(

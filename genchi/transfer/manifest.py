@@ -17,6 +17,8 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .archive import check_member_name, is_portable_name
 from .errors import PackageRefused
@@ -133,17 +135,27 @@ def sign_manifest(data: bytes, key: Ed25519PrivateKey) -> bytes:
 
 def verify_signature(data: bytes, signature: bytes, key: Ed25519PublicKey) -> None:
     if len(signature) != 64:
-        raise PackageRefused("bad_signature", "マニフェストの署名の形式が不正です。")
+        raise PackageRefused("bad_signature", _("マニフェストの署名の形式が不正です。"))
     try:
         key.verify(signature, data)
     except InvalidSignature:
         raise PackageRefused("bad_signature") from None
 
 
-def _bad(detail: str) -> PackageRefused:
+def _bad(detail: str, shown: str | None = None) -> PackageRefused:
+    """The manifest is malformed. `detail` (the field at fault, or why) goes to the log as
+    it is, and into the message too unless `shown` says it in the active language."""
     return PackageRefused(
-        "unknown_format", f"マニフェストの内容が不正です ({detail})。", detail=detail
+        "unknown_format",
+        _("マニフェストの内容が不正です (%(detail)s)。") % {"detail": shown or detail},
+        detail=detail,
     )
+
+
+def _bad_because(reason: str) -> PackageRefused:
+    """_bad with a reason in words, marked with gettext_noop: logged as written, shown in
+    the active language."""
+    return _bad(reason, _(reason))
 
 
 def _req(obj: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
@@ -158,22 +170,27 @@ def parse_manifest(data: bytes) -> Manifest:
     try:
         obj = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise _bad("JSON として読めません") from None
+        raise _bad_because(gettext_noop("JSON として読めません")) from None
     if not isinstance(obj, dict):
-        raise _bad("JSON オブジェクトではありません")
+        raise _bad_because(gettext_noop("JSON オブジェクトではありません"))
     if obj.get("format") != FORMAT_NAME:
         raise _bad("format")
     version = obj.get("format_version")
     if version != FORMAT_VERSION:
         raise PackageRefused(
             "unknown_format",
-            f"このバージョンの Genchi が対応していない形式のパッケージです (形式バージョン {version!r})。",
+            _(
+                "このバージョンの Genchi が対応していない形式のパッケージです "
+                "(形式バージョン %(version)s)。"
+            )
+            % {"version": repr(version)},
         )
     if canonical_json(obj) != data:
-        raise _bad("正規化された JSON ではありません")
+        raise _bad_because(gettext_noop("正規化された JSON ではありません"))
     unknown = set(obj) - _FIELDS
     if unknown:
-        raise _bad("未知の項目: " + ", ".join(sorted(unknown)))
+        names = ", ".join(sorted(unknown))
+        raise _bad("未知の項目: " + names, _("未知の項目: %(names)s") % {"names": names})
     package_id = _req(obj, "package_id", str)
     try:
         if str(uuid.UUID(package_id)) != package_id:
@@ -232,12 +249,12 @@ def parse_manifest(data: bytes) -> Manifest:
         members.append(MemberEntry(name, size, digest))
     names = [m.name for m in members]
     if names[:2] != [RECORDS_JSONL, RECORDS_CSV] or len(set(names)) != len(names):
-        raise _bad("members の並び")
+        raise _bad_because(gettext_noop("members の並び"))
     photos = names[2:]
     if any(not n.startswith(PHOTOS_DIR) for n in photos) or len(photos) != photo_count:
         raise _bad("photos")
     if photos and kind != "results":
-        raise _bad("写真は結果パッケージにのみ含められます")
+        raise _bad_because(gettext_noop("写真は結果パッケージにのみ含められます"))
     signing_key = _req(obj, "signing_key", str)
     return Manifest(
         package_id=package_id,

@@ -15,6 +15,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from genchi.audit.chain import record
 from genchi.parties.models import Organisation
@@ -32,7 +33,8 @@ from .models import OrganisationKeyPair, PartnerKeyCard
 
 
 class OrgKeyError(Exception):
-    """A key operation cannot be done; the message is Japanese and safe to show."""
+    """A key operation cannot be done; the message is safe to show (in the language active
+    when it was raised)."""
 
     def __init__(self, code: str, message: str) -> None:
         self.code = code
@@ -57,7 +59,7 @@ def open_secret(org_code: str, blob: bytes, master: MasterKey | None = None) -> 
     except InvalidTag:
         raise OrgKeyError(
             "secret_unreadable",
-            "組織の秘密鍵を復号できません。マスター鍵が違うか、鍵が壊れています。",
+            _("組織の秘密鍵を復号できません。マスター鍵が違うか、鍵が壊れています。"),
         ) from None
 
 
@@ -71,7 +73,9 @@ def create_key_pair(org: Organisation, *, by=None, replace: bool = False) -> Org
         current = active_key_pair(org)
         if current and not replace:
             raise OrgKeyError(
-                "exists", f"{org.name} の鍵ペアはすでにあります(作り直すには置き換えを指定)。"
+                "exists",
+                _("%(org)s の鍵ペアはすでにあります(作り直すには置き換えを指定)。")
+                % {"org": org.name},
             )
         if current:
             current.retired_at = timezone.now()
@@ -109,7 +113,8 @@ def secret_keys(org: Organisation) -> OrganisationKeys:
     if row is None:
         raise OrgKeyError(
             "no_key_pair",
-            f"{org.name} の鍵ペアがありません。先に「genchi keys create」で作成してください。",
+            _("%(org)s の鍵ペアがありません。先に「genchi keys create」で作成してください。")
+            % {"org": org.name},
         )
     return OrganisationKeys.from_bytes(open_secret(org.code, bytes(row.secret_blob)))
 
@@ -117,7 +122,7 @@ def secret_keys(org: Organisation) -> OrganisationKeys:
 def own_card(org: Organisation) -> PublicKeyCard:
     row = active_key_pair(org)
     if row is None:
-        raise OrgKeyError("no_key_pair", f"{org.name} の鍵ペアがありません。")
+        raise OrgKeyError("no_key_pair", _("%(org)s の鍵ペアがありません。") % {"org": org.name})
     return parse_public_key_card(row.card_json)
 
 
@@ -145,13 +150,17 @@ def import_card(
     subject = Organisation.objects.filter(code=card.org_code).first()
     if subject is None:
         _refuse_card(
-            holder, "unknown_org", f"組織コード {card.org_code} の組織が登録されていません。"
+            holder,
+            "unknown_org",
+            _("組織コード %(code)s の組織が登録されていません。") % {"code": card.org_code},
         )
     if subject == holder:
-        _refuse_card(holder, "own_card", "自分の組織の公開鍵カードは相手として登録できません。")
+        _refuse_card(holder, "own_card", _("自分の組織の公開鍵カードは相手として登録できません。"))
     if subject.kind == holder.kind:
         _refuse_card(
-            holder, "same_side", "相手方(区と受託事業者の組み合わせ)ではない組織のカードです。"
+            holder,
+            "same_side",
+            _("相手方(区と受託事業者の組み合わせ)ではない組織のカードです。"),
         )
     if expected_fingerprint:
         wanted = expected_fingerprint.replace(" ", "").upper()
@@ -163,7 +172,7 @@ def import_card(
             _refuse_card(
                 holder,
                 "fingerprint_differs",
-                "読み上げられたフィンガープリントとカードが一致しません。登録しません。",
+                _("読み上げられたフィンガープリントとカードが一致しません。登録しません。"),
             )
     with transaction.atomic():
         current = PartnerKeyCard.objects.filter(
@@ -175,7 +184,8 @@ def import_card(
             _refuse_card(
                 holder,
                 "card_exists",
-                f"{subject.name} の公開鍵カードはすでに登録されています(鍵の更新なら置き換えを指定)。",
+                _("%(org)s の公開鍵カードはすでに登録されています(鍵の更新なら置き換えを指定)。")
+                % {"org": subject.name},
             )
         if current:
             current.retired_at = timezone.now()
@@ -219,7 +229,8 @@ def partner_card(holder: Organisation, subject: Organisation) -> PublicKeyCard:
     if row is None:
         raise OrgKeyError(
             "no_partner_card",
-            f"{subject.name} の公開鍵カードが登録されていません。鍵の交換を先に行ってください。",
+            _("%(org)s の公開鍵カードが登録されていません。鍵の交換を先に行ってください。")
+            % {"org": subject.name},
         )
     return parse_public_key_card(row.card_json)
 

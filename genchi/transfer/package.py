@@ -45,6 +45,7 @@ from typing import Any, BinaryIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from django.utils.translation import gettext as _
 
 from . import age, assembly
 from .archive import (
@@ -206,7 +207,9 @@ def _recipients(recipients: str | Sequence[str]) -> list[str]:
         try:
             age.parse_recipient(r)
         except ValueError:
-            raise ValueError(f"暗号化先の公開鍵 (age1…) が不正です: {r[:20]!r}") from None
+            raise ValueError(
+                _("暗号化先の公開鍵 (age1…) が不正です: %(key)s") % {"key": repr(r[:20])}
+            ) from None
     return items
 
 
@@ -286,7 +289,8 @@ def _check_free_space(directory: Path, needed: int) -> None:
     free = st.f_bavail * st.f_frsize
     if free < needed:
         raise ValueError(
-            f"出力先の空き容量が足りません (必要 {_megabytes(needed)}、空き {_megabytes(free)})"
+            _("出力先の空き容量が足りません (必要 %(needed)s、空き %(free)s)")
+            % {"needed": _megabytes(needed), "free": _megabytes(free)}
         )
 
 
@@ -298,7 +302,7 @@ def _photo_stat(path: Path) -> tuple[int, int]:
     """(size, mtime_ns) of a photo, which must be a regular file."""
     st = os.stat(path)
     if not stat.S_ISREG(st.st_mode):
-        raise ValueError(f"写真が通常のファイルではありません: {path.name}")
+        raise ValueError(_("写真が通常のファイルではありません: %(name)s") % {"name": path.name})
     return st.st_size, st.st_mtime_ns
 
 
@@ -335,38 +339,45 @@ def write_package(
     Raises ValueError for bad arguments or records; nothing is left behind on failure.
     """
     if kind not in KINDS:
-        raise ValueError(f"kind は {', '.join(KINDS)} のいずれかです")
+        raise ValueError(_("kind は %(kinds)s のいずれかです") % {"kinds": ", ".join(KINDS)})
     for label, value in (("contract", contract), ("sender", sender), ("recipient", recipient)):
         if not is_code(value):
-            raise ValueError(f"{label} のコードが不正です: {value!r}")
+            raise ValueError(
+                _("%(field)s のコードが不正です: %(value)s")
+                % {"field": label, "value": repr(value)}
+            )
     if batch is not None and not is_code(batch):
-        raise ValueError(f"batch のコードが不正です: {batch!r}")
+        raise ValueError(
+            _("%(field)s のコードが不正です: %(value)s") % {"field": "batch", "value": repr(batch)}
+        )
     if answers is not None and str(uuid.UUID(answers)) != answers:
-        raise ValueError("answers はパッケージ ID (UUID) です")
+        raise ValueError(_("answers はパッケージ ID (UUID) です"))
     if (not recipients) == (passphrase is None):
-        raise ValueError("暗号化先の公開鍵かパスワードのどちらか一方を指定してください")
+        raise ValueError(_("暗号化先の公開鍵かパスワードのどちらか一方を指定してください"))
     recipient_list = _recipients(recipients) if recipients else []
     columns = tuple(csv_columns) if csv_columns is not None else default_columns(kind)
     if not columns:
-        raise ValueError("csv_columns (列の順序と見出し) を指定してください")
+        raise ValueError(_("csv_columns (列の順序と見出し) を指定してください"))
     created = created_at or datetime.now(UTC)
     if created.tzinfo is None:
-        raise ValueError("created_at はタイムゾーン付きの日時です")
+        raise ValueError(_("created_at はタイムゾーン付きの日時です"))
     created_text = created.replace(microsecond=0).isoformat()
     private_key = _signing_key(signing_key)
     out = Path(out_dir)
     if not out.is_dir():
-        raise ValueError(f"出力先のディレクトリがありません: {out}")
+        raise ValueError(_("出力先のディレクトリがありません: %(folder)s") % {"folder": out})
 
     photo_list = [p if isinstance(p, PhotoSource) else PhotoSource(*p) for p in photos]
     if photo_list and kind != "results":
-        raise ValueError("写真は結果パッケージ (kind='results') にのみ含められます")
+        raise ValueError(_("写真は結果パッケージ (kind='results') にのみ含められます"))
     names = [PHOTOS_DIR + p.name for p in photo_list]
     bad = [n for n in names if not is_portable_name(n)]
     if bad:
-        raise ValueError(f"写真の名前が不正です (英数字と . _ - と / のみ): {bad[0]!r}")
+        raise ValueError(
+            _("写真の名前が不正です (英数字と . _ - と / のみ): %(name)s") % {"name": repr(bad[0])}
+        )
     if len(set(names)) != len(names):
-        raise ValueError("写真の名前が重複しています")
+        raise ValueError(_("写真の名前が重複しています"))
 
     package_id = str(uuid.uuid4())
     jsonl, csvs = _Spool(out), _Spool(out)
@@ -377,7 +388,10 @@ def write_package(
         for record in records:
             problem = check_record(kind, record)
             if problem:
-                raise ValueError(f"{count + 1} 件目のレコード: {problem}")
+                raise ValueError(
+                    _("%(number)d 件目のレコード: %(problem)s")
+                    % {"number": count + 1, "problem": problem}
+                )
             jsonl.write(jsonl_line(record))
             csvs.write(encoder.row(record))
             count += 1
@@ -514,7 +528,7 @@ def _lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
             start = end + 1
         rest = data[start:]
         if len(rest) > MAX_LINE_BYTES:
-            raise PackageRefused("bad_record", "レコードの行が長すぎます。")
+            raise PackageRefused("bad_record", _("レコードの行が長すぎます。"))
     if rest:
         yield rest  # a last line without LF; the caller rejects it
 
@@ -577,7 +591,7 @@ class _MemberData:
             yield piece
 
     def finish(self, entry: MemberEntry) -> None:
-        for _ in self:  # whatever the consumer left unread
+        for _piece in self:  # whatever the consumer left unread
             pass
         if self._worker is not None:
             if self._pending:
@@ -587,12 +601,13 @@ class _MemberData:
         if self.hash.hexdigest() != entry.sha256:
             raise PackageRefused(
                 "hash_mismatch",
-                f"{entry.name} の内容がマニフェストのハッシュ値と一致しません。",
+                _("%(name)s の内容がマニフェストのハッシュ値と一致しません。")
+                % {"name": entry.name},
             )
 
 
 def _csv_row_count(chunks: Iterable[bytes], manifest: Manifest) -> tuple[int, str | None]:
-    """Rows after the header, and the first problem found (Japanese) or None."""
+    """Rows after the header, and the first problem found (to show) or None."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     problem: str | None = None
 
@@ -603,11 +618,11 @@ def _csv_row_count(chunks: Iterable[bytes], manifest: Manifest) -> tuple[int, st
             try:
                 text = decoder.decode(line)
             except UnicodeDecodeError:
-                problem = problem or "records.csv が UTF-8 ではありません"
+                problem = problem or _("records.csv が UTF-8 ではありません")
                 continue
             if first:
                 if not text.startswith("\ufeff"):
-                    problem = problem or "records.csv の先頭に BOM がありません"
+                    problem = problem or _("records.csv の先頭に BOM がありません")
                 text = text.removeprefix("\ufeff")
                 first = False
             yield text
@@ -621,10 +636,10 @@ def _csv_row_count(chunks: Iterable[bytes], manifest: Manifest) -> tuple[int, st
             else:
                 rows += 1
     except csv.Error:
-        problem = problem or "records.csv が CSV として読めません"
+        problem = problem or _("records.csv が CSV として読めません")
     expected = [csv_cell(h) for _, h in manifest.csv_columns]
     if header is not None and header != expected:
-        problem = problem or "records.csv の見出し行がマニフェストの列と一致しません"
+        problem = problem or _("records.csv の見出し行がマニフェストの列と一致しません")
     return rows, problem
 
 
@@ -640,15 +655,20 @@ def _check_envelope(
     if manifest.recipient != expected_recipient:
         raise PackageRefused(
             "wrong_recipient",
-            f"このパッケージは別の受け取り先 ({manifest.recipient}) あてです。",
+            _("このパッケージは別の受け取り先 (%(recipient)s) あてです。")
+            % {"recipient": manifest.recipient},
         )
     if manifest.contract != expected_contract:
         raise PackageRefused(
-            "wrong_contract", f"このパッケージは別の契約 ({manifest.contract}) のものです。"
+            "wrong_contract",
+            _("このパッケージは別の契約 (%(contract)s) のものです。")
+            % {"contract": manifest.contract},
         )
     if expected_sender is not None and manifest.sender != expected_sender:
         raise PackageRefused(
-            "wrong_sender", f"このパッケージの送り手 ({manifest.sender}) が想定と違います。"
+            "wrong_sender",
+            _("このパッケージの送り手 (%(sender)s) が想定と違います。")
+            % {"sender": manifest.sender},
         )
     if expected_kind is not None:
         kinds = [expected_kind] if isinstance(expected_kind, str) else list(expected_kind)
@@ -663,7 +683,8 @@ def _check_envelope(
         if seen:
             raise PackageRefused(
                 "replayed",
-                f"このパッケージ (ID {manifest.package_id}) は既に取り込まれています。",
+                _("このパッケージ (ID %(package_id)s) は既に取り込まれています。")
+                % {"package_id": manifest.package_id},
             )
 
 
@@ -686,15 +707,15 @@ def _open_layers(
     archive = ArchiveReader(reader)
     first = archive.next_member()
     if first is None or first.name != MANIFEST_NAME:
-        raise PackageRefused("unknown_format", "パッケージの先頭に manifest.json がありません。")
+        raise PackageRefused("unknown_format", _("パッケージの先頭に manifest.json がありません。"))
     if first.size > MAX_MANIFEST_BYTES:
-        raise PackageRefused("unknown_format", "manifest.json が大きすぎます。")
+        raise PackageRefused("unknown_format", _("manifest.json が大きすぎます。"))
     manifest_bytes = _read_small(archive)
     second = archive.next_member()
     if second is None or second.name != SIGNATURE_NAME:
         return reader, archive, manifest_bytes, None
     if second.size != 64:
-        raise PackageRefused("bad_signature", "マニフェストの署名の形式が不正です。")
+        raise PackageRefused("bad_signature", _("マニフェストの署名の形式が不正です。"))
     return reader, archive, manifest_bytes, _read_small(archive)
 
 
@@ -774,7 +795,7 @@ class VerifiedPackage:
         verified again; on any failure nothing is left there.
         """
         if self.manifest.photo_count and photos_dir is None:
-            raise ValueError("写真を含むパッケージです。photos_dir を指定してください")
+            raise ValueError(_("写真を含むパッケージです。photos_dir を指定してください"))
         dest = Path(photos_dir) if photos_dir is not None else None
         staging: Path | None = None
         if dest is not None and self.manifest.photo_count:
@@ -850,7 +871,7 @@ class VerifiedPackage:
 def _changed(detail: str | None) -> PackageRefused:
     return PackageRefused(
         "tampered",
-        "検証の後でパッケージのファイルが変わりました。取り込みを中止しました。",
+        _("検証の後でパッケージのファイルが変わりました。取り込みを中止しました。"),
         detail=detail,
     )
 
@@ -860,10 +881,10 @@ def _move_into_place(
 ) -> list[ExtractedPhoto]:
     targets = [(entry, tmp, dest / entry.name.removeprefix(PHOTOS_DIR)) for entry, tmp in staged]
     root = dest.resolve()
-    for _, _, target in targets:
+    for _entry, _tmp, target in targets:
         # Names were checked already; this guards against symlinks planted in dest.
         if not target.parent.resolve().is_relative_to(root) and target.parent.exists():
-            raise ValueError(f"展開先が不正です: {target}")
+            raise ValueError(_("展開先が不正です: %(target)s") % {"target": target})
         if target.exists() or target.is_symlink():
             raise FileExistsError(target)
     done: list[ExtractedPhoto] = []
@@ -871,7 +892,7 @@ def _move_into_place(
         for entry, tmp, target in targets:
             target.parent.mkdir(parents=True, exist_ok=True)
             if not target.parent.resolve().is_relative_to(root):
-                raise ValueError(f"展開先が不正です: {target}")
+                raise ValueError(_("展開先が不正です: %(target)s") % {"target": target})
             os.rename(tmp, target)
             done.append(ExtractedPhoto(entry.name, target, entry.size, entry.sha256))
     except BaseException:
@@ -906,7 +927,7 @@ def open_package(
     p = Path(path)
     identities = _identities(identity)
     if not identities and passphrase is None:
-        raise ValueError("鍵 (identity) かパスワードを指定してください")
+        raise ValueError(_("鍵 (identity) かパスワードを指定してください"))
     trusted = _public_key(sender_key)
     manifest: Manifest | None = None
     try:
@@ -914,7 +935,9 @@ def open_package(
             fh = open(p, "rb")  # noqa: SIM115 - closed below
         except OSError as exc:
             raise PackageRefused(
-                "unknown_format", f"パッケージのファイルを開けません: {p.name}", detail=str(exc)
+                "unknown_format",
+                _("パッケージのファイルを開けません: %(file)s") % {"file": p.name},
+                detail=str(exc),
             ) from None
         with fh:
             reader, archive, manifest_bytes, signature = _open_layers(
@@ -964,21 +987,25 @@ def _verify_members(
         if member is None:
             raise PackageRefused(
                 "missing_member",
-                f"マニフェストに載っている {entry.name} がアーカイブにありません。",
+                _("マニフェストに載っている %(name)s がアーカイブにありません。")
+                % {"name": entry.name},
             )
         if member.name != entry.name:
             if member.name in listed:
                 raise PackageRefused(
                     "unexpected_member",
-                    f"アーカイブ内のファイルの順序がマニフェストと違います ({member.name})。",
+                    _("アーカイブ内のファイルの順序がマニフェストと違います (%(name)s)。")
+                    % {"name": member.name},
                 )
             raise PackageRefused(
                 "unexpected_member",
-                f"マニフェストに載っていないファイルがあります: {member.name!r}",
+                _("マニフェストに載っていないファイルがあります: %(name)s")
+                % {"name": repr(member.name)},
             )
         if member.size != entry.size:
             raise PackageRefused(
-                "hash_mismatch", f"{entry.name} の大きさがマニフェストと一致しません。"
+                "hash_mismatch",
+                _("%(name)s の大きさがマニフェストと一致しません。") % {"name": entry.name},
             )
         data = _MemberData(archive, worker)
         problem: str | None = None
@@ -991,7 +1018,7 @@ def _verify_members(
                 for line in _lines(data):
                     count += 1
                     if not line.endswith(b"\n"):
-                        problem = problem or "records.jsonl の最後の行が改行で終わっていません"
+                        problem = problem or _("records.jsonl の最後の行が改行で終わっていません")
                     try:
                         parse_jsonl_line(manifest.kind, line, count)
                     except PackageRefused as exc:
@@ -1006,12 +1033,18 @@ def _verify_members(
         if index in (0, 1) and count != manifest.record_count:
             raise PackageRefused(
                 "count_mismatch",
-                f"{entry.name} の件数 ({count} 件) がマニフェストの件数 ({manifest.record_count} 件) と一致しません。",
+                _(
+                    "%(name)s の件数 (%(count)d 件) がマニフェストの件数 (%(expected)d 件) "
+                    "と一致しません。"
+                )
+                % {"name": entry.name, "count": count, "expected": manifest.record_count},
             )
     extra = archive.next_member()
     if extra is not None:
         raise PackageRefused(
-            "unexpected_member", f"マニフェストに載っていないファイルがあります: {extra.name!r}"
+            "unexpected_member",
+            _("マニフェストに載っていないファイルがあります: %(name)s")
+            % {"name": repr(extra.name)},
         )
 
 

@@ -8,6 +8,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from .errors import PackageRefused
 
 # J3: the ward hands over these four items per taxpayer, nothing else, plus an opaque
@@ -32,27 +34,32 @@ def default_columns(kind: str) -> tuple[tuple[str, str], ...] | None:
 
 
 def check_record(kind: str, record: Any) -> str | None:
-    """Why `record` does not fit the schema of `kind` (Japanese), or None if it does."""
+    """Why `record` does not fit the schema of `kind` (in the active language), or None if
+    it does."""
     if not isinstance(record, Mapping):
-        return "レコードが JSON オブジェクトではありません"
+        return _("レコードが JSON オブジェクトではありません")
     if any(not isinstance(k, str) for k in record):
-        return "項目名が文字列ではありません"
+        return _("項目名が文字列ではありません")
     if kind == "cases":
         keys = set(record)
         if keys != CASE_KEYS:
             extra = ", ".join(sorted(keys - CASE_KEYS))
             missing = ", ".join(sorted(CASE_KEYS - keys))
-            return f"案件レコードの項目が J3 の4項目+案件番号と一致しません (余分: {extra or 'なし'} / 不足: {missing or 'なし'})"
+            none = _("なし")
+            return _(
+                "案件レコードの項目が J3 の4項目+案件番号と一致しません "
+                "(余分: %(extra)s / 不足: %(missing)s)"
+            ) % {"extra": extra or none, "missing": missing or none}
         for key in CASE_FIELDS:
             value = record[key[0]]
             if not isinstance(value, str) or len(value) > MAX_FIELD_CHARS:
-                return f"項目 {key[0]} が文字列ではないか長すぎます"
+                return _("項目 %(field)s が文字列ではないか長すぎます") % {"field": key[0]}
         if not record["case_ref"]:
-            return "案件番号が空です"
+            return _("案件番号が空です")
     elif kind == "results":
         ref = record.get("case_ref")
         if not isinstance(ref, str) or not ref:
-            return "結果レコードに案件番号 (case_ref) がありません"
+            return _("結果レコードに案件番号 (case_ref) がありません")
     return None
 
 
@@ -70,11 +77,16 @@ def parse_jsonl_line(kind: str, line: bytes, number: int) -> dict[str, Any]:
         record = json.loads(line.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise PackageRefused(
-            "bad_record", f"records.jsonl の {number} 行目が JSON として読めません。"
+            "bad_record",
+            _("records.jsonl の %(number)d 行目が JSON として読めません。") % {"number": number},
         ) from None
     problem = check_record(kind, record)
     if problem:
-        raise PackageRefused("bad_record", f"records.jsonl の {number} 行目: {problem}。")
+        raise PackageRefused(
+            "bad_record",
+            _("records.jsonl の %(number)d 行目: %(problem)s。")
+            % {"number": number, "problem": problem},
+        )
     return record
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from genchi.accounts.models import Role
 from genchi.audit.chain import head, record
@@ -56,7 +57,8 @@ RECEIVE_ROLES = frozenset({Role.MANAGER, Role.HANDLER})
 
 
 class TransferError(Exception):
-    """A handover step refused for a reason outside the package format (Japanese message)."""
+    """A handover step refused for a reason outside the package format; the message is in
+    the language active when it was raised."""
 
     def __init__(self, code: str, message: str) -> None:
         self.code = code
@@ -152,24 +154,28 @@ def _export_batch(
     contract = batch.contract
     ward, contractor = contract.ward, contract.contractor
     if by is not None and (by.organisation_id != ward.pk or by.role not in EXPORT_ROLES):
-        raise TransferError("not_allowed", "このバッチを書き出す権限がありません。")
+        raise TransferError("not_allowed", _("このバッチを書き出す権限がありません。"))
     if batch.status != Batch.Status.SEALED:
         raise TransferError(
             "batch_not_sealed",
-            f"封緘済みのバッチだけを書き出せます(現在: {batch.get_status_display()})。",
+            _("封緘済みのバッチだけを書き出せます(現在: %(status)s)。")
+            % {"status": batch.get_status_display()},
         )
     if not batch.items.exists():
-        raise TransferError("batch_empty", "バッチに案件がありません。")
+        raise TransferError("batch_empty", _("バッチに案件がありません。"))
     if stick is not None:
         _check_stick_writable(stick, ward)
     if passphrase is not None and len(passphrase) < 12:
-        raise TransferError("weak_passphrase", "パスワードは12文字以上にしてください。")
+        raise TransferError("weak_passphrase", _("パスワードは12文字以上にしてください。"))
     secret = orgkeys.secret_keys(ward)
     recipients: list[str] = []
     if passphrase is None:
         recipients = [orgkeys.partner_card(ward, contractor).age_recipient]
     if not out_dir.is_dir():
-        raise TransferError("no_out_dir", f"書き出し先のフォルダがありません: {out_dir.name}")
+        raise TransferError(
+            "no_out_dir",
+            _("書き出し先のフォルダがありません: %(folder)s") % {"folder": out_dir.name},
+        )
     try:
         written = write_package(
             kind="cases",
@@ -184,14 +190,16 @@ def _export_batch(
             batch=batch_code(batch),
         )
     except ValueError as exc:
-        raise TransferError("write_failed", f"パッケージを書き出せませんでした: {exc}") from None
+        raise TransferError(
+            "write_failed", _("パッケージを書き出せませんでした: %(reason)s") % {"reason": exc}
+        ) from None
     except OSError as exc:
         raise TransferError("write_failed", _write_error(exc)) from None
     try:
         with transaction.atomic():
             locked = Batch.objects.select_for_update().get(pk=batch.pk)
             if locked.status != Batch.Status.SEALED:
-                raise TransferError("batch_not_sealed", "このバッチはすでに引き渡されています。")
+                raise TransferError("batch_not_sealed", _("このバッチはすでに引き渡されています。"))
             if stick is not None:
                 stick = UsbStick.objects.select_for_update().get(pk=stick.pk)
                 _check_stick_writable(stick, ward)
@@ -250,23 +258,32 @@ def _export_batch(
 def _write_error(exc: OSError) -> str:
     """A failed write to the stick (full, removed, read-only) in words, without paths."""
     reason = {
-        errno.ENOSPC: "出力先の空き容量が足りません",
-        errno.EROFS: "出力先が書き込み禁止です",
-        errno.EACCES: "出力先に書き込む権限がありません",
-        errno.EIO: "読み書きのエラーです。USBメモリが抜かれたか、故障しています",
-    }.get(exc.errno or 0, f"書き込みエラー {errno.errorcode.get(exc.errno or 0, '')}".strip())
-    return f"パッケージを書き出せませんでした ({reason})。書きかけのファイルは残していません。"
+        errno.ENOSPC: _("出力先の空き容量が足りません"),
+        errno.EROFS: _("出力先が書き込み禁止です"),
+        errno.EACCES: _("出力先に書き込む権限がありません"),
+        errno.EIO: _("読み書きのエラーです。USBメモリが抜かれたか、故障しています"),
+    }.get(
+        exc.errno or 0,
+        (_("書き込みエラー %(code)s") % {"code": errno.errorcode.get(exc.errno or 0, "")}).strip(),
+    )
+    return _(
+        "パッケージを書き出せませんでした (%(reason)s)。書きかけのファイルは残していません。"
+    ) % {"reason": reason}
 
 
 def _check_stick_writable(stick: UsbStick, owner: Organisation) -> None:
     if stick.owner_id != owner.pk:
-        raise TransferError("stick_not_owned", "このUSBメモリは区の管理するものではありません。")
+        raise TransferError("stick_not_owned", _("このUSBメモリは区の管理するものではありません。"))
     if stick.status == UsbStick.Status.RETIRED:
-        raise TransferError("stick_retired", "廃棄済みのUSBメモリには書き込めません。")
+        raise TransferError("stick_retired", _("廃棄済みのUSBメモリには書き込めません。"))
     if stick.needs_wipe:
         raise TransferError(
             "stick_not_wiped",
-            f"USBメモリ {stick.label} は前回の受け渡し後に消去されていません。先に消去・初期化を記録してください。",
+            _(
+                "USBメモリ %(stick)s は前回の受け渡し後に消去されていません。"
+                "先に消去・初期化を記録してください。"
+            )
+            % {"stick": stick.label},
         )
 
 
@@ -361,12 +378,14 @@ def parse_slip_code(text: str) -> tuple[str, str]:
     if len(parts) != 2:
         raise TransferError(
             "bad_slip_code",
-            "票のQRコードの内容、またはパッケージIDとダイジェストを空白で区切って入力してください。",
+            _(
+                "票のQRコードの内容、またはパッケージIDとダイジェストを空白で区切って入力してください。"
+            ),
         )
     try:
         package_id = str(uuid.UUID(parts[0]))
     except ValueError:
-        raise TransferError("bad_slip_code", "パッケージIDの形式が違います。") from None
+        raise TransferError("bad_slip_code", _("パッケージIDの形式が違います。")) from None
     return package_id, parts[1].lower()
 
 
@@ -375,9 +394,9 @@ def mark_received(slip: HandoverSlip, *, by=None, receiver_name: str = "") -> Ha
     with transaction.atomic():
         _lock_state(slip)
         if slip.state != HandoverSlip.State.ISSUED:
-            raise TransferError("bad_state", "発行済みの票だけを受領済みにできます。")
+            raise TransferError("bad_state", _("発行済みの票だけを受領済みにできます。"))
         if not receiver_name.strip():
-            raise TransferError("no_receiver", "受け取った人の氏名を入力してください。")
+            raise TransferError("no_receiver", _("受け取った人の氏名を入力してください。"))
         slip.state = HandoverSlip.State.RECEIVED
         slip.receiver_name = receiver_name.strip()[:100]
         slip.received_at = timezone.now()
@@ -417,19 +436,20 @@ def confirm_slip(
         with transaction.atomic():
             _lock_state(slip)
             if slip.state == HandoverSlip.State.CONFIRMED:
-                raise TransferError("bad_state", "この票はすでに確認済みです。")
+                raise TransferError("bad_state", _("この票はすでに確認済みです。"))
             if slip.state != HandoverSlip.State.RECEIVED:
-                raise TransferError("bad_state", "受領を記録してから確認してください。")
+                raise TransferError("bad_state", _("受領を記録してから確認してください。"))
             package_id, sha = parse_slip_code(code)
             if package_id != str(slip.package_uuid) or sha != slip.sha256:
                 raise TransferError(
                     "slip_mismatch",
-                    "入力されたパッケージIDまたはダイジェストが、この票の記録と一致しません。",
+                    _("入力されたパッケージIDまたはダイジェストが、この票の記録と一致しません。"),
                 )
             if record_count != slip.record_count:
                 raise TransferError(
                     "count_mismatch",
-                    f"入力された件数 ({record_count} 件) が記録 ({slip.record_count} 件) と一致しません。",
+                    _("入力された件数 (%(entered)d 件) が記録 (%(recorded)d 件) と一致しません。")
+                    % {"entered": record_count, "recorded": slip.record_count},
                 )
             slip.state = HandoverSlip.State.CONFIRMED
             slip.confirmed_at = timezone.now()
@@ -479,7 +499,7 @@ def peek_manifest(path: Path, *, passphrase: str | None = None):
     """The manifest (not yet trusted) — only to learn which contract it claims."""
     identities = [identity for _, identity in local_identities()] if passphrase is None else None
     if passphrase is None and not identities:
-        raise TransferError("no_key_pair", "この Genchi には組織の鍵ペアがありません。")
+        raise TransferError("no_key_pair", _("この Genchi には組織の鍵ペアがありません。"))
     info = inspect_package(path, identity=identities, passphrase=passphrase)
     if info.manifest is None:
         raise PackageRefused("unknown_format")
@@ -496,23 +516,25 @@ def _open_incoming(
     by,
 ) -> tuple[VerifiedPackage, Contract, Organisation]:
     if not path.is_file():
-        raise TransferError("no_file", f"ファイルがありません: {path.name}")
+        raise TransferError("no_file", _("ファイルがありません: %(file)s") % {"file": path.name})
     manifest = peek_manifest(path, passphrase=passphrase)
     code = contract_code or manifest.contract
     contract = Contract.objects.select_related("ward", "contractor").filter(code=code).first()
     if contract is None:
         raise PackageRefused(
-            "wrong_contract", "このパッケージの契約はこの Genchi に登録されていません。"
+            "wrong_contract", _("このパッケージの契約はこの Genchi に登録されていません。")
         )
     holder = contract.contractor if holder_side == "contractor" else contract.ward
     sender = contract.ward if holder_side == "contractor" else contract.contractor
     if by is not None and by.organisation_id != holder.pk:
-        raise PackageRefused("wrong_recipient", "このパッケージはあなたの組織あてではありません。")
+        raise PackageRefused(
+            "wrong_recipient", _("このパッケージはあなたの組織あてではありません。")
+        )
     if holder_side == "contractor":
         _require_designated(
             by,
             contract,
-            "この契約の取扱責任者・取扱者に指定されていないため、パッケージを取り込めません。",
+            _("この契約の取扱責任者・取扱者に指定されていないため、パッケージを取り込めません。"),
         )
     keys = orgkeys.secret_keys(holder)
     sender_card = orgkeys.partner_card(holder, sender)
@@ -591,7 +613,7 @@ def import_cases_package(
     p = Path(path)
     try:
         if by is not None and by.role not in RECEIVE_ROLES:
-            raise TransferError("not_allowed", "パッケージを取り込む権限がありません。")
+            raise TransferError("not_allowed", _("パッケージを取り込む権限がありません。"))
         verified, contract, holder = _open_incoming(
             p,
             kind="cases",
@@ -650,7 +672,9 @@ def _store_cases(records: Iterable[Mapping[str, Any]], contract: Contract, packa
     for row in records:
         ref = row["case_ref"]
         if ref in refs:
-            raise TransferError("duplicate_case", f"同じ案件番号が2回含まれています: {ref}")
+            raise TransferError(
+                "duplicate_case", _("同じ案件番号が2回含まれています: %(ref)s") % {"ref": ref}
+            )
         refs.add(ref)
         batch.append(
             SurveyCase(
@@ -674,7 +698,9 @@ def _flush_cases(batch: list[SurveyCase], contract: Contract) -> int:
         return 0
     refs = [c.case_ref for c in batch]
     if SurveyCase.objects.filter(contract=contract, case_ref__in=refs).exists():
-        raise TransferError("duplicate_case", "この契約ですでに受領している案件が含まれています。")
+        raise TransferError(
+            "duplicate_case", _("この契約ですでに受領している案件が含まれています。")
+        )
     SurveyCase.objects.bulk_create(batch)
     count = len(batch)
     batch.clear()
@@ -698,11 +724,11 @@ def export_results_package(
     ward, contractor = contract.ward, contract.contractor
     try:
         if by is not None and (by.organisation_id != contractor.pk or by.role not in RECEIVE_ROLES):
-            raise TransferError("not_allowed", "結果パッケージを書き出す権限がありません。")
+            raise TransferError("not_allowed", _("結果パッケージを書き出す権限がありません。"))
         _require_designated(
             by,
             contract,
-            "この契約の取扱責任者・取扱者に指定されていないため、結果を書き出せません。",
+            _("この契約の取扱責任者・取扱者に指定されていないため、結果を書き出せません。"),
         )
         secret = orgkeys.secret_keys(contractor)
         card = orgkeys.partner_card(contractor, ward)
@@ -721,7 +747,7 @@ def export_results_package(
             )
         except ValueError as exc:
             raise TransferError(
-                "write_failed", f"パッケージを書き出せませんでした: {exc}"
+                "write_failed", _("パッケージを書き出せませんでした: %(reason)s") % {"reason": exc}
             ) from None
         except OSError as exc:
             raise TransferError("write_failed", _write_error(exc)) from None
@@ -786,7 +812,7 @@ def verify_results_package(
     p = Path(path)
     try:
         if by is not None and by.role not in EXPORT_ROLES:
-            raise TransferError("not_allowed", "結果パッケージを確認する権限がありません。")
+            raise TransferError("not_allowed", _("結果パッケージを確認する権限がありません。"))
         verified, contract, _holder = _open_incoming(
             p,
             kind="results",

@@ -72,7 +72,7 @@ def keys(request):
                         org, by=request.user, replace=create_form.cleaned_data["replace"]
                     )
                     messages.success(
-                        request, "鍵ペアを作成しました。公開鍵カードを相手に渡してください。"
+                        request, _("鍵ペアを作成しました。公開鍵カードを相手に渡してください。")
                     )
                     return redirect("transfer:keys")
             elif action == "import":

@@ -1,0 +1,94 @@
+"""Refusal reasons of the handover reach an English user in English, a Japanese one in
+Japanese (the default): the messages are resolved in the language active when raised."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.utils import translation
+
+from genchi.accounts.models import Role
+from genchi.fieldwork.models import SurveyCase
+from genchi.transfer import assembly, ledger, services
+from genchi.transfer.errors import PackageRefused
+from genchi.transfer.models import StickEvent
+
+
+@pytest.fixture(autouse=True)
+def _data_dir(settings, tmp_path):
+    settings.DATA_DIR = tmp_path / "data"
+
+
+def test_default_refusal_reason_follows_the_active_language():
+    with translation.override("en"):
+        english = PackageRefused("replayed")
+    with translation.override("ja"):
+        japanese = PackageRefused("replayed")
+    assert english.message == "This package has already been imported."
+    assert japanese.message == "このパッケージは既に取り込まれています。"
+    # A plain str, fixed when raised: it does not change with the language shown later.
+    assert type(english.message) is str
+    with translation.override("ja"):
+        assert english.message == "This package has already been imported."
+    assert str(english) == "This package has already been imported. [replayed]"
+
+
+def test_default_language_is_japanese():
+    assert PackageRefused("tampered").message == "パッケージが改ざんされているか、壊れています。"
+
+
+def test_service_refusal_with_placeholders_is_translated(sealed_batch, people, tmp_path):
+    missing = tmp_path / "no-such-folder"
+    by = people[Role.WARD_STAFF]
+    with translation.override("en"), pytest.raises(services.TransferError) as english:
+        services.export_batch(sealed_batch, missing, by=by)
+    with translation.override("ja"), pytest.raises(services.TransferError) as japanese:
+        services.export_batch(sealed_batch, missing, by=by)
+    assert english.value.code == japanese.value.code == "no_out_dir"
+    assert english.value.message == "The destination folder does not exist: no-such-folder"
+    assert japanese.value.message == "書き出し先のフォルダがありません: no-such-folder"
+
+
+def test_ledger_refusal_with_placeholders_is_translated(lent_stick, people):
+    by = people[Role.WARD_STAFF]
+    with translation.override("en"), pytest.raises(ledger.LedgerError) as english:
+        ledger.wipe_stick(lent_stick, method=StickEvent.WipeMethod.OVERWRITE_DELETE, by=by)
+    with translation.override("ja"), pytest.raises(ledger.LedgerError) as japanese:
+        ledger.wipe_stick(lent_stick, method=StickEvent.WipeMethod.OVERWRITE_DELETE, by=by)
+    assert english.value.message == "USB-01 is on loan. Record its return before wiping it."
+    assert japanese.value.message == "USB-01 は貸出中です。返却を記録してから消去してください。"
+
+
+def test_photo_changed_is_put_into_words_where_it_is_shown():
+    """Raised on a lane thread (no active language there): the text is resolved when the
+    error is turned into a string, in the language active at that point."""
+    with translation.override("ja"):
+        error = assembly.photo_changed(Path("p2.jpg"))
+    with translation.override("en"):
+        assert str(error) == "A photo changed while the package was being written: p2.jpg"
+    with translation.override("ja"):
+        assert str(error) == "写真が書き出し中に変更されました: p2.jpg"
+
+
+def test_import_page_shows_the_refusal_in_english(sealed_batch, client_for, tmp_path, people):
+    out = tmp_path / "o"
+    out.mkdir()
+    result = services.export_batch(sealed_batch, out, by=people[Role.WARD_STAFF])
+    data = bytearray(result.path.read_bytes())
+    data[len(data) // 2] ^= 4
+    result.path.write_bytes(bytes(data))
+    handler = client_for(Role.HANDLER)
+    handler.post("/language/", {"language": "en", "next": "/handover/import/"})
+    with open(result.path, "rb") as fh:
+        response = handler.post("/handover/import/", {"package": fh})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "The package has been tampered with or is damaged." in page
+    assert "改ざん" not in page
+    assert SurveyCase.objects.count() == 0
+
+    handler.post("/language/", {"language": "ja", "next": "/handover/import/"})
+    with open(result.path, "rb") as fh:
+        response = handler.post("/handover/import/", {"package": fh})
+    assert "パッケージが改ざんされているか、壊れています。" in response.content.decode()
