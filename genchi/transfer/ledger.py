@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,6 +97,30 @@ def open_loan(stick: UsbStick) -> StickLoan | None:
     return stick.loans.filter(returned_at__isnull=True).first()
 
 
+def _written_since_wipe(events: Iterable[StickEvent]) -> list[StickEvent]:
+    """The package writes on a stick since it was last wiped, lent or returned, not yet on
+    a loan: the stick is waiting to be handed over with them, not to be wiped. `events`
+    in ledger order."""
+    pending: list[StickEvent] = []
+    for event in events:
+        if event.kind in (
+            StickEvent.Kind.WIPED,
+            StickEvent.Kind.LENT,
+            StickEvent.Kind.RETURNED,
+        ):
+            pending = []
+        elif event.kind == StickEvent.Kind.PACKAGE_WRITTEN and not event.loan_id:
+            pending.append(event)
+    return pending
+
+
+def awaiting_handover(stick: UsbStick) -> list[StickEvent]:
+    """Package writes on `stick` that the next loan will carry (see _written_since_wipe)."""
+    if not stick.needs_wipe:
+        return []
+    return _written_since_wipe(stick.events.select_related("package").order_by("at", "id"))
+
+
 def _lock(stick: UsbStick) -> None:
     """Lock the stick's row and take its current state (call inside a transaction): every
     check below is made on the stick as it is now, not as a page read it earlier."""
@@ -123,7 +148,10 @@ def lend_stick(
                 "already_lent",
                 _("%(stick)s は貸出中です。返却を先に記録してください。") % {"stick": stick.label},
             )
-        if stick.needs_wipe:
+        # A stick written since its wipe and not yet out goes with those packages; any
+        # other stick that needs a wipe stays in (W-O6).
+        carried = awaiting_handover(stick)
+        if stick.needs_wipe and not carried:
             raise LedgerError(
                 "not_wiped",
                 _("%(stick)s は消去・初期化が記録されていないため貸し出せません(W-O6)。")
@@ -149,7 +177,9 @@ def lend_stick(
             purpose=purpose.strip()[:200],
             lent_by=_user(by),
             due_on=due_on,
+            package=carried[-1].package if carried else None,
         )
+        StickEvent.objects.filter(pk__in=[e.pk for e in carried]).update(loan=loan)
         stick.status = UsbStick.Status.LENT
         stick.save(update_fields=["status"])
         StickEvent.objects.create(
@@ -158,6 +188,7 @@ def lend_stick(
             by=_user(by),
             by_name=_name(by),
             loan=loan,
+            package=loan.package,
             note=f"{loan.borrower_name}"
             + (f"({borrower_org.name})" if borrower_org else "")
             + f" 返却予定 {format_date(due_on)}",
@@ -168,6 +199,7 @@ def lend_stick(
             borrower=loan.borrower_name,
             organisation=borrower_org.code if borrower_org else "",
             due_on=due_on.isoformat(),
+            packages=[str(e.package.package_id) for e in carried],
         )
     return loan
 
@@ -342,6 +374,7 @@ class StickRow:
     overdue: bool
     last_wipe: StickEvent | None
     last_inspection: StickEvent | None
+    awaiting_handover: bool  # written since its wipe, to be lent with the packages on it
 
 
 def ledger_rows(owner: Organisation, today: dt.date | None = None) -> list[StickRow]:
@@ -372,6 +405,7 @@ def ledger_rows(owner: Organisation, today: dt.date | None = None) -> list[Stick
                 last_inspection=next(
                     (e for e in reversed(events) if e.kind == StickEvent.Kind.INSPECTED), None
                 ),
+                awaiting_handover=stick.needs_wipe and bool(_written_since_wipe(events)),
             )
         )
     return rows

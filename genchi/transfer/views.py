@@ -174,6 +174,9 @@ def package_export(request):
                 % {"n": result.package.record_count, "stick": stick.label},
             )
             return redirect("transfer:slip_detail", slip_id=result.slip.pk)
+    awaiting_wipe, awaiting_handover = [], []
+    for stick in selectors.sticks_awaiting_wipe(request.user):
+        (awaiting_handover if ledger.awaiting_handover(stick) else awaiting_wipe).append(stick)
     return render(
         request,
         "transfer/export.html",
@@ -181,7 +184,8 @@ def package_export(request):
             "form": form,
             "has_batches": batches.exists(),
             "has_sticks": sticks.exists(),
-            "awaiting_wipe": list(selectors.sticks_awaiting_wipe(request.user)),
+            "awaiting_wipe": awaiting_wipe,
+            "awaiting_handover": awaiting_handover,
         },
     )
 
@@ -356,6 +360,7 @@ def usb_detail(request, stick_id: int):
         {
             "stick": stick,
             "loan": ledger.open_loan(stick),
+            "carried": [e.package for e in ledger.awaiting_handover(stick)],
             "events": stick.events.select_related("package", "loan").order_by("-at", "-id"),
             "loans": stick.loans.select_related("borrower_org", "package").order_by("-lent_at"),
             "forms": forms,

@@ -93,6 +93,12 @@ def test_package_export_import_inspect(sealed_batch, stick, tmp_path, people):
     assert code == 0, err
     assert "パッケージID" in text
     [path] = list(out.glob("*.genchi.age"))
+    # Written before the loan: lending the stick names the package it carries.
+    due = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+    code, text, err = genchi("usb", "lend", stick.label, "--to", "高田 誠", "--due", due)
+    assert code == 0, err
+    package_id = str(HandoverSlip.objects.get().package.package_id)
+    assert f"この貸出で渡すパッケージ: {package_id}" in text
 
     code, text, err = genchi("package", "inspect", str(path))
     assert code == 0, err

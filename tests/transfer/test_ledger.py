@@ -166,3 +166,63 @@ def test_lend_refuses_a_contractor_without_an_open_contract(stick, contract, peo
         ledger.lend_stick(stick, borrower_name="高田", borrower_org=contract.contractor, due_on=due)
     assert exc.value.code == "borrower_not_contracted"
     assert not stick.loans.exists()
+
+
+def test_stick_written_before_lending_goes_out_with_its_package(
+    sealed_batch, stick, contractor, tmp_path, people
+):
+    """Write first, then hand over: the loan records the package written since the wipe,
+    and once back the stick needs a wipe again before the next loan (W-O5, W-O6)."""
+    staff = people[Role.WARD_STAFF]
+    mount = tmp_path / "USB-01"
+    mount.mkdir()
+    result = services.export_batch(sealed_batch, mount, by=staff, stick=stick)
+    stick.refresh_from_db()
+    assert stick.needs_wipe
+    assert [e.package for e in ledger.awaiting_handover(stick)] == [result.package]
+    [row] = ledger.ledger_rows(stick.owner)
+    assert row.awaiting_handover
+
+    loan = ledger.lend_stick(
+        stick,
+        borrower_name="高田 誠",
+        borrower_org=contractor,
+        due_on=timezone.localdate() + dt.timedelta(days=3),
+        by=staff,
+    )
+    assert loan.package == result.package
+    written = stick.events.get(kind=StickEvent.Kind.PACKAGE_WRITTEN)
+    lent = stick.events.get(kind=StickEvent.Kind.LENT)
+    assert written.loan == loan and lent.package == result.package
+    entry = AuditEntry.objects.filter(action="usb.lent").latest("id")
+    assert entry.detail["packages"] == [str(result.package.package_id)]
+    assert ledger.awaiting_handover(stick) == []
+    [row] = ledger.ledger_rows(stick.owner)
+    assert not row.awaiting_handover
+
+    ledger.return_stick(stick, returned_by_name="高田 誠", by=staff)
+    stick.refresh_from_db()
+    assert ledger.awaiting_handover(stick) == []
+    with pytest.raises(ledger.LedgerError) as exc:
+        ledger.lend_stick(
+            stick, borrower_name="x", due_on=timezone.localdate() + dt.timedelta(days=1)
+        )
+    assert exc.value.code == "not_wiped"
+
+
+def test_a_stick_back_from_a_loan_without_a_package_can_carry_the_next_one(
+    sealed_batch, stick, tmp_path, people
+):
+    """Lent and returned empty, the stick needs no wipe; a package written then goes out
+    with the next loan."""
+    staff = people[Role.WARD_STAFF]
+    due = timezone.localdate() + dt.timedelta(days=1)
+    ledger.lend_stick(stick, borrower_name="高田 誠", due_on=due, by=staff)
+    ledger.return_stick(stick, returned_by_name="高田 誠", by=staff)
+    stick.refresh_from_db()
+    assert not stick.needs_wipe
+    mount = tmp_path / "USB-01"
+    mount.mkdir()
+    result = services.export_batch(sealed_batch, mount, by=staff, stick=stick)
+    loan = ledger.lend_stick(stick, borrower_name="高田 誠", due_on=due, by=staff)
+    assert loan.package == result.package

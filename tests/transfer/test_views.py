@@ -12,7 +12,7 @@ from genchi.fieldwork.models import SurveyCase
 from genchi.parties import services as party_services
 from genchi.parties.models import Organisation
 from genchi.transfer import services
-from genchi.transfer.models import HandoverSlip, PartnerKeyCard, StickEvent, UsbStick
+from genchi.transfer.models import HandoverSlip, Package, PartnerKeyCard, StickEvent, UsbStick
 
 
 @pytest.fixture(autouse=True)
@@ -220,6 +220,24 @@ def test_export_page_offers_only_sticks_that_can_take_a_package(
     assert "消去待ち" not in page
     assert f'<option value="{stick.pk}">' in page
     assert f'<option value="{retired.pk}">' not in page
+
+
+def test_stick_written_and_not_yet_lent_is_shown_awaiting_handover(
+    sealed_batch, stick, people, client_for
+):
+    """After writing, the stick is not "awaiting its wipe" but awaiting handover: the
+    export page and the ledger say so, and its page offers the loan naming the package."""
+    staff = client_for(Role.WARD_STAFF)
+    response = staff.post("/handover/export/", {"batch": sealed_batch.pk, "stick": stick.pk})
+    assert response.status_code == 302
+    package = Package.objects.get(batch=sealed_batch)
+    export_page = staff.get("/handover/export/").content.decode()
+    assert "受け渡し待ちのUSBメモリ" in export_page and "消去待ちのUSBメモリ" not in export_page
+    ledger_page = staff.get("/usb/").content.decode()
+    assert "受け渡し待ち" in ledger_page and "消去待ち" not in ledger_page
+    detail = staff.get(f"/usb/{stick.pk}/").content.decode()
+    assert "書き込み済みのパッケージをこの貸出に記録します" in detail
+    assert package.short_id in detail
 
 
 def test_export_page_says_when_no_batch_is_sealed(stick, client_for):

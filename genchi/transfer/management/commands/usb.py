@@ -91,6 +91,8 @@ class Command(GenchiCommand):
         self.stdout.write(
             f"貸し出しました: {label} → {loan.borrower_name}(返却予定 {due.isoformat()})"
         )
+        if loan.package is not None:
+            self.stdout.write(f"この貸出で渡すパッケージ: {loan.package.package_id}")
 
     def _return(self, owner, by, *, label, **options):
         loan = ledger.return_stick(
