@@ -28,21 +28,28 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 
-from . import age
+from . import age, multihash
 
 CHUNK = age.CHUNK_SIZE
 PIECE_CHUNKS = 16  # each thread reads, encrypts and writes 1 MiB at a time
 MAX_LANES = 8  # each lane holds 2 MiB of buffers: memory stays bounded on big machines
 WINDOW = 16  # photos handed to the lanes ahead of the calling thread
+# With the 16-lane hash (multihash) each lane holds 16 photos at a time and reads a piece
+# of each per step: larger pieces mean fewer, larger writes (1 to 16 chunks measured: 4 and
+# up are alike). Fewer photos than slots would leave the lanes' slots idle.
+MULTI_PIECE_CHUNKS = 4  # 16 x 256 KiB per lane and step
+MULTI_WINDOW_PER_LANE = 2 * multihash.LANES  # photos handed out ahead, per lane
+MULTI_MIN_PHOTOS = multihash.LANES
 
 
 @dataclass(frozen=True)
@@ -159,6 +166,13 @@ class _Job:
         self.edges: _Edges | None = None  # of the FilePart at the cursor
         self.stream: Iterator[bytes] | None = None
         self.stream_rest = memoryview(b"")
+        # Photos hashed 16 at a time on each lane (multihash), when the CPU can and there
+        # are enough photos to keep the lanes' 16 slots busy.
+        self.multi = multihash.available() and len(self.photos) >= MULTI_MIN_PHOTOS
+        self.queue: queue.SimpleQueue[tuple[int, Future[_Edges]] | None] = queue.SimpleQueue()
+        self.handed_out_all = False
+        self.multi_lock = threading.Lock()
+        self.broken: BaseException | None = None  # why a 16-slot lane stopped, if one did
 
     # --- the calling thread ------------------------------------------------------------
 
@@ -169,8 +183,14 @@ class _Job:
             else None
         )
         self.pool = pool
+        window = WINDOW
+        if self.multi:
+            window = MULTI_WINDOW_PER_LANE * self.lane_total
+            assert pool is not None
+            for _lane in range(self.lane_total):
+                pool.submit(self._multi_lane)
         try:
-            for _round in range(WINDOW):
+            for _round in range(window):
                 self._hand_out()
             held = self._write_glue()
             self._advance_to(len(self.parts))
@@ -180,6 +200,9 @@ class _Job:
                 future.cancel()
             raise
         finally:
+            if self.multi:
+                for _lane in range(self.lane_total):
+                    self.queue.put(None)  # wakes a waiting lane; it ends when idle
             if pool is not None:
                 pool.shutdown(wait=True)
         return [self.hashes[p] for p in self.photos], held
@@ -189,7 +212,20 @@ class _Job:
             p = self.photos[self.next_photo]
             self.next_photo += 1
             assert self.pool is not None
-            self.futures[p] = self.pool.submit(self._lane, p)
+            if self.multi:
+                future: Future[_Edges] = Future()
+                self.futures[p] = future
+                with self.multi_lock:
+                    if self.broken is None:
+                        self.queue.put((p, future))
+                    else:
+                        future.set_exception(self.broken)
+            else:
+                self.futures[p] = self.pool.submit(self._lane, p)
+        elif self.multi and not self.handed_out_all:
+            self.handed_out_all = True
+            for _lane in range(self.lane_total):
+                self.queue.put(None)
 
     def _glue_runs(self) -> Iterator[tuple[int, int]]:
         """Runs of consecutive chunks the calling thread writes: the gaps between the
@@ -266,7 +302,10 @@ class _Job:
     def _edges_at_cursor(self) -> _Edges:
         if self.edges is None:
             p = self.cursor
-            self.edges = self.futures.pop(p).result()
+            try:
+                self.edges = self.futures.pop(p).result()
+            except _Stopped:
+                raise self.broken or RuntimeError("package lanes stopped") from None
             self.hashes[p] = self.edges.sha256
         return self.edges
 
@@ -295,12 +334,18 @@ class _Job:
             local.cipher = bytearray(PIECE_CHUNKS * age.ENCRYPTED_CHUNK_SIZE)
         return local.plain, local.cipher
 
-    def _lane(self, p: int) -> _Edges:
+    def _geometry(self, p: int) -> tuple[FilePart, int, int, int, int]:
+        """Photo p, its interior chunks [first, end), and the sizes of its head and tail
+        (the bytes sharing a chunk with other parts)."""
         part = self.parts[p]
         assert isinstance(part, FilePart)
         first, end = self.interior[p]
         head_size = min(part.size, first * CHUNK - self.starts[p]) if end > first else part.size
         tail_size = self.ends[p] - end * CHUNK if end > first else 0
+        return part, first, end, head_size, tail_size
+
+    def _lane(self, p: int) -> _Edges:
+        part, first, end, head_size, tail_size = self._geometry(p)
         plain, cipher = self._buffers()
         view = memoryview(plain)
         h = hashlib.sha256()
@@ -326,6 +371,149 @@ class _Job:
             if f.read(1) or os.fstat(f.fileno()).st_mtime_ns != part.mtime_ns:
                 raise photo_changed(part.path)
         return _Edges(h.hexdigest(), head, tail)
+
+    def _multi_lane(self) -> None:
+        """A lane hashing with the 16-lane SHA-256: up to 16 photos at a time, one slot
+        each, taken in order from the queue. Each step reads the next piece of every
+        slot's photo, hashes the 16 pieces together, then encrypts and writes them; a
+        finished photo's result goes to its future and the slot takes the next photo."""
+        hasher = multihash.MultiSha256()
+        slots: list[_Slot | None] = [None] * multihash.LANES
+        piece_size = MULTI_PIECE_CHUNKS * CHUNK
+        plain = bytearray(multihash.LANES * piece_size)
+        cipher = bytearray(MULTI_PIECE_CHUNKS * age.ENCRYPTED_CHUNK_SIZE)
+        more = True
+        try:
+            while True:
+                if self.stop.is_set():
+                    raise _Stopped
+                for i in range(multihash.LANES):
+                    if slots[i] is None and more:
+                        try:
+                            # Wait for work only when idle; otherwise go on with what we have.
+                            work = self.queue.get(block=not any(slots))
+                        except queue.Empty:
+                            break
+                        if work is None:
+                            more = False
+                        else:
+                            try:
+                                slots[i] = self._open_slot(*work)
+                            except BaseException as exc:
+                                _answer(work[1], error=exc)
+                                raise
+                            hasher.start(i)
+                if not any(slots):
+                    return
+                pieces: list[memoryview | bytes | None] = [None] * multihash.LANES
+                for i, slot in enumerate(slots):
+                    if slot is not None:
+                        room = memoryview(plain)[i * piece_size : (i + 1) * piece_size]
+                        pieces[i] = self._slot_read(slot, room)
+                hasher.update(pieces)
+                for i, slot in enumerate(slots):
+                    if slot is None:
+                        continue
+                    if slot.read == _Slot.INTERIOR:
+                        piece = pieces[i]
+                        self.writer.write(slot.chunk, piece, cipher)  # type: ignore[arg-type]
+                        slot.chunk += len(piece) // CHUNK  # type: ignore[arg-type]
+                    elif slot.read == _Slot.TAIL:
+                        self._slot_finish(slot, hasher.hexdigest(i))
+                        slots[i] = None
+        except BaseException as exc:
+            # Every photo this lane holds or that waits in the queue gets an answer, so the
+            # calling thread never waits for one that will not come: it raises the first
+            # error it meets.
+            with self.multi_lock:
+                if self.broken is None and not isinstance(exc, _Stopped):
+                    self.broken = exc
+                    self.stop.set()
+                reason = self.broken or exc
+                for slot in slots:
+                    if slot is not None:
+                        slot.file.close()
+                        _answer(slot.future, error=reason)
+                while True:
+                    try:
+                        waiting = self.queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if waiting is not None:
+                        _answer(waiting[1], error=reason)
+                # The drain may have taken the end markers meant for the other lanes.
+                for _lane in range(self.lane_total):
+                    self.queue.put(None)
+            raise
+
+    def _open_slot(self, p: int, future: Future[_Edges]) -> _Slot:
+        part, first, end, head_size, tail_size = self._geometry(p)
+        f = open(part.path, "rb", buffering=0)  # noqa: SIM115 (closed by _slot_finish)
+        try:
+            st = os.fstat(f.fileno())
+            if (st.st_size, st.st_mtime_ns) != (part.size, part.mtime_ns):
+                raise photo_changed(part.path)
+        except BaseException:
+            f.close()
+            raise
+        return _Slot(future, part, f, first, end, head_size, tail_size)
+
+    def _slot_read(self, slot: _Slot, room: memoryview) -> memoryview | bytes:
+        """The slot's next piece of plaintext: its head, then its interior chunks, up to
+        MULTI_PIECE_CHUNKS per call, then its tail (slot.read says which)."""
+        if slot.read is None:
+            slot.read = _Slot.HEAD
+            slot.head = _read_exact(slot.file, slot.head_size, slot.part.path)
+            return slot.head
+        if slot.chunk < slot.end:
+            slot.read = _Slot.INTERIOR
+            piece = room[: min(len(room), (slot.end - slot.chunk) * CHUNK)]
+            if _readinto_exact(slot.file, piece) != len(piece):
+                raise photo_changed(slot.part.path)
+            return piece
+        slot.read = _Slot.TAIL
+        slot.tail = _read_exact(slot.file, slot.tail_size, slot.part.path)
+        return slot.tail
+
+    def _slot_finish(self, slot: _Slot, digest: str) -> None:
+        with slot.file as f:
+            if f.read(1) or os.fstat(f.fileno()).st_mtime_ns != slot.part.mtime_ns:
+                raise photo_changed(slot.part.path)
+        _answer(slot.future, _Edges(digest, slot.head, slot.tail))
+
+
+class _Slot:
+    """One photo in a slot of a 16-slot lane, read as head, interior chunks, tail."""
+
+    HEAD, INTERIOR, TAIL = range(3)
+
+    def __init__(
+        self,
+        future: Future[_Edges],
+        part: FilePart,
+        file: io.RawIOBase,
+        first: int,
+        end: int,
+        head_size: int,
+        tail_size: int,
+    ) -> None:
+        self.future, self.part, self.file = future, part, file
+        self.chunk, self.end = first, end
+        self.head_size, self.tail_size = head_size, tail_size
+        self.head = self.tail = b""
+        self.read: int | None = None  # what the last _slot_read gave
+
+
+def _answer(
+    future: Future[_Edges], edges: _Edges | None = None, error: BaseException | None = None
+) -> None:
+    try:
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(edges)  # type: ignore[arg-type]
+    except InvalidStateError:  # already answered, or cancelled by the calling thread
+        pass
 
 
 def _readinto_exact(f: io.RawIOBase, view: memoryview) -> int:

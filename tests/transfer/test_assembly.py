@@ -75,8 +75,10 @@ def layout(tmp_path) -> tuple[list[assembly.Part], bytes, list[bytes], int]:
 
 
 @pytest.mark.parametrize("lanes", [1, 2, 3])
-def test_every_byte_in_its_place(tmp_path, identity, monkeypatch, lanes):
-    monkeypatch.setattr(assembly, "WINDOW", 3)  # the window is exercised, not just filled
+def test_every_byte_in_its_place(tmp_path, identity, monkeypatch, lanes, photo_hashing):
+    # The windows are exercised, not just filled.
+    monkeypatch.setattr(assembly, "WINDOW", 3)
+    monkeypatch.setattr(assembly, "MULTI_WINDOW_PER_LANE", 2)
     parts, plain, photo_data, deferred = layout(tmp_path)
     path = tmp_path / "out.age"
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
@@ -115,3 +117,34 @@ def test_a_short_staged_member_is_an_error_not_a_wrong_file(tmp_path, identity):
             assembly.encrypt_parts(writer, [liar])
     finally:
         os.close(fd)
+
+
+def test_many_photos_sixteen_at_a_time_match_hashlib(tmp_path, identity, photo_hashing):
+    """Enough photos of varied sizes to refill every slot of two lanes several times: the
+    same file and hashes either way."""
+    rng = random.Random(7)
+    parts: list[assembly.Part] = []
+    plain = bytearray()
+    photo_data = []
+    for i in range(70):
+        header = bytes([i % 256]) * 512
+        parts.append(header)
+        plain += header
+        part, data = photo(tmp_path, f"m{i}.jpg", rng.choice([0, 100, CH, 5 * CH + 17, 300_000]))
+        parts.append(part)
+        plain += data
+        photo_data.append(data)
+        pad = b"\0" * (-len(data) % 512)
+        parts.append(pad)
+        plain += pad
+    path = tmp_path / "out.age"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        writer = age.AgeFileWriter(fd, len(plain), recipients=[identity.recipient])
+        hashes, held = assembly.encrypt_parts(writer, parts, lanes=2)
+        assert held == b""
+    finally:
+        os.close(fd)
+    assert hashes == [hashlib.sha256(d).hexdigest() for d in photo_data]
+    with open(path, "rb") as fh:
+        assert age.AgeReader(fh, identities=[identity.identity]).read() == plain

@@ -1019,7 +1019,7 @@ def _lane_threads() -> set[str]:
 
 
 def test_write_error_midway_stops_the_lanes_and_leaves_nothing(
-    pkg_keys, pkg_out, tmp_path, monkeypatch
+    pkg_keys, pkg_out, tmp_path, monkeypatch, photo_hashing
 ):
     """A full stick while photos are being packed: the error surfaces, every lane thread
     stops (no hang), and no partial file is left."""
@@ -1044,8 +1044,11 @@ def test_write_error_midway_stops_the_lanes_and_leaves_nothing(
     assert not _lane_threads()
 
 
+@pytest.mark.parametrize("victim_index", [0, 2])
 @pytest.mark.parametrize("change", ["grown", "touched", "shrunk"])
-def test_photo_changed_while_packing_is_refused(pkg_keys, pkg_out, tmp_path, monkeypatch, change):
+def test_photo_changed_while_packing_is_refused(
+    pkg_keys, pkg_out, tmp_path, monkeypatch, change, photo_hashing, victim_index
+):
     """The layout is fixed from each photo's size and mtime; a photo that changes before
     it is read is refused by name, and nothing is left behind."""
     photos = []
@@ -1053,7 +1056,7 @@ def test_photo_changed_while_packing_is_refused(pkg_keys, pkg_out, tmp_path, mon
         src = tmp_path / f"p{i}.jpg"
         src.write_bytes(os.urandom(300_000))
         photos.append((src, f"C0001/{i}.jpg"))
-    victim = photos[2][0]
+    victim = photos[victim_index][0]
     real_stat = package._photo_stat
 
     def stat_then_change(path):
@@ -1069,7 +1072,7 @@ def test_photo_changed_while_packing_is_refused(pkg_keys, pkg_out, tmp_path, mon
         return result
 
     monkeypatch.setattr(package, "_photo_stat", stat_then_change)
-    with pytest.raises(ValueError, match="写真が書き出し中に変更されました: p2.jpg"):
+    with pytest.raises(ValueError, match=f"写真が書き出し中に変更されました: p{victim_index}.jpg"):
         write_results(pkg_keys, pkg_out, photos)
     assert list(pkg_out.iterdir()) == []
     assert not _lane_threads()
