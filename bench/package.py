@@ -7,6 +7,8 @@ bytes, in the same run, `--repeat` times each (interleaved), and reports medians
   raw AEAD   ChaCha20-Poly1305 (cryptography), one thread, over the photo files read in
              64 KiB chunks, ciphertext discarded
   ours       write_package (kind="results", X25519), in a child process, output to --out-dir
+  hashlib    the same, photos hashed one at a time with hashlib (GENCHI_MULTIHASH=0): shown
+             when this machine hashes 16 photos at a time (AVX-512, genchi/transfer/multihash)
   age CLI    tar -cf - photos | age -r … -o <out-dir>/cli.age
   discarded  write_package again, its payload writes made no-ops: the same work as ours
              except the output, like the reference (which discards its ciphertext)
@@ -235,12 +237,13 @@ def child_verify(args: argparse.Namespace) -> None:
     print(json.dumps({"seconds": elapsed, "peak_kb": high_water_kb(), "cpu": _cpu() - cpu0}))
 
 
-def run_child(mode: str, spec: Path, *extra: str) -> dict:
+def run_child(mode: str, spec: Path, *extra: str, env: dict[str, str] | None = None) -> dict:
     out = subprocess.run(
         [sys.executable, __file__, mode, "--spec", str(spec), *extra],
         check=True,
         capture_output=True,
         text=True,
+        env={**os.environ, **(env or {})},
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -275,9 +278,10 @@ def main() -> int:
         child_verify(args)
         return 0
 
-    from genchi.transfer import keys
+    from genchi.transfer import keys, multihash
 
     age_bin = shutil.which("age")
+    sixteen_at_a_time = multihash.available()
     work = Path(tempfile.mkdtemp(prefix="genchi-bench-", dir=args.tmpdir))
     if args.out_dir:
         ram_parent: str | None = args.out_dir
@@ -314,11 +318,18 @@ def main() -> int:
             print(f"run {i + 1}/{args.repeat} …", flush=True)
             raw_s, raw_bytes = raw_aead(photos)
             add("raw", {"seconds": raw_s})
+            clear(ram_out)  # the previous round's `age` output
             ours = run_child("_write", spec, "--out", str(ram_out))
             add("ours", ours)
             add("discard", run_child("_write", spec, "--out", str(ram_out), "--discard"))
             if not args.no_verify:
                 add("verify", run_child("_verify", spec, "--package", ours["path"]))
+            if sixteen_at_a_time:
+                clear(ram_out)
+                add(
+                    "hashlib",
+                    run_child("_write", spec, "--out", str(ram_out), env={"GENCHI_MULTIHASH": "0"}),
+                )
             size = ours["size"]
             clear(ram_out)
             # Each writer starts just after the previous one's output was deleted, so each
@@ -354,11 +365,20 @@ def main() -> int:
             f"input: {len(photos)} photos, {total / gb:.2f} GB + {RECORDS} records; "
             f"cpus: {os.cpu_count()}; median of {args.repeat} runs; output: {ram_out.parent}"
         )
+        print(
+            "photo hashing: "
+            + (
+                "16 at a time (AVX-512)"
+                if sixteen_at_a_time
+                else "hashlib, one at a time (no AVX-512, or the extension is not built)"
+            )
+        )
         print(f"{'':36}{'seconds':>8}{'GB/s':>7}{'range':>12}{'CPU s':>7}{'% raw':>7}")
         rows = [
             ("raw ChaCha20-Poly1305, 1 thread", "raw"),
             ("write_package (ours)", "ours"),
             ("ours, ciphertext discarded", "discard"),
+            ("ours, photos hashed by hashlib", "hashlib"),
             ("tar | age -r (CLI)", "age"),
             ("output folder: plain write, no crypto", "floor"),
             ("open_package (verify)", "verify"),
