@@ -12,14 +12,17 @@ list of parts in order, and its age chunks are shared out:
   the GIL, so the lanes run side by side; as each does every step for its own photos,
   the work is shared evenly whatever the relative speed of hashing and encryption on
   the machine (a pipeline with one step per thread is only as fast as its slowest step).
+  Where the CPU has AVX-512 and there are enough photos, a lane instead holds up to 16
+  photos in slots and hashes a piece of each at once (multihash, about three times
+  hashlib's speed), then encrypts and writes those pieces: see _multi_lane.
 - the calling thread: every other chunk, in order (the deferred manifest chunks, the
   records, tar headers and padding, and the chunk where one photo ends and the next
   begins), built from the literal parts, the staged records and the edge bytes that each
   lane hands back.
 
-Memory is bounded whatever the package size: two 1 MiB buffers per thread, and at most
-WINDOW photos in flight ahead of the calling thread, each holding under 128 KiB of edge
-bytes. Chunks reach the file slightly out of order (each at its place, see
+Memory is bounded whatever the package size: two 1 MiB buffers per thread (4 MiB per
+16-slot lane), and at most WINDOW photos (MULTI_WINDOW_PER_LANE per 16-slot lane) in
+flight ahead of the calling thread, each holding under 128 KiB of edge bytes. Chunks reach the file slightly out of order (each at its place, see
 age.AgeFileWriter); the file is whole once encrypt_parts returns.
 """
 
