@@ -386,13 +386,13 @@ def ledger_rows(owner: Organisation, today: dt.date | None = None) -> list[Stick
         loan = next((x for x in stick.loans.all() if x.returned_at is None), None)
         events = list(stick.events.all())
         if stick.status == UsbStick.Status.RETIRED:
-            custodian = "廃棄済み"
+            custodian = _("廃棄済み")
         elif loan:
             custodian = loan.borrower_name + (
                 f"({loan.borrower_org.name})" if loan.borrower_org else ""
             )
         else:
-            custodian = f"{owner.name}(保管庫)"
+            custodian = _("%(owner)s(保管庫)") % {"owner": owner.name}
         rows.append(
             StickRow(
                 stick=stick,

@@ -12,6 +12,7 @@ from reportlab.lib import colors
 from reportlab.platypus import Spacer, Table
 
 from genchi.core import pdf
+from genchi.core.documents import in_japanese
 from genchi.core.pdf import mm, para
 from genchi.core.wareki import format_date, format_datetime
 from genchi.parties.models import Organisation
@@ -100,6 +101,7 @@ def _event_row(e: StickEvent) -> list[str]:
     ]
 
 
+@in_japanese
 def ledger_pdf(owner: Organisation) -> bytes:
     st = pdf.styles()
     rows = ledger_rows(owner)
@@ -146,6 +148,7 @@ def ledger_pdf(owner: Organisation) -> bytes:
     )
 
 
+@in_japanese
 def ledger_xlsx(owner: Organisation) -> bytes:
     wb = Workbook()
     ws = wb.active

@@ -11,6 +11,7 @@ from reportlab.lib import colors
 from reportlab.platypus import KeepTogether, Spacer, Table
 
 from genchi.core import pdf
+from genchi.core.documents import in_japanese
 from genchi.core.pdf import mm, para
 from genchi.core.wareki import format_date, format_datetime
 
@@ -29,6 +30,7 @@ def _split_hash(text: str) -> str:
     return f"{text[:32]}\n{text[32:]}"
 
 
+@in_japanese
 def slip_pdf(slip: HandoverSlip) -> bytes:
     """The printable slip."""
     st = pdf.styles()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import shutil
+import subprocess
 
 import openpyxl
 import pytest
@@ -85,3 +87,28 @@ def test_safe_cell():
     assert safe_cell("@a") == "'@a"
     assert safe_cell("普通") == "普通"
     assert safe_cell(3) == 3
+
+
+def test_official_documents_stay_japanese_for_an_english_user(round_trip, ward, tmp_path):
+    """The page may be in English; the ledger and slips it prints are not: choice labels
+    and custodian words inside come out in Japanese."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        [row] = ledger.ledger_rows(ward)
+        assert row.custodian.endswith("(in storage)")  # the page's words
+        book = openpyxl.load_workbook(io.BytesIO(ledger_xlsx(ward)))
+        exported, _imported = round_trip
+        slip = slip_pdf(exported.slip)
+    texts = {c.value for ws in book.worksheets for r in ws.iter_rows() for c in r}
+    wipe_method = str(StickEvent.WipeMethod.OVERWRITE_DELETE.label)
+    assert any(isinstance(t, str) and wipe_method in t for t in texts)
+    assert any(isinstance(t, str) and t.endswith("(保管庫)") for t in texts)
+    assert not any(isinstance(t, str) and "in storage" in t for t in texts)
+    if shutil.which("pdftotext"):
+        (tmp_path / "slip.pdf").write_bytes(slip)
+        text = subprocess.run(
+            ["pdftotext", str(tmp_path / "slip.pdf"), "-"], capture_output=True, text=True
+        ).stdout
+        assert "区 → 受託者" in text and "Ward" not in text
+    assert slip.startswith(b"%PDF")
