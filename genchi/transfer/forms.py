@@ -35,6 +35,11 @@ class ExportForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["batch"].queryset = batches
         self.fields["stick"].queryset = sticks
+        # The usual case is one sealed batch and one wiped stick: nothing to choose.
+        for name, choices in (("batch", batches), ("stick", sticks)):
+            only = list(choices[:2])
+            if len(only) == 1:
+                self.fields[name].initial = only[0].pk
 
     def clean(self):
         data = super().clean()

@@ -218,8 +218,8 @@ def test_export_page_offers_only_sticks_that_can_take_a_package(
     UsbStick.objects.filter(pk=stick.pk).update(needs_wipe=False)
     page = staff.get("/handover/export/").content.decode()
     assert "消去待ち" not in page
-    assert f'<option value="{stick.pk}">' in page
-    assert f'<option value="{retired.pk}">' not in page
+    assert f'<option value="{stick.pk}" selected>' in page  # the only one: preselected
+    assert f'<option value="{retired.pk}"' not in page
 
 
 def test_stick_written_and_not_yet_lent_is_shown_awaiting_handover(
@@ -238,6 +238,12 @@ def test_stick_written_and_not_yet_lent_is_shown_awaiting_handover(
     detail = staff.get(f"/usb/{stick.pk}/").content.decode()
     assert "書き込み済みのパッケージをこの貸出に記録します" in detail
     assert package.short_id in detail
+
+
+def test_export_page_preselects_the_only_batch_and_stick(sealed_batch, stick, client_for):
+    page = client_for(Role.WARD_STAFF).get("/handover/export/").content.decode()
+    assert f'<option value="{sealed_batch.pk}" selected>' in page
+    assert f'<option value="{stick.pk}" selected>' in page
 
 
 def test_export_page_says_when_no_batch_is_sealed(stick, client_for):
