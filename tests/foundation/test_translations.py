@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -51,3 +52,37 @@ def test_english_catalogue_covers_every_message(tmp_path):
         if missing:
             problems[flag] = missing
     assert not problems, problems
+
+
+# Pages rendered when Django itself has failed stay static on purpose.
+STATIC_TEMPLATES = {"web/templates/web/500.html"}
+JAPANESE = re.compile(
+    r"[\u3041-\u3096\u30a1-\u30fa\u30fc\u4e00-\u9fff]"
+)  # not punctuation such as ・
+
+
+def _outside_translate_tags(text: str) -> str:
+    for pattern in (
+        r"\{%\s*blocktranslate.*?endblocktranslate\s*%\}",
+        r"\{%\s*translate\s+([\"']).*?\1.*?%\}",
+        r"\{#.*?#\}",
+        r"\{%\s*comment\s*%\}.*?\{%\s*endcomment\s*%\}",
+        r"\{\{.*?\}\}",
+    ):
+        text = re.sub(pattern, "", text, flags=re.S)
+    return text
+
+
+def test_templates_have_no_japanese_outside_translate_tags():
+    """makemessages cannot see a literal written outside {% translate %}: such text would
+    stay Japanese in the English UI without any test noticing."""
+    root = Path(genchi.__file__).parent
+    found = []
+    for path in sorted(root.glob("*/templates/**/*.html")):
+        name = path.relative_to(root).as_posix()
+        if name in STATIC_TEMPLATES:
+            continue
+        for line in _outside_translate_tags(path.read_text()).splitlines():
+            if JAPANESE.search(line):
+                found.append(f"{name}: {line.strip()[:80]}")
+    assert not found, "\n".join(found)
