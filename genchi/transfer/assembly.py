@@ -53,6 +53,9 @@ WINDOW = 16  # photos handed to the lanes ahead of the calling thread
 MULTI_PIECE_CHUNKS = 4  # 16 x 256 KiB per lane and step
 MULTI_WINDOW_PER_LANE = 2 * multihash.LANES  # photos handed out ahead, per lane
 MULTI_MIN_PHOTOS = multihash.LANES
+# Each 16-slot lane holds 4 MiB of buffers and up to 32 photos' edges: at most 4 of them
+# keep a big machine's peak memory well under 100 MB (4 lanes hash about 14 GB/s).
+MULTI_MAX_LANES = 4
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,8 @@ class _Job:
         # Photos hashed 16 at a time on each lane (multihash), when the CPU can and there
         # are enough photos to keep the lanes' 16 slots busy.
         self.multi = multihash.available() and len(self.photos) >= MULTI_MIN_PHOTOS
+        if self.multi:
+            self.lane_total = min(self.lane_total, MULTI_MAX_LANES)
         self.queue: queue.SimpleQueue[tuple[int, Future[_Edges]] | None] = queue.SimpleQueue()
         self.handed_out_all = False
         self.multi_lock = threading.Lock()

@@ -148,3 +148,25 @@ def test_many_photos_sixteen_at_a_time_match_hashlib(tmp_path, identity, photo_h
     assert hashes == [hashlib.sha256(d).hexdigest() for d in photo_data]
     with open(path, "rb") as fh:
         assert age.AgeReader(fh, identities=[identity.identity]).read() == plain
+
+
+def test_sixteen_slot_lanes_are_capped_for_memory(tmp_path, identity, monkeypatch, photo_hashing):
+    """Each 16-slot lane holds 4 MiB of buffers: a many-core machine runs at most
+    MULTI_MAX_LANES of them (hashlib lanes stay at one per core, up to MAX_LANES)."""
+    started = []
+
+    class Recording(assembly.ThreadPoolExecutor):
+        def __init__(self, max_workers, **kwargs):
+            started.append(max_workers)
+            super().__init__(max_workers=max_workers, **kwargs)
+
+    monkeypatch.setattr(assembly, "ThreadPoolExecutor", Recording)
+    part, data = photo(tmp_path, "p.jpg", 3 * CH)
+    fd = os.open(tmp_path / "out.age", os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        writer = age.AgeFileWriter(fd, 3 * CH, recipients=[identity.recipient])
+        assembly.encrypt_parts(writer, [part], lanes=8)
+    finally:
+        os.close(fd)
+    expected = assembly.MULTI_MAX_LANES if photo_hashing == "multihash" else 8
+    assert started == [expected]
