@@ -114,11 +114,29 @@ def _written_since_wipe(events: Iterable[StickEvent]) -> list[StickEvent]:
     return pending
 
 
-def awaiting_handover(stick: UsbStick) -> list[StickEvent]:
-    """Package writes on `stick` that the next loan will carry (see _written_since_wipe)."""
+def awaiting_handover(
+    stick: UsbStick, events: Iterable[StickEvent] | None = None
+) -> list[StickEvent]:
+    """Package writes on `stick` that the next loan will carry (see _written_since_wipe).
+    `events`: the stick's events in ledger order when the caller already has them."""
     if not stick.needs_wipe:
         return []
-    return _written_since_wipe(stick.events.select_related("package").order_by("at", "id"))
+    if events is None:
+        events = stick.events.select_related("package").order_by("at", "id")
+    return _written_since_wipe(events)
+
+
+def sort_unwiped(
+    sticks: QuerySet[UsbStick],
+) -> tuple[list[UsbStick], list[UsbStick]]:
+    """Sticks that need a wipe, as (awaiting their wipe, awaiting handover with the
+    packages written since), reading all their events in one query."""
+    awaiting_wipe: list[UsbStick] = []
+    carrying: list[UsbStick] = []
+    for stick in sticks.prefetch_related("events"):
+        waiting = carrying if awaiting_handover(stick, stick.events.all()) else awaiting_wipe
+        waiting.append(stick)
+    return awaiting_wipe, carrying
 
 
 def _lock(stick: UsbStick) -> None:
@@ -405,7 +423,7 @@ def ledger_rows(owner: Organisation, today: dt.date | None = None) -> list[Stick
                 last_inspection=next(
                     (e for e in reversed(events) if e.kind == StickEvent.Kind.INSPECTED), None
                 ),
-                awaiting_handover=stick.needs_wipe and bool(_written_since_wipe(events)),
+                awaiting_handover=bool(awaiting_handover(stick, events)),
             )
         )
     return rows

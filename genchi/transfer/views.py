@@ -174,9 +174,9 @@ def package_export(request):
                 % {"n": result.package.record_count, "stick": stick.label},
             )
             return redirect("transfer:slip_detail", slip_id=result.slip.pk)
-    awaiting_wipe, awaiting_handover = [], []
-    for stick in selectors.sticks_awaiting_wipe(request.user):
-        (awaiting_handover if ledger.awaiting_handover(stick) else awaiting_wipe).append(stick)
+    awaiting_wipe, awaiting_handover = ledger.sort_unwiped(
+        selectors.sticks_awaiting_wipe(request.user)
+    )
     return render(
         request,
         "transfer/export.html",
