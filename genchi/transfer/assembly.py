@@ -357,10 +357,7 @@ class _Job:
         plain, cipher = self._buffers()
         view = memoryview(plain)
         h = hashlib.sha256()
-        with open(part.path, "rb", buffering=0) as f:
-            st = os.fstat(f.fileno())
-            if (st.st_size, st.st_mtime_ns) != (part.size, part.mtime_ns):
-                raise photo_changed(part.path)
+        with _open_unchanged(part) as f:
             head = _read_exact(f, head_size, part.path)
             h.update(head)
             chunk = first
@@ -376,8 +373,7 @@ class _Job:
                 chunk += count
             tail = _read_exact(f, tail_size, part.path)
             h.update(tail)
-            if f.read(1) or os.fstat(f.fileno()).st_mtime_ns != part.mtime_ns:
-                raise photo_changed(part.path)
+            _check_read_whole(f, part)
         return _Edges(h.hexdigest(), head, tail)
 
     def _multi_lane(self) -> None:
@@ -456,15 +452,7 @@ class _Job:
 
     def _open_slot(self, p: int, future: Future[_Edges]) -> _Slot:
         part, first, end, head_size, tail_size = self._geometry(p)
-        f = open(part.path, "rb", buffering=0)  # noqa: SIM115 (closed by _slot_finish)
-        try:
-            st = os.fstat(f.fileno())
-            if (st.st_size, st.st_mtime_ns) != (part.size, part.mtime_ns):
-                raise photo_changed(part.path)
-        except BaseException:
-            f.close()
-            raise
-        return _Slot(future, part, f, first, end, head_size, tail_size)
+        return _Slot(future, part, _open_unchanged(part), first, end, head_size, tail_size)
 
     def _slot_read(self, slot: _Slot, room: memoryview) -> memoryview | bytes:
         """The slot's next piece of plaintext: its head, then its interior chunks, up to
@@ -485,8 +473,7 @@ class _Job:
 
     def _slot_finish(self, slot: _Slot, digest: str) -> None:
         with slot.file as f:
-            if f.read(1) or os.fstat(f.fileno()).st_mtime_ns != slot.part.mtime_ns:
-                raise photo_changed(slot.part.path)
+            _check_read_whole(f, slot.part)
         _answer(slot.future, _Edges(digest, slot.head, slot.tail))
 
 
@@ -510,6 +497,25 @@ class _Slot:
         self.head_size, self.tail_size = head_size, tail_size
         self.head = self.tail = b""
         self.read: int | None = None  # what the last _slot_read gave
+
+
+def _open_unchanged(part: FilePart) -> io.RawIOBase:
+    """Open a photo for reading, refusing one whose size or mtime is not the layout's."""
+    f = open(part.path, "rb", buffering=0)  # noqa: SIM115 (the caller closes it)
+    try:
+        st = os.fstat(f.fileno())
+        if (st.st_size, st.st_mtime_ns) != (part.size, part.mtime_ns):
+            raise photo_changed(part.path)
+    except BaseException:
+        f.close()
+        raise
+    return f
+
+
+def _check_read_whole(f: io.RawIOBase, part: FilePart) -> None:
+    """After the last byte the layout expects: nothing more, and not touched meanwhile."""
+    if f.read(1) or os.fstat(f.fileno()).st_mtime_ns != part.mtime_ns:
+        raise photo_changed(part.path)
 
 
 def _answer(
