@@ -541,30 +541,45 @@ def _options_of(run: ImportRun, exclude_rows: Iterable[int] = ()) -> ImportOptio
     )
 
 
+def _prove(
+    run: ImportRun,
+    data: bytes,
+    *,
+    store: bool,
+    excluded: Iterable[int] = (),
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Check (and with `store`, store) the run's file; the run takes the counts and the
+    sealed report (the caller saves it)."""
+    report = check_file(
+        run.contract,
+        data,
+        filename=run.filename,
+        options=_options_of(run, excluded),
+        store=store,
+        run=run,
+        progress=progress or _progress_for(run.pk),
+    )
+    _apply_counts(run, report)
+    run.report = sealing.seal_json(run.contract_id, run.pk, "report", report.to_store())
+    return report
+
+
+def _log_outcome(action: str, run: ImportRun, report: ImportReport) -> None:
+    record(action, obj=run, contract=run.contract, detail=_audit_detail(run, report))
+
+
 def check_run(run: ImportRun, *, progress: Progress | None = None) -> ImportReport:
     """The preview: prove every row and keep the (encrypted) report; stores no case."""
     with _heartbeat(run.pk):
         data = sealing.unseal(run.pk, "file", run.payload)
         ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.CHECKING)
-        report = check_file(
-            run.contract,
-            data,
-            filename=run.filename,
-            options=_options_of(run),
-            store=False,
-            run=run,
-            progress=progress or _progress_for(run.pk),
-        )
-        _apply_counts(run, report)
-        run.report = sealing.seal_json(run.contract_id, run.pk, "report", report.to_store())
+        report = _prove(run, data, store=False, progress=progress)
         run.status = ImportRun.Status.REFUSED if report.message else ImportRun.Status.CHECKED
         run.checked_at = timezone.now()
         run.save()
-        record(
-            "intake.import.refused" if report.message else "intake.import.checked",
-            obj=run,
-            contract=run.contract,
-            detail=_audit_detail(run, report),
+        _log_outcome(
+            "intake.import.refused" if report.message else "intake.import.checked", run, report
         )
         return report
 
@@ -595,18 +610,8 @@ def commit_run(
     with _heartbeat(run.pk):
         excluded = list(run.error_row_numbers) if exclude_error_rows else []
         data = sealing.unseal(run.pk, "file", run.payload)
-        report = check_file(
-            run.contract,
-            data,
-            filename=run.filename,
-            options=_options_of(run, excluded),
-            store=True,
-            run=run,
-            progress=progress or _progress_for(run.pk),
-        )
-        _apply_counts(run, report)
+        report = _prove(run, data, store=True, excluded=excluded, progress=progress)
         run.excluded_rows = excluded
-        run.report = sealing.seal_json(run.contract_id, run.pk, "report", report.to_store())
         if report.stored:
             run.status = ImportRun.Status.COMMITTED
             run.imported_rows = report.imported
@@ -615,11 +620,8 @@ def commit_run(
         else:
             run.status = ImportRun.Status.REFUSED
         run.save()
-        record(
-            "intake.import.committed" if report.stored else "intake.import.refused",
-            obj=run,
-            contract=run.contract,
-            detail=_audit_detail(run, report),
+        _log_outcome(
+            "intake.import.committed" if report.stored else "intake.import.refused", run, report
         )
         return report
 
@@ -670,7 +672,7 @@ def import_file(
         if report.stored
         else ("intake.import.refused" if report.message else "intake.import.checked")
     )
-    record(action, obj=run, contract=contract, detail=_audit_detail(run, report))
+    _log_outcome(action, run, report)
     return run, report
 
 
