@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 from django.utils import timezone
 
 from genchi.accounts.models import Role
 from genchi.intake.models import Batch, BatchItem, Case
-from genchi.transfer import ledger, orgkeys
+from genchi.transfer import ledger, orgkeys, services
 
 CASES = [
     ("160-0022", "東京都練馬区豊玉北五丁目1番1号", "メゾン豊玉 101", "山田 太郎"),
@@ -74,3 +75,13 @@ def url_policy_world(people, contract) -> dict:
     result.path.unlink()
     out.rmdir()
     return {"slip": result.slip, "stick": stick}
+
+
+def tampered_export(batch, folder: Path, *, by) -> Path:
+    """Export `batch` into `folder` (created), then flip one bit in the middle of the file."""
+    folder.mkdir()
+    path = services.export_batch(batch, folder, by=by).path
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 4
+    path.write_bytes(bytes(data))
+    return path

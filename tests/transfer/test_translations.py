@@ -13,6 +13,7 @@ from genchi.fieldwork.models import SurveyCase
 from genchi.transfer import assembly, ledger, services
 from genchi.transfer.errors import PackageRefused
 from genchi.transfer.models import StickEvent
+from tests.transfer.handover_world import tampered_export
 
 
 @pytest.fixture(autouse=True)
@@ -72,15 +73,10 @@ def test_photo_changed_is_put_into_words_where_it_is_shown():
 
 
 def test_import_page_shows_the_refusal_in_english(sealed_batch, client_for, tmp_path, people):
-    out = tmp_path / "o"
-    out.mkdir()
-    result = services.export_batch(sealed_batch, out, by=people[Role.WARD_STAFF])
-    data = bytearray(result.path.read_bytes())
-    data[len(data) // 2] ^= 4
-    result.path.write_bytes(bytes(data))
+    path = tampered_export(sealed_batch, tmp_path / "o", by=people[Role.WARD_STAFF])
     handler = client_for(Role.HANDLER)
     handler.post("/language/", {"language": "en", "next": "/handover/import/"})
-    with open(result.path, "rb") as fh:
+    with open(path, "rb") as fh:
         response = handler.post("/handover/import/", {"package": fh})
     page = response.content.decode()
     assert response.status_code == 200
@@ -89,6 +85,6 @@ def test_import_page_shows_the_refusal_in_english(sealed_batch, client_for, tmp_
     assert SurveyCase.objects.count() == 0
 
     handler.post("/language/", {"language": "ja", "next": "/handover/import/"})
-    with open(result.path, "rb") as fh:
+    with open(path, "rb") as fh:
         response = handler.post("/handover/import/", {"package": fh})
     assert "パッケージが改ざんされているか、壊れています。" in response.content.decode()

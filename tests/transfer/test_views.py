@@ -13,6 +13,7 @@ from genchi.parties import services as party_services
 from genchi.parties.models import Organisation
 from genchi.transfer import services
 from genchi.transfer.models import HandoverSlip, Package, PartnerKeyCard, StickEvent, UsbStick
+from tests.transfer.handover_world import tampered_export
 
 
 @pytest.fixture(autouse=True)
@@ -74,13 +75,8 @@ def test_export_import_confirm_through_the_pages(sealed_batch, lent_stick, clien
 
 
 def test_tampered_upload_is_refused(sealed_batch, stick, client_for, tmp_path, people):
-    out = tmp_path / "o"
-    out.mkdir()
-    result = services.export_batch(sealed_batch, out, by=people[Role.WARD_STAFF])
-    data = bytearray(result.path.read_bytes())
-    data[len(data) // 2] ^= 4
-    result.path.write_bytes(bytes(data))
-    with open(result.path, "rb") as fh:
+    path = tampered_export(sealed_batch, tmp_path / "o", by=people[Role.WARD_STAFF])
+    with open(path, "rb") as fh:
         response = client_for(Role.HANDLER).post("/handover/import/", {"package": fh})
     assert response.status_code == 200
     assert "改ざん" in response.content.decode() or "壊れて" in response.content.decode()
