@@ -48,6 +48,20 @@ def designated_role(user, contract: Contract) -> str | None:
     return row.role if row else None
 
 
+OFFICE_DESIGNATIONS = frozenset({Designation.Role.MANAGER, Designation.Role.HANDLER})
+
+
+def does_office_work_on(user, contract: Contract) -> bool:
+    """A contractor person may do office work on a contract (receive, read cases, send
+    results) only while designated on it as manager or handler (C-O1, S13); an
+    undesignated colleague of the same company may not."""
+    if not user.is_authenticated or user.role not in CONTRACTOR_ROLES:
+        return False
+    if user.organisation_id != contract.contractor_id:
+        return False
+    return designated_role(user, contract) in OFFICE_DESIGNATIONS
+
+
 def can_manage_people(user) -> bool:
     return user.role in {Role.WARD_ADMIN, Role.MANAGER}
 

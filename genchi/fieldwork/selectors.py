@@ -7,20 +7,14 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from genchi.access.scope import contracts_for, designated_role
-from genchi.parties.models import Contract, Designation
+from genchi.access.scope import contracts_for, does_office_work_on
+from genchi.parties.models import Contract
 
 from .models import SurveyCase
 
-OFFICE_ROLES = frozenset({Designation.Role.MANAGER, Designation.Role.HANDLER})
-
 
 def can_read_cases(user, contract: Contract) -> bool:
-    if not user.is_authenticated or not user.is_contractor_side:
-        return False
-    if not contracts_for(user).filter(pk=contract.pk).exists():
-        return False
-    return designated_role(user, contract) in OFFICE_ROLES
+    return does_office_work_on(user, contract)
 
 
 def survey_cases_for(user, contract: Contract) -> QuerySet[SurveyCase]:

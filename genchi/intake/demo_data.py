@@ -256,8 +256,8 @@ def write_files(count: int, folder: Path, *, seed: int = 2026) -> tuple[Path, Pa
 
 def demo_step() -> None:
     """`genchi demo`: import 600 taxpayers through the real path, seal one batch of 500."""
+    from genchi.parties.demo import CONTRACT_CODE
     from genchi.parties.models import Contract
-    from genchi.web.demo import CONTRACT_CODE
 
     from . import services
     from .models import Case

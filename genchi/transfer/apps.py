@@ -6,9 +6,13 @@ class TransferConfig(AppConfig):
     verbose_name = "受け渡し"
 
     def ready(self) -> None:
+        from genchi.core.demo import register_demo_step
         from genchi.vault.keys import master_key_rewrappers
 
+        from .demo import demo_step
         from .orgkeys import rewrap_secrets
 
         if rewrap_secrets not in master_key_rewrappers:
             master_key_rewrappers.append(rewrap_secrets)
+        # The handover round trip needs the sealed demo batch: it runs after every other step.
+        register_demo_step("handover", demo_step, order=90)

@@ -14,15 +14,15 @@ from collections.abc import Callable
 from django.utils import timezone
 
 from genchi.accounts.models import User
-from genchi.intake.models import Batch
+from genchi.parties.demo import CONTRACT_CODE
 from genchi.parties.models import Contract
 
-from . import ledger, orgkeys, services
+from . import ledger, orgkeys, selectors, services
 from .models import StickEvent
 
 
 def handover_round_trip(
-    contract_code: str = "shinjuku-2026-kyojuu",
+    contract_code: str = CONTRACT_CODE,
     *,
     ward_staff: str = "ward-staff",
     manager: str = "manager",
@@ -52,10 +52,8 @@ def handover_round_trip(
         by=staff,
     )
     ledger.inspect_stick(stick, ok=True, note="金庫内に保管、封印異常なし", by=staff)
-    batch = (
-        Batch.objects.filter(contract=contract, status=Batch.Status.SEALED)
-        .order_by("number")
-        .first()
+    batch = next(
+        (item for item in selectors.sendable_for(staff) if item.contract.pk == contract.pk), None
     )
     if batch is None:
         say("封緘済みのバッチがないため、パッケージの受け渡しは省略しました。")
@@ -70,7 +68,7 @@ def handover_round_trip(
     )
     folder = services.usb_folder(stick)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    exported = services.export_batch(batch, folder, by=staff, stick=stick)
+    exported = services.send_item("cases", batch.key, folder, by=staff, stick=stick)
     services.mark_received(exported.slip, by=staff, receiver_name=boss.full_name or boss.username)
     imported = services.import_cases_package(
         exported.path,
@@ -97,5 +95,5 @@ def handover_round_trip(
 
 
 def demo_step() -> None:
-    """The entry for genchi.web.demo.DEMO_STEPS."""
+    """The demo step registered in TransferConfig.ready."""
     handover_round_trip()

@@ -13,7 +13,7 @@ class DateInput(forms.DateInput):
 
 
 class ExportForm(forms.Form):
-    batch = forms.ModelChoiceField(label=_("封緘済みの委託バッチ"), queryset=None)
+    batch = forms.TypedChoiceField(label=_("封緘済みの委託バッチ"), coerce=int)
     stick = forms.ModelChoiceField(
         label=_("書き出すUSBメモリ"),
         queryset=None,
@@ -33,13 +33,14 @@ class ExportForm(forms.Form):
 
     def __init__(self, *args, batches, sticks, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["batch"].queryset = batches
+        self.fields["batch"].choices = [("", "---------")] + [(b.key, b.label) for b in batches]
         self.fields["stick"].queryset = sticks
         # The usual case is one sealed batch and one wiped stick: nothing to choose.
-        for name, choices in (("batch", batches), ("stick", sticks)):
-            only = list(choices[:2])
-            if len(only) == 1:
-                self.fields[name].initial = only[0].pk
+        if len(batches) == 1:
+            self.fields["batch"].initial = batches[0].key
+        only = list(sticks[:2])
+        if len(only) == 1:
+            self.fields["stick"].initial = only[0].pk
 
     def clean(self):
         data = super().clean()

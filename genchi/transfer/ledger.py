@@ -26,7 +26,7 @@ from genchi.core.wareki import format_date
 from genchi.parties.models import Organisation
 from genchi.parties.selectors import contractors_of
 
-from .models import StickEvent, StickLoan, UsbStick
+from .models import Package, StickEvent, StickLoan, UsbStick
 from .package import FILE_SUFFIX
 
 WIPE_CHUNK = 1024 * 1024
@@ -53,6 +53,45 @@ def _name(by) -> str:
 
 def _log(action: str, stick: UsbStick, **detail) -> None:
     record(action, obj=stick, detail={"stick": stick.label, **detail})
+
+
+def check_writable(stick: UsbStick, owner: Organisation) -> None:
+    """A package may be written to a stick of the sender's own, in service, wiped since
+    its last handover (export checks this before writing and again under the lock)."""
+    if stick.owner_id != owner.pk:
+        raise LedgerError("stick_not_owned", _("このUSBメモリは区の管理するものではありません。"))
+    if stick.status == UsbStick.Status.RETIRED:
+        raise LedgerError("stick_retired", _("廃棄済みのUSBメモリには書き込めません。"))
+    if stick.needs_wipe:
+        raise LedgerError(
+            "stick_not_wiped",
+            _(
+                "USBメモリ %(stick)s は前回の受け渡し後に消去されていません。"
+                "先に消去・初期化を記録してください。"
+            )
+            % {"stick": stick.label},
+        )
+
+
+def record_package_written(stick: UsbStick, package: Package, *, by=None) -> StickLoan | None:
+    """Inside the export's transaction: the stick now holds `package` (it must be wiped
+    before its next use); an open loan without a package takes this one."""
+    loan = stick.loans.filter(returned_at__isnull=True).first()
+    if loan is not None and loan.package_id is None:
+        loan.package = package
+        loan.save(update_fields=["package"])
+    UsbStick.objects.filter(pk=stick.pk).update(needs_wipe=True)
+    stick.needs_wipe = True
+    StickEvent.objects.create(
+        stick=stick,
+        kind=StickEvent.Kind.PACKAGE_WRITTEN,
+        by=_user(by),
+        by_name=_name(by),
+        loan=loan,
+        package=package,
+        note=f"{package.get_kind_display()} {package.record_count}件",
+    )
+    return loan
 
 
 def register_stick(

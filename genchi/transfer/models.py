@@ -126,14 +126,6 @@ class Package(models.Model):
         related_name="packages",
         verbose_name=_("契約"),
     )
-    batch = models.ForeignKey(
-        "intake.Batch",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="packages",
-        verbose_name=_("委託バッチ"),
-    )
     batch_code = models.CharField(_("バッチ"), max_length=64, blank=True)
     sender = models.ForeignKey(
         "parties.Organisation", on_delete=models.PROTECT, related_name="+", verbose_name=_("送り手")

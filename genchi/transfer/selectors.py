@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from genchi.access.scope import contracts_for
-from genchi.accounts.models import WARD_ROLES
-from genchi.intake.models import Batch
+from genchi.accounts.models import CONTRACTOR_ROLES, WARD_ROLES
 
+from . import handlers
 from .models import HandoverSlip, OrganisationKeyPair, Package, PartnerKeyCard, UsbStick
 
 
@@ -29,15 +29,16 @@ def slips_for(user) -> QuerySet[HandoverSlip]:
     ).select_related("package", "contract", "confirmed_by", "issued_by", "received_by")
 
 
-def exportable_batches(user) -> QuerySet[Batch]:
-    """Sealed batches of the ward's contracts (metadata only)."""
-    if user.role not in WARD_ROLES:
-        return Batch.objects.none()
-    return (
-        Batch.objects.filter(contract__in=contracts_for(user), status=Batch.Status.SEALED)
-        .select_related("contract")
-        .order_by("contract__code", "number")
-    )
+def sendable_for(user, kind: str = "cases") -> list[handlers.Sendable]:
+    """What this person's side may send now as a `kind` package (metadata only): for
+    `cases`, the sealed batches of the ward's contracts."""
+    source = handlers.source_for(kind)
+    if source is None:
+        return []
+    side_roles = WARD_ROLES if source.side == "ward" else CONTRACTOR_ROLES
+    if user.role not in side_roles:
+        return []
+    return source.sendable(contracts_for(user))
 
 
 def sticks_for(user) -> QuerySet[UsbStick]:

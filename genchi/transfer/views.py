@@ -36,7 +36,7 @@ from .forms import (
 )
 from .ledger_docs import ledger_pdf, ledger_xlsx
 from .models import HandoverSlip, Package, StickEvent
-from .slips import slip_pdf
+from .slip_docs import slip_pdf
 
 WARD_WRITERS = frozenset({Role.WARD_STAFF, Role.WARD_ADMIN})
 WARD_READERS = WARD_WRITERS | {Role.WARD_AUDITOR}
@@ -137,7 +137,7 @@ def package_list(request):
         "transfer/package_list.html",
         {
             "packages": selectors.packages_for(request.user)[:200],
-            "batches": selectors.exportable_batches(request.user),
+            "batches": selectors.sendable_for(request.user),
             "can_export": request.user.role in WARD_WRITERS,
             "can_import": request.user.role in CONTRACTOR_OFFICE,
         },
@@ -146,7 +146,7 @@ def package_list(request):
 
 @policy(WARD_WRITERS, description="封緘済みバッチの書き出し(区)", personal_data=True)
 def package_export(request):
-    batches = selectors.exportable_batches(request.user)
+    batches = selectors.sendable_for(request.user)
     sticks = selectors.writable_sticks(request.user)
     form = ExportForm(request.POST or None, batches=batches, sticks=sticks)
     if request.method == "POST" and form.is_valid():
@@ -154,7 +154,8 @@ def package_export(request):
         folder = services.usb_folder(stick)
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
-            result = services.export_batch(
+            result = services.send_item(
+                "cases",
                 form.cleaned_data["batch"],
                 folder,
                 by=request.user,
@@ -182,7 +183,7 @@ def package_export(request):
         "transfer/export.html",
         {
             "form": form,
-            "has_batches": batches.exists(),
+            "has_batches": bool(batches),
             "has_sticks": sticks.exists(),
             "awaiting_wipe": awaiting_wipe,
             "awaiting_handover": awaiting_handover,

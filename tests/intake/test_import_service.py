@@ -275,9 +275,9 @@ def test_newlines_allowed_only_where_asked():
 def test_demo_step_imports_600_and_seals_500(db):
     from genchi.intake.demo_data import demo_step
     from genchi.intake.models import Batch
-    from genchi.web.demo import _parties
+    from genchi.parties.demo import create_demo_parties
 
-    _parties()
+    create_demo_parties()
     demo_step()
     batch = Batch.objects.get()
     assert batch.status == Batch.Status.SEALED and batch.items.count() == 500
@@ -293,7 +293,7 @@ def test_excel_number_postal_code_gets_its_leading_zero(contract):
 
 def test_progress_is_visible_to_another_server_process(settings, tmp_path):
     """The bar is polled by whichever process answers: progress is mirrored to a file."""
-    from genchi.intake import services as intake_services
+    from genchi.intake.services import runs as intake_services
 
     settings.DATA_DIR = tmp_path
     report = intake_services._progress_for(4242)

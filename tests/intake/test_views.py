@@ -9,6 +9,7 @@ from genchi.accounts.models import Role
 from genchi.audit.models import AuditEntry
 from genchi.intake import services
 from genchi.intake.models import Batch, Case, ImportRun, MappingPreset
+from genchi.intake.services import runs
 
 from .conftest import csv_bytes, row
 
@@ -256,15 +257,15 @@ def test_a_run_whose_process_still_beats_stays_busy_until_the_beat_stops(
 
     settings.DATA_DIR = tmp_path
     run = _busy_run(contract, good_csv)
-    services._write_progress_file(run.pk, 3, 10)  # as another process's job would
+    runs._write_progress_file(run.pk, 3, 10)  # as another process's job would
     client = client_for(Role.WARD_STAFF)
     response = client.get(f"/intake/import/{run.pk}/progress/")
     assert response.status_code == 200 and "30" in response.content.decode()
     run.refresh_from_db()
     assert run.status == ImportRun.Status.CHECKING
 
-    old = time.time() - services.STALE_AFTER - 1
-    os.utime(services._progress_path(run.pk), (old, old))
+    old = time.time() - runs.STALE_AFTER - 1
+    os.utime(runs._progress_path(run.pk), (old, old))
     response = client.get(f"/intake/import/{run.pk}/progress/")
     assert response.status_code == 204 and response["HX-Redirect"].endswith(f"/{run.pk}/")
     run.refresh_from_db()
@@ -278,10 +279,10 @@ def test_the_heartbeat_keeps_the_progress_file_fresh_while_the_job_runs(
     import time
 
     settings.DATA_DIR = tmp_path
-    monkeypatch.setattr(services, "HEARTBEAT", 0.02)
+    monkeypatch.setattr(runs, "HEARTBEAT", 0.02)
     run = _busy_run(contract, good_csv)
-    path = services._progress_path(run.pk)
-    with services._heartbeat(run.pk):
+    path = runs._progress_path(run.pk)
+    with runs._heartbeat(run.pk):
         old = time.time() - 1000
         os.utime(path, (old, old))
         deadline = time.monotonic() + 5

@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from genchi.accounts.models import Role
+from genchi.intake import package_handlers
 from genchi.intake.models import Batch, BatchItem, Case
 from genchi.transfer import orgkeys, services
 from genchi.transfer.records import CASE_KEYS
@@ -22,7 +23,7 @@ J3 = ("postal_code", "address", "building_line", "name")
 
 
 def test_allow_list_is_exactly_j3():
-    assert services.CASE_ALLOW_LIST == J3
+    assert package_handlers.CASE_ALLOW_LIST == J3
     assert {*J3, "case_ref"} == CASE_KEYS
 
 
@@ -36,7 +37,7 @@ def _sentinel_case(contract) -> tuple[Case, dict[str, str]]:
         if name in J3:
             setattr(case, name, f"ALLOWED-{name}-値")
             continue
-        if name == services.CASE_REF_FIELD:
+        if name == package_handlers.CASE_REF_FIELD:
             setattr(case, name, uuid.uuid4().hex[:16])
             continue
         if isinstance(field, EncryptedTextField | models.CharField | models.TextField):
@@ -89,4 +90,4 @@ def test_no_other_case_field_reaches_the_package(people, contract, keys_exchange
     leaked = {name: value for name, value in sentinels.items() if value in plain}
     assert not leaked, f"fields outside the J3 allow-list reached the package: {leaked}"
     # The record holds exactly the allow-listed keys.
-    assert set(services.case_record(case)) == CASE_KEYS
+    assert set(package_handlers.case_record(case)) == CASE_KEYS

@@ -15,7 +15,7 @@ from genchi.accounts.models import Role
 from genchi.transfer import ledger, services
 from genchi.transfer.ledger_docs import ledger_pdf, ledger_xlsx, safe_cell
 from genchi.transfer.models import StickEvent
-from genchi.transfer.slips import slip_pdf
+from genchi.transfer.slip_docs import slip_pdf
 from tests.core.test_pdf import fonts_embedded
 
 

@@ -18,6 +18,7 @@ from genchi.audit.chain import verify
 from genchi.audit.models import AuditEntry
 from genchi.fieldwork.models import SurveyCase
 from genchi.intake.models import Batch, Case
+from genchi.intake.package_handlers import CASE_ALLOW_LIST
 from genchi.parties import services as party_services
 from genchi.parties.models import Contract
 from genchi.transfer import orgkeys, services
@@ -75,7 +76,7 @@ def test_round_trip(sealed_batch, lent_stick, tmp_path, people, contract):
     original = {c.ref: c for c in Case.objects.all()}
     assert set(cases) == set(original)
     for ref, case in cases.items():
-        for field in services.CASE_ALLOW_LIST:
+        for field in CASE_ALLOW_LIST:
             assert getattr(case, field) == getattr(original[ref], field)
         assert case.received_in == imported.package
     # Stored encrypted under the contract's key (D1).
@@ -160,7 +161,7 @@ def test_export_to_a_full_or_failing_stick_is_refused_in_words(
 def test_export_refuses_stick_not_wiped(sealed_batch, stick, tmp_path, people):
     stick.needs_wipe = True
     stick.save()
-    with pytest.raises(services.TransferError) as exc:
+    with pytest.raises(services.Refusal) as exc:
         _export(sealed_batch, tmp_path, people, stick=stick)
     assert exc.value.code == "stick_not_wiped"
 

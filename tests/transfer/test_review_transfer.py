@@ -106,7 +106,7 @@ def test_wipe_with_a_stale_stick_cannot_hide_a_loan(stick, people, contractor):
 def test_export_rechecks_the_stick_under_lock(sealed_batch, stick, people, out):
     stale = UsbStick.objects.get(pk=stick.pk)  # read before another export wrote to it
     UsbStick.objects.filter(pk=stick.pk).update(needs_wipe=True)
-    with pytest.raises(services.TransferError) as exc:
+    with pytest.raises(services.Refusal) as exc:
         services.export_batch(sealed_batch, out, by=people[Role.WARD_STAFF], stick=stale)
     assert exc.value.code == "stick_not_wiped"
     assert not list(out.iterdir())

@@ -226,7 +226,9 @@ def test_stick_written_and_not_yet_lent_is_shown_awaiting_handover(
     staff = client_for(Role.WARD_STAFF)
     response = staff.post("/handover/export/", {"batch": sealed_batch.pk, "stick": stick.pk})
     assert response.status_code == 302
-    package = Package.objects.get(batch=sealed_batch)
+    package = Package.objects.get(
+        batch_code=f"B{sealed_batch.number}", direction=Package.Direction.OUTGOING
+    )
     export_page = staff.get("/handover/export/").content.decode()
     assert "受け渡し待ちのUSBメモリ" in export_page and "消去待ちのUSBメモリ" not in export_page
     ledger_page = staff.get("/usb/").content.decode()

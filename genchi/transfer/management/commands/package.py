@@ -3,8 +3,7 @@ from pathlib import Path
 
 from genchi.core.commands import CommandError, GenchiCommand
 from genchi.core.wareki import format_datetime
-from genchi.intake.models import Batch
-from genchi.transfer import services
+from genchi.transfer import handlers, services
 from genchi.transfer.models import UsbStick
 
 from ._common import read_passphrase, refusal, user_or_none
@@ -46,11 +45,8 @@ class Command(GenchiCommand):
         getattr(self, f"_{action}")(**options)
 
     def _export(self, *, batch, out, stick=None, passphrase_file=None, user=None, **_):
-        found = (
-            Batch.objects.select_related("contract__ward", "contract__contractor")
-            .filter(pk=batch)
-            .first()
-        )
+        source = handlers.source_for("cases")
+        found = source.get(batch) if source else None
         if found is None:
             raise CommandError(f"バッチ {batch} が見つかりません。")
         stick_row = None
@@ -62,8 +58,9 @@ class Command(GenchiCommand):
         if not out_dir.is_dir():
             raise CommandError(f"書き出し先のフォルダがありません: {out}")
         try:
-            result = services.export_batch(
-                found,
+            result = services.send_item(
+                "cases",
+                batch,
                 out_dir,
                 by=user_or_none(user),
                 stick=stick_row,

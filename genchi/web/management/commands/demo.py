@@ -2,7 +2,8 @@ from django.conf import settings
 from django.core.management import call_command
 
 from genchi.core.commands import GenchiCommand
-from genchi.web.demo import DEMO_PASSWORD, DEMO_PEOPLE, prepare_demo
+from genchi.core.demo import prepare_demo
+from genchi.parties.demo import DEMO_PASSWORD, DEMO_PEOPLE, demo_is_prepared
 
 
 class Command(GenchiCommand):
@@ -14,7 +15,7 @@ class Command(GenchiCommand):
 
     def run(self, *args, no_serve=False, addrport="127.0.0.1:8000", **options):
         call_command("migrate", interactive=False, verbosity=0)
-        prepare_demo(self.stdout.write)
+        prepare_demo(demo_is_prepared, self.stdout.write)
         self.stdout.write("")
         self.stdout.write(f"データフォルダ: {settings.DATA_DIR.name}/")
         self.stdout.write("デモの利用者(パスワードはすべて共通):")

@@ -1,21 +1,20 @@
-"""Demo installation: parties, people with second factors, one contract.
+"""The demo's parties: a ward, a contractor, one contract and people with second factors.
 
-`genchi demo` runs every step in DEMO_STEPS once per data folder; later capabilities
-append their own steps (e.g. importing demo taxpayers).
+Registered as the first demo step (genchi.core.demo) in PartiesConfig.ready; the other
+apps' steps build on the names below.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
-from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from genchi.accounts.models import Role, User
-from genchi.parties import services
-from genchi.parties.models import Contract, Designation, Organisation
+
+from . import services
+from .models import Contract, Designation, Organisation
 
 DEMO_PASSWORD = "genchi-demo-2026"  # noqa: S105 - printed for the demo on purpose
 WARD_CODE = "shinjuku-tax"
@@ -34,7 +33,7 @@ DEMO_PEOPLE: list[tuple[str, str, str, str, str | None]] = [
 ]
 
 
-def _parties() -> None:
+def create_demo_parties() -> None:
     ward = services.create_organisation(
         code=WARD_CODE, name="新宿区 税務課", kind=Organisation.Kind.WARD, home_city="東京都新宿区"
     )
@@ -76,25 +75,5 @@ def _parties() -> None:
             )
 
 
-DEMO_STEPS: list[tuple[str, Callable[[], None]]] = [("parties", _parties)]
-DEMO_STEPS.append(
-    ("intake", lambda: __import__("genchi.intake.demo_data").intake.demo_data.demo_step())
-)
-
-
-def prepare_demo(write: Callable[[str], None] = print) -> bool:
-    """Fills an empty installation with demo data. Returns False if it already has some."""
-    if User.objects.filter(username="ward-admin").exists():
-        write("デモデータは準備済みです。")
-        return False
-    for label, step in DEMO_STEPS:
-        with transaction.atomic():
-            step()
-        write(f"デモデータ: {label} を作成しました。")
-    return True
-
-
-# The handover round trip runs after every other step (it needs the sealed demo batch).
-from genchi.transfer.demo import demo_step as _handover  # noqa: E402
-
-DEMO_STEPS.append(("handover", _handover))
+def demo_is_prepared() -> bool:
+    return User.objects.filter(username=DEMO_PEOPLE[0][0]).exists()

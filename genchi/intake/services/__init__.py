@@ -1,0 +1,63 @@
+"""Writes of the intake, by responsibility:
+
+- `imports`: the one import path (`check_file`: read, prove every row, store all or none);
+- `runs`: import runs in the UI (upload → check → commit) and the CLI's one-go import;
+- `cases`: correcting a case's address by hand;
+- `batches`: survey batches (create, fill by priority, seal, delete).
+
+The names below are the intake's public write API; import them from here.
+"""
+
+from .batches import (
+    PRIORITIES,
+    add_cases,
+    create_batch,
+    delete_batch,
+    eligible_cases,
+    order_by_priority,
+    remove_cases,
+    seal_batch,
+)
+from .cases import EDITABLE_CASE_STATUSES, correct_address
+from .imports import ImportOptions, ImportReport, check_file, summary_message
+from .runs import (
+    check_run,
+    claim_commit,
+    commit_run,
+    create_run,
+    import_file,
+    is_busy,
+    progress_of,
+    report_of,
+    run_in_background,
+    save_preset,
+    set_run_mapping,
+)
+
+__all__ = [
+    "EDITABLE_CASE_STATUSES",
+    "PRIORITIES",
+    "ImportOptions",
+    "ImportReport",
+    "add_cases",
+    "check_file",
+    "check_run",
+    "claim_commit",
+    "commit_run",
+    "correct_address",
+    "create_batch",
+    "create_run",
+    "delete_batch",
+    "eligible_cases",
+    "import_file",
+    "is_busy",
+    "order_by_priority",
+    "progress_of",
+    "remove_cases",
+    "report_of",
+    "run_in_background",
+    "save_preset",
+    "seal_batch",
+    "set_run_mapping",
+    "summary_message",
+]

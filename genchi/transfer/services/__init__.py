@@ -1,0 +1,47 @@
+"""Writes of the handover, by responsibility:
+
+- `outgoing`: sending a package (an item of a registered source, or the results);
+- `incoming`: receiving one (every check, then the kind's registered receiver stores it);
+- `slips`: handover slips (issue, mark received, confirm against the paper);
+- `inspect`: looking into a package without importing it;
+- `common`: the refusal type and what every step shares.
+
+What a package carries belongs to other apps, which register handlers
+(`genchi.transfer.handlers`). The names below are the handover's public write API.
+"""
+
+from .common import Refusal, TransferError, refusal_message
+from .incoming import ImportResult, import_cases_package, receive_package, verify_results_package
+from .inspect import Inspection, inspect_file, local_identities, peek_manifest
+from .outgoing import (
+    RESULT_COLUMNS,
+    ExportResult,
+    export_batch,
+    export_results_package,
+    send_item,
+    usb_folder,
+)
+from .slips import confirm_slip, mark_received, parse_slip_code
+
+__all__ = [
+    "RESULT_COLUMNS",
+    "ExportResult",
+    "ImportResult",
+    "Inspection",
+    "Refusal",
+    "TransferError",
+    "confirm_slip",
+    "export_batch",
+    "export_results_package",
+    "import_cases_package",
+    "inspect_file",
+    "local_identities",
+    "mark_received",
+    "parse_slip_code",
+    "peek_manifest",
+    "receive_package",
+    "refusal_message",
+    "send_item",
+    "usb_folder",
+    "verify_results_package",
+]

@@ -1,0 +1,258 @@
+"""Receiving a package: every check of the format and of this Genchi's records, then the
+kind's registered receiver stores the contents, all in one transaction or nothing.
+
+A refusal stores nothing and is logged as `package.refused` with its code.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from genchi.access.scope import does_office_work_on
+from genchi.audit.chain import record
+from genchi.parties.models import Contract, Organisation
+
+from .. import handlers, orgkeys
+from ..errors import PackageRefused
+from ..models import HandoverSlip, Package
+from ..package import PackageContents, VerifiedPackage, open_package
+from .common import Refusal, TransferError, log_refusal, name_of, user_or_none
+from .inspect import peek_manifest
+from .outgoing import CONTRACTOR_OFFICE, WARD_SENDERS
+from .slips import issue_slip
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    package: Package
+    slip: HandoverSlip
+    created: int
+
+
+def import_cases_package(
+    path: str | os.PathLike[str],
+    *,
+    by=None,
+    contract_code: str | None = None,
+    passphrase: str | None = None,
+    giver_name: str = "",
+    stick_label: str = "",
+) -> ImportResult:
+    """The contractor receives the ward's case package (see receive_package)."""
+    return receive_package(
+        path,
+        kind="cases",
+        by=by,
+        contract_code=contract_code,
+        passphrase=passphrase,
+        giver_name=giver_name,
+        stick_label=stick_label,
+    )
+
+
+def receive_package(
+    path: str | os.PathLike[str],
+    *,
+    kind: str,
+    by=None,
+    contract_code: str | None = None,
+    passphrase: str | None = None,
+    giver_name: str = "",
+    stick_label: str = "",
+) -> ImportResult:
+    """Verify and decrypt a package and hand its records to the receiver registered for
+    its kind, all or nothing; this side's slip is recorded as received."""
+    p = Path(path)
+    try:
+        receiver = handlers.receiver_for(kind)
+        if receiver is None:
+            raise TransferError("no_handler", _("この種類のパッケージは取り込めません。"))
+        if by is not None and not _may_receive_role(by, receiver.side):
+            raise TransferError("not_allowed", _("パッケージを取り込む権限がありません。"))
+        verified, contract, holder = _open_incoming(
+            p,
+            kind=kind,
+            holder_side=receiver.side,
+            contract_code=contract_code,
+            passphrase=passphrase,
+            by=by,
+        )
+        with transaction.atomic():
+            package = _record_incoming(
+                verified, contract, holder, by=by, path=p, passphrase=passphrase
+            )
+            created = receiver.receive(
+                handlers.IncomingPackage(
+                    package=package,
+                    contract=contract,
+                    records=verified.iter_records(),
+                    record_count=verified.record_count,
+                )
+            )
+            if created != verified.record_count:
+                raise PackageRefused("count_mismatch")
+            record(
+                "package.imported",
+                obj=package,
+                contract=contract,
+                detail={
+                    "package_id": verified.package_id,
+                    "sha256": verified.sha256,
+                    "records": created,
+                    "file": p.name,
+                    "kind": kind,
+                    "batch": verified.manifest.batch or "",
+                },
+            )
+            slip = issue_slip(
+                package,
+                giver_name=giver_name.strip()[:100],
+                receiver_name=name_of(by),
+                by=by,
+                state=HandoverSlip.State.RECEIVED,
+            )
+            if stick_label.strip():
+                slip.stick_label = stick_label.strip()[:64]
+                slip.save(update_fields=["stick_label"])
+    except Refusal as exc:
+        log_refusal(
+            "package.refused", exc, file=p.name[:200], kind=kind, contract=contract_code or ""
+        )
+        raise
+    return ImportResult(package, slip, created)
+
+
+def verify_results_package(
+    path: str | os.PathLike[str], *, by=None, contract_code: str | None = None
+) -> PackageContents:
+    """Ward side: every check on a result package, returning its verified contents.
+
+    Storing results is the job of the results' receiver (a later issue); this records
+    nothing but the audit entry, so the same file can be verified again before import."""
+    p = Path(path)
+    try:
+        if by is not None and by.role not in WARD_SENDERS:
+            raise TransferError("not_allowed", _("結果パッケージを確認する権限がありません。"))
+        verified, contract, _holder = _open_incoming(
+            p,
+            kind="results",
+            holder_side="ward",
+            contract_code=contract_code,
+            passphrase=None,
+            by=by,
+        )
+        contents = verified.read_all()
+    except Refusal as exc:
+        log_refusal("package.refused", exc, file=p.name[:200], kind="results")
+        raise
+    record(
+        "package.verified",
+        contract=contract,
+        detail={
+            "package_id": verified.package_id,
+            "sha256": verified.sha256,
+            "records": verified.record_count,
+            "kind": "results",
+        },
+    )
+    return contents
+
+
+def _may_receive_role(by, side: str) -> bool:
+    if side == "ward":
+        return by.role in WARD_SENDERS
+    return by.role in CONTRACTOR_OFFICE
+
+
+def _open_incoming(
+    path: Path,
+    *,
+    kind: str,
+    holder_side: str,
+    contract_code: str | None,
+    passphrase: str | None,
+    by,
+) -> tuple[VerifiedPackage, Contract, Organisation]:
+    if not path.is_file():
+        raise TransferError("no_file", _("ファイルがありません: %(file)s") % {"file": path.name})
+    manifest = peek_manifest(path, passphrase=passphrase)
+    code = contract_code or manifest.contract
+    contract = Contract.objects.select_related("ward", "contractor").filter(code=code).first()
+    if contract is None:
+        raise PackageRefused(
+            "wrong_contract", _("このパッケージの契約はこの Genchi に登録されていません。")
+        )
+    holder = contract.contractor if holder_side == "contractor" else contract.ward
+    sender = contract.ward if holder_side == "contractor" else contract.contractor
+    if by is not None and by.organisation_id != holder.pk:
+        raise PackageRefused(
+            "wrong_recipient", _("このパッケージはあなたの組織あてではありません。")
+        )
+    if holder_side == "contractor" and by is not None and not does_office_work_on(by, contract):
+        raise TransferError(
+            "not_designated",
+            _("この契約の取扱責任者・取扱者に指定されていないため、パッケージを取り込めません。"),
+        )
+    keys = orgkeys.secret_keys(holder)
+    sender_card = orgkeys.partner_card(holder, sender)
+
+    def seen(package_id: str) -> bool:
+        return Package.objects.filter(
+            holder=holder, direction=Package.Direction.INCOMING, package_id=package_id
+        ).exists()
+
+    verified = open_package(
+        path,
+        sender_key=sender_card,
+        expected_contract=contract.code,
+        expected_recipient=holder.code,
+        expected_sender=sender.code,
+        expected_kind=kind,
+        identity=keys.encryption if passphrase is None else None,
+        passphrase=passphrase,
+        already_imported=seen,
+    )
+    return verified, contract, holder
+
+
+def _record_incoming(
+    verified: VerifiedPackage,
+    contract: Contract,
+    holder: Organisation,
+    *,
+    by,
+    path: Path,
+    passphrase: str | None,
+) -> Package:
+    m = verified.manifest
+    sender = contract.ward if holder == contract.contractor else contract.contractor
+    try:
+        with transaction.atomic():
+            return Package.objects.create(
+                package_id=uuid.UUID(m.package_id),
+                holder=holder,
+                direction=Package.Direction.INCOMING,
+                kind=m.kind,
+                contract=contract,
+                batch_code=m.batch or "",
+                sender=sender,
+                recipient=holder,
+                record_count=m.record_count,
+                photo_count=m.photo_count,
+                sha256=verified.sha256,
+                size=path.stat().st_size,
+                filename=path.name[:200],
+                passphrase_protected=passphrase is not None,
+                manifest_created_at=m.created_at,
+                signing_fingerprint=orgkeys.partner_card(holder, sender).signing_fingerprint,
+                answers=uuid.UUID(m.answers) if m.answers else None,
+                by=user_or_none(by),
+            )
+    except IntegrityError:
+        raise PackageRefused("replayed") from None

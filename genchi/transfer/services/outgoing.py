@@ -1,0 +1,328 @@
+"""Sending a package: an item of a registered source (a sealed batch on the ward's side)
+or the contractor's results, written encrypted and signed, recorded with its slip.
+
+Whatever fails leaves no file and no row; a refusal is logged as `package.export_refused`.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from genchi.access.scope import does_office_work_on
+from genchi.accounts.models import Role
+from genchi.audit.chain import record
+from genchi.parties.models import Contract, Organisation
+
+from .. import handlers, ledger, orgkeys
+from ..models import HandoverSlip, Package, UsbStick
+from ..package import WrittenPackage, write_package
+from .common import Refusal, TransferError, log_refusal, name_of, user_or_none
+from .slips import issue_slip
+
+RESULT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("case_ref", "案件番号"),
+    ("outcome", "調査結果"),
+    ("visits", "訪問回数"),
+    ("note", "備考"),
+)
+
+WARD_SENDERS = frozenset({Role.WARD_STAFF, Role.WARD_ADMIN})
+CONTRACTOR_OFFICE = frozenset({Role.MANAGER, Role.HANDLER})
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    package: Package
+    slip: HandoverSlip
+    path: Path
+
+
+def usb_folder(stick: UsbStick) -> Path:
+    """The folder standing for a mounted stick in the web UI (a browser cannot write USB)."""
+    return Path(settings.DATA_DIR) / "usb" / stick.owner.code / stick.label
+
+
+def parties_of(contract: Contract, side: str) -> tuple[Organisation, Organisation]:
+    """(sender, recipient) of a package sent by `side` ("ward" or "contractor")."""
+    if side == "ward":
+        return contract.ward, contract.contractor
+    return contract.contractor, contract.ward
+
+
+def _require_may_send(by, contract: Contract, side: str, *, not_allowed: str) -> None:
+    """Ward staff send for their ward; on the contractor's side only the manager and
+    handlers designated on the contract do (C-O1, S13)."""
+    if by is None:  # the command line acts as the installation's operator
+        return
+    sender, _recipient = parties_of(contract, side)
+    office_roles = WARD_SENDERS if side == "ward" else CONTRACTOR_OFFICE
+    if by.organisation_id != sender.pk or by.role not in office_roles:
+        raise TransferError("not_allowed", not_allowed)
+    if side == "contractor" and not does_office_work_on(by, contract):
+        raise TransferError(
+            "not_designated",
+            _("この契約の取扱責任者・取扱者に指定されていないため、結果を書き出せません。"),
+        )
+
+
+def export_batch(
+    batch: Any,
+    out_dir: str | os.PathLike[str],
+    *,
+    by=None,
+    stick: UsbStick | None = None,
+    passphrase: str | None = None,
+) -> ExportResult:
+    """Write a sealed batch (anything with the `pk` of one) as the `cases` package."""
+    return send_item("cases", batch.pk, out_dir, by=by, stick=stick, passphrase=passphrase)
+
+
+def send_item(
+    kind: str,
+    key: int,
+    out_dir: str | os.PathLike[str],
+    *,
+    by=None,
+    stick: UsbStick | None = None,
+    passphrase: str | None = None,
+) -> ExportResult:
+    """Write an item of the source registered for `kind` as an encrypted, signed package
+    and open its handover slip; the source then moves the item on (e.g. handed over)."""
+    source = handlers.source_for(kind)
+    item = source.get(key) if source else None
+    contract = item.contract if item else None
+    try:
+        if source is None:
+            raise TransferError("no_handler", _("この種類のパッケージは書き出せません。"))
+        if item is None:
+            raise TransferError("no_item", _("書き出す対象が見つかりません。"))
+        return _send(source, item, Path(out_dir), by=by, stick=stick, passphrase=passphrase)
+    except Refusal as exc:
+        log_refusal("package.export_refused", exc, contract=contract, kind=kind, item=key)
+        raise
+
+
+def _send(
+    source: handlers.OutgoingSource,
+    item: handlers.Sendable,
+    out_dir: Path,
+    *,
+    by,
+    stick: UsbStick | None,
+    passphrase: str | None,
+) -> ExportResult:
+    contract = item.contract
+    sender, recipient = parties_of(contract, source.side)
+    _require_may_send(
+        by, contract, source.side, not_allowed=_("このバッチを書き出す権限がありません。")
+    )
+    source.check(item)
+    if stick is not None:
+        ledger.check_writable(stick, sender)
+    if passphrase is not None and len(passphrase) < 12:
+        raise TransferError("weak_passphrase", _("パスワードは12文字以上にしてください。"))
+    secret = orgkeys.secret_keys(sender)
+    recipients: list[str] = []
+    if passphrase is None:
+        recipients = [orgkeys.partner_card(sender, recipient).age_recipient]
+    _require_folder(out_dir)
+    written = _write(
+        kind=source.kind,
+        contract=contract,
+        sender=sender,
+        recipient=recipient,
+        records=source.records(item),
+        signing_key=secret.signing,
+        out_dir=out_dir,
+        recipients=recipients,
+        passphrase=passphrase,
+        batch=item.code,
+    )
+    try:
+        with transaction.atomic():
+            if stick is not None:
+                stick = UsbStick.objects.select_for_update().get(pk=stick.pk)
+                ledger.check_writable(stick, sender)
+            package = _record_outgoing(
+                written,
+                kind=source.kind,
+                contract=contract,
+                sender=sender,
+                recipient=recipient,
+                by=by,
+                signing_fingerprint=secret.signing.fingerprint,
+                batch_code=item.code,
+                stick=stick,
+                passphrase_protected=passphrase is not None,
+            )
+            source.mark_sent(item, package)
+            loan = ledger.record_package_written(stick, package, by=by) if stick else None
+            slip = issue_slip(
+                package,
+                giver_name=name_of(by),
+                receiver_name=loan.borrower_name if loan else "",
+                by=by,
+            )
+    except BaseException:
+        written.path.unlink(missing_ok=True)
+        raise
+    return ExportResult(package, slip, written.path)
+
+
+def export_results_package(
+    contract: Contract,
+    records: Iterable[Mapping[str, Any]],
+    out_dir: str | os.PathLike[str],
+    *,
+    by=None,
+    answers: str | None = None,
+    stick_label: str = "",
+    columns: tuple[tuple[str, str], ...] = RESULT_COLUMNS,
+) -> ExportResult:
+    """Write a signed result package for the ward and open the return slip (c2w)."""
+    sender, recipient = parties_of(contract, "contractor")
+    try:
+        _require_may_send(
+            by,
+            contract,
+            "contractor",
+            not_allowed=_("結果パッケージを書き出す権限がありません。"),
+        )
+        secret = orgkeys.secret_keys(sender)
+        card = orgkeys.partner_card(sender, recipient)
+        written = _write(
+            kind="results",
+            contract=contract,
+            sender=sender,
+            recipient=recipient,
+            records=records,
+            signing_key=secret.signing,
+            out_dir=Path(out_dir),
+            recipients=[card.age_recipient],
+            csv_columns=columns,
+            answers=answers,
+        )
+    except Refusal as exc:
+        log_refusal("package.export_refused", exc, contract=contract, kind="results")
+        raise
+    try:
+        with transaction.atomic():
+            package = _record_outgoing(
+                written,
+                kind=Package.Kind.RESULTS,
+                contract=contract,
+                sender=sender,
+                recipient=recipient,
+                by=by,
+                signing_fingerprint=secret.signing.fingerprint,
+                answers=answers,
+            )
+            slip = issue_slip(package, giver_name=name_of(by), receiver_name="", by=by)
+            if stick_label:
+                slip.stick_label = stick_label[:64]
+                slip.save(update_fields=["stick_label"])
+    except BaseException:
+        written.path.unlink(missing_ok=True)
+        raise
+    return ExportResult(package, slip, written.path)
+
+
+def _require_folder(out_dir: Path) -> None:
+    if not out_dir.is_dir():
+        raise TransferError(
+            "no_out_dir",
+            _("書き出し先のフォルダがありません: %(folder)s") % {"folder": out_dir.name},
+        )
+
+
+def _write(
+    *, contract: Contract, sender: Organisation, recipient: Organisation, **options: Any
+) -> WrittenPackage:
+    try:
+        return write_package(
+            contract=contract.code, sender=sender.code, recipient=recipient.code, **options
+        )
+    except ValueError as exc:
+        raise TransferError(
+            "write_failed", _("パッケージを書き出せませんでした: %(reason)s") % {"reason": exc}
+        ) from None
+    except OSError as exc:
+        raise TransferError("write_failed", _write_error(exc)) from None
+
+
+def _record_outgoing(
+    written: WrittenPackage,
+    *,
+    kind: str,
+    contract: Contract,
+    sender: Organisation,
+    recipient: Organisation,
+    by,
+    signing_fingerprint: str,
+    batch_code: str = "",
+    stick: UsbStick | None = None,
+    passphrase_protected: bool = False,
+    answers: str | None = None,
+) -> Package:
+    package = Package.objects.create(
+        package_id=uuid.UUID(written.package_id),
+        holder=sender,
+        direction=Package.Direction.OUTGOING,
+        kind=kind,
+        contract=contract,
+        batch_code=batch_code,
+        sender=sender,
+        recipient=recipient,
+        record_count=written.record_count,
+        sha256=written.sha256,
+        size=written.size,
+        filename=written.path.name,
+        passphrase_protected=passphrase_protected,
+        manifest_created_at=written.manifest.created_at,
+        signing_fingerprint=signing_fingerprint,
+        stick=stick,
+        answers=uuid.UUID(answers) if answers else None,
+        by=user_or_none(by),
+    )
+    record(
+        "package.exported",
+        obj=package,
+        contract=contract,
+        detail={
+            "package_id": written.package_id,
+            "sha256": written.sha256,
+            "records": written.record_count,
+            "kind": kind,
+            "batch": batch_code,
+            "stick": stick.label if stick else "",
+            "file": written.path.name,
+            "passphrase": passphrase_protected,
+        },
+    )
+    return package
+
+
+def _write_error(exc: OSError) -> str:
+    """A failed write to the stick (full, removed, read-only) in words, without paths."""
+    reason = {
+        errno.ENOSPC: _("出力先の空き容量が足りません"),
+        errno.EROFS: _("出力先が書き込み禁止です"),
+        errno.EACCES: _("出力先に書き込む権限がありません"),
+        errno.EIO: _("読み書きのエラーです。USBメモリが抜かれたか、故障しています"),
+    }.get(
+        exc.errno or 0,
+        (_("書き込みエラー %(code)s") % {"code": errno.errorcode.get(exc.errno or 0, "")}).strip(),
+    )
+    return _(
+        "パッケージを書き出せませんでした (%(reason)s)。書きかけのファイルは残していません。"
+    ) % {"reason": reason}

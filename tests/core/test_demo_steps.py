@@ -1,0 +1,31 @@
+"""The demo is built by steps each app registers; they run in order, each once."""
+
+from __future__ import annotations
+
+import pytest
+
+from genchi.core import demo
+
+
+def test_apps_register_their_steps_in_dependency_order():
+    names = [step.name for step in demo.demo_steps()]
+    assert names[:2] == ["parties", "intake"]
+    assert names[-1] == "handover"
+
+
+def test_a_step_name_cannot_be_taken_twice():
+    with pytest.raises(RuntimeError):
+        demo.register_demo_step("parties", lambda: None, order=1)
+
+
+def test_prepare_runs_each_step_once_and_not_again(db, monkeypatch):
+    ran: list[str] = []
+    monkeypatch.setattr(demo, "_steps", {})
+    demo.register_demo_step("second", lambda: ran.append("second"), order=20)
+    demo.register_demo_step("first", lambda: ran.append("first"), order=10)
+    said: list[str] = []
+    assert demo.prepare_demo(lambda: bool(ran), said.append)
+    assert ran == ["first", "second"]
+    assert not demo.prepare_demo(lambda: bool(ran), said.append)
+    assert ran == ["first", "second"]
+    assert said[-1] == "デモデータは準備済みです。"
