@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from typing import NoReturn
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -18,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from genchi.audit.chain import record
+from genchi.audit.refusals import record_refusal
 from genchi.parties.models import Organisation
 from genchi.vault.keys import current_master_key
 from genchi.vault.master import MasterKey
@@ -145,8 +147,7 @@ def import_card(
     try:
         card = parse_public_key_card(data)
     except KeyCardError as exc:
-        record("orgkey.card_refused", detail={"holder": holder.code, "code": exc.code}, actor=None)
-        raise OrgKeyError(exc.code, exc.message) from None
+        _refuse_card(holder, exc.code, exc.message)
     subject = Organisation.objects.filter(code=card.org_code).first()
     if subject is None:
         _refuse_card(
@@ -174,19 +175,19 @@ def import_card(
                 "fingerprint_differs",
                 _("読み上げられたフィンガープリントとカードが一致しません。登録しません。"),
             )
+    current = PartnerKeyCard.objects.filter(
+        holder=holder, subject=subject, retired_at__isnull=True
+    ).first()
+    if current and current.signing_fingerprint == card.signing_fingerprint and not replace:
+        return current
+    if current and not replace:  # refused outside the transaction, so its entry stays
+        _refuse_card(
+            holder,
+            "card_exists",
+            _("%(org)s の公開鍵カードはすでに登録されています(鍵の更新なら置き換えを指定)。")
+            % {"org": subject.name},
+        )
     with transaction.atomic():
-        current = PartnerKeyCard.objects.filter(
-            holder=holder, subject=subject, retired_at__isnull=True
-        ).first()
-        if current and current.signing_fingerprint == card.signing_fingerprint and not replace:
-            return current
-        if current and not replace:
-            _refuse_card(
-                holder,
-                "card_exists",
-                _("%(org)s の公開鍵カードはすでに登録されています(鍵の更新なら置き換えを指定)。")
-                % {"org": subject.name},
-            )
         if current:
             current.retired_at = timezone.now()
             current.save(update_fields=["retired_at"])
@@ -217,9 +218,9 @@ def import_card(
     return row
 
 
-def _refuse_card(holder: Organisation, code: str, message: str):
-    record("orgkey.card_refused", detail={"holder": holder.code, "code": code})
-    raise OrgKeyError(code, message)
+def _refuse_card(holder: Organisation, code: str, message: str) -> NoReturn:
+    record_refusal("orgkey.card_refused", detail={"holder": holder.code, "code": code})
+    raise OrgKeyError(code, message) from None
 
 
 def partner_card(holder: Organisation, subject: Organisation) -> PublicKeyCard:
@@ -245,6 +246,7 @@ def trusted_signers(holder: Organisation) -> dict[str, PublicKeyCard]:
     }
 
 
+@transaction.atomic
 def exchange_demo_cards(ward: Organisation, contractor: Organisation) -> None:
     """Both sides import each other's card (one Genchi hosting both sides: the demo)."""
     for org in (ward, contractor):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from genchi.audit.chain import record
+from genchi.audit.refusals import record_refusal
 
 from .. import orgkeys
 from ..errors import PackageRefused
@@ -34,8 +34,9 @@ def name_of(by) -> str:
 
 
 def log_refusal(action: str, exc: Exception, **detail: Any) -> None:
-    """Log a refusal (after any transaction rolled back, so the entry survives)."""
-    record(
+    """Log a refusal after any transaction rolled back, so the entry survives; a failure
+    to log it never hides the refusal itself (see genchi.audit.refusals)."""
+    record_refusal(
         action,
         contract=detail.pop("contract", None),
         detail={"code": getattr(exc, "code", "error"), **detail},
