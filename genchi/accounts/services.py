@@ -1,4 +1,5 @@
-"""Sign-in: password, second factor, lockout. Every outcome is logged (C-S1.3, C-S1.5)."""
+"""Sign-in: password, second factor, lockout. Every outcome is logged (C-S1.3, C-S1.5), in
+the same transaction as what it changes."""
 
 from __future__ import annotations
 
@@ -44,15 +45,15 @@ def register_failure(user: User, *, ip: str, stage: str) -> None:
             user.locked_until = timezone.now() + timedelta(minutes=settings.GENCHI_LOCKOUT_MINUTES)
             user.failed_sign_ins = 0
         user.save(update_fields=["failed_sign_ins", "locked_until"])
-    actor = actor_for_user(user, ip=ip)
-    record("signin.failed", obj=user, detail={"stage": stage}, actor=actor)
-    if locked:
-        record(
-            "signin.locked",
-            obj=user,
-            detail={"minutes": settings.GENCHI_LOCKOUT_MINUTES},
-            actor=actor,
-        )
+        actor = actor_for_user(user, ip=ip)
+        record("signin.failed", obj=user, detail={"stage": stage}, actor=actor)
+        if locked:
+            record(
+                "signin.locked",
+                obj=user,
+                detail={"minutes": settings.GENCHI_LOCKOUT_MINUTES},
+                actor=actor,
+            )
 
 
 def check_password(request, username: str, password: str, *, ip: str) -> SignInResult:
@@ -90,6 +91,7 @@ def pending_device(user: User) -> TOTPDevice:
     return device or TOTPDevice.objects.create(user=user, name="Genchi", confirmed=False)
 
 
+@transaction.atomic
 def verify_second_factor(user: User, device: TOTPDevice, token: str, *, ip: str) -> SignInResult:
     """Checks a TOTP code; django-otp refuses a code already used (replay)."""
     token = "".join(ch for ch in token if ch.isdigit())
@@ -113,11 +115,13 @@ def verify_second_factor(user: User, device: TOTPDevice, token: str, *, ip: str)
     return SignInResult(user)
 
 
+@transaction.atomic
 def reset_second_factor(target: User, *, by: User) -> None:
     TOTPDevice.objects.filter(user=target).delete()
     record("mfa.reset", obj=target, detail={"by": by.username})
 
 
+@transaction.atomic
 def unlock(target: User) -> None:
     User.objects.filter(pk=target.pk).update(failed_sign_ins=0, locked_until=None)
     record("account.unlocked", obj=target)

@@ -1,4 +1,5 @@
-"""Writes for organisations, contracts, designations and people. Each is logged."""
+"""Writes for organisations, contracts, designations and people. Each is logged in the
+same transaction as its write, so a failed entry undoes the write."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ DESIGNATION_ROLE_FOR_USER_ROLE = {
 }
 
 
+@transaction.atomic
 def create_organisation(*, code: str, name: str, kind: str, home_city: str = "") -> Organisation:
     org = Organisation.objects.create(code=code, name=name, kind=kind, home_city=home_city)
     record("organisation.created", obj=org, detail={"code": code, "kind": kind})
@@ -66,6 +68,7 @@ def create_contract(
     return contract
 
 
+@transaction.atomic
 def update_contract(contract: Contract, **changes) -> Contract:
     # The form may already have applied the changes to the instance: compare with the stored row.
     stored = Contract.objects.get(pk=contract.pk)
@@ -86,6 +89,7 @@ def update_contract(contract: Contract, **changes) -> Contract:
     return contract
 
 
+@transaction.atomic
 def designate(
     *,
     contract: Contract,
@@ -119,6 +123,7 @@ def designate(
     return designation
 
 
+@transaction.atomic
 def end_designation(designation: Designation, *, ends_on: dt.date) -> Designation:
     if ends_on < designation.starts_on:
         raise ValidationError("解除日は指定日より後にしてください。")
@@ -133,6 +138,7 @@ def end_designation(designation: Designation, *, ends_on: dt.date) -> Designatio
     return designation
 
 
+@transaction.atomic
 def create_person(
     *,
     username: str,
@@ -153,6 +159,7 @@ def create_person(
     return person
 
 
+@transaction.atomic
 def update_person(person: User, *, role: str, full_name: str, is_active: bool) -> User:
     before = {"role": person.role, "is_active": person.is_active}
     person.role, person.full_name, person.is_active = role, full_name, is_active

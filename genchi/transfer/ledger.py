@@ -1,6 +1,6 @@
 """USBメモリ管理台帳 (W-O4 – W-O6, C-O2, C-O6): sticks, lending, return, inspection, wipe.
 
-`wipe_folder` removes Genchi packages from a mounted stick by overwriting them with random
+`wipe_stick` removes Genchi packages from a mounted stick by overwriting them with random
 bytes and deleting them. That is NOT full sanitisation of flash storage: wear levelling
 keeps old blocks out of reach of any file-level overwrite. NIST SP 800-88 asks for the
 device's own secure erase (Purge) or physical destruction (Destroy); the ledger records
@@ -294,6 +294,7 @@ def return_stick(
     return loan
 
 
+@transaction.atomic
 def inspect_stick(stick: UsbStick, *, ok: bool, note: str = "", by=None) -> StickEvent:
     """Periodic inspection (W-O5): present, undamaged, sealed in the safe (C-O2)."""
     event = StickEvent.objects.create(
@@ -322,18 +323,28 @@ def _is_genchi_file(path: Path) -> bool:
     )
 
 
-def wipe_folder(folder: str | os.PathLike[str]) -> WipeReport:
-    """Overwrite every Genchi package (and unfinished temporary file) in `folder` with random
-    bytes, fsync, rename to a random name, then delete. Links are never followed."""
+@dataclass(frozen=True)
+class WipePlan:
+    """What a wipe of a folder will remove and skip, found before anything is touched."""
+
+    folders: list[Path]
+    targets: list[Path]
+    skipped: list[str]
+
+
+def _plan_wipe(folder: str | os.PathLike[str]) -> WipePlan:
+    """Every Genchi package (and unfinished temporary file) in `folder`; links are never
+    followed, and a link or special file of that name is skipped (and reported)."""
     root = Path(folder)
     if not root.is_dir() or root.is_symlink():
         raise LedgerError(
             "no_folder", _("消去するフォルダがありません: %(folder)s") % {"folder": root.name}
         )
-    removed: list[str] = []
+    folders: list[Path] = []
+    targets: list[Path] = []
     skipped: list[str] = []
-    total = 0
     for dirpath, _dirs, files in os.walk(root, followlinks=False):
+        folders.append(Path(dirpath))
         for name in sorted(files):
             path = Path(dirpath) / name
             if not _is_genchi_file(path):
@@ -341,17 +352,26 @@ def wipe_folder(folder: str | os.PathLike[str]) -> WipeReport:
             if path.is_symlink() or not path.is_file():
                 skipped.append(name)
                 continue
-            total += _overwrite(path)
-            scrambled = path.with_name(f".wipe-{secrets.token_hex(8)}")
-            os.rename(path, scrambled)
-            scrambled.unlink()
-            removed.append(name)
-        dir_fd = os.open(dirpath, os.O_RDONLY)
+            targets.append(path)
+    return WipePlan(folders, targets, skipped)
+
+
+def _carry_out(plan: WipePlan) -> WipeReport:
+    """Overwrite each planned file with random bytes, fsync, rename it to a random name,
+    then delete it; each folder is synced once its files are gone."""
+    total = 0
+    for path in plan.targets:
+        total += _overwrite(path)
+        scrambled = path.with_name(f".wipe-{secrets.token_hex(8)}")
+        os.rename(path, scrambled)
+        scrambled.unlink()
+    for folder in plan.folders:
+        dir_fd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
-    return WipeReport(removed, skipped, total)
+    return WipeReport([path.name for path in plan.targets], plan.skipped, total)
 
 
 def _overwrite(path: Path) -> int:
@@ -389,17 +409,18 @@ def wipe_stick(
                 _("%(stick)s は貸出中です。返却を記録してから消去してください。")
                 % {"stick": stick.label},
             )
-        report = wipe_folder(folder) if folder is not None else None
+        plan = _plan_wipe(folder) if folder is not None else None
+        removed = len(plan.targets) if plan else 0
         event = StickEvent.objects.create(
             stick=stick,
             kind=StickEvent.Kind.WIPED,
             by=_user(by),
             by_name=(performed_by or _name(by)).strip()[:100],
             method=method,
-            files_removed=len(report.removed) if report else 0,
-            result_ok=not (report and report.skipped),
+            files_removed=removed,
+            result_ok=not (plan and plan.skipped),
             note=note.strip()[:300]
-            or (f"Genchi パッケージ {len(report.removed)} 件を上書き削除" if report else ""),
+            or (f"Genchi パッケージ {removed} 件を上書き削除" if plan else ""),
         )
         stick.needs_wipe = False
         if method == StickEvent.WipeMethod.DESTROYED:
@@ -409,10 +430,13 @@ def wipe_stick(
             "usb.wiped",
             stick,
             method=method,
-            files_removed=len(report.removed) if report else 0,
-            skipped=len(report.skipped) if report else 0,
+            files_removed=removed,
+            skipped=len(plan.skipped) if plan else 0,
             by=event.by_name,
         )
+        # The files go last, once their entry is written: a wipe whose entry fails leaves
+        # them in place, and a wipe that fails half-way rolls its entry back.
+        report = _carry_out(plan) if plan else None
     return event, report
 
 

@@ -14,6 +14,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import transaction
 from django.utils import timezone
 
+from genchi.audit.chain import record
+
 from .master import (
     MasterKey,
     MasterKeyError,
@@ -177,8 +179,9 @@ def rotate_master_key() -> tuple[str, str, int]:
     """Re-wrap every live contract key (and every registered secret) under a new master key.
 
     The new key is written beside the old one first and everything is re-wrapped in one
-    transaction, so a crash in between leaves either the old state or the new one
-    recoverable, never neither. Returns (old id, new id, number of secrets re-wrapped).
+    transaction with its log entry, so a crash in between leaves either the old state or
+    the new one recoverable, never neither; a failure (of a re-wrap or of the entry) rolls
+    back and removes the new key. Returns (old id, new id, number of secrets re-wrapped).
     """
     old = _master_key()
     new = new_master_key()
@@ -186,15 +189,23 @@ def rotate_master_key() -> tuple[str, str, int]:
     pending = path.with_name("master.key.new")
     write_master_key(new, pending)
     count = 0
-    with transaction.atomic():
-        for row in ContractKey.objects.select_for_update().filter(destroyed_at__isnull=True):
-            key = _unwrap(old, row)
-            row.wrapped_key = _wrap(new, row.contract_id, row.id, key)
-            row.master_key_id = new.key_id
-            row.save(update_fields=["wrapped_key", "master_key_id"])
-            count += 1
-        for rewrap in master_key_rewrappers:
-            count += rewrap(old, new)
+    try:
+        with transaction.atomic():
+            for row in ContractKey.objects.select_for_update().filter(destroyed_at__isnull=True):
+                key = _unwrap(old, row)
+                row.wrapped_key = _wrap(new, row.contract_id, row.id, key)
+                row.master_key_id = new.key_id
+                row.save(update_fields=["wrapped_key", "master_key_id"])
+                count += 1
+            for rewrap in master_key_rewrappers:
+                count += rewrap(old, new)
+            record(
+                "vault.master_rotated",
+                detail={"old": old.key_id, "new": new.key_id, "keys": count},
+            )
+    except BaseException:
+        pending.unlink(missing_ok=True)  # rolled back: the old key still wraps everything
+        raise
     pending.replace(path)
     clear_cache()
     return old.key_id, new.key_id, count

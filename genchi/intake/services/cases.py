@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from genchi.audit.chain import record
@@ -14,6 +15,7 @@ from ..validation import ERROR, WARNING, RowChecker
 EDITABLE_CASE_STATUSES = (Case.Status.IMPORTED, Case.Status.IN_BATCH)
 
 
+@transaction.atomic
 def correct_address(case: Case, *, address: str, building_line: str, postal_code: str = "") -> Case:
     """Re-normalise a corrected address; the same checks as at intake apply."""
     if case.status not in EDITABLE_CASE_STATUSES or _in_sealed_batch(case):

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -153,6 +153,7 @@ def _audit_detail(run: ImportRun, report: ImportReport) -> dict[str, Any]:
     }
 
 
+@transaction.atomic
 def create_run(
     contract: Contract,
     data: bytes,
@@ -229,15 +230,30 @@ def check_run(run: ImportRun, *, progress: Progress | None = None) -> ImportRepo
     """The preview: prove every row and keep the (encrypted) report; stores no case."""
     with _heartbeat(run.pk):
         data = sealing.unseal(run.pk, "file", run.payload)
+        before = run.status
         ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.CHECKING)
-        report = _prove(run, data, store=False, progress=progress)
-        run.status = ImportRun.Status.REFUSED if report.message else ImportRun.Status.CHECKED
-        run.checked_at = timezone.now()
-        run.save()
-        _log_outcome(
-            "intake.import.refused" if report.message else "intake.import.checked", run, report
-        )
+        try:
+            report = _prove(run, data, store=False, progress=progress)
+            run.status = ImportRun.Status.REFUSED if report.message else ImportRun.Status.CHECKED
+            run.checked_at = timezone.now()
+            with transaction.atomic():
+                run.save()
+                _log_outcome(
+                    "intake.import.refused" if report.message else "intake.import.checked",
+                    run,
+                    report,
+                )
+        except BaseException:
+            _set_status_back(run, ImportRun.Status.CHECKING, before)
+            raise
         return report
+
+
+def _set_status_back(run: ImportRun, busy: str, before: str) -> None:
+    """A check or commit that failed (its outcome not stored with its entry) leaves the run
+    as it was before it: the busy mark is the only trace, and it is taken back."""
+    ImportRun.objects.filter(pk=run.pk, status=busy).update(status=before)
+    run.status = before
 
 
 def claim_commit(run: ImportRun) -> bool:
@@ -259,29 +275,38 @@ def commit_run(
             raise ValidationError(_("この取込はすでに登録処理中です。"))
     elif run.status != ImportRun.Status.COMMITTING:
         raise ValidationError(_("この取込は登録できる状態ではありません。"))
-    if run.error_rows and not exclude_error_rows:
-        raise ValidationError(
-            _("エラーのある行があります。ファイルを直すか、エラー行を除外してください。")
-        )
-    with _heartbeat(run.pk):
-        excluded = list(run.error_row_numbers) if exclude_error_rows else []
-        data = sealing.unseal(run.pk, "file", run.payload)
-        report = _prove(run, data, store=True, excluded=excluded, progress=progress)
-        run.excluded_rows = excluded
-        if report.stored:
-            run.status = ImportRun.Status.COMMITTED
-            run.imported_rows = report.imported
-            run.committed_at = timezone.now()
-            run.payload = b""  # the file is no longer needed once its rows are stored
-        else:
-            run.status = ImportRun.Status.REFUSED
-        run.save()
-        _log_outcome(
-            "intake.import.committed" if report.stored else "intake.import.refused", run, report
-        )
-        return report
+    try:
+        if run.error_rows and not exclude_error_rows:
+            raise ValidationError(
+                _("エラーのある行があります。ファイルを直すか、エラー行を除外してください。")
+            )
+        # The rows, the run's outcome and its entry are stored together or not at all.
+        with _heartbeat(run.pk), transaction.atomic():
+            excluded = list(run.error_row_numbers) if exclude_error_rows else []
+            data = sealing.unseal(run.pk, "file", run.payload)
+            report = _prove(run, data, store=True, excluded=excluded, progress=progress)
+            run.excluded_rows = excluded
+            if report.stored:
+                run.status = ImportRun.Status.COMMITTED
+                run.imported_rows = report.imported
+                run.committed_at = timezone.now()
+                run.payload = b""  # the file is no longer needed once its rows are stored
+            else:
+                run.status = ImportRun.Status.REFUSED
+            run.save()
+            _log_outcome(
+                "intake.import.committed" if report.stored else "intake.import.refused",
+                run,
+                report,
+            )
+            return report
+    except BaseException:
+        # Nothing was stored, so the check still holds: the run can be committed again.
+        _set_status_back(run, ImportRun.Status.COMMITTING, ImportRun.Status.CHECKED)
+        raise
 
 
+@transaction.atomic
 def import_file(
     contract: Contract,
     data: bytes,
@@ -346,16 +371,20 @@ def run_in_background(run_id: int, work: Callable[[ImportRun], Any]) -> threadin
             work(run)
         except Exception as exc:  # the page must never spin forever
             logger.exception("intake background job failed (run %s)", run_id)
-            ImportRun.objects.filter(pk=run_id).update(
-                status=ImportRun.Status.REFUSED,
-                message=_("処理中にエラーが発生しました。何も登録していません。"),
-            )
-            record(
-                "intake.import.failed",
-                object_type="intake.importrun",
-                object_id=run_id,
-                detail={"error": type(exc).__name__},
-            )
+            try:
+                with transaction.atomic():
+                    ImportRun.objects.filter(pk=run_id).update(
+                        status=ImportRun.Status.REFUSED,
+                        message=_("処理中にエラーが発生しました。何も登録していません。"),
+                    )
+                    record(
+                        "intake.import.failed",
+                        object_type="intake.importrun",
+                        object_id=run_id,
+                        detail={"error": type(exc).__name__},
+                    )
+            except Exception:  # the run stays as the failed step left it; see is_busy
+                logger.exception("could not record the failure of run %s", run_id)
         finally:
             _clear_progress(run_id)
             from django.db import connection
@@ -395,16 +424,17 @@ def is_busy(run: ImportRun) -> bool:
             "処理が中断されました(サーバーの再起動など)。何も登録していません。"
             "もう一度取り込んでください。"
         )
-    interrupted = ImportRun.objects.filter(pk=run.pk, status=run.status).update(
-        status=after, message=message
-    )
-    if interrupted:
-        record(
-            "intake.import.interrupted",
-            obj=run,
-            contract=run.contract,
-            detail={"run": run.pk, "was": run.status},
+    with transaction.atomic():
+        interrupted = ImportRun.objects.filter(pk=run.pk, status=run.status).update(
+            status=after, message=message
         )
+        if interrupted:
+            record(
+                "intake.import.interrupted",
+                obj=run,
+                contract=run.contract,
+                detail={"run": run.pk, "was": run.status},
+            )
     run.refresh_from_db()
     return run.status in (ImportRun.Status.CHECKING, ImportRun.Status.COMMITTING)
 
@@ -416,6 +446,7 @@ def report_of(run: ImportRun) -> dict[str, Any]:
     return sealing.unseal_json(run.pk, "report", run.report)
 
 
+@transaction.atomic
 def save_preset(organisation, name: str, mapping: dict[str, str], *, user=None) -> MappingPreset:
     preset, _created = MappingPreset.objects.update_or_create(
         organisation=organisation,
@@ -426,6 +457,7 @@ def save_preset(organisation, name: str, mapping: dict[str, str], *, user=None) 
     return preset
 
 
+@transaction.atomic
 def set_run_mapping(run: ImportRun, mapping: dict[str, str]) -> ImportRun:
     if run.status not in (ImportRun.Status.CHECKED, ImportRun.Status.REFUSED):
         raise ValidationError(_("この取込の列の対応は変更できません。"))

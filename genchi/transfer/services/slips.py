@@ -42,6 +42,7 @@ def _next_slip_number(holder: Organisation, direction: str, fiscal_year: int) ->
     return f"{prefix}{count + 1:04d}"
 
 
+@transaction.atomic
 def issue_slip(
     package: Package,
     *,

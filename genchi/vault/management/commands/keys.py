@@ -1,6 +1,5 @@
 from pathlib import Path
 
-from genchi.audit.chain import record
 from genchi.core.commands import CommandError, GenchiCommand
 from genchi.vault.keys import rotate_master_key
 from genchi.vault.master import MasterKeyError
@@ -47,16 +46,13 @@ class Command(GenchiCommand):
         from genchi.transfer import orgkeys
 
         try:
-            # Organisation secret keys are re-wrapped in the same transaction (a rotation hook).
+            # Organisation secret keys are re-wrapped in the same transaction (a rotation
+            # hook), which also writes the log entry.
             old_id, new_id, count = rotate_master_key()
         except MasterKeyError as exc:
             raise CommandError(str(exc)) from exc
         except orgkeys.OrgKeyError as exc:
             raise CommandError(exc.message) from None
-        record(
-            "vault.master_rotated",
-            detail={"old": old_id, "new": new_id, "keys": count},
-        )
         self.stdout.write(f"マスター鍵を更新しました: {old_id} → {new_id}(鍵 {count} 件を包み直し)")
 
     def _org(self, code):

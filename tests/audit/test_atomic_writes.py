@@ -1,0 +1,492 @@
+"""Every write is atomic with its log entry: a change whose entry fails does not stay (D3).
+
+Which services: `logging_services()` (services_that_log.py) walks every module under
+`genchi/` with `ast` and lists each public function (and each public method of a public
+class) that calls the chain's `record(...)`, directly or through functions or methods of
+its own module. That finds a new service the day it is written, wherever it lives, and
+the first test below fails until it has a scenario here. Left out, and checked otherwise:
+
+- the log itself (`genchi/audit/chain.py`, `genchi/audit/refusals.py`);
+- the HTTP and command-line edge (`views.py`, `middleware.py`, `management/commands/`):
+  it logs requests (sign-out, denials, error pages, downloads) and leaves writes to the
+  services; the second test checks that no edge function that records also writes
+  through the ORM itself.
+
+Each scenario sets up what its service needs (with the log working), then the INSERT of
+an audit entry is made to fail at the database cursor, below `record()` and the ORM, so
+every importer and every thread is affected whatever shape `record()` takes. The k-th
+entry of the call fails, for k = 1 and 2 (a service that writes two entries must undo the
+first with the second; with fewer entries, k = 2 is skipped). The call must raise the
+failure, and afterwards every table (the audit log's own included) has the same rows, by
+count and by content checksum, and every file under the test's folder (the data folder,
+the keys, the stick and output folders) is as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+from django.test import RequestFactory
+from django.utils import timezone
+from django_otp.oath import totp
+
+from genchi.accounts import services as accounts
+from genchi.accounts.models import Role, User
+from genchi.intake import selectors as intake_selectors
+from genchi.intake import services as intake
+from genchi.intake.models import ImportRun
+from genchi.intake.services import runs
+from genchi.parties import services as parties
+from genchi.parties.models import Designation, Organisation
+from genchi.transfer import ledger, orgkeys
+from genchi.transfer import services as transfer
+from genchi.transfer.models import HandoverSlip, StickEvent
+from genchi.transfer.services.slips import issue_slip
+from genchi.vault import keys as vault_keys
+from tests.audit.atomic_world import World
+from tests.audit.failing_log import (
+    AuditEntryFailed,
+    database_snapshot,
+    failing_entries,
+    files_snapshot,
+)
+from tests.audit.services_that_log import edge_loggers, logging_services, writes_through_the_orm
+from tests.conftest import PASSWORD
+
+# --- one scenario per service: arrange what it needs, return the call -----------------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    arrange: Callable[[World], Callable[[], Any]]
+    # False for a background runner: it must log its failure itself, not raise it.
+    raises: bool = True
+
+
+SCENARIOS: dict[str, Scenario] = {}
+
+
+def scenario(service: str, **options: Any):
+    def register(arrange: Callable[[World], Callable[[], Any]]):
+        SCENARIOS[service] = Scenario(arrange, **options)
+        return arrange
+
+    return register
+
+
+@scenario("genchi.parties.services.create_organisation")
+def arrange_create_organisation(w: World):
+    return lambda: parties.create_organisation(
+        code="other-ward", name="中野区 税務課", kind=Organisation.Kind.WARD
+    )
+
+
+@scenario("genchi.parties.services.create_contract")
+def arrange_create_contract(w: World):
+    return lambda: parties.create_contract(
+        code="c2027",
+        title="令和9年度 居住実態調査",
+        ward=w.ward,
+        contractor=w.contractor,
+        fiscal_year=2027,
+        starts_on=dt.date(2027, 6, 1),
+        ends_on=dt.date(2028, 3, 31),
+    )
+
+
+@scenario("genchi.parties.services.update_contract")
+def arrange_update_contract(w: World):
+    return lambda: parties.update_contract(w.contract, title="変更後の件名", max_cases=400)
+
+
+@scenario("genchi.parties.services.designate")
+def arrange_designate(w: World):
+    person = w.person("c-new", w.contractor, Role.HANDLER)
+    admin = w.people[Role.WARD_ADMIN]
+    return lambda: parties.designate(
+        contract=w.contract,
+        person=person,
+        role=Designation.Role.HANDLER,
+        starts_on=w.contract.starts_on,
+        by=admin,
+    )
+
+
+@scenario("genchi.parties.services.end_designation")
+def arrange_end_designation(w: World):
+    designation = Designation.objects.get(person=w.manager)
+    return lambda: parties.end_designation(designation, ends_on=w.contract.ends_on)
+
+
+@scenario("genchi.parties.services.create_person")
+def arrange_create_person(w: World):
+    return lambda: parties.create_person(
+        username="newcomer",
+        full_name="新人",
+        organisation=w.ward,
+        role=Role.WARD_STAFF,
+        password=PASSWORD,
+    )
+
+
+@scenario("genchi.parties.services.update_person")
+def arrange_update_person(w: World):
+    staff = w.staff
+    return lambda: parties.update_person(
+        staff, role=Role.WARD_ADMIN, full_name="昇任", is_active=False
+    )
+
+
+def _nearly_locked(w: World) -> User:
+    """A person one failure away from the lockout: a failure writes two entries."""
+    person = w.person("nearly-locked", w.ward, Role.WARD_STAFF)
+    User.objects.filter(pk=person.pk).update(
+        failed_sign_ins=django_settings.GENCHI_LOCKOUT_THRESHOLD - 1
+    )
+    person.refresh_from_db()
+    return person
+
+
+@scenario("genchi.accounts.services.check_password")
+def arrange_check_password(w: World):
+    person = _nearly_locked(w)
+    request = RequestFactory().post("/signin/")
+    return lambda: accounts.check_password(request, person.username, "wrong", ip="10.0.0.1")
+
+
+@scenario("genchi.accounts.services.register_failure")
+def arrange_register_failure(w: World):
+    person = _nearly_locked(w)
+    return lambda: accounts.register_failure(person, ip="10.0.0.1", stage="second_factor")
+
+
+@scenario("genchi.accounts.services.verify_second_factor")
+def arrange_verify_second_factor(w: World):
+    person = w.person("enrolling", w.ward, Role.WARD_STAFF, device=False)
+    device = accounts.pending_device(person)
+    token = f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+    return lambda: accounts.verify_second_factor(person, device, token, ip="10.0.0.1")
+
+
+@scenario("genchi.accounts.services.reset_second_factor")
+def arrange_reset_second_factor(w: World):
+    staff, admin = w.staff, w.people[Role.WARD_ADMIN]
+    return lambda: accounts.reset_second_factor(staff, by=admin)
+
+
+@scenario("genchi.accounts.services.unlock")
+def arrange_unlock(w: World):
+    person = w.person("locked", w.ward, Role.WARD_STAFF)
+    User.objects.filter(pk=person.pk).update(
+        failed_sign_ins=2, locked_until=timezone.now() + dt.timedelta(minutes=5)
+    )
+    return lambda: accounts.unlock(person)
+
+
+@scenario("genchi.intake.selectors.log_case_view")
+def arrange_log_case_view(w: World):
+    case = w.cases[0]
+    return lambda: intake_selectors.log_case_view(case)
+
+
+@scenario("genchi.intake.selectors.log_case_list_view")
+def arrange_log_case_list_view(w: World):
+    cases = w.cases
+    return lambda: intake_selectors.log_case_list_view(cases, {w.contract.code}, view="list")
+
+
+@scenario("genchi.intake.services.batches.create_batch")
+def arrange_create_batch(w: World):
+    staff = w.staff
+    return lambda: intake.create_batch(w.contract, title="第2回", user=staff)
+
+
+@scenario("genchi.intake.services.batches.add_cases")
+def arrange_add_cases(w: World):
+    batch, cases = w.draft_batch, w.cases
+    return lambda: intake.add_cases(batch, cases)
+
+
+@scenario("genchi.intake.services.batches.remove_cases")
+def arrange_remove_cases(w: World):
+    batch, ids = w.filled_batch, [case.pk for case in w.cases[:2]]
+    return lambda: intake.remove_cases(batch, ids)
+
+
+@scenario("genchi.intake.services.batches.seal_batch")
+def arrange_seal_batch(w: World):
+    batch, staff = w.filled_batch, w.staff
+    return lambda: intake.seal_batch(batch, user=staff)
+
+
+@scenario("genchi.intake.services.batches.delete_batch")
+def arrange_delete_batch(w: World):
+    batch = w.filled_batch
+    return lambda: intake.delete_batch(batch)
+
+
+@scenario("genchi.intake.services.cases.correct_address")
+def arrange_correct_address(w: World):
+    case = w.cases[0]
+    return lambda: intake.correct_address(
+        case, address="東京都世田谷区太子堂4-1-1", building_line="コーポ 101"
+    )
+
+
+def _upload(service: Callable[..., Any]) -> Callable[[World], Callable[[], Any]]:
+    def arrange(w: World):
+        data = w.csv()
+        return lambda: service(w.contract, data, filename="list.csv")
+
+    return arrange
+
+
+def _on_a_run(status: str, service: Callable[..., Any]) -> Callable[[World], Callable[[], Any]]:
+    def arrange(w: World):
+        run = w.run(status)
+        return lambda: service(run)
+
+    return arrange
+
+
+scenario("genchi.intake.services.runs.create_run")(_upload(intake.create_run))
+scenario("genchi.intake.services.runs.import_file")(_upload(intake.import_file))
+scenario("genchi.intake.services.runs.check_run")(
+    _on_a_run(ImportRun.Status.UPLOADED, intake.check_run)
+)
+scenario("genchi.intake.services.runs.commit_run")(
+    _on_a_run(ImportRun.Status.CHECKED, intake.commit_run)
+)
+# A run left busy by a process that died is marked interrupted.
+scenario("genchi.intake.services.runs.is_busy")(
+    _on_a_run(ImportRun.Status.COMMITTING, intake.is_busy)
+)
+
+
+class _ThreadHere:
+    """Runs a background job at `start()` on this thread, inside the test's transaction
+    (another thread would not see the rows the scenario made)."""
+
+    def __init__(self, target: Callable[..., Any], args: tuple = (), **_: Any) -> None:
+        self.target, self.args = target, args
+
+    def start(self) -> None:
+        self.target(*self.args)
+
+    def join(self) -> None:
+        pass
+
+
+def _work_that_fails(run: ImportRun) -> None:
+    raise RuntimeError("the check failed")
+
+
+@scenario("genchi.intake.services.runs.run_in_background", raises=False)
+def arrange_run_in_background(w: World):
+    """The runner's own write: marking the run whose work failed, with its entry."""
+    monkeypatch = w.request.getfixturevalue("monkeypatch")
+    monkeypatch.setattr(runs.threading, "Thread", _ThreadHere)
+    # The job's own connection handling must not close the test's transaction.
+    monkeypatch.setattr(runs, "close_old_connections", lambda: None)
+    monkeypatch.setattr(connection, "close", lambda: None)
+    run = w.run(ImportRun.Status.CHECKING)  # as the view leaves it before starting the job
+    return lambda: intake.run_in_background(run.pk, _work_that_fails).join()
+
+
+@scenario("genchi.intake.services.runs.save_preset")
+def arrange_save_preset(w: World):
+    return lambda: intake.save_preset(w.ward, "区の標準", {"宛名番号": "taxpayer_no"})
+
+
+@scenario("genchi.intake.services.runs.set_run_mapping")
+def arrange_set_run_mapping(w: World):
+    run = w.run(ImportRun.Status.CHECKED)
+    return lambda: intake.set_run_mapping(run, {"宛名番号": "taxpayer_no"})
+
+
+@scenario("genchi.transfer.ledger.register_stick")
+def arrange_register_stick(w: World):
+    return lambda: ledger.register_stick(w.ward, label="USB-02", serial="SN-2", capacity_gb=16)
+
+
+@scenario("genchi.transfer.ledger.lend_stick")
+def arrange_lend_stick(w: World):
+    stick = w.stick
+    return lambda: ledger.lend_stick(
+        stick,
+        borrower_name="高田 誠",
+        borrower_org=w.contractor,
+        due_on=timezone.localdate() + dt.timedelta(days=3),
+    )
+
+
+@scenario("genchi.transfer.ledger.return_stick")
+def arrange_return_stick(w: World):
+    stick = w.lent_stick()
+    return lambda: ledger.return_stick(stick, returned_by_name="高田 誠")
+
+
+@scenario("genchi.transfer.ledger.inspect_stick")
+def arrange_inspect_stick(w: World):
+    stick = w.stick
+    return lambda: ledger.inspect_stick(stick, ok=True, note="金庫内")
+
+
+@scenario("genchi.transfer.ledger.wipe_stick")
+def arrange_wipe_stick(w: World):
+    w.keys_exchanged()
+    mount = w.folder("usb/USB-01")
+    written = transfer.export_batch(w.sealed_batch, mount, by=w.staff, stick=w.stick)
+    assert written.path.exists()  # the package the wipe must leave in place
+    return lambda: ledger.wipe_stick(
+        w.stick, method=StickEvent.WipeMethod.OVERWRITE_DELETE, folder=mount, by=w.staff
+    )
+
+
+@scenario("genchi.transfer.orgkeys.create_key_pair")
+def arrange_create_key_pair(w: World):
+    return lambda: orgkeys.create_key_pair(w.ward)
+
+
+@scenario("genchi.transfer.orgkeys.export_card")
+def arrange_export_card(w: World):
+    orgkeys.create_key_pair(w.ward)
+    return lambda: orgkeys.export_card(w.ward)
+
+
+@scenario("genchi.transfer.orgkeys.import_card")
+def arrange_import_card(w: World):
+    card = orgkeys.create_key_pair(w.ward).card_json
+    return lambda: orgkeys.import_card(w.contractor, card)
+
+
+@scenario("genchi.transfer.orgkeys.exchange_demo_cards")
+def arrange_exchange_demo_cards(w: World):
+    return lambda: orgkeys.exchange_demo_cards(w.ward, w.contractor)
+
+
+@scenario("genchi.transfer.services.outgoing.send_item")
+def arrange_send_item(w: World):
+    w.keys_exchanged()
+    batch, out, staff = w.sealed_batch, w.folder("send"), w.staff
+    return lambda: transfer.send_item("cases", batch.pk, out, by=staff)
+
+
+@scenario("genchi.transfer.services.outgoing.export_batch")
+def arrange_export_batch(w: World):
+    w.keys_exchanged()
+    batch, stick, out, staff = w.sealed_batch, w.stick, w.folder("usb/USB-01"), w.staff
+    return lambda: transfer.export_batch(batch, out, by=staff, stick=stick)
+
+
+@scenario("genchi.transfer.services.outgoing.export_results_package")
+def arrange_export_results_package(w: World):
+    w.keys_exchanged()
+    records = [{"case_ref": "ref-0001", "outcome": "不居住", "visits": 1, "note": ""}]
+    out, manager = w.folder("results-out"), w.manager
+    return lambda: transfer.export_results_package(w.contract, records, out, by=manager)
+
+
+@scenario("genchi.transfer.services.incoming.receive_package")
+def arrange_receive_package(w: World):
+    path = w.export.path
+    return lambda: transfer.receive_package(path, kind="cases", by=w.manager, giver_name="区")
+
+
+@scenario("genchi.transfer.services.incoming.import_cases_package")
+def arrange_import_cases_package(w: World):
+    path = w.export.path
+    return lambda: transfer.import_cases_package(path, by=w.manager, stick_label="USB-01")
+
+
+@scenario("genchi.transfer.services.incoming.verify_results_package")
+def arrange_verify_results_package(w: World):
+    path = w.results.path
+    return lambda: transfer.verify_results_package(path, by=w.staff)
+
+
+@scenario("genchi.transfer.services.inspect.inspect_file")
+def arrange_inspect_file(w: World):
+    path = w.export.path
+    return lambda: transfer.inspect_file(path)
+
+
+@scenario("genchi.transfer.services.slips.issue_slip")
+def arrange_issue_slip(w: World):
+    package = w.export.package
+    HandoverSlip.objects.filter(package=package).delete()  # the export's, to issue it again
+    return lambda: issue_slip(package, giver_name="区", receiver_name="", by=w.staff)
+
+
+@scenario("genchi.transfer.services.slips.mark_received")
+def arrange_mark_received(w: World):
+    slip = w.export.slip
+    return lambda: transfer.mark_received(slip, receiver_name="高田 誠", by=w.staff)
+
+
+@scenario("genchi.transfer.services.slips.confirm_slip")
+def arrange_confirm_slip(w: World):
+    slip = w.export.slip
+    transfer.mark_received(slip, receiver_name="高田 誠", by=w.staff)
+    code = f"{slip.package_uuid} {slip.sha256}"
+    return lambda: transfer.confirm_slip(slip, code=code, record_count=slip.record_count)
+
+
+@scenario("genchi.vault.keys.rotate_master_key")
+def arrange_rotate_master_key(w: World):
+    w.keys_exchanged()  # organisation secrets are re-wrapped in the same transaction
+    return vault_keys.rotate_master_key
+
+
+# --- the tests ---------------------------------------------------------------------------------
+
+
+def test_every_service_has_a_scenario():
+    found = logging_services()
+    assert "genchi.parties.services.create_organisation" in found  # the walk finds services
+    assert found - SCENARIOS.keys() == set(), "services that write the log with no scenario"
+    assert SCENARIOS.keys() - found == set(), "scenarios of services that no longer log"
+
+
+def test_the_edge_that_logs_writes_only_through_services():
+    loggers = edge_loggers()
+    assert "genchi.web.views.server_error" in loggers  # the walk reaches the edge
+    writing = {name for name, unit in loggers.items() if writes_through_the_orm(unit)}
+    assert writing == set(), "move these writes into services (with their entries)"
+
+
+def _params():
+    for service in sorted(SCENARIOS):
+        for fail_at in (1, 2):
+            yield pytest.param(service, fail_at, id=f"{service.removeprefix('genchi.')}-{fail_at}")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("service", "fail_at"), list(_params()))
+def test_a_failed_entry_leaves_nothing_written(
+    service, fail_at, request, tmp_path, settings, monkeypatch
+):
+    settings.DATA_DIR = tmp_path / "data"
+    settings.DATA_DIR.mkdir()
+    case = SCENARIOS[service]
+    world = World(request, tmp_path)
+    call = case.arrange(world)
+    world.arranged = True
+    rows, files = database_snapshot(), files_snapshot(tmp_path)
+    raised = False
+    with failing_entries(monkeypatch, fail_at) as failing:
+        try:
+            call()
+        except AuditEntryFailed:
+            raised = True
+    if not failing.failed:
+        pytest.skip(f"the call writes {failing.attempts} entries, fewer than {fail_at}")
+    assert raised == case.raises  # the failure reaches the caller; a runner logs it instead
+    assert database_snapshot() == rows
+    assert files_snapshot(tmp_path) == files
