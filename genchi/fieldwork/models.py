@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from genchi.vault.fields import EncryptedTextField
+from genchi.vault.scopes import CONTRACTOR
 
 
 class SurveyCase(models.Model):
@@ -24,10 +25,10 @@ class SurveyCase(models.Model):
     )
     case_ref = models.CharField(_("案件番号"), max_length=32)
     # The four items of J3, exactly as the package carried them.
-    postal_code = EncryptedTextField(_("郵便番号"), blank=True)
-    address = EncryptedTextField(_("住所"))
-    building_line = EncryptedTextField(_("方書"), blank=True)
-    name = EncryptedTextField(_("氏名"))
+    postal_code = EncryptedTextField(_("郵便番号"), blank=True, holder=CONTRACTOR)
+    address = EncryptedTextField(_("住所"), holder=CONTRACTOR)
+    building_line = EncryptedTextField(_("方書"), blank=True, holder=CONTRACTOR)
+    name = EncryptedTextField(_("氏名"), holder=CONTRACTOR)
     received_in = models.ForeignKey(
         "transfer.Package",
         on_delete=models.PROTECT,

@@ -5,6 +5,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from genchi.vault.fields import EncryptedTextField
+from genchi.vault.scopes import WARD
+
+# Everything intake keeps is the ward's: encrypted under the ward's key of the contract (D1).
+HOLDER = WARD
 
 
 def new_case_ref() -> str:
@@ -30,21 +34,21 @@ class Case(models.Model):
         _("状態"), max_length=20, choices=Status.choices, default=Status.IMPORTED, db_index=True
     )
     # The four items of J3, as the ward gave them.
-    name = EncryptedTextField(_("氏名"))
-    postal_code = EncryptedTextField(_("郵便番号"), blank=True)
-    address = EncryptedTextField(_("住所"))
-    building_line = EncryptedTextField(_("方書"), blank=True)
+    name = EncryptedTextField(_("氏名"), holder=HOLDER)
+    postal_code = EncryptedTextField(_("郵便番号"), blank=True, holder=HOLDER)
+    address = EncryptedTextField(_("住所"), holder=HOLDER)
+    building_line = EncryptedTextField(_("方書"), blank=True, holder=HOLDER)
     # Ward-internal: never handed over (J3).
-    taxpayer_no = EncryptedTextField(_("宛名番号"), blank=True)
-    name_kana = EncryptedTextField(_("フリガナ"), blank=True)
-    ward_notes = EncryptedTextField(_("区の内部情報(JSON)"), blank=True)
+    taxpayer_no = EncryptedTextField(_("宛名番号"), blank=True, holder=HOLDER)
+    name_kana = EncryptedTextField(_("フリガナ"), blank=True, holder=HOLDER)
+    ward_notes = EncryptedTextField(_("区の内部情報(JSON)"), blank=True, holder=HOLDER)
     # Address engine output. Prefecture and city stay clear for filtering and area planning.
     pref = models.CharField(_("都道府県"), max_length=8, blank=True, db_index=True)
     city = models.CharField(_("市区町村"), max_length=32, blank=True, db_index=True)
-    town = EncryptedTextField(_("町字"), blank=True)
-    rest = EncryptedTextField(_("番地以下"), blank=True)
-    lat = EncryptedTextField(_("緯度"), blank=True)
-    lng = EncryptedTextField(_("経度"), blank=True)
+    town = EncryptedTextField(_("町字"), blank=True, holder=HOLDER)
+    rest = EncryptedTextField(_("番地以下"), blank=True, holder=HOLDER)
+    lat = EncryptedTextField(_("緯度"), blank=True, holder=HOLDER)
+    lng = EncryptedTextField(_("経度"), blank=True, holder=HOLDER)
     geocode_level = models.PositiveSmallIntegerField(
         _("住所の判定レベル"), default=0, db_index=True
     )
@@ -135,7 +139,7 @@ class ImportRun(models.Model):
     """One upload of the tax division's list: preview first, then an all-or-nothing commit.
 
     The uploaded file and the preview report (which quotes row values) are kept only
-    encrypted under the contract's key, so nothing in plaintext reaches the disk.
+    encrypted under the ward's key of the contract, so nothing in plaintext reaches the disk.
     """
 
     class Status(models.TextChoices):

@@ -16,9 +16,10 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from genchi.geo import NormalizedAddress, normalize, postal_codes_for, postal_lookup
-from genchi.vault.keys import blind_index
+from genchi.vault import blind_index, contract_scope
 
 from .columns import FIELDS, ColumnMap
+from .models import HOLDER
 
 ERROR = "error"
 WARNING = "warning"
@@ -391,7 +392,7 @@ class RowChecker:
         )
         result.values = values
         result.identity_key = blind_index(
-            self.contract_id,
+            contract_scope(self.contract_id, HOLDER),
             identity_text(values["name"], address_key(norm, address_line, building)),
         )
         return result

@@ -8,6 +8,7 @@ import datetime as dt
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from genchi.accounts.models import Role, User
 from genchi.audit.chain import record
@@ -72,6 +73,10 @@ def create_contract(
 def update_contract(contract: Contract, **changes) -> Contract:
     # The form may already have applied the changes to the instance: compare with the stored row.
     stored = Contract.objects.get(pk=contract.pk)
+    for party in ("ward", "contractor"):
+        # Each side's data is under its own key of the contract (D1): the sides are fixed.
+        if party in changes and changes[party] != getattr(stored, party):
+            raise ValidationError(_("契約の当事者(委託者・受託者)は登録後に変更できません。"))
     before = {field: str(getattr(stored, field)) for field in changes}
     for field, value in changes.items():
         setattr(contract, field, value)

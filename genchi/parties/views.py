@@ -67,6 +67,7 @@ def contract_edit(request, code):
     contract = contract_for(request.user, code)
     form = ContractForm(request.POST or None, instance=contract)
     form.fields["code"].disabled = True
+    form.fields["contractor"].disabled = True  # the parties of a contract never change
     if request.method == "POST" and form.is_valid():
         changed = {name: form.cleaned_data[name] for name in form.changed_data}
         services.update_contract(contract, **changed)

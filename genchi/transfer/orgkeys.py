@@ -1,19 +1,16 @@
 """Organisation key pairs and partner key cards, stored and logged.
 
-The secret key file (genchi.transfer.keys.OrganisationKeys.to_bytes) is kept encrypted
-with AES-256-GCM under the installation's master key (the same key that wraps contract
-data keys, D1); the associated data binds the blob to its organisation. Partner public
+The secret key file (genchi.transfer.keys.OrganisationKeys.to_bytes) is kept wrapped
+under the installation's master key by the vault (`genchi.vault.wrap_secret`, the same
+key that wraps data keys, D1), bound to its organisation. Partner public
 key cards are imported with their fingerprints, who imported them and when, all logged.
 """
 
 from __future__ import annotations
 
 import base64
-import secrets
 from typing import NoReturn
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,8 +18,13 @@ from django.utils.translation import gettext as _
 from genchi.audit.chain import record
 from genchi.audit.refusals import record_refusal
 from genchi.parties.models import Organisation
-from genchi.vault.keys import current_master_key
-from genchi.vault.master import MasterKey
+from genchi.vault import (
+    DecryptionFailed,
+    MasterKey,
+    current_master_key,
+    unwrap_secret,
+    wrap_secret,
+)
 
 from .errors import KeyCardError
 from .keys import (
@@ -44,21 +46,19 @@ class OrgKeyError(Exception):
         super().__init__(f"{message} [{code}]")
 
 
-def _aad(org_code: str) -> bytes:
-    return f"genchi-org-keys:{org_code}".encode()
+def _secret_context(org_code: str) -> str:
+    return f"org-keys:{org_code}"
 
 
-def seal_secret(org_code: str, secret: bytes, master: MasterKey | None = None) -> bytes:
-    master = master or current_master_key()
-    nonce = secrets.token_bytes(12)
-    return nonce + AESGCM(master.key).encrypt(nonce, secret, _aad(org_code))
+def wrap_org_secret(org_code: str, secret: bytes, master: MasterKey | None = None) -> bytes:
+    """An organisation's secret key file wrapped under the master key, bound to it."""
+    return wrap_secret(_secret_context(org_code), secret, master)
 
 
-def open_secret(org_code: str, blob: bytes, master: MasterKey | None = None) -> bytes:
-    master = master or current_master_key()
+def unwrap_org_secret(org_code: str, blob: bytes, master: MasterKey | None = None) -> bytes:
     try:
-        return AESGCM(master.key).decrypt(blob[:12], blob[12:], _aad(org_code))
-    except InvalidTag:
+        return unwrap_secret(_secret_context(org_code), blob, master)
+    except DecryptionFailed:
         raise OrgKeyError(
             "secret_unreadable",
             _("組織の秘密鍵を復号できません。マスター鍵が違うか、鍵が壊れています。"),
@@ -91,7 +91,7 @@ def create_key_pair(org: Organisation, *, by=None, replace: bool = False) -> Org
             signing_public_key=base64.b64encode(card.signing_public_key).decode("ascii"),
             encryption_fingerprint=card.encryption_fingerprint,
             signing_fingerprint=card.signing_fingerprint,
-            secret_blob=seal_secret(org.code, generated.to_bytes(), master),
+            secret_blob=wrap_org_secret(org.code, generated.to_bytes(), master),
             master_key_id=master.key_id,
             card_json=card.to_bytes().decode("utf-8"),
             created_by=by if getattr(by, "pk", None) else None,
@@ -118,7 +118,7 @@ def secret_keys(org: Organisation) -> OrganisationKeys:
             _("%(org)s の鍵ペアがありません。先に「genchi keys create」で作成してください。")
             % {"org": org.name},
         )
-    return OrganisationKeys.from_bytes(open_secret(org.code, bytes(row.secret_blob)))
+    return OrganisationKeys.from_bytes(unwrap_org_secret(org.code, bytes(row.secret_blob)))
 
 
 def own_card(org: Organisation) -> PublicKeyCard:
@@ -273,8 +273,8 @@ def rewrap_secrets(old: MasterKey, new: MasterKey) -> int:
     count = 0
     for row in rows:
         code = row.organisation.code
-        secret = open_secret(code, bytes(row.secret_blob), old)
-        row.secret_blob = seal_secret(code, secret, new)
+        secret = unwrap_org_secret(code, bytes(row.secret_blob), old)
+        row.secret_blob = wrap_org_secret(code, secret, new)
         row.master_key_id = new.key_id
         row.save(update_fields=["secret_blob", "master_key_id"])
         count += 1

@@ -1,21 +1,23 @@
-"""Per-contract data keys: creation, unwrapping (cached), rotation and destruction."""
+"""Data keys by scope: creation, unwrapping (cached), master-key rotation, destruction (D1).
+
+Each scope (`genchi.vault.scopes`: one side of a contract, or an organisation) has its
+own data key, stored only wrapped by the master key (`DataKey`). The wrapping itself,
+like every other cipher call, is in `genchi.vault.encryption`.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 import threading
 import uuid
 from collections.abc import Callable
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import transaction
 from django.utils import timezone
 
 from genchi.audit.chain import record
+from genchi.parties.models import Contract, Organisation
 
+from .errors import DecryptionFailed, KeyUnavailable
 from .master import (
     MasterKey,
     MasterKeyError,
@@ -25,16 +27,16 @@ from .master import (
     read_master_key,
     write_master_key,
 )
-from .models import ContractKey
-
-
-class KeyUnavailable(Exception):
-    """The data key is destroyed (crypto-erased) or cannot be unwrapped."""
-
+from .models import DataKey
+from .scopes import HOLDERS, Scope
 
 _lock = threading.Lock()
 _by_key_id: dict[uuid.UUID, bytes] = {}
-_current_for_contract: dict[int, uuid.UUID] = {}
+_scope_of_key: dict[uuid.UUID, Scope] = {}
+_current_for_scope: dict[Scope, tuple[uuid.UUID, bytes]] = {}
+# (contract id, holder) → scope. A contract's parties never change (parties.services
+# refuses it), so this holds for the life of the process.
+_contract_scopes: dict[tuple[int, str], Scope] = {}
 _master: MasterKey | None = None
 
 
@@ -42,7 +44,9 @@ def clear_cache() -> None:
     global _master
     with _lock:
         _by_key_id.clear()
-        _current_for_contract.clear()
+        _scope_of_key.clear()
+        _current_for_scope.clear()
+        _contract_scopes.clear()
         _master = None
 
 
@@ -52,12 +56,51 @@ MasterKeyRewrapper = Callable[[MasterKey, MasterKey], int]
 master_key_rewrappers: list[MasterKeyRewrapper] = []
 
 
+# --- scopes -------------------------------------------------------------------------------
+
+
+def contract_scope(contract_id: int, holder: str) -> Scope:
+    """The scope of the `holder` side ("ward" or "contractor") of a contract: one dict
+    lookup once the contract is known, so bulk writes can call it per value."""
+    scope = _contract_scopes.get((contract_id, holder))
+    if scope is not None:
+        return scope
+    if holder not in HOLDERS:
+        raise ValueError(f"holder は {' / '.join(HOLDERS)} のどちらかです: {holder!r}")
+    parties = Contract.objects.filter(pk=contract_id).values_list("ward_id", "contractor_id")
+    row = parties.first()
+    if row is None:
+        raise ValueError(f"契約が見つかりません: {contract_id}")
+    with _lock:
+        for side, organisation_id in zip(HOLDERS, row, strict=True):
+            _contract_scopes[(contract_id, side)] = Scope(organisation_id, contract_id)
+    return _contract_scopes[(contract_id, holder)]
+
+
+def scope_of(contract: Contract, organisation: Organisation) -> Scope:
+    """The scope of `organisation`'s side of `contract` (it must be one of its parties)."""
+    if organisation.pk not in (contract.ward_id, contract.contractor_id):
+        raise ValueError(f"{organisation.code} は契約 {contract.code} の当事者ではありません")
+    return Scope(organisation.pk, contract.pk)
+
+
+def organisation_scope(organisation_id: int) -> Scope:
+    """The scope of an organisation's data that belongs to no contract."""
+    return Scope(organisation_id)
+
+
+def _rows_of(scope: Scope):
+    # contract_id=None matches the organisation's own keys (IS NULL).
+    return DataKey.objects.filter(
+        organisation_id=scope.organisation_id, contract_id=scope.contract_id
+    )
+
+
+# --- the master key -----------------------------------------------------------------------
+
+
 def current_master_key() -> MasterKey:
     """The master key in force (loaded once per process, finishing any interrupted rotation)."""
-    return _master_key()
-
-
-def _master_key() -> MasterKey:
     global _master
     if _master is None:
         _master = _load_master_key()
@@ -70,103 +113,131 @@ def _load_master_key() -> MasterKey:
     if pending.exists():
         # A rotation stopped between the database commit and the file rename: finish or drop it.
         candidate = read_master_key(pending)
-        if ContractKey.objects.filter(master_key_id=candidate.key_id).exists():
+        if DataKey.objects.filter(master_key_id=candidate.key_id).exists():
             pending.replace(path)
         else:
             pending.unlink()
-    if not path.exists() and ContractKey.objects.filter(destroyed_at__isnull=True).exists():
+    if not path.exists() and DataKey.objects.filter(destroyed_at__isnull=True).exists():
         raise MasterKeyError(
             "マスター鍵ファイルがありません。バックアップから戻してください(新しい鍵は作りません)"
         )
     return load_or_create_master_key()
 
 
-def _wrap_aad(contract_id: int, key_id: uuid.UUID) -> bytes:
-    return f"genchi-contract-key:{contract_id}:{key_id}".encode()
+# --- wrapping data keys -------------------------------------------------------------------
+# `encryption` imports this module for its keys, so this module imports it where it wraps
+# (key creation, first unwrap, rotation: rare, and never at import time).
 
 
-def _wrap(master: MasterKey, contract_id: int, key_id: uuid.UUID, key: bytes) -> bytes:
-    nonce = secrets.token_bytes(12)
-    return nonce + AESGCM(master.key).encrypt(nonce, key, _wrap_aad(contract_id, key_id))
+def _wrap_context(scope: Scope, key_id: uuid.UUID) -> str:
+    return f"data-key:{scope.label}:{key_id}"
 
 
-def _unwrap(master: MasterKey, row: ContractKey) -> bytes:
+def _legacy_wrap_context(row: DataKey) -> str:
+    # Keys made before scopes were per contract only, bound to the contract and key id.
+    return f"contract-key:{row.contract_id}:{row.id}"
+
+
+def _wrap(master: MasterKey, scope: Scope, key_id: uuid.UUID, key: bytes) -> bytes:
+    from . import encryption
+
+    return encryption.wrap_secret(_wrap_context(scope, key_id), key, master)
+
+
+def _unwrap(master: MasterKey, row: DataKey) -> bytes:
+    from . import encryption
+
     if row.destroyed_at is not None:
-        raise KeyUnavailable("この契約のデータ鍵は破棄済みです")
+        raise KeyUnavailable("このデータ鍵は破棄済みです")
     if row.master_key_id != master.key_id:
         raise KeyUnavailable("データ鍵が現在のマスター鍵で包まれていません")
-    blob = bytes(row.wrapped_key)
     try:
-        return AESGCM(master.key).decrypt(blob[:12], blob[12:], _wrap_aad(row.contract_id, row.id))
-    except InvalidTag as exc:
+        return encryption.unwrap_secret(
+            _wrap_context(row.scope, row.id),
+            bytes(row.wrapped_key),
+            master,
+            legacy_context=_legacy_wrap_context(row),
+        )
+    except DecryptionFailed as exc:
         raise KeyUnavailable("データ鍵を復号できません") from exc
 
 
-def create_contract_key(contract) -> ContractKey:
+# --- data keys ----------------------------------------------------------------------------
+
+
+def create_data_key(scope: Scope) -> DataKey:
+    """A new data key for `scope`; new data of the scope is encrypted under it from now on."""
+    from . import encryption
+
     key_id = uuid.uuid4()
-    key = AESGCM.generate_key(bit_length=256)
-    master = _master_key()
-    row = ContractKey.objects.create(
+    key = encryption.new_data_key()
+    master = current_master_key()
+    row = DataKey.objects.create(
         id=key_id,
-        contract=contract,
-        wrapped_key=_wrap(master, contract.pk, key_id, key),
+        organisation_id=scope.organisation_id,
+        contract_id=scope.contract_id,
+        wrapped_key=_wrap(master, scope, key_id, key),
         master_key_id=master.key_id,
     )
     with _lock:
         _by_key_id[key_id] = key
-        _current_for_contract[contract.pk] = key_id
+        _scope_of_key[key_id] = scope
+        _current_for_scope[scope] = (key_id, key)
     return row
 
 
-def current_key(contract_id: int) -> tuple[uuid.UUID, bytes]:
-    """The key new data of this contract is encrypted under (created on first use)."""
-    key_id = _current_for_contract.get(contract_id)
-    if key_id is not None and key_id in _by_key_id:
-        return key_id, _by_key_id[key_id]
-    row = (
-        ContractKey.objects.filter(contract_id=contract_id, destroyed_at__isnull=True)
-        .order_by("-created_at")
-        .first()
-    )
-    if row is None:
-        from genchi.parties.models import Contract
+def create_contract_key(contract: Contract) -> DataKey:
+    """The ward's data key of a new contract (the contractor's is made on its first use)."""
+    return create_data_key(scope_of(contract, contract.ward))
 
-        if ContractKey.objects.filter(contract_id=contract_id).exists():
-            raise KeyUnavailable("この契約のデータ鍵は破棄済みです")
-        row = create_contract_key(Contract.objects.get(pk=contract_id))
-    key = key_by_id(row.id)
+
+def current_key(scope: Scope) -> tuple[uuid.UUID, bytes]:
+    """The key new data of `scope` is encrypted under (created on first use)."""
+    current = _current_for_scope.get(scope)
+    if current is not None:
+        return current
+    row = _rows_of(scope).filter(destroyed_at__isnull=True).order_by("-created_at").first()
+    if row is None:
+        if _rows_of(scope).exists():
+            raise KeyUnavailable("このデータ鍵は破棄済みです")
+        row = create_data_key(scope)
+    current = (row.id, key_by_id(row.id))
     with _lock:
-        _current_for_contract[contract_id] = row.id
-    return row.id, key
+        _current_for_scope[scope] = current
+    return current
+
+
+def _row(key_id: uuid.UUID) -> DataKey:
+    row = DataKey.objects.filter(pk=key_id).first()
+    if row is None:
+        # Destroyed keys keep their row: a key id nobody has is altered or foreign data.
+        raise DecryptionFailed("暗号文の名指すデータ鍵がありません")
+    with _lock:
+        _scope_of_key[key_id] = row.scope
+    return row
+
+
+def key_scope(key_id: uuid.UUID) -> Scope:
+    """The scope a key belongs to (known for destroyed keys too)."""
+    scope = _scope_of_key.get(key_id)
+    return scope if scope is not None else _row(key_id).scope
 
 
 def key_by_id(key_id: uuid.UUID) -> bytes:
     key = _by_key_id.get(key_id)
     if key is not None:
         return key
-    row = ContractKey.objects.filter(pk=key_id).first()
-    if row is None:
-        raise KeyUnavailable("データ鍵が見つかりません")
-    key = _unwrap(_master_key(), row)
+    key = _unwrap(current_master_key(), _row(key_id))
     with _lock:
         _by_key_id[key_id] = key
     return key
 
 
-def blind_index(contract_id: int, value: str) -> str:
-    """A keyed hash for equality lookups on encrypted values (e.g. duplicate detection)."""
-    _, key = current_key(contract_id)
-    index_key = hashlib.sha256(b"genchi-blind-index\x00" + key).digest()
-    return hmac.new(index_key, value.encode(), hashlib.sha256).hexdigest()
-
-
-def destroy_contract_keys(contract) -> list[str]:
-    """Crypto-erasure: blank every data key of the contract. Returns the destroyed key ids."""
+def destroy_keys(scope: Scope) -> list[str]:
+    """Crypto-erasure: blank every data key of `scope`. Returns the destroyed key ids."""
     destroyed = []
     with transaction.atomic():
-        for row in ContractKey.objects.select_for_update().filter(
-            contract=contract, destroyed_at__isnull=True
-        ):
+        for row in _rows_of(scope).select_for_update().filter(destroyed_at__isnull=True):
             row.wrapped_key = b""
             row.destroyed_at = timezone.now()
             row.save(update_fields=["wrapped_key", "destroyed_at"])
@@ -175,15 +246,21 @@ def destroy_contract_keys(contract) -> list[str]:
     return destroyed
 
 
+def destroy_contract_keys(contract: Contract, organisation: Organisation) -> list[str]:
+    """Crypto-erasure of `organisation`'s side of `contract` only: the other side's data
+    of the same contract stays readable. Returns the destroyed key ids."""
+    return destroy_keys(scope_of(contract, organisation))
+
+
 def rotate_master_key() -> tuple[str, str, int]:
-    """Re-wrap every live contract key (and every registered secret) under a new master key.
+    """Re-wrap every live data key (and every registered secret) under a new master key.
 
     The new key is written beside the old one first and everything is re-wrapped in one
     transaction with its log entry, so a crash in between leaves either the old state or
     the new one recoverable, never neither; a failure (of a re-wrap or of the entry) rolls
     back and removes the new key. Returns (old id, new id, number of secrets re-wrapped).
     """
-    old = _master_key()
+    old = current_master_key()
     new = new_master_key()
     path = master_key_path()
     pending = path.with_name("master.key.new")
@@ -191,9 +268,9 @@ def rotate_master_key() -> tuple[str, str, int]:
     count = 0
     try:
         with transaction.atomic():
-            for row in ContractKey.objects.select_for_update().filter(destroyed_at__isnull=True):
+            for row in DataKey.objects.select_for_update().filter(destroyed_at__isnull=True):
                 key = _unwrap(old, row)
-                row.wrapped_key = _wrap(new, row.contract_id, row.id, key)
+                row.wrapped_key = _wrap(new, row.scope, row.id, key)
                 row.master_key_id = new.key_id
                 row.save(update_fields=["wrapped_key", "master_key_id"])
                 count += 1

@@ -3,17 +3,31 @@ import uuid
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .scopes import Scope
 
-class ContractKey(models.Model):
-    """A contract's data key, stored only wrapped by the master key (D1).
 
-    Destroying it (crypto-erasure) blanks `wrapped_key` and sets `destroyed_at`:
-    every ciphertext under it, backups included, becomes unreadable.
+class DataKey(models.Model):
+    """A data key of one scope (D1), stored only wrapped by the master key.
+
+    The scope is `organisation`'s side of `contract`, or `organisation` alone when
+    `contract` is empty. Destroying a key (crypto-erasure) blanks `wrapped_key` and sets
+    `destroyed_at`: every ciphertext under it, backups included, becomes unreadable.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(
+        "parties.Organisation",
+        on_delete=models.PROTECT,
+        related_name="data_keys",
+        verbose_name=_("組織"),
+    )
     contract = models.ForeignKey(
-        "parties.Contract", on_delete=models.PROTECT, related_name="data_keys"
+        "parties.Contract",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="data_keys",
+        verbose_name=_("契約"),
     )
     wrapped_key = models.BinaryField(_("鍵(マスター鍵で暗号化)"))
     master_key_id = models.CharField(_("マスター鍵ID"), max_length=32)
@@ -22,7 +36,11 @@ class ContractKey(models.Model):
 
     class Meta:
         ordering = ["created_at"]
-        verbose_name = _("契約データ鍵")
+        verbose_name = _("データ鍵")
 
     def __str__(self) -> str:
-        return f"{self.contract_id}:{self.id}"
+        return f"{self.scope.label}:{self.id}"
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.organisation_id, self.contract_id)

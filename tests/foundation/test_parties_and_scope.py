@@ -12,14 +12,15 @@ from genchi.access.scope import contract_for, contracts_for
 from genchi.accounts.models import Role
 from genchi.audit.models import AuditEntry
 from genchi.parties import services
-from genchi.vault.models import ContractKey
+from genchi.vault.models import DataKey
 from tests.conftest import make_person, signed_in_client
 
 pytestmark = pytest.mark.django_db
 
 
 def test_contract_gets_its_own_data_key_and_a_log_entry(contract):
-    assert ContractKey.objects.filter(contract=contract, destroyed_at__isnull=True).count() == 1
+    live = DataKey.objects.filter(contract=contract, destroyed_at__isnull=True)
+    assert [key.organisation for key in live] == [contract.ward]  # the ward's side, from day one
     assert AuditEntry.objects.filter(
         action="contract.created", contract_code=contract.code
     ).exists()

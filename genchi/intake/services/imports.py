@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from genchi.parties.models import Contract
-from genchi.vault.fields import EncryptedTextField, encrypt_value
+from genchi.vault.fields import EncryptedTextField
 
 from ..columns import ColumnMap, map_columns
 from ..models import Case, ImportRun, new_case_ref
@@ -189,10 +189,10 @@ _PLAIN_COLUMNS = {
 
 
 def _insert_cases(cases: list[NewCase]) -> None:
-    """Insert a chunk of new cases, every personal field encrypted under the contract key.
+    """Insert a chunk of new cases, every personal field encrypted under the ward's key.
 
-    The same as ``bulk_create`` (each EncryptedTextField value goes through the vault's
-    `encrypt_value` with the field's own label), minus the ORM's per-field overhead,
+    The same as ``bulk_create`` (each EncryptedTextField value goes through the field's
+    own `encrypt_for`, as in `pre_save`), minus the ORM's per-field overhead,
     which dominated a 100,000-row import. Any field this does not know falls back to
     ``bulk_create``, so a new model field can never be skipped silently.
     """
@@ -220,13 +220,13 @@ def _insert_cases(cases: list[NewCase]) -> None:
 
 
 def _encrypting_getter(f) -> Callable[[NewCase], str]:
-    label, attname = f.label, f.attname
+    encrypt_for, attname = f.encrypt_for, f.attname
 
     def get(case: NewCase) -> str:
         value = getattr(case, attname)
         if value is None or value == "":
             return value
-        return encrypt_value(case.contract_id, label, str(value))
+        return encrypt_for(case.contract_id, str(value))
 
     return get
 

@@ -1,7 +1,8 @@
 """Import runs in the UI: upload → check (preview) → commit, each step logged.
 
-A run keeps the uploaded file (encrypted under the contract's key) between the preview
-and the commit, and the preview report (also encrypted: it quotes row values).
+A run keeps the uploaded file (compressed, then encrypted under the ward's key of the
+contract, bound to the run) between the preview and the commit, and the preview report
+(also encrypted: it quotes row values).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import os
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,9 +27,9 @@ from django.utils.translation import gettext as _
 
 from genchi.audit.chain import record
 from genchi.parties.models import Contract
+from genchi.vault import contract_scope, decrypt, encrypt
 
-from .. import sealing
-from ..models import ImportRun, MappingPreset
+from ..models import HOLDER, ImportRun, MappingPreset
 from .imports import (
     MAX_KEPT_ISSUES,
     ImportOptions,
@@ -164,7 +166,7 @@ def create_run(
     channel: str = "web",
     keep_file: bool = True,
 ) -> ImportRun:
-    """Register an upload; the file is kept only encrypted under the contract's key."""
+    """Register an upload; the file is kept only encrypted under the ward's key."""
     options = options or ImportOptions()
     run = ImportRun.objects.create(
         contract=contract,
@@ -178,7 +180,7 @@ def create_run(
         mapping=options.mapping or {},
     )
     if keep_file:
-        run.payload = sealing.seal(contract.pk, run.pk, "file", data)
+        run.payload = _encrypt_run_data(run, "file", data)
         run.save(update_fields=["payload"])
     record(
         "intake.import.uploaded",
@@ -187,6 +189,18 @@ def create_run(
         detail={"run": run.pk, "filename": run.filename, "sha256": run.file_sha256},
     )
     return run
+
+
+def _encrypt_run_data(run: ImportRun, purpose: str, data: bytes) -> bytes:
+    """The run's file or report, compressed then encrypted under the ward's key of its
+    contract, bound to the run and the purpose."""
+    scope = contract_scope(run.contract_id, HOLDER)
+    return encrypt(scope, f"intake:{purpose}:{run.pk}", zlib.compress(data, 3))
+
+
+def _decrypt_run_data(run: ImportRun, purpose: str, blob: bytes) -> bytes:
+    scope = contract_scope(run.contract_id, HOLDER)
+    return zlib.decompress(decrypt(scope, f"intake:{purpose}:{run.pk}", blob))
 
 
 def _options_of(run: ImportRun, exclude_rows: Iterable[int] = ()) -> ImportOptions:
@@ -218,7 +232,8 @@ def _prove(
         progress=progress or _progress_for(run.pk),
     )
     _apply_counts(run, report)
-    run.report = sealing.seal_json(run.contract_id, run.pk, "report", report.to_store())
+    stored = json.dumps(report.to_store(), ensure_ascii=False).encode()
+    run.report = _encrypt_run_data(run, "report", stored)
     return report
 
 
@@ -229,7 +244,7 @@ def _log_outcome(action: str, run: ImportRun, report: ImportReport) -> None:
 def check_run(run: ImportRun, *, progress: Progress | None = None) -> ImportReport:
     """The preview: prove every row and keep the (encrypted) report; stores no case."""
     with _heartbeat(run.pk):
-        data = sealing.unseal(run.pk, "file", run.payload)
+        data = _decrypt_run_data(run, "file", run.payload)
         before = run.status
         ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.CHECKING)
         try:
@@ -283,7 +298,7 @@ def commit_run(
         # The rows, the run's outcome and its entry are stored together or not at all.
         with _heartbeat(run.pk), transaction.atomic():
             excluded = list(run.error_row_numbers) if exclude_error_rows else []
-            data = sealing.unseal(run.pk, "file", run.payload)
+            data = _decrypt_run_data(run, "file", run.payload)
             report = _prove(run, data, store=True, excluded=excluded, progress=progress)
             run.excluded_rows = excluded
             if report.stored:
@@ -443,7 +458,7 @@ def report_of(run: ImportRun) -> dict[str, Any]:
     """The decrypted preview report of a run (issues quote personal data: log the view)."""
     if not run.report:
         return {"issues": [], "column_problems": [], "header": [], "issues_truncated": False}
-    return sealing.unseal_json(run.pk, "report", run.report)
+    return json.loads(_decrypt_run_data(run, "report", run.report))
 
 
 @transaction.atomic

@@ -1,18 +1,17 @@
-"""D1: personal data is encrypted at rest under the contract's key, wrapped by a master key."""
+"""D1: model fields keep personal data encrypted at rest under their side's contract key."""
 
+import base64
 import os
 import subprocess
 import sys
 
 import pytest
-from django.core.management import call_command
+from django.core import checks
 from django.db import connection
 
 from genchi.intake.models import Case
-from genchi.vault import keys
-from genchi.vault.fields import ERASED, DecryptionFailed, decrypt_value
-from genchi.vault.master import MasterKeyError, master_key_path, read_master_key
-from genchi.vault.models import ContractKey
+from genchi.vault import DecryptionFailed, contract_scope, encrypt
+from genchi.vault.fields import EncryptedTextField, decrypt_text
 
 pytestmark = pytest.mark.django_db
 
@@ -32,12 +31,27 @@ def _raw_row(case) -> dict:
     return {"name": name, "address": address}
 
 
+def _set_raw(case, **columns) -> None:
+    with connection.cursor() as cur:
+        for column, value in columns.items():
+            cur.execute(f"UPDATE intake_case SET {column} = %s WHERE id = %s", [value, case.pk])  # noqa: S608
+
+
 def test_values_round_trip_and_are_ciphertext_in_the_table(contract):
     case = _case(contract, building_line="梅田ハイツ101号室")
     raw = _raw_row(case)
-    assert raw["name"].startswith("g1:") and NAME not in raw["name"]
+    assert raw["name"].startswith("g2:") and NAME not in raw["name"]
     again = Case.objects.get(pk=case.pk)
     assert (again.name, again.address, again.building_line) == (NAME, ADDRESS, "梅田ハイツ101号室")
+
+
+def test_values_are_under_the_wards_key_of_the_contract(contract):
+    raw = _raw_row(_case(contract))
+    blob = base64.urlsafe_b64decode(raw["name"][3:])
+    from genchi.vault import keys
+
+    ward_key_id, _ = keys.current_key(contract_scope(contract.pk, "ward"))
+    assert blob[1:17] == ward_key_id.bytes
 
 
 STORE_SCRIPT = """
@@ -75,7 +89,7 @@ def test_raw_database_file_holds_no_plaintext(tmp_path):
     assert stored.returncode == 0, stored.stderr
     assert stored.stdout.strip() == NAME  # it was stored and reads back
     raw = b"".join(p.read_bytes() for p in (tmp_path / "inst").glob("genchi.sqlite3*"))
-    assert b"g1:" in raw
+    assert b"g2:" in raw
     for secret in (NAME, ADDRESS, "梅田", "髙橋"):
         assert secret.encode("utf-8") not in raw, secret
 
@@ -87,34 +101,29 @@ def test_postgres_table_holds_no_plaintext(contract):
     with connection.cursor() as cur:
         cur.execute("SELECT intake_case::text FROM intake_case")
         rows = " ".join(r[0] for r in cur.fetchall())
-    assert "g1:" in rows and NAME not in rows and "梅田" not in rows
-
-
-def test_each_contract_has_its_own_key(contract, ward, contractor):
-    from genchi.parties import services
-
-    other = services.create_contract(
-        code="other",
-        title="別契約",
-        ward=ward,
-        contractor=contractor,
-        fiscal_year=2026,
-        starts_on=contract.starts_on,
-        ends_on=contract.ends_on,
-    )
-    a = _case(contract)
-    b = _case(other)
-    key_a = _raw_row(a)["name"][3:25]
-    key_b = _raw_row(b)["name"][3:25]
-    assert key_a != key_b
-    assert ContractKey.objects.filter(contract=contract).count() == 1
+    assert "g2:" in rows and NAME not in rows and "梅田" not in rows
 
 
 def test_ciphertext_is_bound_to_its_column(contract):
     case = _case(contract)
     raw = _raw_row(case)
     with pytest.raises(DecryptionFailed):
-        decrypt_value("intake.case.address", raw["name"])
+        decrypt_text("ward", "field:intake.case.address", raw["name"])
+    _set_raw(case, address=raw["name"])  # a name copied into the address column
+    with pytest.raises(DecryptionFailed):
+        Case.objects.get(pk=case.pk)
+
+
+def test_a_value_of_the_other_side_does_not_read_in_this_column(contract):
+    """The contractor's ciphertext of the same column name, put into the ward's table."""
+    case = _case(contract)
+    contractor_scope = contract_scope(contract.pk, "contractor")
+    foreign = "g2:" + base64.urlsafe_b64encode(
+        encrypt(contractor_scope, "field:intake.case.name", NAME.encode())
+    ).decode("ascii")
+    _set_raw(case, name=foreign)
+    with pytest.raises(DecryptionFailed):
+        Case.objects.get(pk=case.pk)
 
 
 def test_plaintext_cannot_sneak_in_through_update_or_lookups(contract):
@@ -125,38 +134,27 @@ def test_plaintext_cannot_sneak_in_through_update_or_lookups(contract):
         list(Case.objects.filter(name=NAME))
 
 
-def test_master_key_lives_in_a_private_file_not_the_database(contract):
-    path = master_key_path()
-    assert path.exists() and (path.stat().st_mode & 0o077) == 0
-    master = read_master_key()
-    row = ContractKey.objects.get(contract=contract)
-    assert master.key not in bytes(row.wrapped_key)
-
-
-def test_rotate_master_rewraps_every_key_and_data_stays_readable(contract, capsys):
+def test_plaintext_in_the_table_is_refused_on_read(contract):
     case = _case(contract)
-    before = read_master_key()
-    call_command("keys", "rotate-master")
-    after = read_master_key()
-    assert after.key_id != before.key_id
-    assert set(ContractKey.objects.values_list("master_key_id", flat=True)) == {after.key_id}
-    keys.clear_cache()
-    assert Case.objects.get(pk=case.pk).name == NAME
-    assert "包み直し" in capsys.readouterr().out
+    _set_raw(case, name=NAME)
+    with pytest.raises(DecryptionFailed):
+        Case.objects.get(pk=case.pk)
 
 
-def test_missing_master_key_is_never_silently_replaced(contract):
-    _case(contract)
-    master_key_path().unlink()
-    keys.clear_cache()
-    with pytest.raises(MasterKeyError):
-        Case.objects.get(contract=contract)
+def test_a_field_must_say_which_side_holds_its_data():
+    field = EncryptedTextField()
+    field.set_attributes_from_name("secret")
+    errors = field.check()
+    assert [e.id for e in errors] == ["genchi_vault.E001"]
+    assert all(isinstance(e, checks.Error) for e in errors)
+    held = EncryptedTextField(holder="contractor")
+    held.set_attributes_from_name("secret")
+    assert held.check() == []
 
 
-def test_crypto_erasure_makes_data_unreadable(contract):
-    case = _case(contract)
-    destroyed = keys.destroy_contract_keys(contract)
-    assert len(destroyed) == 1
-    assert Case.objects.get(pk=case.pk).name == ERASED
-    with pytest.raises(keys.KeyUnavailable):
-        keys.current_key(contract.pk)
+def test_the_side_is_no_database_change():
+    """Declaring the holder alters no column (its migrations are free on big tables)."""
+    a, b = EncryptedTextField(holder="ward"), EncryptedTextField(holder="contractor")
+    a.set_attributes_from_name("x")
+    b.set_attributes_from_name("x")
+    assert connection.schema_editor()._field_should_be_altered(a, b) is False
