@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "genchi.intake",
     "genchi.transfer",
     "genchi.fieldwork",
+    "genchi.planner",
 ]
 
 MIDDLEWARE = [

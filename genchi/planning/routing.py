@@ -1,0 +1,125 @@
+"""One call of the routing library (pyvroom, VROOM's Python binding) on a set of day routes.
+
+The planner builds `Vehicle`s (one per surveyor-day, starting and ending at a base or a
+trip's lodging, with that day's hours and the visits-per-day limit) and `Job`s (one per
+visit, with its service minutes and the absolute time windows it may start in: day ×
+1440 + minute of the day), and gets back each vehicle's visits in order with their start
+times. Costs are metres of the travel matrix, so the library minimises total distance;
+times are whole minutes. A job may be pinned to one vehicle (`vehicle`), which keeps a
+visit planned in an earlier round on its day while the order around it is re-optimised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from importlib.metadata import version
+from typing import Any
+
+import numpy as np
+import vroom
+
+MINUTES_PER_DAY = 1440
+SOLVER_NAME = f"pyvroom {version('pyvroom')}"
+
+
+@dataclass(slots=True)
+class Vehicle:
+    key: Any
+    day: int
+    start_loc: int
+    end_loc: int
+    start: int  # minutes since midnight
+    end: int
+    capacity: int
+    fixed_cost: int = 0
+
+
+@dataclass(slots=True)
+class Job:
+    key: Any
+    loc: int
+    service: int
+    windows: list[tuple[int, int]]  # absolute minutes, sorted, disjoint
+    vehicle: int | None = None  # index into the vehicles list when pinned
+
+
+@dataclass(slots=True)
+class Solution:
+    # vehicle index → [(job index, absolute start minute)] in visiting order
+    routes: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    unassigned: list[int] = field(default_factory=list)
+
+
+def solve(
+    meters: np.ndarray,
+    minutes: np.ndarray,
+    locations: Sequence[int],
+    vehicles: Sequence[Vehicle],
+    jobs: Sequence[Job],
+    *,
+    seconds: float,
+    level: int = 1,
+    priorities: Sequence[int] | None = None,
+) -> Solution:
+    """Route `jobs` on `vehicles`; `locations` are the matrix rows the problem uses."""
+    result = Solution()
+    if not jobs:
+        return result
+    if not vehicles:
+        result.unassigned = list(range(len(jobs)))
+        return result
+    rows = list(dict.fromkeys(locations))
+    position = {row: i for i, row in enumerate(rows)}
+    sub = np.ix_(rows, rows)
+    problem = vroom.Input()
+    problem.set_durations_matrix("car", minutes[sub].astype(np.uint32))
+    problem.set_costs_matrix("car", meters[sub].astype(np.uint32))
+    pinned = {job.vehicle for job in jobs if job.vehicle is not None}
+    for i, v in enumerate(vehicles):
+        base = v.day * MINUTES_PER_DAY
+        problem.add_vehicle(
+            vroom.Vehicle(
+                id=i,
+                start=position[v.start_loc],
+                end=position[v.end_loc],
+                time_window=vroom.TimeWindow(base + v.start, base + v.end),
+                max_tasks=v.capacity,
+                skills={i + 1} if pinned else None,
+                costs=vroom.VehicleCosts(fixed=v.fixed_cost),
+            )
+        )
+    feasible = []
+    for j, job in enumerate(jobs):
+        if not job.windows:
+            result.unassigned.append(j)
+            continue
+        feasible.append(j)
+        problem.add_job(
+            vroom.Job(
+                id=j,
+                location=position[job.loc],
+                default_service=job.service,
+                time_windows=[vroom.TimeWindow(a, b) for a, b in job.windows],
+                skills={job.vehicle + 1} if job.vehicle is not None else None,
+                priority=priorities[j] if priorities else 0,
+            )
+        )
+    if not feasible:
+        return result
+    solution = problem.solve(
+        exploration_level=level,
+        nb_threads=1,
+        timeout=timedelta(seconds=max(0.05, seconds)),
+    ).to_dict()
+    for route in solution.get("routes", ()):
+        steps = [
+            (int(step["id"]), int(step["arrival"]) + int(step.get("waiting_time", 0)))
+            for step in route["steps"]
+            if step["type"] == "job"
+        ]
+        if steps:
+            result.routes[int(route["vehicle"])] = steps
+    result.unassigned.extend(int(u["id"]) for u in solution.get("unassigned", ()))
+    return result
