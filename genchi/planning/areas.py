@@ -27,7 +27,7 @@ from genchi.planning._messages import _
 from genchi.planning.instance import Instance, Stop, Surveyor
 from genchi.planning.network import Network
 
-OVERLOAD_PRICE = 1_000  # metres of travel one minute of overload is worth
+OVERLOAD_PRICE = 1_000_000  # metres of travel one minute of overload is worth: balance first
 
 
 @dataclass(slots=True)

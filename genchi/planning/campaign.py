@@ -156,10 +156,12 @@ class _SurveyorPlanner:
     # -- windows -------------------------------------------------------------------------
 
     def _windows(
-        self, j: int, r: int, hours: Iterable[tuple[int, int, int]]
+        self, j: int, r: int, hours: list[tuple[int, int, int]], room: bool = True
     ) -> list[tuple[int, int]]:
         """Absolute start windows of stop j's r-th planned visit on the given (day, start,
-        end) hours, from the stop's own limits and its previous visit."""
+        end) hours, from the stop's own limits and its previous visit. With `room`, the
+        visit leaves enough days after it for the stop's later visits, unless that leaves
+        no day at all."""
         inst = self.net.instance
         stop = inst.stops[j]
         prev = self.history[j][-1] if self.history[j] else None
@@ -176,7 +178,7 @@ class _SurveyorPlanner:
                 continue
             if prev and day < prev[0] + stop.gap_days:
                 continue
-            if after and day > latest_day:
+            if room and after and day > latest_day:
                 continue
             a = max(start, stop.earliest if stop.earliest is not None else 0)
             b = min(end - stop.minutes, stop.latest if stop.latest is not None else MINUTES_PER_DAY)
@@ -189,6 +191,8 @@ class _SurveyorPlanner:
             for cls, (ca, cb) in inst.class_windows(day, a, b).items():
                 if cls != prev_class and ca <= cb:
                     out.append((offset + ca, offset + cb))
+        if not out and room and after:
+            return self._windows(j, r, hours, room=False)
         return sorted(out)
 
     def _day_hours(self) -> list[tuple[int, int, int]]:

@@ -1,0 +1,78 @@
+"""Areas: compact (nearest base while the load allows), balanced, with far stops as trips."""
+
+from __future__ import annotations
+
+from genchi.planning import check_plan, parse_instance, propose_areas, solve
+from genchi.planning.cost import haversine_km
+from tests.planning.helpers import KAWAGUCHI, OSAKA, SENDAI, SETAGAYA, instance, scatter, surveyor
+
+
+def test_two_clusters_go_to_their_nearest_surveyor():
+    stops = scatter(20, SETAGAYA, 3, 1, "a") + scatter(20, KAWAGUCHI, 3, 2, "b")
+    days = list(range(1, 11))
+    inst = parse_instance(
+        instance(
+            stops, [surveyor("south", SETAGAYA, days), surveyor("north", KAWAGUCHI, days)], days
+        )
+    )
+    areas = propose_areas(inst).to_dict(inst)
+    by_sv = {a["surveyor"]: set(a["stops"]) for a in areas["areas"]}
+    assert by_sv["south"] == {s["id"] for s in stops[:20]}
+    assert by_sv["north"] == {s["id"] for s in stops[20:]}
+
+
+def test_an_uneven_list_is_balanced_within_the_allowed_spread():
+    # 30 stops near one base, 6 near the other: balance moves the nearest ones across.
+    stops = scatter(30, SETAGAYA, 4, 3, "a") + scatter(6, KAWAGUCHI, 2, 4, "b")
+    days = list(range(1, 11))
+    data = instance(
+        stops,
+        [surveyor("south", SETAGAYA, days), surveyor("north", KAWAGUCHI, days)],
+        days,
+        balance=0.1,
+    )
+    inst = parse_instance(data)
+    areas = propose_areas(inst).to_dict(inst)
+    load = {a["surveyor"]: a["workload_minutes"] for a in areas["areas"]}
+    total = sum(load.values())
+    assert max(load.values()) <= total / 2 * 1.1 + 20  # one stop's worth of rounding
+    moved = {a["surveyor"]: a["stops"] for a in areas["areas"]}["north"]
+    # The southern stops that moved north are those costing least extra travel there.
+    south_to_north = [sid for sid in moved if sid.startswith("a")]
+    assert south_to_north
+    points = {s["id"]: (s["lat"], s["lng"]) for s in stops[:30]}
+    extra = {
+        sid: haversine_km([p], [KAWAGUCHI])[0, 0] - haversine_km([p], [SETAGAYA])[0, 0]
+        for sid, p in points.items()
+    }
+    kept = [sid for sid in extra if sid not in south_to_north]
+    mean = lambda ids: sum(extra[i] for i in ids) / len(ids)  # noqa: E731
+    assert mean(south_to_north) < mean(kept)
+
+
+def test_far_stops_become_trips_of_one_surveyor_over_consecutive_days():
+    stops = (
+        scatter(10, SETAGAYA, 3, 5, "t")
+        + scatter(9, OSAKA, 4, 6, "o")
+        + scatter(3, SENDAI, 3, 7, "s")
+    )
+    days = list(range(1, 11))
+    inst = parse_instance(
+        instance(stops, [surveyor("s1", SETAGAYA, days), surveyor("s2", KAWAGUCHI, days)], days)
+    )
+    areas = propose_areas(inst).to_dict(inst)
+    groups = sorted(sorted(t["stops"]) for t in areas["trips"])
+    assert groups == sorted(
+        [sorted(s["id"] for s in stops[10:19]), sorted(s["id"] for s in stops[19:])]
+    )
+    plan = solve(inst)
+    assert check_plan(inst, plan) == []
+    assert {t.surveyor for t in plan.trips} <= {"s1", "s2"}
+    for trip in plan.trips:
+        assert list(trip.days) == list(range(trip.days[0], trip.days[-1] + 1))
+        # Nobody works from home on a trip day.
+        assert not [
+            r
+            for r in plan.routes
+            if r.surveyor == trip.surveyor and r.day in trip.days and r.trip != trip.id
+        ]
