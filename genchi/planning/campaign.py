@@ -207,8 +207,7 @@ class _SurveyorPlanner:
         hours = self._day_hours()
         base = net.base(self.k)
         vehicles = [
-            routing.Vehicle(d, d, base, base, s, e, inst.max_visits_per_day, fixed_cost=rank)
-            for rank, (d, s, e) in enumerate(hours)
+            routing.Vehicle(d, d, base, base, s, e, inst.max_visits_per_day) for d, s, e in hours
         ]
         jobs: list[routing.Job] = []
         owners: list[tuple[int, _Placed | None]] = []
@@ -233,14 +232,13 @@ class _SurveyorPlanner:
         if len(jobs) == sum(len(v) for v in self.pinned.values()):
             return
         locations = [base] + [job.loc for job in jobs]
-        result = routing.solve(
+        result = routing.solve_within(
             net.meters,
             net.travel.minutes,
             locations,
             vehicles,
             jobs,
             seconds=budget,
-            level=5,
             priorities=[PINNED_PRIORITY if owner[1] else 0 for owner in owners],
         )
         lost = [i for i in result.unassigned if owners[i][1] is not None]
@@ -313,14 +311,13 @@ class _SurveyorPlanner:
                 jobs = [
                     routing.Job(j, net.stop(j), inst.stops[j].minutes, windows[j]) for j in members
                 ]
-                result = routing.solve(
+                result = routing.solve_within(
                     net.meters,
                     net.travel.minutes,
                     [lodging] + [job.loc for job in jobs],
                     vehicles,
                     jobs,
-                    seconds=max(0.05, min(1.0, (self.deadline - time.perf_counter()) / 4)),
-                    level=3,
+                    seconds=max(0.05, min(0.5, (self.deadline - time.perf_counter()) / 8)),
                 )
                 placed = sum(len(s) for s in result.routes.values())
                 if best is None or placed > best[0]:
@@ -449,6 +446,10 @@ def replan(
         _stop_index={},
     )
     new = solve(sub, travel=travel)
+    # Trip ids restart in the new plan: make them unique next to the kept ones.
+    rename = {t.id: f"{surveyor}-{from_day}-{t.id}" for t in new.trips}
+    new.trips = [replace(t, id=rename[t.id]) for t in new.trips]
+    new.routes = [replace(r, trip=rename[r.trip]) if r.trip else r for r in new.routes]
     out = Plan(solver=new.solver)
     out.routes = [r for r in plan.routes if r.surveyor != surveyor] + new.routes
     out.trips = [t for t in plan.trips if t.surveyor != surveyor] + new.trips

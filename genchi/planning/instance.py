@@ -79,7 +79,7 @@ class Instance:
     evening_from: int = 17 * 60
     weekend_days: frozenset[int] = frozenset()
     expected_revisits: float = 0.0
-    trip_after_minutes: int = 120
+    trip_after_minutes: int = 180
     trip_speed_kmh: float = 150.0
     trip_detour_factor: float = 1.2
     trip_radius_km: float = 30.0

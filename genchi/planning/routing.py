@@ -11,6 +11,7 @@ visit planned in an earlier round on its day while the order around it is re-opt
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -33,7 +34,6 @@ class Vehicle:
     start: int  # minutes since midnight
     end: int
     capacity: int
-    fixed_cost: int = 0
 
 
 @dataclass(slots=True)
@@ -50,6 +50,41 @@ class Solution:
     # vehicle index → [(job index, absolute start minute)] in visiting order
     routes: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     unassigned: list[int] = field(default_factory=list)
+    cost: int = 0  # metres
+
+    def score(self, priorities: Sequence[int] | None) -> tuple[int, int, int]:
+        """Lower is better: priority left out, visits left out, then metres."""
+        lost = sum(priorities[i] for i in self.unassigned) if priorities else 0
+        return (lost, len(self.unassigned), self.cost)
+
+
+# How much longer than level 0 each exploration level takes (measured on one surveyor's
+# campaign, 40–130 visits on 40 days; docs/planning.md).
+LEVEL_COST = {1: 2.0, 2: 4.5, 3: 9.0, 5: 30.0}
+
+
+def solve_within(
+    meters: np.ndarray,
+    minutes: np.ndarray,
+    locations: Sequence[int],
+    vehicles: Sequence[Vehicle],
+    jobs: Sequence[Job],
+    *,
+    seconds: float,
+    priorities: Sequence[int] | None = None,
+) -> Solution:
+    """Solve at exploration level 0, then, if the time left allows, once more at the
+    highest level expected to finish within it; keep the better of the two."""
+    started = time.perf_counter()
+    args = (meters, minutes, locations, vehicles, jobs)
+    best = solve(*args, seconds=seconds, level=0, priorities=priorities)
+    took = max(time.perf_counter() - started, 1e-3)
+    left = seconds - (time.perf_counter() - started)
+    level = max((lv for lv, f in LEVEL_COST.items() if took * f <= left), default=None)
+    if level is None or not best.routes:
+        return best
+    again = solve(*args, seconds=left, level=level, priorities=priorities)
+    return again if again.score(priorities) < best.score(priorities) else best
 
 
 def solve(
@@ -87,7 +122,6 @@ def solve(
                 time_window=vroom.TimeWindow(base + v.start, base + v.end),
                 max_tasks=v.capacity,
                 skills={i + 1} if pinned else None,
-                costs=vroom.VehicleCosts(fixed=v.fixed_cost),
             )
         )
     feasible = []
@@ -113,6 +147,7 @@ def solve(
         nb_threads=1,
         timeout=timedelta(seconds=max(0.05, seconds)),
     ).to_dict()
+    result.cost = int(solution.get("summary", {}).get("cost", 0))
     for route in solution.get("routes", ()):
         steps = [
             (int(step["id"]), int(step["arrival"]) + int(step.get("waiting_time", 0)))
