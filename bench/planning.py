@@ -51,7 +51,11 @@ from genchi.planning import (  # noqa: E402
     routing,  # noqa: E402
     solve,
 )
-from genchi.planning.campaign import build_route  # noqa: E402
+from genchi.planning.campaign import (  # noqa: E402
+    build_route,
+    same_class_windows,
+    visit_windows,
+)
 from genchi.planning.cost import haversine_km  # noqa: E402
 from genchi.planning.instance import DoneVisit, Instance  # noqa: E402
 from genchi.planning.network import Network  # noqa: E402
@@ -201,6 +205,7 @@ def reference_plan(inst: Instance, net: Network, ours: Plan, engine: str, budget
         lo, hi = day_hours.get(v.day, (v.start, v.end))
         day_hours[v.day] = (min(lo, v.start), max(hi, v.end))
     last_day = max(day_hours)
+    hours = [(d, start, end) for d, (start, end) in sorted(day_hours.items())]
     history = {j: [(d.day, d.minute) for d in s.done] for j, s in enumerate(inst.stops)}
     pinned: list[RefVisit] = []
     failed: set[int] = set()
@@ -211,17 +216,14 @@ def reference_plan(inst: Instance, net: Network, ours: Plan, engine: str, budget
         share = budget * len(members) / total_jobs
         jobs, owners = [], []
         for p in pinned:
-            cls = inst.time_class(p.day, p.minute)
-            ca, cb = inst.class_windows(p.day, 0, 1440)[cls]
-            lo, hi = p.day * 1440 + ca, p.day * 1440 + cb
-            win = [(max(a, lo), min(b, hi)) for a, b in p.windows if a <= hi and b >= lo]
+            win = same_class_windows(inst, p.day, p.minute, p.windows)
             jobs.append(
                 routing.Job(p, net.stop(p.stop), inst.stops[p.stop].minutes, win, p.vehicle)
             )
             owners.append(p)
         new_windows = {}
         for j in members:
-            new_windows[j] = _ref_windows(inst, j, r, history[j], day_hours, last_day)
+            new_windows[j] = visit_windows(inst, j, r, history[j], hours, last_day)
             jobs.append(routing.Job(j, net.stop(j), inst.stops[j].minutes, new_windows[j]))
             owners.append(None)
         locations = sorted({v.start_loc for v in vehicles}) + [job.loc for job in jobs]
@@ -276,38 +278,6 @@ def reference_plan(inst: Instance, net: Network, ours: Plan, engine: str, budget
             plan.unassigned.append(Unassigned(s.id, "not placed by the reference", missing))
     plan.seconds = time.perf_counter() - started
     return plan.sort()
-
-
-def _ref_windows(inst, j, r, history, day_hours, last_day) -> list[tuple[int, int]]:
-    """The same window rules as the planner's (stop limits, spacing, other time, room)."""
-    stop = inst.stops[j]
-    prev = history[-1] if history else None
-    prev_class = inst.time_class(*prev) if prev and stop.other_time else None
-    after = stop.remaining - r
-    for room in (True, False):
-        out = []
-        for day, (start, end) in sorted(day_hours.items()):
-            if stop.days is not None and day not in stop.days:
-                continue
-            if r == 1 and stop.fixed_day is not None and day != stop.fixed_day:
-                continue
-            if prev and day < prev[0] + stop.gap_days:
-                continue
-            if room and after and day > last_day - after * stop.gap_days:
-                continue
-            a = max(start, stop.earliest if stop.earliest is not None else 0)
-            b = min(end - stop.minutes, stop.latest if stop.latest is not None else 1440)
-            if a > b:
-                continue
-            if prev_class is None:
-                out.append((day * 1440 + a, day * 1440 + b))
-                continue
-            for cls, (ca, cb) in inst.class_windows(day, a, b).items():
-                if cls != prev_class and ca <= cb:
-                    out.append((day * 1440 + ca, day * 1440 + cb))
-        if out or not (room and after):
-            return sorted(out)
-    return []
 
 
 def ortools_solve(net: Network, vehicles, jobs, seconds: float) -> routing.Solution:

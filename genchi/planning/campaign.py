@@ -155,45 +155,9 @@ class _SurveyorPlanner:
 
     # -- windows -------------------------------------------------------------------------
 
-    def _windows(
-        self, j: int, r: int, hours: list[tuple[int, int, int]], room: bool = True
-    ) -> list[tuple[int, int]]:
-        """Absolute start windows of stop j's r-th planned visit on the given (day, start,
-        end) hours, from the stop's own limits and its previous visit. With `room`, the
-        visit leaves enough days after it for the stop's later visits, unless that leaves
-        no day at all."""
-        inst = self.net.instance
-        stop = inst.stops[j]
-        prev = self.history[j][-1] if self.history[j] else None
-        prev_class = inst.time_class(*prev) if prev and stop.other_time else None
-        # Leave room for the visits still to come after this one.
-        after = stop.remaining - r
+    def _windows(self, j: int, r: int, hours: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
         last_day = max(self.net.instance.surveyors[self.k].days)
-        latest_day = last_day - after * stop.gap_days
-        out = []
-        for day, start, end in hours:
-            if stop.days is not None and day not in stop.days:
-                continue
-            if r == 1 and stop.fixed_day is not None and day != stop.fixed_day:
-                continue
-            if prev and day < prev[0] + stop.gap_days:
-                continue
-            if room and after and day > latest_day:
-                continue
-            a = max(start, stop.earliest if stop.earliest is not None else 0)
-            b = min(end - stop.minutes, stop.latest if stop.latest is not None else MINUTES_PER_DAY)
-            if a > b:
-                continue
-            offset = day * MINUTES_PER_DAY
-            if prev_class is None:
-                out.append((offset + a, offset + b))
-                continue
-            for cls, (ca, cb) in inst.class_windows(day, a, b).items():
-                if cls != prev_class and ca <= cb:
-                    out.append((offset + ca, offset + cb))
-        if not out and room and after:
-            return self._windows(j, r, hours, room=False)
-        return sorted(out)
+        return visit_windows(self.net.instance, j, r, self.history[j], hours, last_day)
 
     def _day_hours(self) -> list[tuple[int, int, int]]:
         sv = self.net.instance.surveyors[self.k]
@@ -203,7 +167,6 @@ class _SurveyorPlanner:
 
     def _route_local(self, members: list[int], r: int, budget: float) -> None:
         net, inst = self.net, self.net.instance
-        sv = inst.surveyors[self.k]
         hours = self._day_hours()
         base = net.base(self.k)
         vehicles = [
@@ -218,7 +181,7 @@ class _SurveyorPlanner:
                         (j, placed),
                         net.stop(j),
                         inst.stops[j].minutes,
-                        _same_class(inst, sv, placed),
+                        same_class_windows(inst, placed.day, placed.minute, placed.windows),
                     )
                 )
                 owners.append((j, placed))
@@ -358,13 +321,58 @@ class _SurveyorPlanner:
         )
 
 
-def _same_class(inst: Instance, sv, placed: _Placed) -> list[tuple[int, int]]:
+def visit_windows(
+    inst: Instance,
+    j: int,
+    r: int,
+    history: list[tuple[int, int]],
+    hours: list[tuple[int, int, int]],
+    last_day: int,
+    room: bool = True,
+) -> list[tuple[int, int]]:
+    """Absolute start windows of stop j's r-th planned visit on the given (day, start,
+    end) hours, from the stop's own limits and its previous visit (the last of
+    `history`, (day, minute)). With `room`, the visit leaves enough days before
+    `last_day` for the stop's later visits, unless that leaves no day at all."""
+    stop = inst.stops[j]
+    prev = history[-1] if history else None
+    prev_class = inst.time_class(*prev) if prev and stop.other_time else None
+    after = stop.remaining - r
+    latest_day = last_day - after * stop.gap_days
+    out = []
+    for day, start, end in hours:
+        if stop.days is not None and day not in stop.days:
+            continue
+        if r == 1 and stop.fixed_day is not None and day != stop.fixed_day:
+            continue
+        if prev and day < prev[0] + stop.gap_days:
+            continue
+        if room and after and day > latest_day:
+            continue
+        a = max(start, stop.earliest if stop.earliest is not None else 0)
+        b = min(end - stop.minutes, stop.latest if stop.latest is not None else MINUTES_PER_DAY)
+        if a > b:
+            continue
+        offset = day * MINUTES_PER_DAY
+        if prev_class is None:
+            out.append((offset + a, offset + b))
+            continue
+        for cls, (ca, cb) in inst.class_windows(day, a, b).items():
+            if cls != prev_class and ca <= cb:
+                out.append((offset + ca, offset + cb))
+    if not out and room and after:
+        return visit_windows(inst, j, r, history, hours, last_day, room=False)
+    return sorted(out)
+
+
+def same_class_windows(
+    inst: Instance, day: int, minute: int, windows: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
     """A placed visit's windows cut to its day and its time class there."""
-    cls = inst.time_class(placed.day, placed.minute)
-    ca, cb = inst.class_windows(placed.day, 0, MINUTES_PER_DAY)[cls]
-    lo = placed.day * MINUTES_PER_DAY + ca
-    hi = placed.day * MINUTES_PER_DAY + cb
-    return [(max(a, lo), min(b, hi)) for a, b in placed.windows if a <= hi and b >= lo]
+    cls = inst.time_class(day, minute)
+    ca, cb = inst.class_windows(day, 0, MINUTES_PER_DAY)[cls]
+    lo, hi = day * MINUTES_PER_DAY + ca, day * MINUTES_PER_DAY + cb
+    return [(max(a, lo), min(b, hi)) for a, b in windows if a <= hi and b >= lo]
 
 
 def _consecutive_runs(days: list[int], n: int) -> Iterable[list[int]]:
