@@ -1,0 +1,11 @@
+"""The job layer: long work (imports, packages; later reports, sync, erasure) runs as jobs.
+
+A job is a task of Django's tasks framework (the `django-tasks` backport) that works on a
+row of its own: the row says what was asked and by whom, and carries the job's state,
+progress, heartbeat and outcome (`models.JobRow`), which the page that polls reads.
+`runner` enqueues a task for a row after the transaction commits, runs it in a worker
+(claim, heartbeat, progress, failure with an audit entry) and tells an interrupted row
+from a running one; `files` keeps what waits for the worker in a private folder;
+`genchi worker` runs the worker. Which backend runs tasks is the `TASKS` setting: the
+database backend by default, so nothing else has to be installed (docs/jobs.md).
+"""
