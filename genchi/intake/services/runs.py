@@ -231,8 +231,8 @@ def commit_run(
         run.imported_rows = report.imported
         run.committed_at = timezone.now()
         run.payload = b""  # the file is no longer needed once its rows are stored
-        run.save()
         _log_outcome("intake.import.committed", run, report)
+        run.save()  # the run's row is locked last: its job's heartbeat goes on until here
         if job:
             job.finish(message=run.message)
 

@@ -46,6 +46,7 @@ class Command(GenchiCommand):
         jobs_logger = logging.getLogger("genchi.jobs")
         if not jobs_logger.handlers:
             jobs_logger.addHandler(logging.StreamHandler(self.stdout))
+            jobs_logger.propagate = False
         jobs_logger.setLevel(logging.INFO if options.get("verbosity", 1) else logging.WARNING)
         files.sweep()
         worker_id = worker_id or f"genchi-{get_random_string(12)}"
