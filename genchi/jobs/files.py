@@ -4,7 +4,8 @@ An upload a job works on (e.g. a package to import, still the ciphertext it arri
 waits in `<data>/jobs/<model>-<pk>/`, readable by this installation's user only. The job
 removes it when it ends, whatever the outcome; `sweep()` (run by `genchi worker` as it
 starts) removes what an abandoned job left: folders of rows that ended or are gone, and
-of rows interrupted longer ago than `GENCHI_JOB_ABANDON_AFTER_SECONDS`.
+of rows interrupted longer ago than `GENCHI_JOB_ABANDON_AFTER_SECONDS`; and each job
+model tidies what else its killed jobs may leave (`JobRow.job_cleanup`).
 """
 
 from __future__ import annotations
@@ -62,11 +63,9 @@ def _abandoned(row: JobRow) -> bool:
 def sweep() -> int:
     """Remove the private folders of jobs that ended or were abandoned; how many."""
     root = jobs_root()
-    if not root.is_dir():
-        return 0
     models = _job_models()
     removed = 0
-    for folder in root.iterdir():
+    for folder in root.iterdir() if root.is_dir() else ():
         label, _sep, pk = folder.name.rpartition("-")
         model = models.get(label)
         row = model.objects.filter(pk=int(pk)).first() if model and pk.isdigit() else None
@@ -75,4 +74,4 @@ def sweep() -> int:
             removed += 1
     if removed:
         logger.info("removed %d folder(s) left by ended or abandoned jobs", removed)
-    return removed
+    return removed + sum(model.job_cleanup() for model in models.values())

@@ -58,6 +58,8 @@ class JobRow(models.Model):
     job_started_at = models.DateTimeField(_("開始日時"), null=True, blank=True)
     job_heartbeat_at = models.DateTimeField(_("最終応答日時"), null=True, blank=True)
     job_finished_at = models.DateTimeField(_("終了日時"), null=True, blank=True)
+    # The language of the person who asked: the job's messages are written in it.
+    job_language = models.CharField(_("言語"), max_length=8, blank=True)
     job_outcome = models.CharField(_("結果コード"), max_length=32, blank=True)
     job_message = models.TextField(_("結果の説明"), blank=True)
 
@@ -89,6 +91,12 @@ class JobRow(models.Model):
     def job_failed_changes(self) -> dict[str, Any]:
         """Fields of the row to change when its job fails."""
         return {}
+
+    @classmethod
+    def job_cleanup(cls) -> int:
+        """Tidy what this model's killed jobs may have left beyond their rows and private
+        folders (`genchi worker` calls it as it starts); how many things it tidied."""
+        return 0
 
     # --- read by pages ----------------------------------------------------------------
 

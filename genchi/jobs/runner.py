@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from genchi.audit.context import Actor, acting_as
 
@@ -77,6 +77,7 @@ def enqueue(row: JobRow, task: Any, *args: Any, by=None, step: str = "") -> str:
         "job_finished_at": None,
         "job_outcome": "",
         "job_message": "",
+        "job_language": (translation.get_language() or settings.LANGUAGE_CODE)[:8],
     }
     if by is not None:
         fields["job_requested_by"] = by if getattr(by, "pk", None) else None
@@ -246,7 +247,8 @@ def run(context: Any, model: type[Row], pk: int, token: str, work: Callable[[Row
         return None
     logger.info("job %s: taken (attempt %d, task %s)", label, row.job_attempts, task_id)
     job = JobRun(row, token)
-    with acting_as(_actor(row)), job.beating():
+    language = row.job_language or settings.LANGUAGE_CODE
+    with acting_as(_actor(row)), translation.override(language), job.beating():
         try:
             work(row, job)
         except JobLost:

@@ -9,10 +9,18 @@ from django.utils import timezone
 
 from genchi.accounts.models import Role
 from genchi.fieldwork.models import SurveyCase
+from genchi.jobs.models import JobState
 from genchi.parties import services as party_services
 from genchi.parties.models import Organisation
 from genchi.transfer import services
-from genchi.transfer.models import HandoverSlip, Package, PartnerKeyCard, StickEvent, UsbStick
+from genchi.transfer.models import (
+    HandoverJob,
+    HandoverSlip,
+    Package,
+    PartnerKeyCard,
+    StickEvent,
+    UsbStick,
+)
 from tests.transfer.handover_world import tampered_export
 
 
@@ -58,10 +66,12 @@ def test_export_import_confirm_through_the_pages(sealed_batch, lent_stick, clien
 
     # Replay through the page: refused with the reason, nothing more stored.
     with open(path, "rb") as fh:
-        response = manager.post("/handover/import/", {"package": fh})
+        response = manager.post("/handover/import/", {"package": fh}, follow=True)
     assert response.status_code == 200
     assert "既に取り込まれています" in response.content.decode()
     assert SurveyCase.objects.count() == 3
+    job = HandoverJob.objects.filter(direction=HandoverJob.Direction.IMPORT).latest("id")
+    assert job.job_state == JobState.REFUSED and job.job_outcome == "replayed"
 
     # Ward: handed over in person, then the sealed slip came back.
     response = ward.post(
@@ -78,13 +88,13 @@ def test_tampered_upload_is_refused(sealed_batch, stick, client_for, tmp_path, p
     path = tampered_export(sealed_batch, tmp_path / "o", by=people[Role.WARD_STAFF])
     with open(path, "rb") as fh:
         response = client_for(Role.HANDLER).post("/handover/import/", {"package": fh})
-    assert response.status_code == 200
-    assert "改ざん" in response.content.decode() or "壊れて" in response.content.decode()
+    job = HandoverJob.objects.get()
+    assert response["Location"] == f"/handover/jobs/{job.pk}/"
+    page = client_for(Role.HANDLER).get(response["Location"]).content.decode()
+    assert "改ざん" in page or "壊れて" in page
+    assert job.job_state == JobState.REFUSED and job.job_outcome
     assert SurveyCase.objects.count() == 0
-    tmp_left = (
-        list((tmp_path / "data" / "tmp").glob("*")) if (tmp_path / "data" / "tmp").exists() else []
-    )
-    assert not tmp_left  # the upload was removed
+    assert not list((tmp_path / "data" / "jobs").glob("*"))  # the upload was removed
 
 
 def test_usb_ledger_pages(client_for, contractor):
