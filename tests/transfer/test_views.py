@@ -275,3 +275,74 @@ def test_contractor_list_names_the_stick_the_package_came_on(
     page = client_for(Role.MANAGER).get("/handover/").content.decode()
     row = page.split("受領", 1)[1].split("</tr>", 1)[0]
     assert "USB-01" in row
+
+
+def test_an_export_waits_for_the_worker_and_polls_its_row(
+    sealed_batch, lent_stick, client_for, settings
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    staff = client_for(Role.WARD_STAFF)
+    response = staff.post("/handover/export/", {"batch": sealed_batch.pk, "stick": lent_stick.pk})
+    job = HandoverJob.objects.get()
+    assert response["Location"] == f"/handover/jobs/{job.pk}/"
+    assert job.job_state == JobState.QUEUED and job.contract == sealed_batch.contract
+    page = staff.get(response["Location"]).content.decode()
+    assert "順番を待っています" in page and f"/handover/jobs/{job.pk}/progress/" in page
+    assert staff.get(f"/handover/jobs/{job.pk}/progress/").status_code == 200
+    # Another organisation's people do not see it.
+    assert client_for(Role.MANAGER).get(f"/handover/jobs/{job.pk}/").status_code == 404
+
+
+def test_an_interrupted_export_is_started_again_with_one_click(
+    sealed_batch, lent_stick, client_for, settings
+):
+    """The worker died while writing: the page says so, nothing was recorded, and the
+    restart writes the package and leads to its slip."""
+    staff = client_for(Role.WARD_STAFF)
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    passphrase = "correct horse battery"
+    staff.post(
+        "/handover/export/",
+        {
+            "batch": sealed_batch.pk,
+            "stick": lent_stick.pk,
+            "passphrase": passphrase,
+            "passphrase2": passphrase,
+        },
+    )
+    job = HandoverJob.objects.get()
+    assert job.passphrase == passphrase  # kept for the worker, encrypted under the contract
+    HandoverJob.objects.filter(pk=job.pk).update(
+        job_state=JobState.RUNNING,
+        job_heartbeat_at=timezone.now() - dt.timedelta(hours=1),
+    )
+    page = staff.get(f"/handover/jobs/{job.pk}/").content.decode()
+    assert "処理が中断されました" in page and "もう一度実行する" in page
+    assert Package.objects.count() == 0
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    response = staff.post(f"/handover/jobs/{job.pk}/restart/")
+    job.refresh_from_db()
+    assert job.job_state == JobState.SUCCEEDED and job.package.passphrase_protected
+    assert job.passphrase == "" and job.slip is not None
+    follow = staff.get(response["Location"])
+    assert follow.status_code == 302 and follow["Location"] == f"/handover/slips/{job.slip_id}/"
+    assert [p.name for p in services.usb_folder(lent_stick).iterdir()] == [job.package.filename]
+
+
+def test_staged_packages_left_by_a_killed_export_are_settled(sealed_batch, stick, people, tmp_path):
+    """Killed after its row was committed but before the move: the file is moved out.
+    Killed before: the file has no row and is removed."""
+    from genchi.transfer.services import outgoing
+
+    out = tmp_path / "out"
+    out.mkdir()
+    result = services.export_batch(sealed_batch, out, by=people[Role.WARD_STAFF])
+    staging = out / outgoing.STAGING
+    staging.mkdir()
+    result.path.rename(staging / result.path.name)  # as if killed before the move
+    (staging / "genchi-cases-unrecorded.genchi.age").write_bytes(b"half")
+    (staging / ".genchi-cases-x.genchi.age.1234.part").write_bytes(b"half")
+    assert outgoing.settle_staged(out) == 0  # young files may belong to a running export
+    assert outgoing.settle_staged(out, min_age=0) == 3
+    assert [p.name for p in out.iterdir()] == [result.path.name]
