@@ -174,3 +174,22 @@ def test_sweep_removes_what_ended_or_abandoned_jobs_left(ward, settings, tmp_pat
     assert files.private_folder(queued).is_dir() and files.private_folder(interrupted).is_dir()
     assert not files.private_folder(abandoned).exists()
     assert not files.private_folder(refused).exists() and not orphan.exists()
+
+
+def test_no_genchi_module_but_the_worker_names_the_database_backend():
+    """The backend is the TASKS setting: switching to Redis/RQ must need no code change."""
+    from pathlib import Path
+
+    import genchi
+
+    root = Path(genchi.__file__).parent
+    naming = sorted(
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if "migrations" not in path.parts
+        and any(
+            line.lstrip().startswith(("import django_tasks_db", "from django_tasks_db"))
+            for line in path.read_text().splitlines()
+        )
+    )
+    assert naming == ["jobs/management/commands/worker.py"]
