@@ -17,7 +17,7 @@ from genchi.audit.models import AuditEntry
 from genchi.intake import services
 from genchi.intake.models import Case, ImportRun
 from genchi.intake.services import imports, runs
-from genchi.jobs import files, runner
+from genchi.jobs import files, outcomes, runner
 from genchi.jobs.models import JobState
 from genchi.transfer.models import HandoverJob
 from tests.intake.conftest import csv_bytes, row
@@ -69,7 +69,8 @@ def test_a_failing_job_is_marked_failed_logged_and_stores_nothing(
     services.start_commit(run, by=staff)
     run.refresh_from_db()
     assert Case.objects.count() == 0
-    assert run.job_state == JobState.FAILED and run.status == ImportRun.Status.REFUSED
+    # Nothing was stored, so the check still holds: the run can be committed again.
+    assert run.job_state == JobState.FAILED and run.status == ImportRun.Status.CHECKED
     assert run.job_message == "処理中にエラーが発生しました。何も保存していません。"
     assert "何も登録していません" in run.message
     entry = AuditEntry.objects.get(action="intake.import.failed")
@@ -95,7 +96,7 @@ def test_a_worker_given_up_for_dead_cannot_store_or_revive_its_row(contract, peo
     services.start_commit(run, by=staff)
     run.refresh_from_db()
     assert Case.objects.count() == 0
-    assert run.job_state == JobState.INTERRUPTED and run.status == ImportRun.Status.COMMITTING
+    assert run.job_state == JobState.INTERRUPTED and run.status == ImportRun.Status.CHECKED
     assert not AuditEntry.objects.filter(action="intake.import.committed").exists()
 
 
@@ -120,11 +121,11 @@ def test_interrupted_only_once_the_heartbeat_is_stale(contract, settings):
     )
     run.refresh_from_db()
     settings.GENCHI_JOB_STALE_AFTER_SECONDS = 60
-    assert run.job_is_active and not runner.interrupt_if_stale(run)
+    assert run.job_is_active and not outcomes.interrupt_if_stale(run)
     settings.GENCHI_JOB_STALE_AFTER_SECONDS = 10
-    assert not run.job_is_active and runner.interrupt_if_stale(run)
+    assert not run.job_is_active and outcomes.interrupt_if_stale(run)
     assert run.job_state == JobState.INTERRUPTED and run.status == ImportRun.Status.UPLOADED
-    assert not runner.interrupt_if_stale(run)  # once
+    assert not outcomes.interrupt_if_stale(run)  # once
     assert AuditEntry.objects.filter(action="intake.import.interrupted").count() == 1
 
 

@@ -18,7 +18,7 @@ from genchi.audit.models import AuditEntry
 from genchi.intake import services
 from genchi.intake.demo_data import generate, to_csv_bytes
 from genchi.intake.models import Case, ImportRun
-from genchi.jobs import runner
+from genchi.jobs import outcomes
 from genchi.jobs.models import JobState
 
 from .conftest import wait_for
@@ -79,9 +79,9 @@ def test_a_killed_worker_leaves_nothing_stored_and_the_restarted_job_completes(
     assert Case.objects.count() == 0
     run = _row(run)
     assert run.job_state == JobState.RUNNING and run.status == ImportRun.Status.COMMITTING
-    assert not runner.interrupt_if_stale(run)  # not yet: its last beat is recent
+    assert not outcomes.interrupt_if_stale(run)  # not yet: its last beat is recent
     wait_for(lambda: _row(run).job_is_stale, 10)
-    assert runner.interrupt_if_stale(run)
+    assert outcomes.interrupt_if_stale(run)
     assert run.job_state == JobState.INTERRUPTED and run.status == ImportRun.Status.CHECKED
     assert AuditEntry.objects.filter(action="intake.import.interrupted").count() == 1
     assert not AuditEntry.objects.filter(action="intake.import.committed").exists()

@@ -27,14 +27,15 @@ def _stop(process: subprocess.Popen, timeout: float = 15) -> int:
 def serve_with_worker(addrport: str, write=print) -> None:
     """Run `genchi runserver` with `genchi worker` beside it; when the server stops (Ctrl+C,
     or it fails, e.g. the port is taken), the worker is stopped too."""
+
     def interrupted(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupted)  # `kill` of the demo stops its children too
-    worker = subprocess.Popen([*GENCHI, "worker"])
+    worker = subprocess.Popen([*GENCHI, "worker"])  # noqa: S603 - Genchi itself
     write(f"ワーカーを起動しました(pid {worker.pid})")
     try:
-        server = subprocess.Popen([*GENCHI, "runserver", addrport, "--noreload"])
+        server = subprocess.Popen([*GENCHI, "runserver", addrport, "--noreload"])  # noqa: S603
         try:
             code = server.wait()
         except KeyboardInterrupt:  # Ctrl+C (it reaches the children too) or SIGTERM
