@@ -5,6 +5,7 @@ Everything that differs between installations comes from the environment:
 - DATABASE_URL: a PostgreSQL URL; default is SQLite inside GENCHI_DATA_DIR
 - GENCHI_PRODUCTION=1: production hardening (no debug, secure cookies, HSTS)
 - GENCHI_ALLOWED_HOSTS: comma-separated host names for production
+- GENCHI_TASKS_BACKEND: the task backend that runs jobs (default: the database; docs/jobs.md)
 """
 
 import os
@@ -61,6 +62,9 @@ INSTALLED_APPS = [
     "genchi.transfer",
     "genchi.fieldwork",
     "genchi.planner",
+    "genchi.jobs",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -200,6 +204,24 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 GENCHI_KEY_DIR = DATA_DIR / "keys"
 GENCHI_FILES_DIR = DATA_DIR / "files"
 MEDIA_ROOT = GENCHI_FILES_DIR
+
+# Long work runs as jobs (D9, docs/jobs.md). The database backend needs nothing else
+# installed; `genchi worker` runs the jobs. Another backend (Redis/RQ) is a setting.
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("GENCHI_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
+GENCHI_JOBS_ENQUEUE_ON_COMMIT = True
+# A running job writes its heartbeat (and progress) this often; one silent for longer
+# than STALE_AFTER lost its worker and is shown as interrupted, with a way to restart.
+GENCHI_JOB_HEARTBEAT_SECONDS = float(os.environ.get("GENCHI_JOB_HEARTBEAT_SECONDS", "2"))
+GENCHI_JOB_STALE_AFTER_SECONDS = float(os.environ.get("GENCHI_JOB_STALE_AFTER_SECONDS", "60"))
+# What an interrupted job keeps for a restart (an uploaded package) goes after this long.
+GENCHI_JOB_ABANDON_AFTER_SECONDS = float(
+    os.environ.get("GENCHI_JOB_ABANDON_AFTER_SECONDS", str(24 * 60 * 60))
+)
 
 LOGGING = {
     "version": 1,

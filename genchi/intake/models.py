@@ -4,6 +4,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from genchi.jobs.models import JobRow
 from genchi.vault.fields import EncryptedTextField
 from genchi.vault.scopes import WARD
 
@@ -135,12 +136,15 @@ class BatchItem(models.Model):
         return f"{self.batch_id}#{self.position}"
 
 
-class ImportRun(models.Model):
+class ImportRun(JobRow):
     """One upload of the tax division's list: preview first, then an all-or-nothing commit.
 
     The uploaded file and the preview report (which quotes row values) are kept only
     encrypted under the ward's key of the contract, so nothing in plaintext reaches the disk.
+    From the web, the check and the commit run as jobs on this row (`genchi.jobs`).
     """
+
+    job_audit_prefix = "intake.import"
 
     class Status(models.TextChoices):
         UPLOADED = "uploaded", _("受付")
@@ -196,6 +200,40 @@ class ImportRun(models.Model):
     @property
     def can_commit(self) -> bool:
         return self.status == self.Status.CHECKED
+
+    @property
+    def can_check(self) -> bool:
+        """Uploaded (or its check was interrupted): its kept file can be checked."""
+        return self.status == self.Status.UPLOADED and bool(self.payload)
+
+    def job_interrupted_changes(self) -> dict:
+        # The worker died: nothing was stored (each storing step is one transaction). A
+        # commit goes back to checked, so one click commits again; a check goes back to
+        # uploaded, and the kept file is checked again with one click.
+        if self.status == self.Status.COMMITTING:
+            return {
+                "status": self.Status.CHECKED,
+                "message": _(
+                    "登録が中断されました(ワーカーの停止など)。何も登録していません。"
+                    "もう一度「登録する」を押してください。"
+                ),
+            }
+        return {
+            "status": self.Status.UPLOADED,
+            "message": _(
+                "検査が中断されました(ワーカーの停止など)。"
+                "「もう一度検査する」を押すと、受け付けたファイルをもう一度検査します。"
+            ),
+        }
+
+    def job_failed_changes(self) -> dict:
+        # Nothing was stored: a failed commit leaves the run checked (commit again), a
+        # failed check leaves it uploaded (check again), each saying what happened.
+        checked = self.status in (self.Status.COMMITTING, self.Status.CHECKED)
+        return {
+            "status": self.Status.CHECKED if checked else self.Status.UPLOADED,
+            "message": _("処理中にエラーが発生しました。何も登録していません。"),
+        }
 
 
 class MappingPreset(models.Model):

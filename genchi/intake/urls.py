@@ -11,6 +11,7 @@ urlpatterns = [
     path("intake/import/<int:run_id>/progress/", views.import_progress, name="import_progress"),
     path("intake/import/<int:run_id>/mapping/", views.import_mapping, name="import_mapping"),
     path("intake/import/<int:run_id>/commit/", views.import_commit, name="import_commit"),
+    path("intake/import/<int:run_id>/check/", views.import_check, name="import_check"),
     path("intake/import/<int:run_id>/errors.csv", views.import_errors, name="import_errors"),
     path("batches/", views.batch_list, name="batch_list"),
     path("batches/<int:batch_id>/", views.batch_detail, name="batch_detail"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import InMemoryUploadedFile
@@ -24,6 +23,7 @@ from genchi.access.policy import policy
 from genchi.accounts.models import WARD_ROLES, Role
 from genchi.audit.chain import record
 from genchi.geo import normalize
+from genchi.jobs.outcomes import interrupt_if_stale
 
 from . import selectors, services
 from .columns import FIELDS
@@ -61,10 +61,6 @@ def _case_ids(request) -> list[int]:
     return [
         int(i) for i in request.POST.getlist("case") if i.isascii() and i.isdigit() and len(i) <= 18
     ]
-
-
-def _background() -> bool:
-    return getattr(settings, "GENCHI_INTAKE_BACKGROUND", True)
 
 
 # --- Uploads stay in memory: the plaintext file never touches the disk ------------------
@@ -150,38 +146,25 @@ def _import_start(request, handler: MemoryOnlyUploadHandler):
             ),
             user=request.user,
         )
-        _start_check(run)
+        services.start_check(run, by=request.user)
         return redirect("intake:import_run", run_id=run.pk)
     runs = selectors.import_runs_for(request.user)[:20]
     return render(request, "intake/import_start.html", {"form": form, "runs": runs})
 
 
-def _start_check(run: ImportRun) -> None:
-    if _background():
-        ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.CHECKING)
-        services.run_in_background(run.pk, lambda r: services.check_run(r))
-    else:
-        services.check_run(run)
-
-
-def _progress_context(run: ImportRun) -> dict:
-    done_total = services.progress_of(run.pk)
-    done, total = done_total if done_total else (0, 0)
-    return {
-        "run": run,
-        "done": done,
-        "total": max(total, done),
-        "percent": int(done * 100 / total) if total else 0,
-    }
+def _busy(run: ImportRun) -> bool:
+    """Whether a job of the run is waiting or under way; a run whose worker died is
+    marked interrupted here (and its page offers to start it again)."""
+    interrupt_if_stale(run)
+    return run.job_is_active
 
 
 @policy(READERS, personal_data=True, description="取込の検査結果(プレビュー)")
 def import_run(request, run_id: int):
     run = selectors.import_run_for(request.user, run_id)
-    busy = services.is_busy(run)
+    busy = _busy(run)
     context = {"run": run, "busy": busy, "can_write": _can_write(request.user)}
     if busy:
-        context.update(_progress_context(run))
         return render(request, "intake/import_run.html", context)
     report = services.report_of(run)
     issues = report.get("issues", [])
@@ -213,22 +196,18 @@ def import_run(request, run_id: int):
 @policy(READERS, description="取込の進み具合(自動更新)")
 def import_progress(request, run_id: int):
     run = selectors.import_run_for(request.user, run_id)
-    if not services.is_busy(run):
+    if not _busy(run):
         response = HttpResponse(status=204)
         response["HX-Redirect"] = reverse("intake:import_run", kwargs={"run_id": run.pk})
         return response
-    return render(request, "intake/_progress.html", _progress_context(run))
+    return render(request, "intake/_progress.html", {"run": run})
 
 
 @policy(WRITERS, description="取込の列の対応を指定")
 def import_mapping(request, run_id: int):
     run = selectors.import_run_for(request.user, run_id)
     header = services.report_of(run).get("header", [])
-    if not header or run.status in (
-        ImportRun.Status.COMMITTED,
-        ImportRun.Status.CHECKING,
-        ImportRun.Status.COMMITTING,
-    ):
+    if not header or run.job_is_active or run.status == ImportRun.Status.COMMITTED:
         messages.error(request, _("この取込の列の対応は変更できません。"))
         return redirect("intake:import_run", run_id=run.pk)
     form = MappingForm(request.POST or None, header=header, current=run.mapping or {})
@@ -247,7 +226,7 @@ def import_mapping(request, run_id: int):
                 user=request.user,
             )
             messages.success(request, _("列の対応を保存しました。"))
-        _start_check(run)
+        services.start_check(run, by=request.user)
         return redirect("intake:import_run", run_id=run.pk)
     return render(
         request,
@@ -262,26 +241,21 @@ def import_commit(request, run_id: int):
     run = selectors.import_run_for(request.user, run_id)
     form = CommitForm(request.POST)
     exclude = form.is_valid() and form.cleaned_data["exclude_errors"]
-    if not run.can_commit:
-        messages.error(request, _("この取込は登録できる状態ではありません。"))
-    elif run.error_rows and not exclude:
-        messages.error(
-            request,
-            _(
-                "エラーのある行があるため登録しません。ファイルを直すか、エラー行を除外してください。"
-            ),
-        )
-    elif not services.claim_commit(run):
-        messages.error(request, _("この取込はすでに登録処理中です。"))
-    elif _background():
-        services.run_in_background(
-            run.pk, lambda r: services.commit_run(r, exclude_error_rows=exclude)
-        )
-    else:
-        report = services.commit_run(run, exclude_error_rows=exclude)
-        (messages.success if report.stored else messages.error)(
-            request, services.summary_message(report)
-        )
+    try:
+        services.start_commit(run, exclude_error_rows=exclude, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("intake:import_run", run_id=run.pk)
+
+
+@require_POST
+@policy(WRITERS, description="取込の検査(もう一度)")
+def import_check(request, run_id: int):
+    run = selectors.import_run_for(request.user, run_id)
+    try:
+        services.start_check(run, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
     return redirect("intake:import_run", run_id=run.pk)
 
 

@@ -14,6 +14,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from genchi.jobs.models import JobRow
+
 
 class OrganisationKeyPair(models.Model):
     """An organisation's own encryption (age X25519) and signing (Ed25519) key pair.
@@ -398,3 +400,74 @@ class StickEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stick.label}: {self.get_kind_display()}"
+
+
+class HandoverJob(JobRow):
+    """A package export (ward) or import (contractor) asked on a page and done by a worker.
+
+    Says what was asked and by whom (`job_requested_by`), and once done links the package
+    and its slip; when refused, `job_outcome` holds the refusal code and `job_message`
+    its words. A passphrase waits here only encrypted under the organisation's own key
+    and is erased when the job ends; an uploaded package waits as the ciphertext it is,
+    in the job's private folder (`genchi.jobs.files`).
+    """
+
+    class Direction(models.TextChoices):
+        EXPORT = "export", _("書き出し")
+        IMPORT = "import", _("取り込み")
+
+    job_audit_prefix = "handover.job"
+
+    direction = models.CharField(_("処理"), max_length=8, choices=Direction.choices)
+    organisation = models.ForeignKey(
+        "parties.Organisation",
+        on_delete=models.PROTECT,
+        related_name="handover_jobs",
+        verbose_name=_("組織"),
+    )
+    contract = models.ForeignKey(
+        "parties.Contract",
+        on_delete=models.PROTECT,
+        related_name="handover_jobs",
+        null=True,
+        blank=True,
+        verbose_name=_("契約"),
+    )
+    kind = models.CharField(_("種類"), max_length=16, default="cases")
+    item_key = models.PositiveBigIntegerField(_("書き出す対象"), null=True, blank=True)
+    stick = models.ForeignKey(
+        "transfer.UsbStick",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("USBメモリ"),
+    )
+    # Encrypted under the asking organisation's own key (genchi.vault), bound to this row.
+    passphrase_encrypted = models.BinaryField(_("パスワード(暗号化)"), blank=True, default=b"")
+    filename = models.CharField(_("ファイル名"), max_length=200, blank=True)
+    giver_name = models.CharField(_("渡した担当者"), max_length=100, blank=True)
+    stick_label = models.CharField(_("USBメモリの管理番号"), max_length=64, blank=True)
+    package = models.ForeignKey(
+        Package, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    slip = models.ForeignKey(
+        HandoverSlip, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("依頼日時"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("受け渡しの処理")
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} #{self.pk}"
+
+    def job_failed_changes(self) -> dict:
+        return {"passphrase_encrypted": b""}
+
+    @classmethod
+    def job_cleanup(cls) -> int:
+        from .services.outgoing import settle_staged_everywhere
+
+        return settle_staged_everywhere()

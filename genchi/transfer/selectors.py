@@ -8,7 +8,14 @@ from genchi.access.scope import contracts_for
 from genchi.accounts.models import CONTRACTOR_ROLES, WARD_ROLES
 
 from . import handlers
-from .models import HandoverSlip, OrganisationKeyPair, Package, PartnerKeyCard, UsbStick
+from .models import (
+    HandoverJob,
+    HandoverSlip,
+    OrganisationKeyPair,
+    Package,
+    PartnerKeyCard,
+    UsbStick,
+)
 
 
 def packages_for(user) -> QuerySet[Package]:
@@ -27,6 +34,15 @@ def slips_for(user) -> QuerySet[HandoverSlip]:
     return HandoverSlip.objects.filter(
         holder_id=user.organisation_id, contract__in=contracts_for(user)
     ).select_related("package", "contract", "confirmed_by", "issued_by", "received_by")
+
+
+def handover_jobs_for(user) -> QuerySet[HandoverJob]:
+    """Exports and imports asked by this person's organisation (by whoever in it)."""
+    if not user.is_authenticated or user.organisation_id is None:
+        return HandoverJob.objects.none()
+    return HandoverJob.objects.filter(organisation_id=user.organisation_id).select_related(
+        "stick", "contract", "job_requested_by"
+    )
 
 
 def sendable_for(user, kind: str = "cases") -> list[handlers.Sendable]:

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
-
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 
 from genchi.access.policy import policy
 from genchi.accounts.models import Role
 from genchi.audit.chain import record
 from genchi.core.wareki import format_date
+from genchi.jobs.models import JobState
+from genchi.jobs.outcomes import interrupt_if_stale
 
 from . import ledger, orgkeys, selectors, services
 from .forms import (
@@ -35,20 +34,15 @@ from .forms import (
     WipeForm,
 )
 from .ledger_docs import ledger_pdf, ledger_xlsx
-from .models import HandoverSlip, Package, StickEvent
+from .models import HandoverJob, HandoverSlip, Package, StickEvent
 from .slip_docs import slip_pdf
 
 WARD_WRITERS = frozenset({Role.WARD_STAFF, Role.WARD_ADMIN})
 WARD_READERS = WARD_WRITERS | {Role.WARD_AUDITOR}
 CONTRACTOR_OFFICE = frozenset({Role.MANAGER, Role.HANDLER})
 HANDOVER_READERS = WARD_READERS | CONTRACTOR_OFFICE
+HANDOVER_WRITERS = WARD_WRITERS | CONTRACTOR_OFFICE
 KEY_ADMINS = frozenset({Role.WARD_ADMIN, Role.MANAGER})
-
-
-def _safe_name(name: str) -> str:
-    base = Path(name or "package.genchi.age").name
-    cleaned = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in base)
-    return cleaned.lstrip(".")[:150] or "package.genchi.age"
 
 
 # --- keys ---------------------------------------------------------------------------------
@@ -150,31 +144,14 @@ def package_export(request):
     sticks = selectors.writable_sticks(request.user)
     form = ExportForm(request.POST or None, batches=batches, sticks=sticks)
     if request.method == "POST" and form.is_valid():
-        stick = form.cleaned_data["stick"]
-        folder = services.usb_folder(stick)
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            result = services.send_item(
-                "cases",
-                form.cleaned_data["batch"],
-                folder,
-                by=request.user,
-                stick=stick,
-                passphrase=form.cleaned_data["passphrase"] or None,
-            )
-        except services.Refusal as exc:
-            form.add_error(None, services.refusal_message(exc))
-        else:
-            messages.success(
-                request,
-                ngettext(
-                    "%(n)d 件を USBメモリ %(stick)s に書き出しました。受け渡し票を印刷してください。",
-                    "%(n)d 件を USBメモリ %(stick)s に書き出しました。受け渡し票を印刷してください。",
-                    result.package.record_count,
-                )
-                % {"n": result.package.record_count, "stick": stick.label},
-            )
-            return redirect("transfer:slip_detail", slip_id=result.slip.pk)
+        job = services.start_export(
+            kind="cases",
+            key=form.cleaned_data["batch"],
+            stick=form.cleaned_data["stick"],
+            passphrase=form.cleaned_data["passphrase"] or None,
+            by=request.user,
+        )
+        return redirect("transfer:handover_job", job_id=job.pk)
     awaiting_wipe, awaiting_handover = ledger.sort_unwiped(
         selectors.sticks_awaiting_wipe(request.user)
     )
@@ -195,39 +172,61 @@ def package_export(request):
 def package_import(request):
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["package"]
-        tmp_root = Path(settings.DATA_DIR) / "tmp"
-        tmp_root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        work = Path(tempfile.mkdtemp(prefix="import-", dir=tmp_root))
-        try:
-            # The upload is ciphertext; it is streamed to disk and removed afterwards.
-            path = work / _safe_name(upload.name)
-            with open(path, "wb") as out:
-                for chunk in upload.chunks():
-                    out.write(chunk)
-            result = services.import_cases_package(
-                path,
-                by=request.user,
-                passphrase=form.cleaned_data["passphrase"] or None,
-                giver_name=form.cleaned_data["giver_name"],
-                stick_label=form.cleaned_data["stick_label"],
-            )
-        except services.Refusal as exc:
-            form.add_error(None, services.refusal_message(exc))
-        else:
-            messages.success(
-                request,
-                ngettext(
-                    "%(n)d 件を取り込みました。受け渡し票の内容を確認してください(C-O8)。",
-                    "%(n)d 件を取り込みました。受け渡し票の内容を確認してください(C-O8)。",
-                    result.created,
-                )
-                % {"n": result.created},
-            )
-            return redirect("transfer:slip_detail", slip_id=result.slip.pk)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        job = services.start_import(
+            form.cleaned_data["package"],
+            passphrase=form.cleaned_data["passphrase"] or None,
+            giver_name=form.cleaned_data["giver_name"],
+            stick_label=form.cleaned_data["stick_label"],
+            by=request.user,
+        )
+        return redirect("transfer:handover_job", job_id=job.pk)
     return render(request, "transfer/import.html", {"form": form})
+
+
+def _job_for(request, job_id: int) -> HandoverJob:
+    job = get_object_or_404(selectors.handover_jobs_for(request.user), pk=job_id)
+    interrupt_if_stale(job)  # a job whose worker died is shown interrupted, to restart
+    return job
+
+
+def _job_done(request, job: HandoverJob) -> str | None:
+    """Where a finished job leads: its slip, with the job's words."""
+    if job.job_state == JobState.SUCCEEDED and job.slip_id:
+        messages.success(request, job.job_message)
+        return reverse("transfer:slip_detail", kwargs={"slip_id": job.slip_id})
+    return None
+
+
+@policy(HANDOVER_WRITERS, description="パッケージの書き出し・取り込みの進み具合")
+def handover_job(request, job_id: int):
+    job = _job_for(request, job_id)
+    target = _job_done(request, job)
+    if target:
+        return redirect(target)
+    return render(request, "transfer/job.html", {"job": job, "states": JobState})
+
+
+@policy(HANDOVER_WRITERS, description="パッケージの書き出し・取り込みの進み具合(自動更新)")
+def handover_job_progress(request, job_id: int):
+    job = _job_for(request, job_id)
+    if job.job_is_active:
+        return render(request, "transfer/_job_progress.html", {"job": job})
+    response = HttpResponse(status=204)
+    response["HX-Redirect"] = _job_done(request, job) or reverse(
+        "transfer:handover_job", kwargs={"job_id": job.pk}
+    )
+    return response
+
+
+@require_POST
+@policy(HANDOVER_WRITERS, description="中断したパッケージの書き出し・取り込みのやり直し")
+def handover_job_restart(request, job_id: int):
+    job = _job_for(request, job_id)
+    try:
+        services.restart(job, by=request.user)
+    except services.TransferError as exc:
+        messages.error(request, exc.message)
+    return redirect("transfer:handover_job", job_id=job.pk)
 
 
 # --- slips --------------------------------------------------------------------------------

@@ -31,7 +31,6 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
 from django.test import RequestFactory
 from django.utils import timezone
 from django_otp.oath import totp
@@ -41,7 +40,8 @@ from genchi.accounts.models import Role, User
 from genchi.intake import selectors as intake_selectors
 from genchi.intake import services as intake
 from genchi.intake.models import ImportRun
-from genchi.intake.services import runs
+from genchi.jobs import outcomes
+from genchi.jobs.models import JobState
 from genchi.parties import services as parties
 from genchi.parties.models import Designation, Organisation
 from genchi.transfer import ledger, orgkeys
@@ -263,40 +263,32 @@ scenario("genchi.intake.services.runs.check_run")(
 scenario("genchi.intake.services.runs.commit_run")(
     _on_a_run(ImportRun.Status.CHECKED, intake.commit_run)
 )
-# A run left busy by a process that died is marked interrupted.
-scenario("genchi.intake.services.runs.is_busy")(
-    _on_a_run(ImportRun.Status.COMMITTING, intake.is_busy)
-)
 
 
-class _ThreadHere:
-    """Runs a background job at `start()` on this thread, inside the test's transaction
-    (another thread would not see the rows the scenario made)."""
-
-    def __init__(self, target: Callable[..., Any], args: tuple = (), **_: Any) -> None:
-        self.target, self.args = target, args
-
-    def start(self) -> None:
-        self.target(*self.args)
-
-    def join(self) -> None:
-        pass
+def _running_job(w: World, status: str, *, beat_age: float) -> ImportRun:
+    """A run whose job a worker took: running under attempt "t", last beat `beat_age` ago."""
+    run = w.run(status)
+    ImportRun.objects.filter(pk=run.pk).update(
+        job_state=JobState.RUNNING,
+        job_token="t",
+        job_heartbeat_at=timezone.now() - dt.timedelta(seconds=beat_age),
+    )
+    run.refresh_from_db()
+    return run
 
 
-def _work_that_fails(run: ImportRun) -> None:
-    raise RuntimeError("the check failed")
+@scenario("genchi.jobs.outcomes.mark_failed")
+def arrange_mark_failed(w: World):
+    """A job whose work raised: the row marked failed (and set back) with its entry."""
+    run = _running_job(w, ImportRun.Status.COMMITTING, beat_age=0)
+    return lambda: outcomes.mark_failed(run, "t", RuntimeError("the commit failed"))
 
 
-@scenario("genchi.intake.services.runs.run_in_background", raises=False)
-def arrange_run_in_background(w: World):
-    """The runner's own write: marking the run whose work failed, with its entry."""
-    monkeypatch = w.request.getfixturevalue("monkeypatch")
-    monkeypatch.setattr(runs.threading, "Thread", _ThreadHere)
-    # The job's own connection handling must not close the test's transaction.
-    monkeypatch.setattr(runs, "close_old_connections", lambda: None)
-    monkeypatch.setattr(connection, "close", lambda: None)
-    run = w.run(ImportRun.Status.CHECKING)  # as the view leaves it before starting the job
-    return lambda: intake.run_in_background(run.pk, _work_that_fails).join()
+@scenario("genchi.jobs.outcomes.interrupt_if_stale")
+def arrange_interrupt_if_stale(w: World):
+    """A job whose worker died: the row marked interrupted (and set back) with its entry."""
+    run = _running_job(w, ImportRun.Status.COMMITTING, beat_age=3600)
+    return lambda: outcomes.interrupt_if_stale(run)
 
 
 @scenario("genchi.intake.services.runs.save_preset")

@@ -26,6 +26,7 @@ URL_PARAMS: dict[str, Callable[[dict], str]] = {
     "batch_id": lambda w: str(w["batch"].pk),
     "slip_id": lambda w: str(w["slip"].pk),
     "stick_id": lambda w: str(w["stick"].pk),
+    "job_id": lambda w: str(w["handover_job"].pk),
 }
 
 
@@ -59,6 +60,7 @@ def fill(route: str, world: dict) -> str:
 @pytest.fixture
 def world(people, contract) -> dict:
     from genchi.intake import services as intake
+    from genchi.transfer.models import HandoverJob
     from tests.transfer.handover_world import url_policy_world
 
     data = "氏名,郵便番号,住所\r\n山田 太郎,154-0004,東京都世田谷区太子堂4-1-1\r\n".encode()
@@ -73,6 +75,9 @@ def world(people, contract) -> dict:
         "case": contract.cases.get(),
         "import_run": run,
         "batch": batch,
+        "handover_job": HandoverJob.objects.create(
+            direction=HandoverJob.Direction.EXPORT, organisation=contract.ward, kind="cases"
+        ),
         **url_policy_world(people, contract),
     }
 

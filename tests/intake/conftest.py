@@ -1,15 +1,10 @@
-"""Intake fixtures: files built in memory, and the import run synchronously in tests."""
+"""Intake fixtures: files built in memory (jobs run at once in tests: tests/settings.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from genchi.intake.demo_data import HEADER, generate, to_csv_bytes
-
-
-@pytest.fixture(autouse=True)
-def _synchronous_imports(settings):
-    settings.GENCHI_INTAKE_BACKGROUND = False
 
 
 @pytest.fixture(scope="session")

@@ -289,17 +289,3 @@ def test_excel_number_postal_code_gets_its_leading_zero(contract):
     report = check_file(contract, data)
     assert report.error_rows == 0, messages(report)
     assert any("先頭の 0" in w.message for w in report.warnings)
-
-
-def test_progress_is_visible_to_another_server_process(settings, tmp_path):
-    """The bar is polled by whichever process answers: progress is mirrored to a file."""
-    from genchi.intake.services import runs as intake_services
-
-    settings.DATA_DIR = tmp_path
-    report = intake_services._progress_for(4242)
-    report(1500, 3000)
-    with intake_services._progress_lock:  # what another process would see: no memory
-        intake_services._progress.clear()
-    assert intake_services.progress_of(4242) == (1500, 3000)
-    intake_services._clear_progress(4242)
-    assert intake_services.progress_of(4242) is None

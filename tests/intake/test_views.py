@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from genchi.accounts.models import Role
 from genchi.audit.models import AuditEntry
 from genchi.intake import services
 from genchi.intake.models import Batch, Case, ImportRun, MappingPreset
-from genchi.intake.services import runs
+from genchi.jobs.models import JobState
 
 from .conftest import csv_bytes, row
 
@@ -211,86 +214,97 @@ def test_case_list_offers_every_draft_batch(client_for, contract):
         assert f'formaction="/batches/{batch.pk}/add/"' in page
 
 
-def _busy_run(contract, good_csv, status=ImportRun.Status.CHECKING) -> ImportRun:
-    run = services.create_run(contract, good_csv, filename="list.csv")
-    ImportRun.objects.filter(pk=run.pk).update(status=status)
+def _job_running(run: ImportRun, *, status, beat_age: float, done=3, total=10) -> None:
+    """The run's job as a worker leaves it: running, last heartbeat `beat_age` seconds ago."""
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=status,
+        job_state=JobState.RUNNING,
+        job_token="attempt-1",
+        job_step="check",
+        job_done=done,
+        job_total=total,
+        job_heartbeat_at=timezone.now() - dt.timedelta(seconds=beat_age),
+    )
     run.refresh_from_db()
-    return run
 
 
 @pytest.mark.parametrize("status", [ImportRun.Status.CHECKING, ImportRun.Status.COMMITTING])
-def test_a_run_left_busy_by_a_dead_process_is_marked_interrupted(
-    client_for, contract, good_csv, settings, tmp_path, status
+def test_a_run_whose_worker_died_is_shown_interrupted_and_starts_again_in_one_click(
+    client_for, contract, good_csv, settings, status
 ):
-    """The server restarted mid-job: no process beats for the run any more. The page says
-    so instead of spinning forever, nothing was stored (the commit is one transaction),
-    and the interruption is logged."""
-    settings.DATA_DIR = tmp_path
+    """The worker was killed mid-job: no heartbeat any more. The page says so instead of
+    spinning forever, nothing was stored (each storing step is one transaction), the
+    interruption is logged, and one click starts the job again."""
     client = client_for(Role.WARD_STAFF)
-    upload(client, contract, good_csv)  # checked (synchronously in tests)
+    upload(client, contract, good_csv)  # checked (the job runs at once in tests)
     run = ImportRun.objects.get()
-    if status == ImportRun.Status.CHECKING:
-        ImportRun.objects.filter(pk=run.pk).update(status=status)
-    else:
-        assert services.claim_commit(run)
+    _job_running(run, status=status, beat_age=settings.GENCHI_JOB_STALE_AFTER_SECONDS + 1)
     page = client.get(f"/intake/import/{run.pk}/").content.decode()
     run.refresh_from_db()
     assert Case.objects.count() == 0
+    assert run.job_state == JobState.INTERRUPTED
     entry = AuditEntry.objects.get(action="intake.import.interrupted")
-    assert entry.detail["was"] == status
+    assert entry.detail["id"] == run.pk and entry.detail["step"] == "check"
     if status == ImportRun.Status.CHECKING:
-        assert "処理が中断されました" in page
-        assert run.status == ImportRun.Status.REFUSED
+        assert "検査が中断されました" in page and "もう一度検査する" in page
+        assert run.status == ImportRun.Status.UPLOADED
+        assert client.post(f"/intake/import/{run.pk}/check/").status_code == 302
+        run.refresh_from_db()
+        assert run.status == ImportRun.Status.CHECKED and run.job_state == JobState.SUCCEEDED
     else:  # the check still holds: one more click stores everything
         assert "登録が中断されました" in page and "登録する" in page
         assert run.status == ImportRun.Status.CHECKED
         assert client.post(f"/intake/import/{run.pk}/commit/").status_code == 302
         run.refresh_from_db()
         assert run.status == ImportRun.Status.COMMITTED and Case.objects.count() > 0
+        assert run.job_state == JobState.SUCCEEDED and run.job_attempts == 2  # check, commit
+    page = client.get(f"/intake/import/{run.pk}/").content.decode()
+    assert AuditEntry.objects.filter(action="intake.import.interrupted").count() == 1
 
 
-def test_a_run_whose_process_still_beats_stays_busy_until_the_beat_stops(
-    client_for, contract, good_csv, settings, tmp_path
+def test_a_run_whose_worker_beats_shows_its_progress_until_the_beat_stops(
+    client_for, contract, good_csv, settings
 ):
-    import os
-    import time
-
-    settings.DATA_DIR = tmp_path
-    run = _busy_run(contract, good_csv)
-    runs._write_progress_file(run.pk, 3, 10)  # as another process's job would
     client = client_for(Role.WARD_STAFF)
+    upload(client, contract, good_csv)
+    run = ImportRun.objects.get()
+    _job_running(run, status=ImportRun.Status.CHECKING, beat_age=1, done=3, total=10)
     response = client.get(f"/intake/import/{run.pk}/progress/")
-    assert response.status_code == 200 and "30" in response.content.decode()
-    run.refresh_from_db()
-    assert run.status == ImportRun.Status.CHECKING
+    body = response.content.decode()
+    assert response.status_code == 200 and "3 / 約 10 行" in body and 'value="3"' in body
+    assert client.get(f"/intake/import/{run.pk}/").content.decode().count("hx-get") == 1
 
-    old = time.time() - runs.STALE_AFTER - 1
-    os.utime(runs._progress_path(run.pk), (old, old))
+    settings.GENCHI_JOB_STALE_AFTER_SECONDS = 0.5  # the beat stopped longer ago than this
     response = client.get(f"/intake/import/{run.pk}/progress/")
     assert response.status_code == 204 and response["HX-Redirect"].endswith(f"/{run.pk}/")
     run.refresh_from_db()
-    assert run.status == ImportRun.Status.REFUSED
+    assert run.status == ImportRun.Status.UPLOADED and run.job_state == JobState.INTERRUPTED
 
 
-def test_the_heartbeat_keeps_the_progress_file_fresh_while_the_job_runs(
-    contract, good_csv, settings, tmp_path, monkeypatch
-):
-    import os
-    import time
+def test_a_queued_run_waits_for_the_worker(client_for, contract, good_csv, settings):
+    """With a real backend the job waits for `genchi worker`; the page says so."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    client = client_for(Role.WARD_STAFF)
+    upload(client, contract, good_csv)
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.CHECKING and run.job_state == JobState.QUEUED
+    body = client.get(f"/intake/import/{run.pk}/progress/").content.decode()
+    assert "順番を待っています" in body and "genchi worker" in body
 
-    settings.DATA_DIR = tmp_path
-    monkeypatch.setattr(runs, "HEARTBEAT", 0.02)
-    run = _busy_run(contract, good_csv)
-    path = runs._progress_path(run.pk)
-    with runs._heartbeat(run.pk):
-        old = time.time() - 1000
-        os.utime(path, (old, old))
-        deadline = time.monotonic() + 5
-        while path.stat().st_mtime < old + 500 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert path.stat().st_mtime > old + 500
-        assert services.is_busy(run)
-    assert not path.exists()
+
+def test_a_commit_cannot_be_started_twice(client_for, contract, good_csv, settings):
+    client = client_for(Role.WARD_STAFF)
+    upload(client, contract, good_csv)
+    run = ImportRun.objects.get()
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    client.post(f"/intake/import/{run.pk}/commit/")
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.COMMITTING and run.job_state == JobState.QUEUED
+    token = run.job_token
+    response = client.post(f"/intake/import/{run.pk}/commit/", follow=True)
+    assert "登録できる状態ではありません" in response.content.decode()
+    run.refresh_from_db()
+    assert run.job_token == token
 
 
 def test_counts_read_right_in_english(client_for, contract):

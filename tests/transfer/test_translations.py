@@ -76,8 +76,8 @@ def test_import_page_shows_the_refusal_in_english(sealed_batch, client_for, tmp_
     path = tampered_export(sealed_batch, tmp_path / "o", by=people[Role.WARD_STAFF])
     handler = client_for(Role.HANDLER)
     handler.post("/language/", {"language": "en", "next": "/handover/import/"})
-    with open(path, "rb") as fh:
-        response = handler.post("/handover/import/", {"package": fh})
+    with open(path, "rb") as fh:  # the job writes its words in the language of who asked
+        response = handler.post("/handover/import/", {"package": fh}, follow=True)
     page = response.content.decode()
     assert response.status_code == 200
     assert "The package has been tampered with or is damaged." in page
@@ -86,5 +86,5 @@ def test_import_page_shows_the_refusal_in_english(sealed_batch, client_for, tmp_
 
     handler.post("/language/", {"language": "ja", "next": "/handover/import/"})
     with open(path, "rb") as fh:
-        response = handler.post("/handover/import/", {"package": fh})
+        response = handler.post("/handover/import/", {"package": fh}, follow=True)
     assert "パッケージが改ざんされているか、壊れています。" in response.content.decode()

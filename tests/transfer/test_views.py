@@ -9,10 +9,18 @@ from django.utils import timezone
 
 from genchi.accounts.models import Role
 from genchi.fieldwork.models import SurveyCase
+from genchi.jobs.models import JobState
 from genchi.parties import services as party_services
 from genchi.parties.models import Organisation
 from genchi.transfer import services
-from genchi.transfer.models import HandoverSlip, Package, PartnerKeyCard, StickEvent, UsbStick
+from genchi.transfer.models import (
+    HandoverJob,
+    HandoverSlip,
+    Package,
+    PartnerKeyCard,
+    StickEvent,
+    UsbStick,
+)
 from tests.transfer.handover_world import tampered_export
 
 
@@ -58,10 +66,12 @@ def test_export_import_confirm_through_the_pages(sealed_batch, lent_stick, clien
 
     # Replay through the page: refused with the reason, nothing more stored.
     with open(path, "rb") as fh:
-        response = manager.post("/handover/import/", {"package": fh})
+        response = manager.post("/handover/import/", {"package": fh}, follow=True)
     assert response.status_code == 200
     assert "既に取り込まれています" in response.content.decode()
     assert SurveyCase.objects.count() == 3
+    job = HandoverJob.objects.filter(direction=HandoverJob.Direction.IMPORT).latest("id")
+    assert job.job_state == JobState.REFUSED and job.job_outcome == "replayed"
 
     # Ward: handed over in person, then the sealed slip came back.
     response = ward.post(
@@ -78,13 +88,13 @@ def test_tampered_upload_is_refused(sealed_batch, stick, client_for, tmp_path, p
     path = tampered_export(sealed_batch, tmp_path / "o", by=people[Role.WARD_STAFF])
     with open(path, "rb") as fh:
         response = client_for(Role.HANDLER).post("/handover/import/", {"package": fh})
-    assert response.status_code == 200
-    assert "改ざん" in response.content.decode() or "壊れて" in response.content.decode()
+    job = HandoverJob.objects.get()
+    assert response["Location"] == f"/handover/jobs/{job.pk}/"
+    page = client_for(Role.HANDLER).get(response["Location"]).content.decode()
+    assert "改ざん" in page or "壊れて" in page
+    assert job.job_state == JobState.REFUSED and job.job_outcome
     assert SurveyCase.objects.count() == 0
-    tmp_left = (
-        list((tmp_path / "data" / "tmp").glob("*")) if (tmp_path / "data" / "tmp").exists() else []
-    )
-    assert not tmp_left  # the upload was removed
+    assert not list((tmp_path / "data" / "jobs").glob("*"))  # the upload was removed
 
 
 def test_usb_ledger_pages(client_for, contractor):
@@ -265,3 +275,75 @@ def test_contractor_list_names_the_stick_the_package_came_on(
     page = client_for(Role.MANAGER).get("/handover/").content.decode()
     row = page.split("受領", 1)[1].split("</tr>", 1)[0]
     assert "USB-01" in row
+
+
+def test_an_export_waits_for_the_worker_and_polls_its_row(
+    sealed_batch, lent_stick, client_for, settings
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    staff = client_for(Role.WARD_STAFF)
+    response = staff.post("/handover/export/", {"batch": sealed_batch.pk, "stick": lent_stick.pk})
+    job = HandoverJob.objects.get()
+    assert response["Location"] == f"/handover/jobs/{job.pk}/"
+    assert job.job_state == JobState.QUEUED and job.contract == sealed_batch.contract
+    page = staff.get(response["Location"]).content.decode()
+    assert "順番を待っています" in page and f"/handover/jobs/{job.pk}/progress/" in page
+    assert staff.get(f"/handover/jobs/{job.pk}/progress/").status_code == 200
+    # Another organisation's people do not see it.
+    assert client_for(Role.MANAGER).get(f"/handover/jobs/{job.pk}/").status_code == 404
+
+
+def test_an_interrupted_export_is_started_again_with_one_click(
+    sealed_batch, lent_stick, client_for, settings
+):
+    """The worker died while writing: the page says so, nothing was recorded, and the
+    restart writes the package and leads to its slip."""
+    staff = client_for(Role.WARD_STAFF)
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    passphrase = "correct horse battery"
+    staff.post(
+        "/handover/export/",
+        {
+            "batch": sealed_batch.pk,
+            "stick": lent_stick.pk,
+            "passphrase": passphrase,
+            "passphrase2": passphrase,
+        },
+    )
+    job = HandoverJob.objects.get()
+    # Kept for the worker only encrypted (under the organisation's own key), never in clear.
+    assert job.passphrase_encrypted and passphrase.encode() not in bytes(job.passphrase_encrypted)
+    HandoverJob.objects.filter(pk=job.pk).update(
+        job_state=JobState.RUNNING,
+        job_heartbeat_at=timezone.now() - dt.timedelta(hours=1),
+    )
+    page = staff.get(f"/handover/jobs/{job.pk}/").content.decode()
+    assert "処理が中断されました" in page and "もう一度実行する" in page
+    assert Package.objects.count() == 0
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    response = staff.post(f"/handover/jobs/{job.pk}/restart/")
+    job.refresh_from_db()
+    assert job.job_state == JobState.SUCCEEDED and job.package.passphrase_protected
+    assert bytes(job.passphrase_encrypted) == b"" and job.slip is not None
+    follow = staff.get(response["Location"])
+    assert follow.status_code == 302 and follow["Location"] == f"/handover/slips/{job.slip_id}/"
+    assert [p.name for p in services.usb_folder(lent_stick).iterdir()] == [job.package.filename]
+
+
+def test_staged_packages_left_by_a_killed_export_are_settled(sealed_batch, stick, people, tmp_path):
+    """Killed after its row was committed but before the move: the file is moved out.
+    Killed before: the file has no row and is removed."""
+    from genchi.transfer.services import outgoing
+
+    out = tmp_path / "out"
+    out.mkdir()
+    result = services.export_batch(sealed_batch, out, by=people[Role.WARD_STAFF])
+    staging = out / outgoing.STAGING
+    staging.mkdir()
+    result.path.rename(staging / result.path.name)  # as if killed before the move
+    (staging / "genchi-cases-unrecorded.genchi.age").write_bytes(b"half")
+    (staging / ".genchi-cases-x.genchi.age.1234.part").write_bytes(b"half")
+    assert outgoing.settle_staged(out) == 0  # young files may belong to a running export
+    assert outgoing.settle_staged(out, min_age=0) == 3
+    assert [p.name for p in out.iterdir()] == [result.path.name]

@@ -1,7 +1,8 @@
 """Writes of the intake, by responsibility:
 
 - `imports`: the one import path (`check_file`: read, prove every row, store all or none);
-- `runs`: import runs in the UI (upload → check → commit) and the CLI's one-go import;
+- `runs`: import runs in the UI (upload → check → commit, as jobs) and the CLI's one-go
+  import;
 - `cases`: correcting a case's address by hand;
 - `batches`: survey batches (create, fill by priority, seal, delete).
 
@@ -26,12 +27,11 @@ from .runs import (
     commit_run,
     create_run,
     import_file,
-    is_busy,
-    progress_of,
     report_of,
-    run_in_background,
     save_preset,
     set_run_mapping,
+    start_check,
+    start_commit,
 )
 
 __all__ = [
@@ -50,14 +50,13 @@ __all__ = [
     "delete_batch",
     "eligible_cases",
     "import_file",
-    "is_busy",
     "order_by_priority",
-    "progress_of",
     "remove_cases",
     "report_of",
-    "run_in_background",
     "save_preset",
     "seal_batch",
     "set_run_mapping",
+    "start_check",
+    "start_commit",
     "summary_message",
 ]

@@ -2,7 +2,10 @@
 
 `check_file` is used by the UI (through import runs), `genchi cases import`, the demo and
 the benchmark: it reads the file, proves every row and, when asked to store, stores every
-good row in one transaction or nothing at all.
+good row in one transaction or nothing at all. Rows are proven first, outside any
+transaction (the slow part), then written in one short transaction: a database with a
+single writer (SQLite) is held only while rows are written, and a worker killed at any
+moment leaves nothing half-stored.
 """
 
 from __future__ import annotations
@@ -28,10 +31,6 @@ from ..validation import ERROR, WARNING, Issue, RowChecker
 CHUNK = 2000
 MAX_KEPT_ISSUES = 50_000
 Progress = Callable[[int, int], None]
-
-
-class ImportRefused(Exception):
-    """Raised inside the storing transaction to roll every row back."""
 
 
 @dataclass
@@ -240,8 +239,14 @@ def check_file(
     store: bool = False,
     run: ImportRun | None = None,
     progress: Progress | None = None,
+    storing: Progress | None = None,
+    then: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
-    """Prove every row; with `store`, store every good row in one transaction or none."""
+    """Prove every row; with `store`, store every good row in one transaction or none.
+
+    `progress` hears of rows proven, `storing` of rows written; `then(report)` runs
+    inside the storing transaction once every row is written, so the caller records its
+    outcome in the same commit as the rows."""
     started = time.monotonic()
     options = options or ImportOptions()
     report = ImportReport()
@@ -274,12 +279,6 @@ def check_file(
     seen: dict[str, int] = {}
     pending: list[NewCase] = []
     estimated = max(table.estimated_rows, 1)
-
-    def flush() -> None:
-        if pending:
-            _insert_cases(pending)
-            report.imported += len(pending)
-            pending.clear()
 
     def keep(issues: Iterable[Issue]) -> None:
         for issue in issues:
@@ -329,28 +328,29 @@ def check_file(
                 report.good_rows += 1
             if store and not report.error_rows:
                 pending.append(NewCase(contract, result, run))
-                if len(pending) >= CHUNK:
-                    flush()
+
+    def write() -> None:
+        with transaction.atomic():
+            for start in range(0, len(pending), CHUNK):
+                _insert_cases(pending[start : start + CHUNK])
+                report.imported += len(pending[start : start + CHUNK])
+                if storing:
+                    storing(report.imported, len(pending))
+            report.stored = True
+            if then:
+                then(report)
 
     try:
-        if store:
-            with transaction.atomic():
-                walk()
-                if report.total_rows == 0 or report.error_rows:
-                    raise ImportRefused
-                flush()
-                report.stored = True
-        else:
-            walk()
-    except ImportRefused:
-        report.imported = 0
+        walk()
+        if store and report.total_rows and not report.error_rows:
+            write()
     except FileRefused as exc:
-        report.imported = 0
         report.refused, report.message = True, exc.message
     except IntegrityError:  # another import stored the same person meanwhile
-        report.imported = 0
         report.refused = True
         report.message = _("同時に行われた別の取込と重複しました。もう一度お試しください。")
+    if not report.stored:
+        report.imported = 0
     if report.total_rows == 0 and not report.message:
         report.refused = True
         report.message = _("見出し行だけで、データ行がありません。")

@@ -4,13 +4,15 @@
 - `incoming`: receiving one (every check, then the kind's registered receiver stores it);
 - `slips`: handover slips (issue, mark received, confirm against the paper);
 - `inspect`: looking into a package without importing it;
-- `common`: the refusal type and what every step shares.
+- `common`: the refusal type and what every step shares;
+- `handover_jobs`: export and import asked on a page and done by a worker (genchi.jobs).
 
 What a package carries belongs to other apps, which register handlers
 (`genchi.transfer.handlers`). The names below are the handover's public write API.
 """
 
 from .common import Refusal, TransferError, refusal_message
+from .handover_jobs import restart, start_export, start_import
 from .incoming import ImportResult, import_cases_package, receive_package, verify_results_package
 from .inspect import Inspection, inspect_file, local_identities, peek_manifest
 from .outgoing import (
@@ -41,7 +43,10 @@ __all__ = [
     "peek_manifest",
     "receive_package",
     "refusal_message",
+    "restart",
     "send_item",
+    "start_export",
+    "start_import",
     "usb_folder",
     "verify_results_package",
 ]

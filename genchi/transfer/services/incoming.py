@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,9 +66,11 @@ def receive_package(
     passphrase: str | None = None,
     giver_name: str = "",
     stick_label: str = "",
+    within: Callable[[ImportResult], None] | None = None,
 ) -> ImportResult:
     """Verify and decrypt a package and hand its records to the receiver registered for
-    its kind, all or nothing; this side's slip is recorded as received."""
+    its kind, all or nothing; this side's slip is recorded as received. `within(result)`
+    runs inside the transaction that stores it (a job ends there)."""
     p = Path(path)
     try:
         receiver = handlers.receiver_for(kind)
@@ -120,12 +123,15 @@ def receive_package(
             if stick_label.strip():
                 slip.stick_label = stick_label.strip()[:64]
                 slip.save(update_fields=["stick_label"])
+            result = ImportResult(package, slip, created)
+            if within:
+                within(result)
     except Refusal as exc:
         log_refusal(
             "package.refused", exc, file=p.name[:200], kind=kind, contract=contract_code or ""
         )
         raise
-    return ImportResult(package, slip, created)
+    return result
 
 
 def verify_results_package(

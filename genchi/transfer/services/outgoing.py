@@ -2,14 +2,19 @@
 or the contractor's results, written encrypted and signed, recorded with its slip.
 
 Whatever fails leaves no file and no row; a refusal is logged as `package.export_refused`.
+A package is written into a staging folder beside its destination and moved there only
+once its row is committed, so a process killed at any moment leaves no package file
+without its row (`settle_staged` finishes or removes what such a process left).
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +42,9 @@ RESULT_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 WARD_SENDERS = frozenset({Role.WARD_STAFF, Role.WARD_ADMIN})
+STAGING = ".genchi-staging"
+# A staged file younger than this may belong to an export still under way elsewhere.
+STAGING_GRACE_SECONDS = 60 * 60
 CONTRACTOR_OFFICE = frozenset({Role.MANAGER, Role.HANDLER})
 
 
@@ -50,6 +58,56 @@ class ExportResult:
 def usb_folder(stick: UsbStick) -> Path:
     """The folder standing for a mounted stick in the web UI (a browser cannot write USB)."""
     return Path(settings.DATA_DIR) / "usb" / stick.owner.code / stick.label
+
+
+def settle_staged(out_dir: Path, *, min_age: float = STAGING_GRACE_SECONDS) -> int:
+    """Finish what a process killed between recording a package and moving its file left in
+    `out_dir`'s staging folder (the row exists: move the file out), remove the rest (no
+    row: the package was never recorded); only files older than `min_age` seconds, which
+    no export still under way can own. How many files it settled."""
+    staging = out_dir / STAGING
+    if not staging.is_dir():
+        return 0
+    settled = 0
+    now = time.time()
+    for path in staging.iterdir():
+        with contextlib.suppress(OSError):
+            if now - path.stat().st_mtime < min_age:
+                continue
+        recorded = Package.objects.filter(
+            direction=Package.Direction.OUTGOING, filename=path.name
+        ).exists()
+        if recorded and path.is_file() and not path.name.startswith("."):
+            os.replace(path, out_dir / path.name)
+        else:
+            path.unlink(missing_ok=True)
+        settled += 1
+    with contextlib.suppress(OSError):
+        staging.rmdir()
+    return settled
+
+
+def settle_staged_everywhere(*, min_age: float = STAGING_GRACE_SECONDS) -> int:
+    """`settle_staged` in every stick folder of this installation."""
+    root = Path(settings.DATA_DIR) / "usb"
+    return sum(
+        settle_staged(folder, min_age=min_age) for folder in root.glob("*/*") if folder.is_dir()
+    )
+
+
+def _discard(written: WrittenPackage) -> None:
+    written.path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        written.path.parent.rmdir()
+
+
+def _publish(written: WrittenPackage, out_dir: Path) -> Path:
+    """Move a recorded package from the staging folder to its destination."""
+    final = out_dir / written.path.name
+    os.replace(written.path, final)
+    with contextlib.suppress(OSError):
+        written.path.parent.rmdir()
+    return final
 
 
 def parties_of(contract: Contract, side: str) -> tuple[Organisation, Organisation]:
@@ -87,6 +145,9 @@ def export_batch(
     return send_item("cases", batch.pk, out_dir, by=by, stick=stick, passphrase=passphrase)
 
 
+Within = Callable[["ExportResult"], None]
+
+
 def send_item(
     kind: str,
     key: int,
@@ -95,9 +156,11 @@ def send_item(
     by=None,
     stick: UsbStick | None = None,
     passphrase: str | None = None,
+    within: Within | None = None,
 ) -> ExportResult:
     """Write an item of the source registered for `kind` as an encrypted, signed package
-    and open its handover slip; the source then moves the item on (e.g. handed over)."""
+    and open its handover slip; the source then moves the item on (e.g. handed over).
+    `within(result)` runs inside the transaction that records it (a job ends there)."""
     source = handlers.source_for(kind)
     item = source.get(key) if source else None
     contract = item.contract if item else None
@@ -106,7 +169,9 @@ def send_item(
             raise TransferError("no_handler", _("この種類のパッケージは書き出せません。"))
         if item is None:
             raise TransferError("no_item", _("書き出す対象が見つかりません。"))
-        return _send(source, item, Path(out_dir), by=by, stick=stick, passphrase=passphrase)
+        return _send(
+            source, item, Path(out_dir), by=by, stick=stick, passphrase=passphrase, within=within
+        )
     except Refusal as exc:
         log_refusal("package.export_refused", exc, contract=contract, kind=kind, item=key)
         raise
@@ -120,6 +185,7 @@ def _send(
     by,
     stick: UsbStick | None,
     passphrase: str | None,
+    within: Within | None,
 ) -> ExportResult:
     contract = item.contract
     sender, recipient = parties_of(contract, source.side)
@@ -173,10 +239,14 @@ def _send(
                 receiver_name=loan.borrower_name if loan else "",
                 by=by,
             )
+            result = ExportResult(package, slip, out_dir / written.path.name)
+            if within:
+                within(result)
     except BaseException:
-        written.path.unlink(missing_ok=True)
+        _discard(written)
         raise
-    return ExportResult(package, slip, written.path)
+    _publish(written, out_dir)
+    return result
 
 
 def export_results_package(
@@ -232,9 +302,9 @@ def export_results_package(
                 slip.stick_label = stick_label[:64]
                 slip.save(update_fields=["stick_label"])
     except BaseException:
-        written.path.unlink(missing_ok=True)
+        _discard(written)
         raise
-    return ExportResult(package, slip, written.path)
+    return ExportResult(package, slip, _publish(written, Path(out_dir)))
 
 
 def _require_folder(out_dir: Path) -> None:
@@ -246,12 +316,30 @@ def _require_folder(out_dir: Path) -> None:
 
 
 def _write(
-    *, contract: Contract, sender: Organisation, recipient: Organisation, **options: Any
+    *,
+    contract: Contract,
+    sender: Organisation,
+    recipient: Organisation,
+    out_dir: Path,
+    **options: Any,
 ) -> WrittenPackage:
+    """Write into `out_dir`'s staging folder (see `_publish`)."""
     try:
-        return write_package(
-            contract=contract.code, sender=sender.code, recipient=recipient.code, **options
-        )
+        settle_staged(out_dir)
+        staging = out_dir / STAGING
+        staging.mkdir(exist_ok=True, mode=0o700)
+        try:
+            return write_package(
+                contract=contract.code,
+                sender=sender.code,
+                recipient=recipient.code,
+                out_dir=staging,
+                **options,
+            )
+        except BaseException:
+            with contextlib.suppress(OSError):
+                staging.rmdir()  # when empty: the writer leaves nothing behind
+            raise
     except ValueError as exc:
         raise TransferError(
             "write_failed", _("パッケージを書き出せませんでした: %(reason)s") % {"reason": exc}

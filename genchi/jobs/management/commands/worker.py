@@ -1,0 +1,67 @@
+"""`genchi worker`: run the jobs the web pages enqueue (imports, packages).
+
+It wraps django-tasks-db's worker: it takes one job at a time from the database (on
+PostgreSQL several workers may run side by side: each takes a job with
+`SELECT … FOR UPDATE SKIP LOCKED`), stops cleanly on SIGTERM or Ctrl+C (the job under
+way finishes first; a second signal stops it at once, and the job is then shown as
+interrupted), and logs which jobs it takes: task ids, job rows and outcomes, never data.
+This is the one module of Genchi that names the database backend.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.management import call_command
+from django.utils.crypto import get_random_string
+from django_tasks import task_backends
+from django_tasks_db import DatabaseBackend
+
+from genchi.core.commands import CommandError, GenchiCommand
+from genchi.jobs import files
+
+
+class Command(GenchiCommand):
+    help = "ジョブ(取込・パッケージの書き出しと取り込み)を処理するワーカーを起動します。"
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--interval", type=float, default=1.0, help="ジョブがないときに待つ秒数(既定 1)"
+        )
+        parser.add_argument(
+            "--batch", action="store_true", help="待っているジョブをすべて処理したら終了する"
+        )
+        parser.add_argument(
+            "--max-tasks", type=int, default=None, help="この数を処理したら終了する"
+        )
+        parser.add_argument("--worker-id", default="", help="ワーカーの名前(既定: 自動)")
+
+    def run(self, *args, interval=1.0, batch=False, max_tasks=None, worker_id="", **options):
+        backend = task_backends["default"]
+        if not isinstance(backend, DatabaseBackend):
+            raise CommandError(
+                f"設定 TASKS のバックエンド({type(backend).__name__})はデータベースではありません。"
+                "そのバックエンドのワーカーを使ってください(docs/jobs.md)。"
+            )
+        jobs_logger = logging.getLogger("genchi.jobs")
+        if not jobs_logger.handlers:
+            jobs_logger.addHandler(logging.StreamHandler(self.stdout))
+            jobs_logger.propagate = False
+        jobs_logger.setLevel(logging.INFO if options.get("verbosity", 1) else logging.WARNING)
+        files.sweep()
+        worker_id = worker_id or f"genchi-{get_random_string(12)}"
+        self.stdout.write(f"ワーカーを起動します: {worker_id}(Ctrl+C で停止)")
+        self.stdout.flush()
+        call_command(
+            "db_worker",
+            queue_name="*",
+            interval=interval,
+            batch=batch,
+            max_tasks=max_tasks,
+            worker_id=worker_id[:64],
+            reload=False,
+            startup_delay=False,
+            verbosity=options.get("verbosity", 1),
+            stdout=self.stdout,
+            stderr=self.stderr,
+        )
