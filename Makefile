@@ -2,7 +2,7 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml genchi/transfer/_sha256mb.c | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell sha256sum < pyproject.toml | cut -c1-12)
 
 .PHONY: demo test lint format system-packages clean-demo
 
@@ -10,7 +10,7 @@ $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 が必要です (python3.11 が見つかりません)"; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(BIN)/python pyproject.toml genchi/transfer/_sha256mb.c
+$(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	rm -f $(VENV)/.installed-*

@@ -1,33 +1,26 @@
-"""Benchmark of encrypted packages (D4): throughput and peak memory of write_package.
+"""Benchmark of encrypted packages (D4, D11): writing a package against a plain copy.
 
-Generates photo-like random files (default 2 GiB) plus 500 records in a temporary
-directory, reads them once so that they sit in the page cache, then measures on the same
-bytes, in the same run, `--repeat` times each (interleaved), and reports medians:
+A handover is bounded by the medium (a USB 3 stick writes at 30-400 MB/s), so the target
+compares our writer with what the same folder costs anyway:
 
-  raw AEAD   ChaCha20-Poly1305 (cryptography), one thread, over the photo files read in
-             64 KiB chunks, ciphertext discarded
-  ours       write_package (kind="results", X25519), in a child process, output to --out-dir
-  hashlib    the same, photos hashed one at a time with hashlib (GENCHI_MULTIHASH=0): shown
-             when this machine hashes 16 photos at a time (AVX-512, genchi/transfer/multihash)
-  age CLI    tar -cf - photos | age -r … -o <out-dir>/cli.age
-  discarded  write_package again, its payload writes made no-ops: the same work as ours
-             except the output, like the reference (which discards its ciphertext)
-  floor      one thread writing as many bytes as our package into a new file in --out-dir,
-             no crypto: what the output folder alone costs (on a virtual machine, memory
-             the host has taken back is slow to touch again, and that shows here)
-  verify     open_package (first, checking pass) on our package, in a child process
+  write   write_package(kind="results", X25519) into --out-dir, with its fsync of the file
+          and of the folder, in a child process (peak memory = the child's VmHWM)
+  copy    a plain copy of as many bytes from the same photo files into a new file in the
+          same folder, no crypto, with the same fsyncs, in a child process
 
-The target names packing and encrypting, so by default both writers write into a
-RAM-backed folder (/dev/shm when it exists) and the disk does not dominate. `--disk`
-also measures, on the disk holding the inputs, ours and `tar | age` followed by fsync and a
-plain write + fsync with no crypto.
+Targets: write <= 1.25 x copy (ratio of the medians), peak memory of the writing child
+<= 100 MB. `--without-writeback` adds a third row: the writer with its early write-back
+turned off (the whole package left to the final fsync), to show what that step is worth.
 
-Checks: ours >= 50% of raw AEAD, ours >= age CLI (both on medians), peak memory of the
-child (VmHWM, write and verify) <= 100 MB.
+Two packages are measured in one run: a realistic one (500 cases, 300 photos of 0.8-2.5 MB,
+about 0.5 GB) and a larger one (500 cases, 500 photos of 4 MB, about 2 GB; --large-mb).
+The inputs are generated in a temporary folder (removed afterwards) and read once so they
+sit in the page cache; before each timed run the page cache's dirty pages are flushed
+(sync), and write and copy alternate which goes first.
 
-    .venv/bin/python bench/package.py                    # 2 GiB, 5 runs, RAM-backed output
-    .venv/bin/python bench/package.py --size-mb 500 --repeat 3
-    .venv/bin/python bench/package.py --disk             # also the fsync'd on-disk figures
+    .venv/bin/python bench/package.py                      # both packages, 3 runs each
+    .venv/bin/python bench/package.py --repeat 5 --large-mb 4096
+    .venv/bin/python bench/package.py --out-dir /media/usb  # e.g. a mounted USB stick
 """
 
 from __future__ import annotations
@@ -35,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import resource
 import shutil
 import statistics
@@ -44,40 +38,23 @@ import tempfile
 import time
 from pathlib import Path
 
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-PHOTO_BYTES = 4 * 1024 * 1024  # a typical phone photo is 2-6 MB
 RECORDS = 500
+RATIO_LIMIT = 1.25
 PEAK_LIMIT_MB = 100
-RAM_DIR = Path("/dev/shm")
+IO_CHUNK = 1024 * 1024
+MB = 1_000_000
 
-
-def make_inputs(work: Path, total_bytes: int) -> tuple[Path, list[tuple[str, str]]]:
-    photos = work / "photos"
-    photos.mkdir()
-    made: list[tuple[str, str]] = []
-    remaining, index = total_bytes, 0
-    block = os.urandom(1024 * 1024)
-    while remaining > 0:
-        size = min(PHOTO_BYTES, remaining)
-        case = f"C{index // 4:05d}"
-        (photos / case).mkdir(exist_ok=True)
-        path = photos / case / f"{index % 4 + 1}.jpg"
-        with open(path, "wb") as f:
-            written = 0
-            while written < size:
-                # Random (incompressible) content, different per file.
-                piece = os.urandom(64) + block[64 : min(len(block), size - written)]
-                f.write(piece)
-                written += len(piece)
-        made.append((str(path), f"{case}/{path.name}"))
-        remaining -= size
-        index += 1
-    return photos, made
+COLUMNS = [
+    ("case_ref", "案件番号"),
+    ("outcome", "調査結果"),
+    ("nameplate", "表札"),
+    ("visits", "訪問回数"),
+    ("notes", "備考"),
+]
 
 
 def records() -> list[dict[str, object]]:
@@ -93,70 +70,23 @@ def records() -> list[dict[str, object]]:
     ]
 
 
-COLUMNS = [
-    ("case_ref", "案件番号"),
-    ("outcome", "調査結果"),
-    ("nameplate", "表札"),
-    ("visits", "訪問回数"),
-    ("notes", "備考"),
-]
-
-
-def raw_aead(photos: list[tuple[str, str]]) -> tuple[float, int]:
-    """One thread: read 64 KiB, ChaCha20-Poly1305 it, discard. The reference speed."""
-    aead = ChaCha20Poly1305(ChaCha20Poly1305.generate_key())
-    buf = bytearray(64 * 1024)
-    view = memoryview(buf)
-    total = 0
-    start = time.perf_counter()
-    counter = 0
-    for path, _ in photos:
-        with open(path, "rb", buffering=0) as f:
-            while n := f.readinto(buf):
-                aead.encrypt(counter.to_bytes(12, "big"), view[:n], None)
-                counter += 1
-                total += n
-    return time.perf_counter() - start, total
-
-
-def plain_write(path: Path, size: int, sync: bool = True) -> float:
-    """Ceiling set by the output folder: write `size` bytes (no crypto), then fsync."""
-    block = os.urandom(1024 * 1024)
-    start = time.perf_counter()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        left = size
-        while left > 0:
-            left -= os.write(fd, block[: min(len(block), left)])
-        if sync:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-    elapsed = time.perf_counter() - start
-    path.unlink()
-    return elapsed
-
-
-def age_cli(age_bin: str, recipient: str, work: Path, out_dir: Path, sync: bool) -> dict:
-    """tar | age -r into out_dir, optionally followed by an fsync of the output."""
-    out = out_dir / "cli.age"
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    tar = subprocess.Popen(["tar", "-cf", "-", "-C", str(work), "photos"], stdout=subprocess.PIPE)
-    subprocess.run([age_bin, "-r", recipient, "-o", str(out)], stdin=tar.stdout, check=True)
-    assert tar.stdout is not None
-    tar.stdout.close()
-    if tar.wait() != 0:
-        raise RuntimeError("tar failed")
-    if sync:
-        fd = os.open(out, os.O_RDONLY)
-        os.fsync(fd)
-        os.close(fd)
-    elapsed = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out.unlink()
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    return {"seconds": elapsed, "cpu": cpu}
+def make_photos(folder: Path, sizes: list[int]) -> list[tuple[str, str]]:
+    """Photo-like files (random, incompressible) of the given sizes, four per case."""
+    folder.mkdir()
+    block = os.urandom(IO_CHUNK)
+    made: list[tuple[str, str]] = []
+    for index, size in enumerate(sizes):
+        case = f"C{index // 4:05d}"
+        (folder / case).mkdir(exist_ok=True)
+        path = folder / case / f"{index % 4 + 1}.jpg"
+        with open(path, "wb") as f:
+            written = 0
+            while written < size:
+                piece = os.urandom(64) + block[64 : min(len(block), size - written)]
+                f.write(piece[: size - written])
+                written += min(len(piece), size - written)
+        made.append((str(path), f"{case}/{path.name}"))
+    return made
 
 
 def high_water_kb() -> int:
@@ -177,255 +107,200 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def child_write(args: argparse.Namespace) -> None:
-    from genchi.transfer import age, keys, package
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
-    if args.discard:
-        # Like the reference, which throws its ciphertext away: the writer does all its
-        # work but the payload writes do nothing.
-        def pwrite_header_only(fd: int, data: bytes | memoryview, offset: int) -> None:
-            if offset == 0:
-                os.pwrite(fd, data, 0)
 
-        age._pwrite_all = pwrite_header_only  # type: ignore[assignment]
+def child_write(spec: dict, out: Path, writeback: bool = True) -> dict:
+    from genchi.transfer import assembly, keys, package
 
-    spec = json.loads(Path(args.spec).read_text())
+    if not writeback:
+        assembly.WRITEBACK_BYTES = 1 << 62  # never: everything waits for the final fsync
+
     ward = keys.OrganisationKeys.from_bytes(bytes.fromhex(spec["ward"]))
     con = keys.OrganisationKeys.from_bytes(bytes.fromhex(spec["contractor"]))
+    photos = [package.PhotoSource(p, n) for p, n in spec["photos"]]
     cpu0 = _cpu()
     start = time.perf_counter()
     written = package.write_package(
         kind="results",
-        contract="K2025-001",
+        contract="K2026-001",
         sender=con.org_code,
         recipient=ward.org_code,
         records=iter(records()),
         csv_columns=COLUMNS,
-        photos=[package.PhotoSource(p, n) for p, n in spec["photos"]],
+        photos=photos,
         recipients=[ward.encryption.recipient],
         signing_key=con.signing,
-        out_dir=args.out,
+        out_dir=out,
     )
-    elapsed = time.perf_counter() - start
-    result = {
-        "seconds": elapsed,
-        "path": str(written.path),
-        "size": written.size,
-        "peak_kb": high_water_kb(),
+    return {
+        "seconds": time.perf_counter() - start,
         "cpu": _cpu() - cpu0,
+        "size": written.size,
+        "path": str(written.path),
+        "peak_kb": high_water_kb(),
     }
-    print(json.dumps(result))
 
 
-def child_verify(args: argparse.Namespace) -> None:
-    from genchi.transfer import keys, package
-
-    spec = json.loads(Path(args.spec).read_text())
-    ward = keys.OrganisationKeys.from_bytes(bytes.fromhex(spec["ward"]))
-    con = keys.OrganisationKeys.from_bytes(bytes.fromhex(spec["contractor"]))
+def child_copy(spec: dict, out: Path, size: int) -> dict:
+    """`size` bytes read from the photo files in turn, written to a new file in `out`,
+    then the same fsyncs as the writer (file, then folder)."""
+    buf = bytearray(IO_CHUNK)
+    view = memoryview(buf)
+    target = out / "copy.bin"
     cpu0 = _cpu()
     start = time.perf_counter()
-    package.open_package(
-        args.package,
-        sender_key=con.public_card(),
-        expected_contract="K2025-001",
-        expected_recipient=ward.org_code,
-        identity=ward.encryption,
-        already_imported=set(),
-    )
-    elapsed = time.perf_counter() - start
-    print(json.dumps({"seconds": elapsed, "peak_kb": high_water_kb(), "cpu": _cpu() - cpu0}))
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        left = size
+        while left:
+            for path, _name in spec["photos"]:
+                with open(path, "rb", buffering=0) as f:
+                    while left and (n := f.readinto(view[: min(len(buf), left)])):
+                        os.write(fd, view[:n])
+                        left -= n
+                if not left:
+                    break
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    _fsync_dir(out)
+    return {
+        "seconds": time.perf_counter() - start,
+        "cpu": _cpu() - cpu0,
+        "path": str(target),
+        "peak_kb": high_water_kb(),
+    }
 
 
-def run_child(mode: str, spec: Path, *extra: str, env: dict[str, str] | None = None) -> dict:
+def run_child(*args: str) -> dict:
     out = subprocess.run(
-        [sys.executable, __file__, mode, "--spec", str(spec), *extra],
-        check=True,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
+        [sys.executable, __file__, *args], check=True, capture_output=True, text=True
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def clear(directory: Path) -> None:
-    for previous in directory.iterdir():
-        previous.unlink()
+def measure(
+    name: str, sizes: list[int], work: Path, out: Path, keys_hex: dict, args: argparse.Namespace
+) -> tuple[list, dict[str, list[dict]]]:
+    folder = work / name
+    photos = make_photos(folder, sizes)
+    spec_path = work / f"{name}.json"
+    spec_path.write_text(json.dumps({**keys_hex, "photos": photos}))
+    for path, _ in photos:  # into the page cache: the runs measure the output, not the input
+        with open(path, "rb") as f:
+            while f.read(IO_CHUNK):
+                pass
+    runs: dict[str, list[dict]] = {"write": [], "copy": []}
+    kinds = ["write", "copy"] + (["nowb"] if args.without_writeback else [])
+    for i in range(args.repeat):
+        for what in kinds[i % len(kinds) :] + kinds[: i % len(kinds)]:  # each goes first in turn
+            os.sync()  # no run pays for the previous one's write-back
+            if what == "copy":
+                size = runs["write"][-1]["size"] if runs["write"] else sum(sizes) + 2 * MB
+                result = run_child("_copy", str(spec_path), str(out), str(size))
+            else:
+                result = run_child("_" + what, str(spec_path), str(out))
+            runs.setdefault(what, []).append(result)
+            Path(result["path"]).unlink()
+        print(
+            f"  run {i + 1}/{args.repeat}: "
+            + ", ".join(f"{what} {runs[what][-1]['seconds']:.2f} s" for what in kinds),
+            flush=True,
+        )
+    shutil.rmtree(folder)
+    return photos, runs
+
+
+def report(name: str, photos: list, runs: dict[str, list[dict]]) -> list[bool]:
+    writes, copies = runs["write"], runs["copy"]
+    size = writes[0]["size"]
+    write_s = statistics.median(r["seconds"] for r in writes)
+    copy_s = statistics.median(r["seconds"] for r in copies)
+    ratio = write_s / copy_s
+    peak_mb = max(r["peak_kb"] for r in writes) / 1024
+    pairs = sorted(w["seconds"] / c["seconds"] for w, c in zip(writes, copies, strict=True))
+
+    def row(label: str, runs: list[dict], secs: float) -> str:
+        times = sorted(r["seconds"] for r in runs)
+        cpu = statistics.median(r["cpu"] for r in runs)
+        return (
+            f"  {label:36}{secs:8.2f} s{size / secs / MB:8.0f} MB/s"
+            f"   range {times[0]:.2f}-{times[-1]:.2f} s   CPU {cpu:.2f} s"
+        )
+
+    print(f"{name}: {RECORDS} records, {len(photos)} photos, package {size / MB:,.0f} MB")
+    print(row("write_package + fsync", writes, write_s))
+    print(row("plain copy + fsync", copies, copy_s))
+    if "nowb" in runs:
+        nowb_s = statistics.median(r["seconds"] for r in runs["nowb"])
+        print(row("write_package, no early write-back", runs["nowb"], nowb_s))
+    ratio_ok = ratio <= RATIO_LIMIT
+    peak_ok = peak_mb <= PEAK_LIMIT_MB
+    print(
+        f"  {'PASS' if ratio_ok else 'FAIL'}  write / copy = {ratio:.2f} (target <= {RATIO_LIMIT}; "
+        f"run by run {pairs[0]:.2f}-{pairs[-1]:.2f})"
+    )
+    print(
+        f"  {'PASS' if peak_ok else 'FAIL'}  peak memory of the writing process "
+        f"{peak_mb:.0f} MB (target <= {PEAK_LIMIT_MB} MB)"
+    )
+    return [ratio_ok, peak_ok]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("mode", nargs="?", default="bench", choices=["bench", "_write", "_verify"])
-    parser.add_argument("--size-mb", type=int, default=2048, help="photo bytes (MiB), default 2048")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each (median kept)")
+    parser.add_argument("--large-mb", type=int, default=2000, help="photos of the larger package")
     parser.add_argument("--tmpdir", default=None, help="where the inputs go (default: system temp)")
+    parser.add_argument("--out-dir", default=None, help="folder written to (default: in --tmpdir)")
     parser.add_argument(
-        "--out-dir",
-        default=None,
-        help="where the packages are written (default: /dev/shm when it exists, else a temp dir)",
+        "--without-writeback", action="store_true", help="also time the writer without it"
     )
-    parser.add_argument("--repeat", type=int, default=5, help="runs per contender (median kept)")
-    parser.add_argument("--disk", action="store_true", help="also measure fsync'd on-disk writes")
-    parser.add_argument("--no-verify", action="store_true", help="skip the open_package runs")
-    parser.add_argument("--spec", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--out", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--discard", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--package", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.mode == "_write":
-        child_write(args)
-        return 0
-    if args.mode == "_verify":
-        child_verify(args)
-        return 0
 
-    from genchi.transfer import keys, multihash
+    from genchi.transfer import keys
 
-    age_bin = shutil.which("age")
-    sixteen_at_a_time = multihash.available()
     work = Path(tempfile.mkdtemp(prefix="genchi-bench-", dir=args.tmpdir))
-    if args.out_dir:
-        ram_parent: str | None = args.out_dir
-    else:
-        ram_parent = str(RAM_DIR) if RAM_DIR.is_dir() else None
-    ram_out = Path(tempfile.mkdtemp(prefix="genchi-bench-out-", dir=ram_parent))
+    out = Path(tempfile.mkdtemp(prefix="genchi-bench-out-", dir=args.out_dir or work))
     try:
-        print(f"generating {args.size_mb} MiB of photos + {RECORDS} records …", flush=True)
-        _, photos = make_inputs(work, args.size_mb * 1024 * 1024)
-        total = sum(os.path.getsize(p) for p, _ in photos)
         ward = keys.generate_organisation_keys("WARD01", "区税務課")
         con = keys.generate_organisation_keys("CON01", "受託事業者")
-        disk_out = work / "out"
-        disk_out.mkdir()
-        spec = work / "spec.json"
-        spec.write_text(
-            json.dumps(
-                {
-                    "ward": ward.to_bytes().hex(),
-                    "contractor": con.to_bytes().hex(),
-                    "photos": photos,
-                }
-            )
+        keys_hex = {"ward": ward.to_bytes().hex(), "contractor": con.to_bytes().hex()}
+        rng = random.Random(2026)
+        scenarios = {
+            "realistic": [rng.randrange(800_000, 2_500_000) for _ in range(300)],
+            "larger": [4 * MB] * (args.large_mb // 4),
+        }
+        print(
+            f"cpus: {len(os.sched_getaffinity(0))}; output folder: {out}; median of {args.repeat}"
         )
-        recipient = ward.encryption.recipient
-        os.sync()  # no run pays for the inputs' write-back
-        raw_aead(photos)  # warm-up: every input is now in the page cache
-        runs: dict[str, list[dict]] = {}
-
-        def add(name: str, result: dict) -> None:
-            runs.setdefault(name, []).append(result)
-
-        for i in range(args.repeat):
-            print(f"run {i + 1}/{args.repeat} …", flush=True)
-            raw_s, raw_bytes = raw_aead(photos)
-            add("raw", {"seconds": raw_s})
-            clear(ram_out)  # the previous round's `age` output
-            ours = run_child("_write", spec, "--out", str(ram_out))
-            add("ours", ours)
-            add("discard", run_child("_write", spec, "--out", str(ram_out), "--discard"))
-            if not args.no_verify:
-                add("verify", run_child("_verify", spec, "--package", ours["path"]))
-            if sixteen_at_a_time:
-                clear(ram_out)
-                add(
-                    "hashlib",
-                    run_child("_write", spec, "--out", str(ram_out), env={"GENCHI_MULTIHASH": "0"}),
-                )
-            size = ours["size"]
-            clear(ram_out)
-            # Each writer starts just after the previous one's output was deleted, so each
-            # finds the same memory to write into (see "floor" above).
-            add("floor", {"seconds": plain_write(ram_out / "plain.bin", size, sync=False)})
-            clear(ram_out)
-            if age_bin:
-                add("age", age_cli(age_bin, recipient, work, ram_out, sync=False))
-            if args.disk:
-                os.sync()
-                add("ours_disk", run_child("_write", spec, "--out", str(disk_out)))
-                size = Path(runs["ours_disk"][-1]["path"]).stat().st_size
-                clear(disk_out)
-                os.sync()
-                if age_bin:
-                    add("age_disk", age_cli(age_bin, recipient, work, disk_out, sync=True))
-                    os.sync()
-                add("disk", {"seconds": plain_write(work / "plain.bin", size)})
-
-        gb = 1e9
-
-        def med(name: str, key: str = "seconds") -> float | None:
-            values = [r[key] for r in runs.get(name, []) if r.get(key) is not None]
-            return statistics.median(values) if values else None
-
-        def spread(name: str) -> str:
-            rates = sorted(total / r["seconds"] / gb for r in runs[name])
-            return f"{rates[0]:.2f}–{rates[-1]:.2f}"
-
-        raw_rate = total / med("raw") / gb  # type: ignore[operator]
+        results: list[tuple[str, list, dict[str, list[dict]]]] = []
+        for name, sizes in scenarios.items():
+            print(f"{name}: generating {sum(sizes) / MB:,.0f} MB of photos …", flush=True)
+            results.append((name, *measure(name, sizes, work, out, keys_hex, args)))
         print()
-        print(
-            f"input: {len(photos)} photos, {total / gb:.2f} GB + {RECORDS} records; "
-            f"cpus: {os.cpu_count()}; median of {args.repeat} runs; output: {ram_out.parent}"
-        )
-        print(
-            "photo hashing: "
-            + (
-                "16 at a time (AVX-512)"
-                if sixteen_at_a_time
-                else "hashlib, one at a time (no AVX-512, or the extension is not built)"
-            )
-        )
-        print(f"{'':36}{'seconds':>8}{'GB/s':>7}{'range':>12}{'CPU s':>7}{'% raw':>7}")
-        rows = [
-            ("raw ChaCha20-Poly1305, 1 thread", "raw"),
-            ("write_package (ours)", "ours"),
-            ("ours, ciphertext discarded", "discard"),
-            ("ours, photos hashed by hashlib", "hashlib"),
-            ("tar | age -r (CLI)", "age"),
-            ("output folder: plain write, no crypto", "floor"),
-            ("open_package (verify)", "verify"),
-            ("ours, on disk + fsync", "ours_disk"),
-            ("tar | age -r, on disk + fsync", "age_disk"),
-            ("disk write + fsync, no crypto", "disk"),
-        ]
-        for label, name in rows:
-            secs = med(name)
-            if secs is None:
-                continue
-            cpu = med(name, "cpu")
-            rate = total / secs / gb
-            cpu_text = f"{cpu:7.2f}" if cpu is not None else f"{'':7}"
-            print(
-                f"{label:36}{secs:8.2f}{rate:7.2f}{spread(name):>12}{cpu_text}"
-                f"{rate / raw_rate:7.0%}"
-            )
-        peak_mb = max(r["peak_kb"] for r in runs["ours"]) / 1024
-        verify_peak = max((r["peak_kb"] for r in runs.get("verify", [])), default=0) / 1024
-        disk_peak = max((r["peak_kb"] for r in runs.get("ours_disk", [])), default=0) / 1024
-        print(
-            f"peak memory (child VmHWM, max over runs): write {max(peak_mb, disk_peak):.1f} MB, "
-            f"verify {verify_peak:.1f} MB"
-        )
-        print()
-        our_rate = total / med("ours") / gb  # type: ignore[operator]
-        checks = [
-            (f"ours >= 50% of raw AEAD ({our_rate / raw_rate:.0%})", our_rate >= 0.5 * raw_rate)
-        ]
-        age_s = med("age")
-        if age_s is not None:
-            age_rate = total / age_s / gb
-            checks.append((f"ours >= age CLI ({our_rate / age_rate:.0%})", our_rate >= age_rate))
-        else:
-            checks.append(("ours >= age CLI (age not installed: not measured)", False))
-        worst = max(peak_mb, verify_peak, disk_peak)
-        checks.append(
-            (f"peak memory <= {PEAK_LIMIT_MB} MB ({worst:.0f} MB)", worst <= PEAK_LIMIT_MB)
-        )
-        for label, ok in checks:
-            print(f"{'PASS' if ok else 'FAIL'}  {label}")
-        return 0 if all(ok for _, ok in checks) else 1
+        checks = [ok for result in results for ok in report(*result)]
+        return 0 if all(checks) else 1
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        shutil.rmtree(ram_out, ignore_errors=True)
+        if args.out_dir:
+            shutil.rmtree(out, ignore_errors=True)
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] in ("_write", "_nowb", "_copy"):
+        mode, spec_file, out_dir, *rest = sys.argv[1:]
+        spec_data = json.loads(Path(spec_file).read_text())
+        if mode != "_copy":
+            figures = child_write(spec_data, Path(out_dir), writeback=mode == "_write")
+        else:
+            figures = child_copy(spec_data, Path(out_dir), int(rest[0]))
+        print(json.dumps(figures))
+        sys.exit(0)
     sys.exit(main())

@@ -308,6 +308,11 @@ class AgeFileWriter:
         """Where chunk `index` starts in the file."""
         return self._payload_offset + index * ENCRYPTED_CHUNK_SIZE
 
+    @property
+    def fd(self) -> int:
+        """The file descriptor written to."""
+        return self._fd
+
 
 def _chunks_for(size: int) -> int:
     # An empty stream still has one (empty, last) chunk; a last chunk may be full-size.

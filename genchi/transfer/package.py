@@ -7,8 +7,8 @@ is signed with the sender organisation's Ed25519 key.
 
 Writing streams in bounded memory and reads each photo once: records are staged (in
 memory, or encrypted on disk when large) and hashed first; the archive layout is then
-fixed, the photos hashed and encrypted on every core (assembly.py), and the age chunks
-holding the signed manifest are written last, in place (see write_package).
+fixed, the photos hashed and encrypted in one streaming pass (assembly.py), and the age
+chunks holding the signed manifest are written last, in place (see write_package).
 
 Reading is two passes over the encrypted file, neither of which stores anything: the
 first (open_package) authenticates and checks everything; only then does the caller ask
@@ -399,9 +399,9 @@ def write_package(
         # Photos are read once. Everything in the archive except the manifest and its
         # signature is known before the photos are hashed, and the manifest's length does
         # not depend on the hash values (64 hex digits each), so the layout is fixed in
-        # advance: assembly.encrypt_parts encrypts the photos on every core, and the age
-        # chunks holding manifest.json and manifest.sig are encrypted last, once the photo
-        # hashes are known.
+        # advance: assembly.encrypt_parts streams everything else, and the age chunks
+        # holding manifest.json and manifest.sig are encrypted last, once the photo hashes
+        # are known.
         stats = [_photo_stat(Path(p.path)) for p in photo_list]
         photo_hashes = ["0" * 64] * len(photo_list)
 

@@ -41,18 +41,3 @@ def lent_stick(stick, people, contractor):
         by=people[Role.WARD_STAFF],
     )
     return stick
-
-
-@pytest.fixture(params=["hashlib", "multihash"])
-def photo_hashing(request, monkeypatch):
-    """Both ways the package writer hashes photos: hashlib on each lane, or 16 photos at a
-    time (multihash, when this CPU can), even for a handful of photos."""
-    from genchi.transfer import assembly, multihash
-
-    if request.param == "multihash":
-        if not multihash.available():
-            pytest.skip("no AVX-512 here or the extension was not built")
-        monkeypatch.setattr(assembly, "MULTI_MIN_PHOTOS", 1)
-    else:
-        monkeypatch.setenv("GENCHI_MULTIHASH", "0")
-    return request.param

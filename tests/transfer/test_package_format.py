@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tarfile
 import textwrap
-import threading
 import uuid
 from pathlib import Path
 
@@ -1014,15 +1013,9 @@ def test_bounded_memory_for_a_300_mb_package(tmp_path):
     assert figures["peak_kb"] < 100 * 1024, figures
 
 
-def _lane_threads() -> set[str]:
-    return {t.name for t in threading.enumerate() if t.name.startswith("package-lane")}
-
-
-def test_write_error_midway_stops_the_lanes_and_leaves_nothing(
-    pkg_keys, pkg_out, tmp_path, monkeypatch, photo_hashing
-):
-    """A full stick while photos are being packed: the error surfaces, every lane thread
-    stops (no hang), and no partial file is left."""
+def test_write_error_midway_leaves_nothing(pkg_keys, pkg_out, tmp_path, monkeypatch):
+    """A full stick while photos are being packed: the error surfaces and no partial file
+    is left."""
     photos = []
     for i in range(6):
         src = tmp_path / f"p{i}.jpg"
@@ -1040,14 +1033,14 @@ def test_write_error_midway_stops_the_lanes_and_leaves_nothing(
     monkeypatch.setattr(package.age, "_pwrite_all", failing_pwrite_all)
     with pytest.raises(OSError, match="No space"):
         write_results(pkg_keys, pkg_out, photos)
+    assert calls["n"] > 5  # it failed midway, after some writes went through
     assert list(pkg_out.iterdir()) == []
-    assert not _lane_threads()
 
 
 @pytest.mark.parametrize("victim_index", [0, 2])
 @pytest.mark.parametrize("change", ["grown", "touched", "shrunk"])
 def test_photo_changed_while_packing_is_refused(
-    pkg_keys, pkg_out, tmp_path, monkeypatch, change, photo_hashing, victim_index
+    pkg_keys, pkg_out, tmp_path, monkeypatch, change, victim_index
 ):
     """The layout is fixed from each photo's size and mtime; a photo that changes before
     it is read is refused by name, and nothing is left behind."""
@@ -1075,4 +1068,3 @@ def test_photo_changed_while_packing_is_refused(
     with pytest.raises(ValueError, match=f"写真が書き出し中に変更されました: p{victim_index}.jpg"):
         write_results(pkg_keys, pkg_out, photos)
     assert list(pkg_out.iterdir()) == []
-    assert not _lane_threads()

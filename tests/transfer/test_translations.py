@@ -62,8 +62,8 @@ def test_ledger_refusal_with_placeholders_is_translated(lent_stick, people):
 
 
 def test_photo_changed_is_put_into_words_where_it_is_shown():
-    """Raised on a lane thread (no active language there): the text is resolved when the
-    error is turned into a string, in the language active at that point."""
+    """The text is resolved when the error is turned into a string, in the language active
+    at that point."""
     with translation.override("ja"):
         error = assembly.photo_changed(Path("p2.jpg"))
     with translation.override("en"):
