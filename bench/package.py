@@ -116,17 +116,17 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def child_write(spec: dict, out: Path, writeback: bool = True) -> dict:
-    from genchi.transfer import assembly, keys, package
+    from genchi.package_format import keys, writer
 
     if not writeback:
-        assembly.WRITEBACK_BYTES = 1 << 62  # never: everything waits for the final fsync
+        writer.WRITEBACK_BYTES = 1 << 62  # never: everything waits for the final fsync
 
     ward = keys.OrganisationKeys.from_bytes(bytes.fromhex(spec["ward"]))
     con = keys.OrganisationKeys.from_bytes(bytes.fromhex(spec["contractor"]))
-    photos = [package.PhotoSource(p, n) for p, n in spec["photos"]]
+    photos = [writer.PhotoSource(p, n) for p, n in spec["photos"]]
     cpu0 = _cpu()
     start = time.perf_counter()
-    written = package.write_package(
+    written = writer.write_package(
         kind="results",
         contract="K2026-001",
         sender=con.org_code,
@@ -264,7 +264,7 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    from genchi.transfer import keys
+    from genchi.package_format import keys
 
     work = Path(tempfile.mkdtemp(prefix="genchi-bench-", dir=args.tmpdir))
     out = Path(tempfile.mkdtemp(prefix="genchi-bench-out-", dir=args.out_dir or work))

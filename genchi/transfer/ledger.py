@@ -23,11 +23,11 @@ from django.utils.translation import gettext as _
 
 from genchi.audit.chain import record
 from genchi.core.wareki import format_date
+from genchi.package_format import FILE_SUFFIX
 from genchi.parties.models import Organisation
 from genchi.parties.selectors import contractors_of
 
 from .models import Package, StickEvent, StickLoan, UsbStick
-from .package import FILE_SUFFIX
 
 WIPE_CHUNK = 1024 * 1024
 MAX_CAPACITY_GB = 1024 * 1024  # 1 PB: far beyond any stick, well inside the column

@@ -1,6 +1,6 @@
 """Organisation key pairs and partner key cards, stored and logged.
 
-The secret key file (genchi.transfer.keys.OrganisationKeys.to_bytes) is kept wrapped
+The secret key file (genchi.package_format.keys.OrganisationKeys.to_bytes) is kept wrapped
 under the installation's master key by the vault (`genchi.vault.wrap_secret`, the same
 key that wraps data keys, D1), bound to its organisation. Partner public
 key cards are imported with their fingerprints, who imported them and when, all logged.
@@ -17,6 +17,13 @@ from django.utils.translation import gettext as _
 
 from genchi.audit.chain import record
 from genchi.audit.refusals import record_refusal
+from genchi.package_format.errors import KeyCardError
+from genchi.package_format.keys import (
+    OrganisationKeys,
+    PublicKeyCard,
+    generate_organisation_keys,
+    parse_public_key_card,
+)
 from genchi.parties.models import Organisation
 from genchi.vault import (
     DecryptionFailed,
@@ -26,13 +33,6 @@ from genchi.vault import (
     wrap_secret,
 )
 
-from .errors import KeyCardError
-from .keys import (
-    OrganisationKeys,
-    PublicKeyCard,
-    generate_organisation_keys,
-    parse_public_key_card,
-)
 from .models import OrganisationKeyPair, PartnerKeyCard
 
 

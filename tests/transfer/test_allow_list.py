@@ -15,8 +15,8 @@ from django.utils import timezone
 from genchi.accounts.models import Role
 from genchi.intake import package_handlers
 from genchi.intake.models import Batch, BatchItem, Case
+from genchi.package_format.records import CASE_KEYS
 from genchi.transfer import orgkeys, services
-from genchi.transfer.records import CASE_KEYS
 from genchi.vault.fields import EncryptedTextField
 
 J3 = ("postal_code", "address", "building_line", "name")

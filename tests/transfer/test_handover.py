@@ -19,14 +19,12 @@ from genchi.audit.models import AuditEntry
 from genchi.fieldwork.models import SurveyCase
 from genchi.intake.models import Batch, Case
 from genchi.intake.package_handlers import CASE_ALLOW_LIST
+from genchi.package_format import PackageRefused, SigningKeyPair, write_package
 from genchi.parties import services as party_services
 from genchi.parties.models import Contract
 from genchi.transfer import orgkeys, services
-from genchi.transfer.errors import PackageRefused
-from genchi.transfer.keys import SigningKeyPair
 from genchi.transfer.models import HandoverSlip, Package, StickEvent
-from genchi.transfer.package import write_package
-from tests.transfer import crafting
+from tests.package_format import crafting
 from tests.transfer.handover_world import make_cases, make_sealed_batch
 
 PASSPHRASE = "usb-password-2026-long"
@@ -134,13 +132,13 @@ def test_export_to_a_full_or_failing_stick_is_refused_in_words(
     """A stick too small is refused before a byte is written; one that fills up or fails
     midway gives a Japanese reason (no traceback), and the batch stays sealed with no
     package recorded and no file left."""
-    from genchi.transfer import age as age_module
-    from genchi.transfer import package as package_module
+    from genchi.package_format import age as age_module
+    from genchi.package_format import writer as writer_module
 
     if failure == "statvfs":
         real = os.statvfs(tmp_path)
         tiny = os.statvfs_result((*real[:4], 1, *real[5:]))  # one free block
-        monkeypatch.setattr(package_module.os, "statvfs", lambda path: tiny)
+        monkeypatch.setattr(writer_module.os, "statvfs", lambda path: tiny)
     else:
         code = {"enospc": errno.ENOSPC, "eio": errno.EIO}[failure]
 

@@ -10,8 +10,8 @@ from django.utils import translation
 
 from genchi.accounts.models import Role
 from genchi.fieldwork.models import SurveyCase
-from genchi.transfer import assembly, ledger, services
-from genchi.transfer.errors import PackageRefused
+from genchi.package_format import PackageRefused, writer
+from genchi.transfer import ledger, services
 from genchi.transfer.models import StickEvent
 from tests.transfer.handover_world import tampered_export
 
@@ -65,7 +65,7 @@ def test_photo_changed_is_put_into_words_where_it_is_shown():
     """The text is resolved when the error is turned into a string, in the language active
     at that point."""
     with translation.override("ja"):
-        error = assembly.photo_changed(Path("p2.jpg"))
+        error = writer.photo_changed(Path("p2.jpg"))
     with translation.override("en"):
         assert str(error) == "A photo changed while the package was being written: p2.jpg"
     with translation.override("ja"):

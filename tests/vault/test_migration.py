@@ -24,9 +24,9 @@ from genchi.audit.models import AuditEntry
 from genchi.fieldwork.models import SurveyCase
 from genchi.intake.models import Case, ImportRun
 from genchi.intake.services import report_of
+from genchi.package_format.keys import generate_organisation_keys
 from genchi.parties.models import Contract, Organisation
 from genchi.transfer import orgkeys
-from genchi.transfer.keys import generate_organisation_keys
 from genchi.transfer.models import OrganisationKeyPair
 from genchi.vault import encryption, keys
 from genchi.vault.master import new_master_key, write_master_key

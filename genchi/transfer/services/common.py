@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from genchi.audit.refusals import record_refusal
+from genchi.package_format import PackageRefused
 
 from .. import orgkeys
-from ..errors import PackageRefused
 from ..ledger import LedgerError
 
 

@@ -17,12 +17,11 @@ from django.utils.translation import gettext as _
 
 from genchi.access.scope import does_office_work_on
 from genchi.audit.chain import record
+from genchi.package_format import PackageContents, PackageRefused, VerifiedPackage, open_package
 from genchi.parties.models import Contract, Organisation
 
 from .. import handlers, orgkeys
-from ..errors import PackageRefused
 from ..models import HandoverSlip, Package
-from ..package import PackageContents, VerifiedPackage, open_package
 from .common import Refusal, TransferError, log_refusal, name_of, user_or_none
 from .inspect import peek_manifest
 from .outgoing import CONTRACTOR_OFFICE, WARD_SENDERS

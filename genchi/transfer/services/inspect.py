@@ -10,11 +10,10 @@ from pathlib import Path
 from django.utils.translation import gettext as _
 
 from genchi.audit.chain import record
+from genchi.package_format import PackageInfo, PackageRefused, inspect_package
 from genchi.parties.models import Organisation
 
 from .. import orgkeys
-from ..errors import PackageRefused
-from ..package import PackageInfo, inspect_package
 from .common import TransferError
 
 

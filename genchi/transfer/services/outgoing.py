@@ -26,11 +26,11 @@ from django.utils.translation import gettext as _
 from genchi.access.scope import does_office_work_on
 from genchi.accounts.models import Role
 from genchi.audit.chain import record
+from genchi.package_format import WrittenPackage, write_package
 from genchi.parties.models import Contract, Organisation
 
 from .. import handlers, ledger, orgkeys
 from ..models import HandoverSlip, Package, UsbStick
-from ..package import WrittenPackage, write_package
 from .common import Refusal, TransferError, log_refusal, name_of, user_or_none
 from .slips import issue_slip
 

@@ -8,6 +8,7 @@ also checks they are canonical, so that one manifest has exactly one byte form.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
@@ -127,6 +128,12 @@ class Manifest:
 
     def member(self, name: str) -> MemberEntry | None:
         return next((m for m in self.members if m.name == name), None)
+
+
+def package_digest(manifest_bytes: bytes) -> str:
+    """The package digest: SHA-256 (lower-case hex) of the exact signed manifest.json
+    bytes. It identifies the package's whole content (docs/package-format.md, section 4.3)."""
+    return hashlib.sha256(manifest_bytes).hexdigest()
 
 
 def sign_manifest(data: bytes, key: Ed25519PrivateKey) -> bytes:
