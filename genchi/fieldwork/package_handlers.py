@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from genchi.transfer.handlers import IncomingPackage
-from genchi.transfer.services import TransferError
+from genchi.transfer.services import Refused
 
 from .models import SurveyCase
 
@@ -25,7 +25,7 @@ class ReceivedCases:
         for row in incoming.records:
             ref = row["case_ref"]
             if ref in seen:
-                raise TransferError(
+                raise Refused(
                     "duplicate_case", _("同じ案件番号が2回含まれています: %(ref)s") % {"ref": ref}
                 )
             seen.add(ref)
@@ -50,9 +50,7 @@ def _store(pending: list[SurveyCase], incoming: IncomingPackage) -> int:
         return 0
     refs = [c.case_ref for c in pending]
     if SurveyCase.objects.filter(contract=incoming.contract, case_ref__in=refs).exists():
-        raise TransferError(
-            "duplicate_case", _("この契約ですでに受領している案件が含まれています。")
-        )
+        raise Refused("duplicate_case", _("この契約ですでに受領している案件が含まれています。"))
     SurveyCase.objects.bulk_create(pending)
     count = len(pending)
     pending.clear()

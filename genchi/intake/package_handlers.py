@@ -12,7 +12,7 @@ from django.db.models import Count
 from django.utils.translation import gettext as _
 
 from genchi.transfer.handlers import Sendable
-from genchi.transfer.services import TransferError
+from genchi.transfer.services import Refused
 
 from .models import Batch, BatchItem, Case
 
@@ -59,13 +59,13 @@ class SealedBatches:
     def check(self, item: Sendable) -> None:
         batch = Batch.objects.get(pk=item.key)
         if batch.status != Batch.Status.SEALED:
-            raise TransferError(
+            raise Refused(
                 "batch_not_sealed",
                 _("封緘済みのバッチだけを書き出せます(現在: %(status)s)。")
                 % {"status": batch.get_status_display()},
             )
         if not item.record_count:
-            raise TransferError("batch_empty", _("バッチに案件がありません。"))
+            raise Refused("batch_empty", _("バッチに案件がありません。"))
 
     def records(self, item: Sendable) -> Iterator[dict[str, str]]:
         items = (
@@ -77,7 +77,7 @@ class SealedBatches:
     def mark_sent(self, item: Sendable, package) -> None:
         locked = Batch.objects.select_for_update().get(pk=item.key)
         if locked.status != Batch.Status.SEALED:
-            raise TransferError("batch_not_sealed", _("このバッチはすでに引き渡されています。"))
+            raise Refused("batch_not_sealed", _("このバッチはすでに引き渡されています。"))
         Case.objects.filter(batch_items__batch=locked).update(status=Case.Status.HANDED_OVER)
         locked.status = Batch.Status.HANDED_OVER
         locked.save(update_fields=["status"])

@@ -2,8 +2,9 @@
 
 The specification, complete enough for another implementation, is
 docs/package-format.md; this package is its reference implementation. It knows nothing
-of Django, the database or Genchi's apps: it reads and writes files, and refuses bad ones
-with a stable code.
+of Django, the database or Genchi's apps (tests/package_format/test_independent.py): it
+reads and writes files, and refuses bad ones with a stable code, never with words. The
+application chooses the words in its user's language (genchi/transfer/refusals.py).
 
 Layers of a package file, outside in::
 
@@ -37,12 +38,19 @@ Public API::
 - keys.py: an organisation's key pairs (`generate_organisation_keys`,
   `OrganisationKeys`) and the public key card exchanged with a partner
   (`PublicKeyCard`, `parse_public_key_card`).
-- errors.py: every refusal is `PackageRefused` with a stable `code`.
+- errors.py: every refusal is `Refused(code, …)`: `code` stable and listed (`CODES`),
+  `reason` the precise check, `params` the values a message may name, `detail` for the
+  log. An application adds codes for its own refusals with `register_codes`.
+
+    try:
+        package = open_package(…)
+    except Refused as exc:
+        log(exc.code, exc.detail); show(words_for(exc.code, exc.reason, exc.params))
 """
 
 from __future__ import annotations
 
-from genchi.package_format.errors import PackageRefused
+from genchi.package_format.errors import CODES, Refused, register_codes
 from genchi.package_format.keys import (
     EncryptionKeyPair,
     OrganisationKeys,
@@ -65,6 +73,7 @@ from genchi.package_format.reader import (
 from genchi.package_format.writer import FILE_SUFFIX, PhotoSource, WrittenPackage, write_package
 
 __all__ = [
+    "CODES",
     "FILE_SUFFIX",
     "EncryptionKeyPair",
     "ExtractedPhoto",
@@ -73,9 +82,9 @@ __all__ = [
     "OrganisationKeys",
     "PackageContents",
     "PackageInfo",
-    "PackageRefused",
     "PhotoSource",
     "PublicKeyCard",
+    "Refused",
     "SigningKeyPair",
     "VerifiedPackage",
     "WrittenPackage",
@@ -86,5 +95,6 @@ __all__ = [
     "package_digest",
     "parse_public_key_card",
     "read_package",
+    "register_codes",
     "write_package",
 ]

@@ -27,9 +27,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-from django.utils.translation import gettext as _
 
-from .errors import PackageRefused
+from .errors import Refused
 
 MAGIC = b"age-encryption.org/v1\n"
 CHUNK_SIZE = 64 * 1024
@@ -383,25 +382,17 @@ class AgeHeader:
         return "other"
 
 
-def _refuse_format(detail: str) -> PackageRefused:
-    return PackageRefused(
-        "unknown_format", _("age 形式の暗号化ファイルとして読めません。"), detail=detail
-    )
+def _refuse_format(detail: str) -> Refused:
+    return Refused("unknown_format", detail=detail, reason="not_age")
 
 
 def read_header(src: _HashingSource) -> AgeHeader:
     first = src.readline(len(MAGIC))
     if first != MAGIC:
         if MAGIC.startswith(first):
-            raise PackageRefused("truncated", detail="eof in version line")
+            raise Refused("truncated", detail="eof in version line")
         if first.startswith(b"-----BEGIN AGE"):
-            raise PackageRefused(
-                "unknown_format",
-                _(
-                    "ASCII 形式 (armor) の age ファイルには対応していません。"
-                    "バイナリ形式で作成してください。"
-                ),
-            )
+            raise Refused("unknown_format", detail="armored file", reason="armored")
         raise _refuse_format("not an age v1 file")
     head = bytearray(first)
     stanzas: list[Stanza] = []
@@ -409,7 +400,7 @@ def read_header(src: _HashingSource) -> AgeHeader:
         line = src.readline(MAX_HEADER_BYTES)
         if not line.endswith(b"\n"):
             if len(line) < MAX_HEADER_BYTES:
-                raise PackageRefused("truncated", detail="eof in header")
+                raise Refused("truncated", detail="eof in header")
             raise _refuse_format("header line too long")
         if len(head) + len(line) > MAX_HEADER_BYTES:
             raise _refuse_format("header too long")
@@ -433,7 +424,7 @@ def read_header(src: _HashingSource) -> AgeHeader:
             bl = src.readline(66)
             if not bl.endswith(b"\n"):
                 if len(bl) < 66:
-                    raise PackageRefused("truncated", detail="eof in stanza")
+                    raise Refused("truncated", detail="eof in stanza")
                 raise _refuse_format("stanza line too long")
             if len(bl) - 1 > 64:
                 raise _refuse_format("stanza line too long")
@@ -460,10 +451,7 @@ def _unwrap(
         if len(types) != 1:
             raise _refuse_format("scrypt stanza mixed with others")
         if passphrase is None:
-            raise PackageRefused(
-                "wrong_key",
-                _("このパッケージはパスワードで暗号化されています。パスワードを入力してください。"),
-            )
+            raise Refused("wrong_key", reason="passphrase_needed")
         st = header.stanzas[0]
         if len(st.args) != 2 or not re.fullmatch(rb"[1-9][0-9]*", st.args[1]):
             raise _refuse_format("bad scrypt stanza")
@@ -475,21 +463,21 @@ def _unwrap(
         if len(salt) != 16 or len(st.body) != 32:
             raise _refuse_format("bad scrypt stanza")
         if work > max_work:
-            raise PackageRefused(
+            raise Refused(
                 "unknown_format",
-                _("パスワードの鍵導出の強度 (2^%(work)d) が上限 (2^%(max_work)d) を超えています。")
-                % {"work": work, "max_work": max_work},
+                detail=f"scrypt work factor {work} > {max_work}",
+                reason="work_factor",
+                work=work,
+                max_work=max_work,
             )
         try:
             return ChaCha20Poly1305(_scrypt_key(passphrase, salt, work)).decrypt(
                 _ZERO_NONCE, st.body, None
             )
         except InvalidTag:
-            raise PackageRefused("wrong_key", _("パスワードが違います。")) from None
+            raise Refused("wrong_key", reason="wrong_passphrase") from None
     if not identities:
-        raise PackageRefused(
-            "wrong_key", _("このパッケージは鍵で暗号化されています。パスワードでは開けません。")
-        )
+        raise Refused("wrong_key", reason="key_needed")
     secrets = [X25519PrivateKey.from_private_bytes(parse_identity(i)) for i in identities]
     for st in header.stanzas:
         if st.type != "X25519":
@@ -513,10 +501,7 @@ def _unwrap(
                 return ChaCha20Poly1305(wrap).decrypt(_ZERO_NONCE, st.body, None)
             except InvalidTag:
                 continue
-    raise PackageRefused(
-        "wrong_key",
-        _("このパッケージは別の鍵あてに暗号化されています。この組織の鍵では開けません。"),
-    )
+    raise Refused("wrong_key", reason="other_recipient")
 
 
 class AgeReader:
@@ -543,10 +528,10 @@ class AgeReader:
         mac_key = _hkdf(file_key, b"", b"header")
         expected = hmac.new(mac_key, self.header.mac_input, hashlib.sha256).digest()
         if not hmac.compare_digest(expected, self.header.mac):
-            raise PackageRefused("tampered", _("暗号化ファイルのヘッダーが改ざんされています。"))
+            raise Refused("tampered", detail="header MAC", reason="header_mac")
         nonce = self._src.read(NONCE_SIZE)
         if len(nonce) != NONCE_SIZE:
-            raise PackageRefused("truncated", detail="eof before payload nonce")
+            raise Refused("truncated", detail="eof before payload nonce")
         self._aead = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload"))
         self._counter = 0
         self._ahead = self._src.read(ENCRYPTED_CHUNK_SIZE)
@@ -557,7 +542,7 @@ class AgeReader:
     def _next_chunk(self) -> None:
         cur = self._ahead
         if len(cur) < TAG_SIZE:
-            raise PackageRefused("truncated", detail=f"chunk {self._counter} missing")
+            raise Refused("truncated", detail=f"chunk {self._counter} missing")
         # Read one chunk ahead to know whether this one is the last.
         self._ahead = (
             self._src.read(ENCRYPTED_CHUNK_SIZE) if len(cur) == ENCRYPTED_CHUNK_SIZE else b""
@@ -567,18 +552,18 @@ class AgeReader:
             plain = self._aead.decrypt(_stream_nonce(self._counter, last), cur, None)
         except InvalidTag:
             if not last:
-                raise PackageRefused("tampered", detail=f"chunk {self._counter}") from None
+                raise Refused("tampered", detail=f"chunk {self._counter}") from None
             if len(cur) < ENCRYPTED_CHUNK_SIZE:
                 # Genchi pads its archives to whole chunks, so a short final chunk that
                 # does not authenticate means the file was cut.
-                raise PackageRefused("truncated", detail="short final chunk") from None
+                raise Refused("truncated", detail="short final chunk") from None
             try:
                 self._aead.decrypt(_stream_nonce(self._counter, False), cur, None)
             except InvalidTag:
-                raise PackageRefused("tampered", detail=f"chunk {self._counter}") from None
-            raise PackageRefused("truncated", detail="cut at a chunk boundary") from None
+                raise Refused("tampered", detail=f"chunk {self._counter}") from None
+            raise Refused("truncated", detail="cut at a chunk boundary") from None
         if last and not plain and self._counter > 0:
-            raise PackageRefused("tampered", detail="empty final chunk")
+            raise Refused("tampered", detail="empty final chunk")
         self._counter += 1
         if last:
             self._done = True

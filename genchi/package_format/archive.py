@@ -18,9 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from django.utils.translation import gettext as _
-
-from .errors import PackageRefused
+from .errors import Refused
 
 BLOCK = 512
 PAD_TO = 64 * 1024
@@ -45,10 +43,7 @@ def check_member_name(name: str) -> None:
         or (len(name) > 1 and name[1] == ":")
         or any(p in ("", ".", "..") for p in parts)
     ):
-        raise PackageRefused(
-            "path_traversal",
-            _("アーカイブ内に不正なパスがあります: %(name)s") % {"name": repr(name[:200])},
-        )
+        raise Refused("path_traversal", detail=repr(name[:200]), reason="unsafe_name", name=name)
 
 
 def is_portable_name(name: str) -> bool:
@@ -86,19 +81,17 @@ class Member:
 
 def _octal(field: bytes) -> int:
     if field[:1] and field[0] & 0x80:
-        raise PackageRefused("unknown_format", detail="base-256 number in tar header")
+        raise Refused("unknown_format", detail="base-256 number in tar header")
     text = field.rstrip(b"\x00 ").lstrip(b" ")
     if not text:
         return 0
     if not re.fullmatch(rb"[0-7]+", text):
-        raise PackageRefused("unknown_format", detail="bad octal field in tar header")
+        raise Refused("unknown_format", detail="bad octal field in tar header")
     return int(text, 8)
 
 
-def _bad_archive(detail: str) -> PackageRefused:
-    return PackageRefused(
-        "unknown_format", _("パッケージ内のアーカイブ (tar) の形式が不正です。"), detail=detail
-    )
+def _bad_archive(detail: str) -> Refused:
+    return Refused("unknown_format", detail=detail, reason="bad_archive")
 
 
 class ArchiveReader:
@@ -119,7 +112,7 @@ class ArchiveReader:
         while got < n:
             more = self._stream.read(n - got)
             if not more:
-                raise PackageRefused("truncated", detail="archive ends inside a member")
+                raise Refused("truncated", detail="archive ends inside a member")
             parts.append(more)
             got += len(more)
         return b"".join(parts)
@@ -150,30 +143,19 @@ class ArchiveReader:
         try:
             name = ((prefix + b"/" if prefix else b"") + raw_name).decode("utf-8")
         except UnicodeDecodeError:
-            raise PackageRefused(
-                "path_traversal", _("アーカイブ内のファイル名が不正です。")
+            raise Refused(
+                "path_traversal", detail="name not UTF-8", reason="name_not_utf8"
             ) from None
         typeflag = block[156:157]
         if typeflag in (b"1", b"2"):
-            raise PackageRefused(
-                "link_member",
-                _("アーカイブ内にリンクがあります: %(name)s") % {"name": repr(name[:200])},
-            )
+            raise Refused("link_member", detail=repr(name[:200]), reason="link", name=name)
         if typeflag in (b"3", b"4", b"5", b"6", b"7"):
-            raise PackageRefused(
-                "special_member",
-                _("アーカイブ内に通常ファイル以外があります: %(name)s")
-                % {"name": repr(name[:200])},
-            )
+            raise Refused("special_member", detail=repr(name[:200]), reason="special", name=name)
         if typeflag not in (b"0", b"\x00"):
             raise _bad_archive(f"unsupported tar entry type {typeflag!r}")
         check_member_name(name)
         if name in self._seen:
-            raise PackageRefused(
-                "duplicate_member",
-                _("アーカイブ内に同じ名前のファイルが重複しています: %(name)s")
-                % {"name": repr(name)},
-            )
+            raise Refused("duplicate_member", detail=repr(name), reason="duplicate_name", name=name)
         self._seen.add(name)
         size = _octal(block[124:136])
         self._remaining = size
@@ -184,9 +166,7 @@ class ArchiveReader:
         # After the end-of-archive block only zero padding may follow.
         while data := self._stream.read(1 << 20):
             if any(data):
-                raise PackageRefused(
-                    "unexpected_member", _("アーカイブの終端の後ろにデータがあります。")
-                )
+                raise Refused("unexpected_member", reason="data_after_end")
         self.finished = True
 
     def read_data(self, chunk: int = 1 << 20) -> Iterator[bytes]:
@@ -195,6 +175,6 @@ class ArchiveReader:
             # Pieces as the decryptor delivers them (one age chunk at a time), no copying.
             data = self._stream.read(min(self._remaining, chunk))
             if not data:
-                raise PackageRefused("truncated", detail="archive ends inside a member")
+                raise Refused("truncated", detail="archive ends inside a member")
             self._remaining -= len(data)
             yield data

@@ -22,10 +22,9 @@ from typing import Any
 
 import segno
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from django.utils.translation import gettext as _
 
 from . import age
-from .errors import KeyCardError
+from .errors import Refused
 from .manifest import canonical_json, is_code
 
 CARD_FORMAT = "genchi-public-key-card"
@@ -141,32 +140,30 @@ class OrganisationKeys:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> OrganisationKeys:
-        def bad(what: str) -> KeyCardError:
-            return KeyCardError(
-                "bad_secret_keys", _("秘密鍵ファイルが不正です (%(what)s)。") % {"what": what}
-            )
+        def bad(reason: str) -> Refused:
+            return Refused("bad_secret_keys", detail=reason, reason=reason)
 
         try:
             obj = json.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
-            raise bad(_("JSON として読めません")) from None
+            raise bad("secret_not_json") from None
         if not isinstance(obj, dict) or obj.get("format") != SECRET_FORMAT:
-            raise bad(_("形式名"))
+            raise bad("secret_format")
         if obj.get("version") != KEYS_VERSION:
-            raise bad(_("バージョン"))
+            raise bad("secret_version")
         if not is_code(obj.get("org_code")) or not isinstance(obj.get("org_name"), str):
-            raise bad(_("組織"))
+            raise bad("secret_org")
         if not isinstance(obj.get("created_at"), str):
-            raise bad(_("作成日時"))
+            raise bad("secret_created_at")
         try:
             age.parse_identity(obj.get("age_identity") or "")
             encryption = EncryptionKeyPair(obj["age_identity"])
         except (ValueError, TypeError):
-            raise bad(_("暗号化鍵")) from None
+            raise bad("secret_encryption_key") from None
         try:
             signing = SigningKeyPair(_unb64(obj.get("ed25519_seed"), 32))
         except (ValueError, binascii.Error):
-            raise bad(_("署名鍵")) from None
+            raise bad("secret_signing_key") from None
         return cls(obj["org_code"], obj["org_name"], obj["created_at"], encryption, signing)
 
     def public_card(self) -> PublicKeyCard:
@@ -189,9 +186,9 @@ def generate_organisation_keys(
 ) -> OrganisationKeys:
     """New encryption and signing key pairs for the organisation `org_code`."""
     if not is_code(org_code):
-        raise ValueError(_("org_code: 英数字と . _ - のみ、64文字以内"))
+        raise ValueError("org_code: letters, digits, '.', '_' and '-', at most 64")
     if not org_name.strip() or len(org_name) > MAX_ORG_NAME:
-        raise ValueError(_("org_name: 1〜100文字"))
+        raise ValueError("org_name: 1 to 100 characters")
     when = (created_at or datetime.now(UTC)).isoformat(timespec="seconds")
     return OrganisationKeys(
         org_code, org_name, when, EncryptionKeyPair.generate(), SigningKeyPair.generate()
@@ -243,94 +240,62 @@ class PublicKeyCard:
         """The card file (canonical JSON, UTF-8)."""
         return canonical_json(self.to_json())
 
-    def qr_svg(self, scale: int = 4) -> str:
-        """The card as a QR code (SVG text); scanning it gives exactly to_bytes()."""
+    def qr_svg(self, scale: int = 4, title: str | None = None) -> str:
+        """The card as a QR code (SVG text); scanning it gives exactly to_bytes(). `title`
+        (the caller's words) is the SVG's title; the organisation code by default."""
         qr = segno.make(self.to_bytes(), error="m", micro=False)
         out = io.BytesIO()
-        qr.save(
-            out,
-            kind="svg",
-            scale=scale,
-            xmldecl=False,
-            title=_("%(org)s 公開鍵カード") % {"org": self.org_code},
-        )
+        qr.save(out, kind="svg", scale=scale, xmldecl=False, title=title or self.org_code)
         return out.getvalue().decode("utf-8")
 
 
-def _card_error(code: str, message: str) -> KeyCardError:
-    return KeyCardError(code, message)
-
-
 def parse_public_key_card(data: bytes | str) -> PublicKeyCard:
-    """Read and check an imported public key card. Raises KeyCardError (its message in the
-    active language)."""
+    """Read and check an imported public key card. Raises Refused (the card codes of
+    errors.CODES)."""
     if isinstance(data, str):
         data = data.encode("utf-8")
     if len(data) > MAX_CARD_BYTES:
-        raise _card_error(
-            "too_large", _("公開鍵カードが大きすぎます。ファイルを確認してください。")
-        )
+        raise Refused("too_large", detail=f"{len(data)} bytes")
     try:
         obj = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise _card_error(
-            "not_json", _("公開鍵カードとして読めません (JSON ではありません)。")
-        ) from None
+        raise Refused("not_json") from None
     if not isinstance(obj, dict) or obj.get("format") != CARD_FORMAT:
-        raise _card_error("wrong_format", _("Genchi の公開鍵カードではありません。"))
+        raise Refused("wrong_format")
     if obj.get("version") != KEYS_VERSION:
-        raise _card_error(
-            "unsupported_version",
-            _("対応していない版の公開鍵カードです (版 %(version)s)。")
-            % {"version": repr(obj.get("version"))},
+        version = obj.get("version")
+        raise Refused(
+            "unsupported_version", detail=repr(version), reason="card_version", version=version
         )
     if not is_code(obj.get("org_code")):
-        raise _card_error("bad_org_code", _("公開鍵カードの組織コードが不正です。"))
+        raise Refused("bad_org_code")
     name = obj.get("org_name")
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_ORG_NAME:
-        raise _card_error("bad_org_name", _("公開鍵カードの組織名が不正です。"))
+        raise Refused("bad_org_name")
     created = obj.get("created_at")
     try:
         if not isinstance(created, str) or datetime.fromisoformat(created).tzinfo is None:
             raise ValueError
     except ValueError:
-        raise _card_error("bad_created_at", _("公開鍵カードの作成日時が不正です。")) from None
+        raise Refused("bad_created_at") from None
     enc, sig = obj.get("encryption"), obj.get("signing")
     if not isinstance(enc, dict) or enc.get("type") != "age-x25519":
-        raise _card_error("bad_recipient", _("公開鍵カードに暗号化用の公開鍵 (age) がありません。"))
+        raise Refused("bad_recipient", reason="recipient_missing")
     try:
         age.parse_recipient(enc.get("recipient") or "")
     except (ValueError, TypeError):
-        raise _card_error(
-            "bad_recipient", _("公開鍵カードの暗号化用公開鍵 (age1…) が不正です。")
-        ) from None
+        raise Refused("bad_recipient") from None
     if not isinstance(sig, dict) or sig.get("type") != "ed25519":
-        raise _card_error(
-            "bad_signing_key", _("公開鍵カードに署名用の公開鍵 (Ed25519) がありません。")
-        )
+        raise Refused("bad_signing_key", reason="signing_key_missing")
     try:
         public = _unb64(sig.get("public_key"), 32)
         Ed25519PublicKey.from_public_bytes(public)
     except (ValueError, binascii.Error):
-        raise _card_error(
-            "bad_signing_key", _("公開鍵カードの署名用公開鍵 (Ed25519) が不正です。")
-        ) from None
+        raise Refused("bad_signing_key") from None
     card = PublicKeyCard(obj["org_code"], name, created, enc["recipient"], public)
     # The printed fingerprints must match the keys: catches a corrupted or edited card.
     if enc.get("fingerprint") != card.encryption_fingerprint:
-        raise _card_error(
-            "fingerprint_mismatch",
-            _(
-                "公開鍵カードの暗号化用公開鍵とフィンガープリントが一致しません。"
-                "カードが壊れているか改変されています。"
-            ),
-        )
+        raise Refused("fingerprint_mismatch", reason="encryption_fingerprint")
     if sig.get("fingerprint") != card.signing_fingerprint:
-        raise _card_error(
-            "fingerprint_mismatch",
-            _(
-                "公開鍵カードの署名用公開鍵とフィンガープリントが一致しません。"
-                "カードが壊れているか改変されています。"
-            ),
-        )
+        raise Refused("fingerprint_mismatch", reason="signing_fingerprint")
     return card

@@ -18,11 +18,9 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 
 from .archive import check_member_name, is_portable_name
-from .errors import PackageRefused
+from .errors import Refused
 
 FORMAT_NAME = "genchi-package"
 FORMAT_VERSION = 1
@@ -142,27 +140,23 @@ def sign_manifest(data: bytes, key: Ed25519PrivateKey) -> bytes:
 
 def verify_signature(data: bytes, signature: bytes, key: Ed25519PublicKey) -> None:
     if len(signature) != 64:
-        raise PackageRefused("bad_signature", _("マニフェストの署名の形式が不正です。"))
+        raise Refused("bad_signature", detail="signature length", reason="signature_length")
     try:
         key.verify(signature, data)
     except InvalidSignature:
-        raise PackageRefused("bad_signature") from None
+        raise Refused("bad_signature") from None
 
 
-def _bad(detail: str, shown: str | None = None) -> PackageRefused:
-    """The manifest is malformed. `detail` (the field at fault, or why) goes to the log as
-    it is, and into the message too unless `shown` says it in the active language."""
-    return PackageRefused(
-        "unknown_format",
-        _("マニフェストの内容が不正です (%(detail)s)。") % {"detail": shown or detail},
-        detail=detail,
+def _bad(field: str) -> Refused:
+    """The manifest's `field` is missing or malformed."""
+    return Refused(
+        "unknown_format", detail=f"manifest: {field}", reason="manifest_field", field=field
     )
 
 
-def _bad_because(reason: str) -> PackageRefused:
-    """_bad with a reason in words, marked with gettext_noop: logged as written, shown in
-    the active language."""
-    return _bad(reason, _(reason))
+def _bad_because(reason: str, detail: str) -> Refused:
+    """The manifest is malformed as a whole (`reason`, see errors.REASONS)."""
+    return Refused("unknown_format", detail=f"manifest: {detail}", reason=reason)
 
 
 def _req(obj: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
@@ -177,27 +171,30 @@ def parse_manifest(data: bytes) -> Manifest:
     try:
         obj = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise _bad_because(gettext_noop("JSON として読めません")) from None
+        raise _bad_because("manifest_not_json", "not JSON") from None
     if not isinstance(obj, dict):
-        raise _bad_because(gettext_noop("JSON オブジェクトではありません"))
+        raise _bad_because("manifest_not_object", "not a JSON object")
     if obj.get("format") != FORMAT_NAME:
         raise _bad("format")
     version = obj.get("format_version")
     if version != FORMAT_VERSION:
-        raise PackageRefused(
+        raise Refused(
             "unknown_format",
-            _(
-                "このバージョンの Genchi が対応していない形式のパッケージです "
-                "(形式バージョン %(version)s)。"
-            )
-            % {"version": repr(version)},
+            detail=f"format version {version!r}",
+            reason="format_version",
+            version=version,
         )
     if canonical_json(obj) != data:
-        raise _bad_because(gettext_noop("正規化された JSON ではありません"))
+        raise _bad_because("manifest_not_canonical", "not canonical JSON")
     unknown = set(obj) - _FIELDS
     if unknown:
         names = ", ".join(sorted(unknown))
-        raise _bad("未知の項目: " + names, _("未知の項目: %(names)s") % {"names": names})
+        raise Refused(
+            "unknown_format",
+            detail=f"manifest: unknown fields {names}",
+            reason="manifest_unknown_fields",
+            names=names,
+        )
     package_id = _req(obj, "package_id", str)
     try:
         if str(uuid.UUID(package_id)) != package_id:
@@ -256,12 +253,12 @@ def parse_manifest(data: bytes) -> Manifest:
         members.append(MemberEntry(name, size, digest))
     names = [m.name for m in members]
     if names[:2] != [RECORDS_JSONL, RECORDS_CSV] or len(set(names)) != len(names):
-        raise _bad_because(gettext_noop("members の並び"))
+        raise _bad_because("manifest_member_order", "members out of order")
     photos = names[2:]
     if any(not n.startswith(PHOTOS_DIR) for n in photos) or len(photos) != photo_count:
         raise _bad("photos")
     if photos and kind != "results":
-        raise _bad_because(gettext_noop("写真は結果パッケージにのみ含められます"))
+        raise _bad_because("manifest_photos_not_results", "photos outside a results package")
     signing_key = _req(obj, "signing_key", str)
     return Manifest(
         package_id=package_id,

@@ -24,11 +24,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from django.utils.translation import gettext as _
 
 from . import age
 from .archive import ArchiveReader
-from .errors import PackageRefused
+from .errors import Refused
 from .keys import EncryptionKeyPair, PublicKeyCard
 from .manifest import (
     MANIFEST_NAME,
@@ -75,13 +74,9 @@ class ExtractedPhoto:
 @dataclass(frozen=True)
 class PackageContents:
     manifest: Manifest
-    sha256: str  # the package digest (as WrittenPackage.sha256), same as `digest`
+    digest: str  # the package digest (SHA-256 of the signed manifest.json)
     records: list[dict[str, Any]]
     photos: list[ExtractedPhoto]
-
-    @property
-    def digest(self) -> str:
-        return self.sha256
 
 
 @dataclass(frozen=True)
@@ -90,7 +85,7 @@ class PackageInfo:
 
     path: Path
     size: int
-    sha256: str  # of the encrypted file's bytes (as sha256sum prints), NOT the digest
+    file_sha256: str  # of the encrypted file's bytes (as sha256sum prints), NOT the digest
     encryption: str  # "x25519", "scrypt" or "other"
     stanza_count: int
     manifest: Manifest | None  # None when no key or passphrase was given
@@ -124,7 +119,7 @@ def _lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
             start = end + 1
         rest = data[start:]
         if len(rest) > MAX_LINE_BYTES:
-            raise PackageRefused("bad_record", _("レコードの行が長すぎます。"))
+            raise Refused("bad_record", detail="line too long", reason="line_too_long")
     if rest:
         yield rest  # a last line without LF; the caller rejects it
 
@@ -195,17 +190,17 @@ class _MemberData:
                 self._pending, self._pending_bytes = [], 0
             self._worker.wait()
         if self.hash.hexdigest() != entry.sha256:
-            raise PackageRefused(
-                "hash_mismatch",
-                _("%(name)s の内容がマニフェストのハッシュ値と一致しません。")
-                % {"name": entry.name},
-            )
+            raise Refused("hash_mismatch", detail=entry.name, reason="member_hash", name=entry.name)
 
 
-def _csv_row_count(chunks: Iterable[bytes], manifest: Manifest) -> tuple[int, str | None]:
-    """Rows after the header, and the first problem found (to show) or None."""
+def _csv_row_count(chunks: Iterable[bytes], manifest: Manifest) -> tuple[int, Refused | None]:
+    """Rows after the header, and the first problem found (to raise once the member's hash
+    matched) or None."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    problem: str | None = None
+    problem: Refused | None = None
+
+    def bad(reason: str) -> Refused:
+        return Refused("bad_record", detail="records.csv", reason=reason)
 
     def text_lines() -> Iterator[str]:
         nonlocal problem
@@ -214,11 +209,11 @@ def _csv_row_count(chunks: Iterable[bytes], manifest: Manifest) -> tuple[int, st
             try:
                 text = decoder.decode(line)
             except UnicodeDecodeError:
-                problem = problem or _("records.csv が UTF-8 ではありません")
+                problem = problem or bad("csv_not_utf8")
                 continue
             if first:
                 if not text.startswith("\ufeff"):
-                    problem = problem or _("records.csv の先頭に BOM がありません")
+                    problem = problem or bad("csv_no_bom")
                 text = text.removeprefix("\ufeff")
                 first = False
             yield text
@@ -232,10 +227,10 @@ def _csv_row_count(chunks: Iterable[bytes], manifest: Manifest) -> tuple[int, st
             else:
                 rows += 1
     except csv.Error:
-        problem = problem or _("records.csv が CSV として読めません")
+        problem = problem or bad("csv_unreadable")
     expected = [csv_cell(h) for _, h in manifest.csv_columns]
     if header is not None and header != expected:
-        problem = problem or _("records.csv の見出し行がマニフェストの列と一致しません")
+        problem = problem or bad("csv_header")
     return rows, problem
 
 
@@ -249,27 +244,27 @@ def _check_envelope(
     already_imported: ReplayCheck | None,
 ) -> None:
     if manifest.recipient != expected_recipient:
-        raise PackageRefused(
+        raise Refused(
             "wrong_recipient",
-            _("このパッケージは別の受け取り先 (%(recipient)s) あてです。")
-            % {"recipient": manifest.recipient},
+            detail=manifest.recipient,
+            reason="recipient_named",
+            recipient=manifest.recipient,
         )
     if manifest.contract != expected_contract:
-        raise PackageRefused(
+        raise Refused(
             "wrong_contract",
-            _("このパッケージは別の契約 (%(contract)s) のものです。")
-            % {"contract": manifest.contract},
+            detail=manifest.contract,
+            reason="contract_named",
+            contract=manifest.contract,
         )
     if expected_sender is not None and manifest.sender != expected_sender:
-        raise PackageRefused(
-            "wrong_sender",
-            _("このパッケージの送り手 (%(sender)s) が想定と違います。")
-            % {"sender": manifest.sender},
+        raise Refused(
+            "wrong_sender", detail=manifest.sender, reason="sender_named", sender=manifest.sender
         )
     if expected_kind is not None:
         kinds = [expected_kind] if isinstance(expected_kind, str) else list(expected_kind)
         if manifest.kind not in kinds:
-            raise PackageRefused("wrong_kind")
+            raise Refused("wrong_kind", detail=manifest.kind)
     if already_imported is not None:
         seen = (
             already_imported(manifest.package_id)
@@ -277,10 +272,11 @@ def _check_envelope(
             else manifest.package_id in already_imported
         )
         if seen:
-            raise PackageRefused(
+            raise Refused(
                 "replayed",
-                _("このパッケージ (ID %(package_id)s) は既に取り込まれています。")
-                % {"package_id": manifest.package_id},
+                detail=manifest.package_id,
+                reason="package_named",
+                package_id=manifest.package_id,
             )
 
 
@@ -303,15 +299,15 @@ def _open_layers(
     archive = ArchiveReader(reader)
     first = archive.next_member()
     if first is None or first.name != MANIFEST_NAME:
-        raise PackageRefused("unknown_format", _("パッケージの先頭に manifest.json がありません。"))
+        raise Refused("unknown_format", reason="manifest_not_first")
     if first.size > MAX_MANIFEST_BYTES:
-        raise PackageRefused("unknown_format", _("manifest.json が大きすぎます。"))
+        raise Refused("unknown_format", detail=f"{first.size} bytes", reason="manifest_too_large")
     manifest_bytes = _read_small(archive)
     second = archive.next_member()
     if second is None or second.name != SIGNATURE_NAME:
         return reader, archive, manifest_bytes, None
     if second.size != 64:
-        raise PackageRefused("bad_signature", _("マニフェストの署名の形式が不正です。"))
+        raise Refused("bad_signature", detail="signature length", reason="signature_length")
     return reader, archive, manifest_bytes, _read_small(archive)
 
 
@@ -319,7 +315,7 @@ class VerifiedPackage:
     """A package whose every check passed (see open_package); gives its contents.
 
     `digest` is the package digest (SHA-256 of the signed manifest.json, hex), to compare
-    with the handover slip; `sha256` is the same value, kept under its old name.
+    with the handover slip.
     """
 
     def __init__(
@@ -327,7 +323,7 @@ class VerifiedPackage:
         path: Path,
         manifest: Manifest,
         manifest_bytes: bytes,
-        sha256: str,
+        digest: str,
         identities: list[str],
         passphrase: str | None,
         max_work: int,
@@ -335,8 +331,7 @@ class VerifiedPackage:
         self.path = path
         self.manifest = manifest
         self.manifest_bytes = manifest_bytes
-        self.sha256 = sha256
-        self.digest = sha256
+        self.digest = digest
         self._identities = identities
         self._passphrase = passphrase
         self._max_work = max_work
@@ -354,7 +349,7 @@ class VerifiedPackage:
             _, archive, manifest_bytes, _ = _open_layers(
                 fh, self._identities, self._passphrase, self._max_work
             )
-        except PackageRefused as exc:
+        except Refused as exc:
             raise _changed(exc.detail) from exc
         if manifest_bytes != self.manifest_bytes:
             raise _changed("manifest differs")
@@ -362,7 +357,7 @@ class VerifiedPackage:
 
     def iter_records(self) -> Iterator[dict[str, Any]]:
         """The records, streamed (second pass). Store them in one transaction: if the file
-        changed since verification, PackageRefused("tampered") is raised, possibly after
+        changed since verification, Refused("tampered") is raised, possibly after
         some records were yielded."""
         entry = self.manifest.members[0]
         with open(self.path, "rb") as fh:
@@ -377,7 +372,7 @@ class VerifiedPackage:
                     count += 1
                     yield parse_jsonl_line(self.manifest.kind, line, count)
                 data.finish(entry)
-            except PackageRefused as exc:
+            except Refused as exc:
                 raise _changed(exc.code) from exc
             if count != self.manifest.record_count:
                 raise _changed("record count")
@@ -391,7 +386,7 @@ class VerifiedPackage:
         verified again; on any failure nothing is left there.
         """
         if self.manifest.photo_count and photos_dir is None:
-            raise ValueError(_("写真を含むパッケージです。photos_dir を指定してください"))
+            raise ValueError("the package holds photos: give photos_dir")
         dest = Path(photos_dir) if photos_dir is not None else None
         staging: Path | None = None
         if dest is not None and self.manifest.photo_count:
@@ -412,7 +407,7 @@ class VerifiedPackage:
                 worker = _HashWorker()
                 try:
                     self._second_pass(archive, records, staged, staging, worker)
-                except PackageRefused as exc:
+                except Refused as exc:
                     raise _changed(exc.code) from exc
                 finally:
                     worker.close()
@@ -421,7 +416,7 @@ class VerifiedPackage:
             photos: list[ExtractedPhoto] = []
             if dest is not None and staging is not None:
                 photos = _move_into_place(staged, staging, dest)
-            return PackageContents(self.manifest, self.sha256, records, photos)
+            return PackageContents(self.manifest, self.digest, records, photos)
         finally:
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -464,12 +459,8 @@ class VerifiedPackage:
             raise _changed("record count")
 
 
-def _changed(detail: str | None) -> PackageRefused:
-    return PackageRefused(
-        "tampered",
-        _("検証の後でパッケージのファイルが変わりました。取り込みを中止しました。"),
-        detail=detail,
-    )
+def _changed(detail: str | None) -> Refused:
+    return Refused("tampered", detail=detail, reason="changed_after_verification")
 
 
 def _move_into_place(
@@ -480,7 +471,7 @@ def _move_into_place(
     for _entry, _tmp, target in targets:
         # Names were checked already; this guards against symlinks planted in dest.
         if not target.parent.resolve().is_relative_to(root) and target.parent.exists():
-            raise ValueError(_("展開先が不正です: %(target)s") % {"target": target})
+            raise ValueError(f"extraction target outside photos_dir: {target}")
         if target.exists() or target.is_symlink():
             raise FileExistsError(target)
     done: list[ExtractedPhoto] = []
@@ -488,7 +479,7 @@ def _move_into_place(
         for entry, tmp, target in targets:
             target.parent.mkdir(parents=True, exist_ok=True)
             if not target.parent.resolve().is_relative_to(root):
-                raise ValueError(_("展開先が不正です: %(target)s") % {"target": target})
+                raise ValueError(f"extraction target outside photos_dir: {target}")
             os.rename(tmp, target)
             done.append(ExtractedPhoto(entry.name, target, entry.size, entry.sha256))
     except BaseException:
@@ -518,29 +509,27 @@ def open_package(
     against the trusted `sender_key`, the manifest schema, recipient, contract, sender,
     kind and replay (`already_imported`: a set of package ids or a callable), then every
     member's size and SHA-256, the record schema and counts, and that the file ends
-    properly. Raises PackageRefused (code + Japanese message); each refusal is logged.
+    properly. Raises Refused (see errors.CODES); each refusal is logged.
     """
     p = Path(path)
     identities = _identities(identity)
     if not identities and passphrase is None:
-        raise ValueError(_("鍵 (identity) かパスワードを指定してください"))
+        raise ValueError("give an identity or a passphrase")
     trusted = _public_key(sender_key)
     manifest: Manifest | None = None
     try:
         try:
             fh = open(p, "rb")  # noqa: SIM115 - closed below
         except OSError as exc:
-            raise PackageRefused(
-                "unknown_format",
-                _("パッケージのファイルを開けません: %(file)s") % {"file": p.name},
-                detail=str(exc),
+            raise Refused(
+                "unknown_format", detail=str(exc), reason="cannot_open", file=p.name
             ) from None
         with fh:
             reader, archive, manifest_bytes, signature = _open_layers(
                 fh, identities, passphrase, max_scrypt_work_factor
             )
             if signature is None:
-                raise PackageRefused("unsigned")
+                raise Refused("unsigned")
             verify_signature(manifest_bytes, signature, trusted)
             manifest = parse_manifest(manifest_bytes)
             _check_envelope(
@@ -557,12 +546,13 @@ def open_package(
             finally:
                 worker.close()
             if not reader.at_end:
-                raise PackageRefused("tampered", detail="payload continues after archive")
+                raise Refused("tampered", detail="payload continues after archive")
             digest = package_digest(manifest_bytes)
-    except PackageRefused as exc:
+    except Refused as exc:
         log.warning(
-            "package refused: code=%s file=%s package_id=%s detail=%s",
+            "package refused: code=%s reason=%s file=%s package_id=%s detail=%s",
             exc.code,
+            exc.reason or "-",
             p.name,
             manifest.package_id if manifest else "-",
             exc.detail or "-",
@@ -581,30 +571,27 @@ def _verify_members(
     for index, entry in enumerate(manifest.members):
         member = archive.next_member()
         if member is None:
-            raise PackageRefused(
-                "missing_member",
-                _("マニフェストに載っている %(name)s がアーカイブにありません。")
-                % {"name": entry.name},
+            raise Refused(
+                "missing_member", detail=entry.name, reason="member_missing", name=entry.name
             )
         if member.name != entry.name:
             if member.name in listed:
-                raise PackageRefused(
+                raise Refused(
                     "unexpected_member",
-                    _("アーカイブ内のファイルの順序がマニフェストと違います (%(name)s)。")
-                    % {"name": member.name},
+                    detail=member.name,
+                    reason="member_out_of_order",
+                    name=member.name,
                 )
-            raise PackageRefused(
+            raise Refused(
                 "unexpected_member",
-                _("マニフェストに載っていないファイルがあります: %(name)s")
-                % {"name": repr(member.name)},
+                detail=repr(member.name),
+                reason="member_unlisted",
+                name=member.name,
             )
         if member.size != entry.size:
-            raise PackageRefused(
-                "hash_mismatch",
-                _("%(name)s の大きさがマニフェストと一致しません。") % {"name": entry.name},
-            )
+            raise Refused("hash_mismatch", detail=entry.name, reason="member_size", name=entry.name)
         data = _MemberData(archive, worker)
-        problem: str | None = None
+        problem: Refused | None = None
         count = -1
         if index == 0:
             # Records are parsed while hashing; a problem is reported only after the hash
@@ -614,33 +601,36 @@ def _verify_members(
                 for line in _lines(data):
                     count += 1
                     if not line.endswith(b"\n"):
-                        problem = problem or _("records.jsonl の最後の行が改行で終わっていません")
+                        problem = problem or Refused(
+                            "bad_record", detail="records.jsonl", reason="last_line_no_lf"
+                        )
                     try:
                         parse_jsonl_line(manifest.kind, line, count)
-                    except PackageRefused as exc:
-                        problem = problem or exc.message
-            except PackageRefused as exc:
-                problem = exc.message
+                    except Refused as exc:
+                        problem = problem or exc
+            except Refused as exc:
+                problem = exc
         elif index == 1:
             count, problem = _csv_row_count(data, manifest)
         data.finish(entry)
         if problem:
-            raise PackageRefused("bad_record", problem)
+            raise problem
         if index in (0, 1) and count != manifest.record_count:
-            raise PackageRefused(
+            raise Refused(
                 "count_mismatch",
-                _(
-                    "%(name)s の件数 (%(count)d 件) がマニフェストの件数 (%(expected)d 件) "
-                    "と一致しません。"
-                )
-                % {"name": entry.name, "count": count, "expected": manifest.record_count},
+                detail=f"{entry.name}: {count} != {manifest.record_count}",
+                reason="member_count",
+                name=entry.name,
+                count=count,
+                expected=manifest.record_count,
             )
     extra = archive.next_member()
     if extra is not None:
-        raise PackageRefused(
+        raise Refused(
             "unexpected_member",
-            _("マニフェストに載っていないファイルがあります: %(name)s")
-            % {"name": repr(extra.name)},
+            detail=repr(extra.name),
+            reason="member_unlisted",
+            name=extra.name,
         )
 
 
@@ -658,7 +648,7 @@ def read_package(
     photos_dir: str | os.PathLike[str] | None = None,
     max_scrypt_work_factor: int = age.MAX_SCRYPT_WORK_FACTOR,
 ) -> PackageContents:
-    """open_package() then read_all(): verified records and photos, or PackageRefused."""
+    """open_package() then read_all(): verified records and photos, or Refused."""
     package = open_package(
         path,
         sender_key=sender_key,
@@ -673,10 +663,11 @@ def read_package(
     )
     try:
         return package.read_all(photos_dir)
-    except PackageRefused as exc:
+    except Refused as exc:
         log.warning(
-            "package refused: code=%s file=%s package_id=%s detail=%s",
+            "package refused: code=%s reason=%s file=%s package_id=%s detail=%s",
             exc.code,
+            exc.reason or "-",
             Path(path).name,
             package.package_id,
             exc.detail or "-",
@@ -694,9 +685,9 @@ def inspect_package(
     """The encryption mode, file hash, and (with a key) the manifest, package digest and
     signature status.
 
-    Hashes the whole encrypted file (`sha256`, as sha256sum prints it), then decrypts only
-    the age header and, with a key, the first two archive members: no records. Raises
-    PackageRefused if the file cannot be read that far.
+    Hashes the whole encrypted file (`file_sha256`, as sha256sum prints it), then decrypts
+    only the age header and, with a key, the first two archive members: no records. Raises
+    Refused if the file cannot be read that far.
     """
     p = Path(path)
     file_hash = file_sha256(p)
@@ -717,14 +708,14 @@ def inspect_package(
                 try:
                     verify_signature(manifest_bytes, signature, _public_key(sender_key))
                     status = "valid"
-                except PackageRefused:
+                except Refused:
                     status = "invalid"
             manifest = parse_manifest(manifest_bytes)
             digest = package_digest(manifest_bytes)
     return PackageInfo(
         path=p,
         size=p.stat().st_size,
-        sha256=file_hash,
+        file_sha256=file_hash,
         encryption=header.mode,
         stanza_count=len(header.stanzas),
         manifest=manifest,

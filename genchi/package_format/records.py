@@ -8,9 +8,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.utils.translation import gettext as _
-
-from .errors import PackageRefused
+from .errors import Refused
 
 # J3: the ward hands over these four items per taxpayer, nothing else, plus an opaque
 # case reference that means nothing outside the contract.
@@ -33,33 +31,31 @@ def default_columns(kind: str) -> tuple[tuple[str, str], ...] | None:
     return CASE_FIELDS if kind == "cases" else None
 
 
-def check_record(kind: str, record: Any) -> str | None:
-    """Why `record` does not fit the schema of `kind` (in the active language), or None if
-    it does."""
+Problem = tuple[str, dict[str, str]]  # (reason, values for the message): errors.REASONS
+
+
+def check_record(kind: str, record: Any) -> Problem | None:
+    """Why `record` does not fit the schema of `kind`, or None if it does."""
     if not isinstance(record, Mapping):
-        return _("レコードが JSON オブジェクトではありません")
+        return "not_object", {}
     if any(not isinstance(k, str) for k in record):
-        return _("項目名が文字列ではありません")
+        return "key_not_string", {}
     if kind == "cases":
         keys = set(record)
         if keys != CASE_KEYS:
             extra = ", ".join(sorted(keys - CASE_KEYS))
             missing = ", ".join(sorted(CASE_KEYS - keys))
-            none = _("なし")
-            return _(
-                "案件レコードの項目が J3 の4項目+案件番号と一致しません "
-                "(余分: %(extra)s / 不足: %(missing)s)"
-            ) % {"extra": extra or none, "missing": missing or none}
-        for key in CASE_FIELDS:
-            value = record[key[0]]
+            return "case_fields", {"extra": extra, "missing": missing}
+        for key, _header in CASE_FIELDS:
+            value = record[key]
             if not isinstance(value, str) or len(value) > MAX_FIELD_CHARS:
-                return _("項目 %(field)s が文字列ではないか長すぎます") % {"field": key[0]}
+                return "field_invalid", {"field": key}
         if not record["case_ref"]:
-            return _("案件番号が空です")
+            return "empty_case_ref", {}
     elif kind == "results":
         ref = record.get("case_ref")
         if not isinstance(ref, str) or not ref:
-            return _("結果レコードに案件番号 (case_ref) がありません")
+            return "no_case_ref", {}
     return None
 
 
@@ -76,17 +72,13 @@ def parse_jsonl_line(kind: str, line: bytes, number: int) -> dict[str, Any]:
     try:
         record = json.loads(line.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise PackageRefused(
-            "bad_record",
-            _("records.jsonl の %(number)d 行目が JSON として読めません。") % {"number": number},
+        raise Refused(
+            "bad_record", detail=f"line {number}", reason="line_not_json", line=number
         ) from None
     problem = check_record(kind, record)
     if problem:
-        raise PackageRefused(
-            "bad_record",
-            _("records.jsonl の %(number)d 行目: %(problem)s。")
-            % {"number": number, "problem": problem},
-        )
+        reason, values = problem
+        raise Refused("bad_record", detail=f"line {number}", reason=reason, line=number, **values)
     return record
 
 

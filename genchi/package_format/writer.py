@@ -42,11 +42,10 @@ from typing import Any, BinaryIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-from django.utils.functional import lazy
-from django.utils.translation import gettext as _
 
 from . import age
 from .archive import archive_end, is_portable_name, member_header, member_padding
+from .errors import Refused
 from .keys import SigningKeyPair, key_id
 from .manifest import (
     KINDS,
@@ -84,18 +83,12 @@ class PhotoSource:
 class WrittenPackage:
     package_id: str
     path: Path
-    # The package digest (SHA-256 of the signed manifest.json), for the handover slip.
-    # Named sha256 for compatibility; it is NOT the hash of the encrypted file (that is
-    # file_sha256(path)). Same value as `digest`.
-    sha256: str
+    # The package digest (SHA-256 of the exact signed manifest.json bytes), for the
+    # handover slip. Not the hash of the encrypted file (that is reader.file_sha256).
+    digest: str
     size: int  # bytes of the encrypted file
     record_count: int
     manifest: Manifest
-
-    @property
-    def digest(self) -> str:
-        """The package digest (hex): SHA-256 of the exact signed manifest.json bytes."""
-        return self.sha256
 
 
 def _signing_key(key: SigningKeyLike) -> Ed25519PrivateKey:
@@ -112,9 +105,7 @@ def _recipients(recipients: str | Sequence[str]) -> list[str]:
         try:
             age.parse_recipient(r)
         except ValueError:
-            raise ValueError(
-                _("暗号化先の公開鍵 (age1…) が不正です: %(key)s") % {"key": repr(r[:20])}
-            ) from None
+            raise ValueError(f"not an age X25519 recipient: {r[:20]!r}") from None
     return items
 
 
@@ -193,21 +184,20 @@ def _check_free_space(directory: Path, needed: int) -> None:
     st = os.statvfs(directory)
     free = st.f_bavail * st.f_frsize
     if free < needed:
-        raise ValueError(
-            _("出力先の空き容量が足りません (必要 %(needed)s、空き %(free)s)")
-            % {"needed": _megabytes(needed), "free": _megabytes(free)}
+        raise Refused(
+            "no_space",
+            detail=f"{needed} > {free} bytes",
+            reason="space_needed",
+            needed=needed,
+            free=free,
         )
-
-
-def _megabytes(size: int) -> str:
-    return f"{-(-size // 1_000_000):,} MB"
 
 
 def _photo_stat(path: Path) -> tuple[int, int]:
     """(size, mtime_ns) of a photo, which must be a regular file."""
     st = os.stat(path)
     if not stat.S_ISREG(st.st_mode):
-        raise ValueError(_("写真が通常のファイルではありません: %(name)s") % {"name": path.name})
+        raise Refused("not_a_file", detail=path.name, reason="irregular_photo", name=path.name)
     return st.st_size, st.st_mtime_ns
 
 
@@ -238,48 +228,45 @@ def write_package(
     `records` is consumed once, as a stream. `csv_columns` is the CSV column order as
     (record key, header) pairs (for kind="cases" it defaults to the J3 items). Encrypt to
     the X25519 `recipients` ("age1…") or with `passphrase` (scrypt), exactly one of them.
-    Raises ValueError for bad arguments or records; nothing is left behind on failure.
+    Raises Refused for what the data can cause (a record outside its schema, a bad or
+    duplicate photo name, a photo changed while packed, a stick too small), ValueError for
+    arguments only a programming mistake gives, OSError from the file system; nothing is
+    left behind on failure.
     """
     if kind not in KINDS:
-        raise ValueError(_("kind は %(kinds)s のいずれかです") % {"kinds": ", ".join(KINDS)})
-    for label, value in (("contract", contract), ("sender", sender), ("recipient", recipient)):
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+    codes = {"contract": contract, "sender": sender, "recipient": recipient}
+    if batch is not None:
+        codes["batch"] = batch
+    for label, value in codes.items():
         if not is_code(value):
-            raise ValueError(
-                _("%(field)s のコードが不正です: %(value)s")
-                % {"field": label, "value": repr(value)}
-            )
-    if batch is not None and not is_code(batch):
-        raise ValueError(
-            _("%(field)s のコードが不正です: %(value)s") % {"field": "batch", "value": repr(batch)}
-        )
+            raise ValueError(f"bad {label} code: {value!r}")
     if answers is not None and str(uuid.UUID(answers)) != answers:
-        raise ValueError(_("answers はパッケージ ID (UUID) です"))
+        raise ValueError("answers is a package id (UUID)")
     if (not recipients) == (passphrase is None):
-        raise ValueError(_("暗号化先の公開鍵かパスワードのどちらか一方を指定してください"))
+        raise ValueError("give either recipients or a passphrase")
     recipient_list = _recipients(recipients) if recipients else []
     columns = tuple(csv_columns) if csv_columns is not None else default_columns(kind)
     if not columns:
-        raise ValueError(_("csv_columns (列の順序と見出し) を指定してください"))
+        raise ValueError("csv_columns (column order and headers) is required")
     created = created_at or datetime.now(UTC)
     if created.tzinfo is None:
-        raise ValueError(_("created_at はタイムゾーン付きの日時です"))
+        raise ValueError("created_at needs a time zone")
     created_text = created.replace(microsecond=0).isoformat()
     private_key = _signing_key(signing_key)
     out = Path(out_dir)
     if not out.is_dir():
-        raise ValueError(_("出力先のディレクトリがありません: %(folder)s") % {"folder": out})
+        raise ValueError(f"no such output folder: {out}")
 
     photo_list = [p if isinstance(p, PhotoSource) else PhotoSource(*p) for p in photos]
     if photo_list and kind != "results":
-        raise ValueError(_("写真は結果パッケージ (kind='results') にのみ含められます"))
+        raise ValueError("only results packages hold photos")
     names = [PHOTOS_DIR + p.name for p in photo_list]
     bad = [n for n in names if not is_portable_name(n)]
     if bad:
-        raise ValueError(
-            _("写真の名前が不正です (英数字と . _ - と / のみ): %(name)s") % {"name": repr(bad[0])}
-        )
+        raise Refused("bad_member_name", detail=repr(bad[0]), reason="bad_photo_name", name=bad[0])
     if len(set(names)) != len(names):
-        raise ValueError(_("写真の名前が重複しています"))
+        raise Refused("duplicate_member", reason="duplicate_photo")
 
     package_id = str(uuid.uuid4())
     jsonl, csvs = _Spool(out), _Spool(out)
@@ -290,9 +277,13 @@ def write_package(
         for record in records:
             problem = check_record(kind, record)
             if problem:
-                raise ValueError(
-                    _("%(number)d 件目のレコード: %(problem)s")
-                    % {"number": count + 1, "problem": problem}
+                reason, values = problem
+                raise Refused(
+                    "bad_record",
+                    detail=f"record {count + 1}",
+                    reason=reason,
+                    record=count + 1,
+                    **values,
                 )
             jsonl.write(jsonl_line(record))
             csvs.write(encoder.row(record))
@@ -447,14 +438,8 @@ def part_size(part: Part) -> int:
     return len(part) if isinstance(part, bytes) else part.size
 
 
-def _photo_changed_message(name: str) -> str:
-    return _("写真が書き出し中に変更されました: %(name)s") % {"name": name}
-
-
-def photo_changed(path: Path) -> ValueError:
-    # The message stays lazy and is put into words when shown (str(exc)), in the language
-    # active there.
-    return ValueError(lazy(_photo_changed_message, str)(path.name))
+def photo_changed(path: Path) -> Refused:
+    return Refused("photo_changed", detail=path.name, reason="changed_photo", name=path.name)
 
 
 def encrypt_parts(
@@ -463,7 +448,7 @@ def encrypt_parts(
     """Encrypt and write the archive made of `parts` (their sizes add up to the writer's
     plaintext size), except its first `deferred` chunks: their plaintext is returned for
     the caller to patch and write (writer.write(0, …)). Returns the SHA-256 (hex) of each
-    FilePart, in order, and that plaintext. Raises ValueError (photo_changed) when a
+    FilePart, in order, and that plaintext. Raises Refused (photo_changed) when a
     photo is not what the layout assumed; the file is then incomplete."""
     if sum(part_size(p) for p in parts) != writer.plaintext_size:
         raise ValueError("the parts do not fill the file")

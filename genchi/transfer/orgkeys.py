@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 
 from genchi.audit.chain import record
 from genchi.audit.refusals import record_refusal
-from genchi.package_format.errors import KeyCardError
 from genchi.package_format.keys import (
     OrganisationKeys,
     PublicKeyCard,
@@ -34,16 +33,7 @@ from genchi.vault import (
 )
 
 from .models import OrganisationKeyPair, PartnerKeyCard
-
-
-class OrgKeyError(Exception):
-    """A key operation cannot be done; the message is safe to show (in the language active
-    when it was raised)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        self.code = code
-        self.message = message
-        super().__init__(f"{message} [{code}]")
+from .refusals import Refused
 
 
 def _secret_context(org_code: str) -> str:
@@ -59,7 +49,7 @@ def unwrap_org_secret(org_code: str, blob: bytes, master: MasterKey | None = Non
     try:
         return unwrap_secret(_secret_context(org_code), blob, master)
     except DecryptionFailed:
-        raise OrgKeyError(
+        raise Refused(
             "secret_unreadable",
             _("組織の秘密鍵を復号できません。マスター鍵が違うか、鍵が壊れています。"),
         ) from None
@@ -74,7 +64,7 @@ def create_key_pair(org: Organisation, *, by=None, replace: bool = False) -> Org
     with transaction.atomic():
         current = active_key_pair(org)
         if current and not replace:
-            raise OrgKeyError(
+            raise Refused(
                 "exists",
                 _("%(org)s の鍵ペアはすでにあります(作り直すには置き換えを指定)。")
                 % {"org": org.name},
@@ -113,7 +103,7 @@ def secret_keys(org: Organisation) -> OrganisationKeys:
     """The organisation's secret keys (in memory only, for signing or decrypting)."""
     row = active_key_pair(org)
     if row is None:
-        raise OrgKeyError(
+        raise Refused(
             "no_key_pair",
             _("%(org)s の鍵ペアがありません。先に「genchi keys create」で作成してください。")
             % {"org": org.name},
@@ -124,7 +114,7 @@ def secret_keys(org: Organisation) -> OrganisationKeys:
 def own_card(org: Organisation) -> PublicKeyCard:
     row = active_key_pair(org)
     if row is None:
-        raise OrgKeyError("no_key_pair", _("%(org)s の鍵ペアがありません。") % {"org": org.name})
+        raise Refused("no_key_pair", _("%(org)s の鍵ペアがありません。") % {"org": org.name})
     return parse_public_key_card(row.card_json)
 
 
@@ -146,23 +136,18 @@ def import_card(
     the signing or encryption fingerprint read out by the partner (spaces ignored)."""
     try:
         card = parse_public_key_card(data)
-    except KeyCardError as exc:
-        _refuse_card(holder, exc.code, exc.message)
+    except Refused as exc:
+        _refuse_card(holder, exc)
     subject = Organisation.objects.filter(code=card.org_code).first()
     if subject is None:
-        _refuse_card(
-            holder,
-            "unknown_org",
-            _("組織コード %(code)s の組織が登録されていません。") % {"code": card.org_code},
-        )
+        message = _("組織コード %(code)s の組織が登録されていません。") % {"code": card.org_code}
+        _refuse_card(holder, Refused("unknown_org", message))
     if subject == holder:
-        _refuse_card(holder, "own_card", _("自分の組織の公開鍵カードは相手として登録できません。"))
+        message = _("自分の組織の公開鍵カードは相手として登録できません。")
+        _refuse_card(holder, Refused("own_card", message))
     if subject.kind == holder.kind:
-        _refuse_card(
-            holder,
-            "same_side",
-            _("相手方(区と受託事業者の組み合わせ)ではない組織のカードです。"),
-        )
+        message = _("相手方(区と受託事業者の組み合わせ)ではない組織のカードです。")
+        _refuse_card(holder, Refused("same_side", message))
     if expected_fingerprint:
         wanted = expected_fingerprint.replace(" ", "").upper()
         known = {
@@ -170,23 +155,18 @@ def import_card(
             card.encryption_fingerprint.replace(" ", ""),
         }
         if wanted not in known:
-            _refuse_card(
-                holder,
-                "fingerprint_differs",
-                _("読み上げられたフィンガープリントとカードが一致しません。登録しません。"),
-            )
+            message = _("読み上げられたフィンガープリントとカードが一致しません。登録しません。")
+            _refuse_card(holder, Refused("fingerprint_differs", message))
     current = PartnerKeyCard.objects.filter(
         holder=holder, subject=subject, retired_at__isnull=True
     ).first()
     if current and current.signing_fingerprint == card.signing_fingerprint and not replace:
         return current
     if current and not replace:  # refused outside the transaction, so its entry stays
-        _refuse_card(
-            holder,
-            "card_exists",
-            _("%(org)s の公開鍵カードはすでに登録されています(鍵の更新なら置き換えを指定)。")
-            % {"org": subject.name},
-        )
+        message = _(
+            "%(org)s の公開鍵カードはすでに登録されています(鍵の更新なら置き換えを指定)。"
+        ) % {"org": subject.name}
+        _refuse_card(holder, Refused("card_exists", message))
     with transaction.atomic():
         if current:
             current.retired_at = timezone.now()
@@ -218,9 +198,10 @@ def import_card(
     return row
 
 
-def _refuse_card(holder: Organisation, code: str, message: str) -> NoReturn:
-    record_refusal("orgkey.card_refused", detail={"holder": holder.code, "code": code})
-    raise OrgKeyError(code, message) from None
+def _refuse_card(holder: Organisation, refusal: Refused) -> NoReturn:
+    """Log a refused card (outside any transaction, so the entry stays), then refuse it."""
+    record_refusal("orgkey.card_refused", detail={"holder": holder.code, "code": refusal.code})
+    raise refusal from None
 
 
 def partner_card(holder: Organisation, subject: Organisation) -> PublicKeyCard:
@@ -228,7 +209,7 @@ def partner_card(holder: Organisation, subject: Organisation) -> PublicKeyCard:
         holder=holder, subject=subject, retired_at__isnull=True
     ).first()
     if row is None:
-        raise OrgKeyError(
+        raise Refused(
             "no_partner_card",
             _("%(org)s の公開鍵カードが登録されていません。鍵の交換を先に行ってください。")
             % {"org": subject.name},

@@ -35,6 +35,7 @@ from .forms import (
 )
 from .ledger_docs import ledger_pdf, ledger_xlsx
 from .models import HandoverJob, HandoverSlip, Package, StickEvent
+from .refusals import Refused, refusal_message
 from .slip_docs import slip_pdf
 
 WARD_WRITERS = frozenset({Role.WARD_STAFF, Role.WARD_ADMIN})
@@ -87,12 +88,13 @@ def keys(request):
                         _("%(org)s の公開鍵カードを登録しました。") % {"org": row.subject.name},
                     )
                     return redirect("transfer:keys")
-        except orgkeys.OrgKeyError as exc:
-            messages.error(request, exc.message)
+        except Refused as exc:
+            messages.error(request, refusal_message(exc))
     own = selectors.own_key_pair(request.user)
     qr_svg = ""
     if own is not None:
-        qr_svg = orgkeys.parse_public_key_card(own.card_json).qr_svg(scale=3)
+        card = orgkeys.parse_public_key_card(own.card_json)
+        qr_svg = card.qr_svg(scale=3, title=_("%(org)s 公開鍵カード") % {"org": card.org_code})
     return render(
         request,
         "transfer/keys.html",
@@ -224,8 +226,8 @@ def handover_job_restart(request, job_id: int):
     job = _job_for(request, job_id)
     try:
         services.restart(job, by=request.user)
-    except services.TransferError as exc:
-        messages.error(request, exc.message)
+    except Refused as exc:
+        messages.error(request, refusal_message(exc))
     return redirect("transfer:handover_job", job_id=job.pk)
 
 
@@ -266,8 +268,8 @@ def slip_detail(request, slip_id: int):
                     )
                     messages.success(request, _("受け渡し票を確認済みにしました。"))
                     return redirect("transfer:slip_detail", slip_id=slip.pk)
-        except services.TransferError as exc:
-            messages.error(request, exc.message)
+        except Refused as exc:
+            messages.error(request, refusal_message(exc))
     return render(
         request,
         "transfer/slip_detail.html",

@@ -10,6 +10,7 @@ import pytest
 from genchi.accounts.models import Role
 from genchi.audit.models import AuditEntry
 from genchi.transfer import orgkeys, services
+from genchi.transfer.refusals import Refused
 from tests.audit.failing_log import database_snapshot, failing_entries
 from tests.transfer.handover_world import make_cases, make_sealed_batch
 
@@ -42,10 +43,10 @@ def _refused_import(exported, people):
 
 
 REFUSALS = {
-    "slip.confirm_refused": (_refused_slip, services.TransferError),
-    "orgkey.card_refused": (_refused_card, orgkeys.OrgKeyError),
-    "package.export_refused": (_refused_export, services.TransferError),
-    "package.refused": (_refused_import, services.TransferError),
+    "slip.confirm_refused": (_refused_slip, Refused),
+    "orgkey.card_refused": (_refused_card, Refused),
+    "package.export_refused": (_refused_export, Refused),
+    "package.refused": (_refused_import, Refused),
 }
 
 
@@ -76,7 +77,7 @@ def test_a_refusal_whose_entry_fails_is_still_the_refusal(
 def test_a_card_already_registered_is_refused_with_an_entry_that_stays(ward, contractor):
     orgkeys.exchange_demo_cards(ward, contractor)
     other = orgkeys.create_key_pair(ward, replace=True).card_json  # a new card, not the one held
-    with pytest.raises(orgkeys.OrgKeyError) as exc:
+    with pytest.raises(Refused) as exc:
         orgkeys.import_card(contractor, other)
     assert exc.value.code == "card_exists"
     refused = AuditEntry.objects.get(action="orgkey.card_refused")

@@ -12,7 +12,7 @@ import pytest
 
 from genchi.package_format import VerifiedPackage, WrittenPackage, open_package, write_package
 from genchi.package_format.age import AgeReader
-from genchi.package_format.errors import PackageRefused
+from genchi.package_format.errors import Refused
 
 AGE = shutil.which("age")
 
@@ -84,11 +84,14 @@ def open_cases(keys, path: Path, **kw) -> VerifiedPackage:
     return open_package(path, **args)
 
 
-def refused(code: str, fn, *args, **kw) -> PackageRefused:
-    with pytest.raises(PackageRefused) as info:
+def refused(code: str, fn, *args, reason: str | None = None, **kw) -> Refused:
+    """Call fn, which must be refused with `code` (and `reason`, when given)."""
+    with pytest.raises(Refused) as info:
         fn(*args, **kw)
-    assert info.value.code == code, (info.value.code, info.value.message, info.value.detail)
-    assert any(ord(c) > 0x3000 for c in info.value.message)  # a Japanese reason
+    assert info.value.code == code, str(info.value)
+    if reason is not None:
+        assert info.value.reason == reason, str(info.value)
+    assert info.value.message is None  # the format chooses no words
     return info.value
 
 

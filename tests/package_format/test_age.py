@@ -15,7 +15,7 @@ import pyrage
 import pytest
 
 from genchi.package_format import age
-from genchi.package_format.errors import PackageRefused
+from genchi.package_format.errors import Refused
 from tests.package_format.packages import (
     AGE,
     CASES,
@@ -187,7 +187,7 @@ def test_every_flipped_byte_is_refused(pkg_keys, pkg_out, tmp_path):
         flipped = bytearray(data)
         flipped[pos] ^= 0x01
         bad.write_bytes(flipped)
-        with pytest.raises(PackageRefused) as info:
+        with pytest.raises(Refused) as info:
             open_cases(pkg_keys, bad)
         if pos >= header_end:
             assert info.value.code == "tampered", pos
@@ -222,7 +222,7 @@ def test_trailing_garbage_is_refused(pkg_keys, pkg_out, tmp_path):
     written = write_cases(pkg_keys, pkg_out)
     bad = tmp_path / "long.age"
     bad.write_bytes(written.path.read_bytes() + b"\x00" * 10)
-    with pytest.raises(PackageRefused) as info:
+    with pytest.raises(Refused) as info:
         open_cases(pkg_keys, bad)
     assert info.value.code in {"tampered", "truncated"}
 

@@ -14,7 +14,7 @@ import pyrage
 import pytest
 
 from genchi.package_format import age, keys
-from genchi.package_format.errors import KeyCardError
+from genchi.package_format.errors import Refused
 
 AGE = shutil.which("age")
 AGE_KEYGEN = shutil.which("age-keygen")
@@ -83,7 +83,7 @@ def test_secret_keys_round_trip_and_never_print(pkg_org_keys):
     ],
 )
 def test_bad_secret_key_files(data):
-    with pytest.raises(KeyCardError) as info:
+    with pytest.raises(Refused) as info:
         keys.OrganisationKeys.from_bytes(data)
     assert info.value.code == "bad_secret_keys"
 
@@ -92,7 +92,7 @@ def test_bad_secret_key_values(pkg_org_keys):
     obj = json.loads(pkg_org_keys.to_bytes())
     for field, value in [("age_identity", "AGE-SECRET-KEY-1XYZ"), ("ed25519_seed", "AAAA")]:
         broken = dict(obj, **{field: value})
-        with pytest.raises(KeyCardError):
+        with pytest.raises(Refused):
             keys.OrganisationKeys.from_bytes(json.dumps(broken).encode())
 
 
@@ -127,7 +127,7 @@ def test_qr_code_svg(pkg_org_keys):
     import segno
 
     card = pkg_org_keys.public_card()
-    svg = card.qr_svg()
+    svg = card.qr_svg(title="shinjuku-tax 公開鍵カード")
     root = ET.fromstring(svg)  # noqa: S314 - our own output
     assert root.tag.endswith("svg")
     assert "shinjuku-tax" in svg  # in the title
@@ -170,25 +170,24 @@ def _card(pkg_org_keys, **changes) -> bytes:
         ({"signing__fingerprint": "0000 " * 15 + "0000"}, "fingerprint_mismatch"),
     ],
 )
-def test_bad_cards_are_refused_in_japanese(pkg_org_keys, changes, code):
-    with pytest.raises(KeyCardError) as info:
+def test_bad_cards_are_refused_with_their_code(pkg_org_keys, changes, code):
+    with pytest.raises(Refused) as info:
         keys.parse_public_key_card(_card(pkg_org_keys, **changes))
     assert info.value.code == code
-    assert any(ord(c) > 0x3000 for c in info.value.message)
 
 
 def test_a_swapped_key_is_caught_by_its_fingerprint(pkg_org_keys):
     """Someone replaces the encryption key but keeps the printed fingerprint."""
     intruder = keys.generate_organisation_keys("evil", "なりすまし")
     data = _card(pkg_org_keys, encryption__recipient=intruder.encryption.recipient)
-    with pytest.raises(KeyCardError) as info:
+    with pytest.raises(Refused) as info:
         keys.parse_public_key_card(data)
     assert info.value.code == "fingerprint_mismatch"
 
 
 def test_not_a_card():
     for data in (b"\xff\xfe", b"hello", b"x" * 10_000):
-        with pytest.raises(KeyCardError) as info:
+        with pytest.raises(Refused) as info:
             keys.parse_public_key_card(data)
         assert info.value.code in {"not_json", "too_large"}
 

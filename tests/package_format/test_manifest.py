@@ -51,8 +51,8 @@ def test_manifest_not_first(pkg_keys, pkg_out):
 
 def test_unknown_format_version(pkg_keys, pkg_out):
     path = craft(pkg_keys, pkg_out, manifest_edit=lambda m: m.update(format_version=2))
-    err = refused("unknown_format", open_cases, pkg_keys, path)
-    assert "バージョン" in err.message
+    err = refused("unknown_format", open_cases, pkg_keys, path, reason="format_version")
+    assert err.params == {"version": 2}
 
 
 def test_hash_mismatch(pkg_keys, pkg_out):

@@ -6,8 +6,6 @@ from __future__ import annotations
 import io
 import json
 
-import pytest
-
 from tests.package_format.crafting import craft
 from tests.package_format.packages import (
     CASES,
@@ -47,7 +45,8 @@ def test_csv_is_bom_crlf_and_formula_safe(pkg_keys, pkg_out):
 def test_case_records_hold_only_the_j3_items(pkg_keys, pkg_out):
     extra = [dict(CASES[0], birth_date="1970-01-01")]
     path = craft(pkg_keys, pkg_out, records=extra)
-    refused("bad_record", open_cases, pkg_keys, path)
-    with pytest.raises(ValueError, match="J3"):
-        write_cases(pkg_keys, pkg_out, records=extra)
+    read = refused("bad_record", open_cases, pkg_keys, path, reason="case_fields")
+    assert read.params == {"line": 1, "extra": "birth_date", "missing": ""}
+    written = refused("bad_record", write_cases, pkg_keys, pkg_out, records=extra)
+    assert (written.reason, written.params["record"]) == ("case_fields", 1)
     assert list(pkg_out.iterdir()) == [path]  # the refused write left nothing

@@ -23,6 +23,7 @@ from tests.package_format.packages import (
     CONTRACT,
     members_of,
     open_cases,
+    refused,
     write_cases,
     write_results,
 )
@@ -81,8 +82,27 @@ def test_failed_write_leaves_nothing(pkg_keys, pkg_out, tmp_path, monkeypatch):
     src.write_bytes(b"x" * 100_000)
     real = writer._photo_stat
     monkeypatch.setattr(writer, "_photo_stat", lambda p: (real(p)[0], 1))
-    with pytest.raises(ValueError, match="変更"):
-        write_results(pkg_keys, pkg_out, [(src, "C0001/x.jpg")])
+    refused("photo_changed", write_results, pkg_keys, pkg_out, [(src, "C0001/x.jpg")])
+    assert list(pkg_out.iterdir()) == []
+
+
+def test_refusals_of_the_data_to_write(pkg_keys, pkg_out, tmp_path, monkeypatch):
+    """What the data can cause is refused with a code, before a byte is written."""
+    src = tmp_path / "p.jpg"
+    src.write_bytes(b"x" * 1000)
+    bad_name = refused("bad_member_name", write_results, pkg_keys, pkg_out, [(src, "../x.jpg")])
+    assert (bad_name.reason, bad_name.params) == ("bad_photo_name", {"name": "photos/../x.jpg"})
+    twice = [(src, "C0001/1.jpg"), (src, "C0001/1.jpg")]
+    refused("duplicate_member", write_results, pkg_keys, pkg_out, twice, reason="duplicate_photo")
+    folder = refused("not_a_file", write_results, pkg_keys, pkg_out, [(tmp_path, "C0001/1.jpg")])
+    assert folder.params == {"name": tmp_path.name}
+    record = refused("bad_record", write_results, pkg_keys, pkg_out, [], case_ref="")
+    assert (record.reason, record.params) == ("no_case_ref", {"record": 1})
+    real = os.statvfs(pkg_out)
+    tiny = os.statvfs_result((*real[:4], 1, *real[5:]))  # one free block
+    monkeypatch.setattr(writer.os, "statvfs", lambda path: tiny)
+    full = refused("no_space", write_results, pkg_keys, pkg_out, [], reason="space_needed")
+    assert full.params["free"] == real.f_frsize and full.params["needed"] > full.params["free"]
     assert list(pkg_out.iterdir()) == []
 
 
@@ -95,21 +115,10 @@ def test_bad_arguments(pkg_keys, pkg_out, tmp_path):
         write_cases(pkg_keys, pkg_out, recipients=["age1notakey"])
     with pytest.raises(ValueError):
         write_cases(pkg_keys, pkg_out, passphrase="both")
-    with pytest.raises(ValueError, match="写真"):
+    with pytest.raises(ValueError, match="photos"):
         write_cases(pkg_keys, pkg_out, photos=[(tmp_path / "x", "a.jpg")])
-    with pytest.raises(ValueError, match="写真の名前"):
-        writer.write_package(
-            kind="results",
-            contract=CONTRACT,
-            sender="CON01",
-            recipient="WARD01",
-            records=[],
-            csv_columns=[("case_ref", "案件番号")],
-            photos=[(tmp_path / "x", "../x.jpg")],
-            signing_key=pkg_keys["contractor"].signing,
-            out_dir=pkg_out,
-            recipients=[pkg_keys["ward"].encryption.recipient],
-        )
+    with pytest.raises(ValueError, match="output folder"):
+        write_cases(pkg_keys, tmp_path / "missing")
     assert list(pkg_out.iterdir()) == []
 
 
@@ -229,8 +238,8 @@ def test_photo_changed_while_packing_is_refused(
         return result
 
     monkeypatch.setattr(writer, "_photo_stat", stat_then_change)
-    with pytest.raises(ValueError, match=f"写真が書き出し中に変更されました: p{victim_index}.jpg"):
-        write_results(pkg_keys, pkg_out, photos)
+    changed = refused("photo_changed", write_results, pkg_keys, pkg_out, photos)
+    assert (changed.reason, changed.params) == ("changed_photo", {"name": f"p{victim_index}.jpg"})
     assert list(pkg_out.iterdir()) == []
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 from contextlib import redirect_stderr, redirect_stdout
@@ -106,7 +107,9 @@ def test_package_export_import_inspect(sealed_batch, stick, tmp_path, people):
     for secret in ("山田", "練馬", "160-0022"):
         assert secret not in text  # never personal data
     code, text, _ = genchi("package", "inspect", str(path), "--json")
-    assert json.loads(text)["manifest"]["record_count"] == 3
+    summary = json.loads(text)
+    assert summary["manifest"]["record_count"] == 3
+    assert summary["file_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
 
     code, text, err = genchi("package", "import", str(path), "--user", "c-manager")
     assert code == 0, err

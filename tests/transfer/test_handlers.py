@@ -11,6 +11,7 @@ from genchi.fieldwork.package_handlers import received_cases
 from genchi.intake.package_handlers import sealed_batches
 from genchi.transfer import handlers, services
 from genchi.transfer.models import Package
+from genchi.transfer.refusals import Refused
 
 
 def test_the_owning_apps_registered_their_handlers():
@@ -52,7 +53,7 @@ def test_receiving_a_kind_without_a_receiver_is_refused_and_stores_nothing(
     out.mkdir()
     exported = services.export_batch(sealed_batch, out, by=people[Role.WARD_STAFF])
     monkeypatch.delitem(handlers._receivers, "cases")
-    with pytest.raises(services.TransferError) as refused:
+    with pytest.raises(Refused) as refused:
         services.import_cases_package(exported.path, by=people[Role.MANAGER])
     assert refused.value.code == "no_handler"
     assert not SurveyCase.objects.exists()
@@ -73,10 +74,10 @@ def test_a_receiver_refusal_rolls_back_the_package_row(people, sealed_batch, tmp
 
         def receive(self, incoming):
             next(incoming.records)
-            raise services.TransferError("duplicate_case", "refused by the owner")
+            raise Refused("duplicate_case", "refused by the owner")
 
     monkeypatch.setitem(handlers._receivers, "cases", Refusing())
-    with pytest.raises(services.TransferError):
+    with pytest.raises(Refused):
         services.import_cases_package(exported.path, by=people[Role.MANAGER])
     assert not Package.objects.filter(direction=Package.Direction.INCOMING).exists()
     # The real receiver then takes the same file: nothing of the refused attempt stayed.
@@ -86,9 +87,9 @@ def test_a_receiver_refusal_rolls_back_the_package_row(people, sealed_batch, tmp
 
 
 def test_sending_an_unknown_item_is_refused(people, keys_exchanged, tmp_path):
-    with pytest.raises(services.TransferError) as refused:
+    with pytest.raises(Refused) as refused:
         services.send_item("cases", 999_999, tmp_path, by=people[Role.WARD_STAFF])
     assert refused.value.code == "no_item"
-    with pytest.raises(services.TransferError) as refused:
+    with pytest.raises(Refused) as refused:
         services.send_item("no-such-kind", 1, tmp_path, by=people[Role.WARD_STAFF])
     assert refused.value.code == "no_handler"

@@ -13,6 +13,7 @@ from genchi.fieldwork.models import SurveyCase
 from genchi.intake.models import Batch
 from genchi.transfer import ledger, services
 from genchi.transfer.models import HandoverSlip, Package, UsbStick
+from genchi.transfer.refusals import Refused, refusal_message
 from tests.conftest import make_person
 
 pytestmark = pytest.mark.django_db
@@ -40,10 +41,10 @@ def _due():
 def test_undesignated_contractor_person_cannot_import(sealed_batch, people, contractor, out):
     exported = services.export_batch(sealed_batch, out, by=people[Role.WARD_STAFF])
     outsider = make_person("c-handler-x", contractor, Role.HANDLER)  # same company, not designated
-    with pytest.raises(services.TransferError) as exc:
+    with pytest.raises(Refused) as exc:
         services.import_cases_package(exported.path, by=outsider)
     assert exc.value.code == "not_designated"
-    assert "指定" in exc.value.message
+    assert "指定" in refusal_message(exc.value)
     assert SurveyCase.objects.count() == 0
     assert not Package.objects.filter(direction=Package.Direction.INCOMING).exists()
     assert AuditEntry.objects.filter(action="package.refused").exists()
@@ -57,7 +58,7 @@ def test_undesignated_contractor_person_cannot_send_results(people, contract, co
     orgkeys.exchange_demo_cards(contract.ward, contractor)
     outsider = make_person("c-manager-x", contractor, Role.MANAGER)
     rows = [{"case_ref": "x", "outcome": "居住確認", "visits": "1", "note": ""}]
-    with pytest.raises(services.TransferError) as exc:
+    with pytest.raises(Refused) as exc:
         services.export_results_package(contract, rows, out, by=outsider)
     assert exc.value.code == "not_designated"
     assert not list(out.iterdir())
@@ -72,7 +73,7 @@ def test_stale_receive_cannot_undo_a_confirmation(sealed_batch, people, out):
     fresh = HandoverSlip.objects.get(pk=exported.slip.pk)
     services.mark_received(fresh, by=people[Role.WARD_STAFF], receiver_name="高田 誠")
     services.confirm_slip(fresh, code=fresh.qr_text, record_count=3, by=people[Role.WARD_STAFF])
-    with pytest.raises(services.TransferError) as exc:
+    with pytest.raises(Refused) as exc:
         services.mark_received(stale, by=people[Role.WARD_ADMIN], receiver_name="別人")
     assert exc.value.code == "bad_state"
     fresh.refresh_from_db()
@@ -85,7 +86,7 @@ def test_stale_confirm_twice_is_refused(sealed_batch, people, out):
     services.mark_received(slip, by=people[Role.WARD_STAFF], receiver_name="高田 誠")
     stale = HandoverSlip.objects.get(pk=slip.pk)
     services.confirm_slip(slip, code=slip.qr_text, record_count=3, by=people[Role.WARD_STAFF])
-    with pytest.raises(services.TransferError):
+    with pytest.raises(Refused):
         services.confirm_slip(stale, code=slip.qr_text, record_count=3, by=people[Role.WARD_ADMIN])
     assert AuditEntry.objects.filter(action="slip.confirmed").count() == 1
 

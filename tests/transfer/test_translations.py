@@ -1,5 +1,6 @@
 """Refusal reasons of the handover reach an English user in English, a Japanese one in
-Japanese (the default): the messages are resolved in the language active when raised."""
+Japanese (the default): a format refusal is put into words where it is shown, a handover
+refusal in the language active when it was raised."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from django.utils import translation
 
 from genchi.accounts.models import Role
 from genchi.fieldwork.models import SurveyCase
-from genchi.package_format import PackageRefused, writer
+from genchi.package_format import Refused, writer
 from genchi.transfer import ledger, services
 from genchi.transfer.models import StickEvent
+from genchi.transfer.refusals import refusal_message
 from tests.transfer.handover_world import tampered_export
 
 
@@ -21,34 +23,33 @@ def _data_dir(settings, tmp_path):
     settings.DATA_DIR = tmp_path / "data"
 
 
-def test_default_refusal_reason_follows_the_active_language():
+def test_format_refusal_is_put_into_words_where_it_is_shown():
+    with translation.override("ja"):
+        refusal = Refused("replayed")
     with translation.override("en"):
-        english = PackageRefused("replayed")
+        assert refusal_message(refusal) == "This package has already been imported."
     with translation.override("ja"):
-        japanese = PackageRefused("replayed")
-    assert english.message == "This package has already been imported."
-    assert japanese.message == "このパッケージは既に取り込まれています。"
-    # A plain str, fixed when raised: it does not change with the language shown later.
-    assert type(english.message) is str
-    with translation.override("ja"):
-        assert english.message == "This package has already been imported."
-    assert str(english) == "This package has already been imported. [replayed]"
+        assert refusal_message(refusal) == "このパッケージは既に取り込まれています。"
+    assert str(refusal) == "replayed"  # for logs: the code, never words
 
 
 def test_default_language_is_japanese():
-    assert PackageRefused("tampered").message == "パッケージが改ざんされているか、壊れています。"
+    assert refusal_message(Refused("tampered")) == "パッケージが改ざんされているか、壊れています。"
 
 
 def test_service_refusal_with_placeholders_is_translated(sealed_batch, people, tmp_path):
     missing = tmp_path / "no-such-folder"
     by = people[Role.WARD_STAFF]
-    with translation.override("en"), pytest.raises(services.TransferError) as english:
+    with translation.override("en"), pytest.raises(Refused) as english:
         services.export_batch(sealed_batch, missing, by=by)
-    with translation.override("ja"), pytest.raises(services.TransferError) as japanese:
+    with translation.override("ja"), pytest.raises(Refused) as japanese:
         services.export_batch(sealed_batch, missing, by=by)
     assert english.value.code == japanese.value.code == "no_out_dir"
     assert english.value.message == "The destination folder does not exist: no-such-folder"
     assert japanese.value.message == "書き出し先のフォルダがありません: no-such-folder"
+    # A handover refusal carries its words, fixed when raised.
+    with translation.override("ja"):
+        assert refusal_message(english.value) == english.value.message
 
 
 def test_ledger_refusal_with_placeholders_is_translated(lent_stick, people):
@@ -61,15 +62,14 @@ def test_ledger_refusal_with_placeholders_is_translated(lent_stick, people):
     assert japanese.value.message == "USB-01 は貸出中です。返却を記録してから消去してください。"
 
 
-def test_photo_changed_is_put_into_words_where_it_is_shown():
-    """The text is resolved when the error is turned into a string, in the language active
-    at that point."""
-    with translation.override("ja"):
-        error = writer.photo_changed(Path("p2.jpg"))
+def test_photo_changed_names_the_photo_in_either_language():
+    error = writer.photo_changed(Path("p2.jpg"))
     with translation.override("en"):
-        assert str(error) == "A photo changed while the package was being written: p2.jpg"
+        assert refusal_message(error) == (
+            "A photo changed while the package was being written: p2.jpg"
+        )
     with translation.override("ja"):
-        assert str(error) == "写真が書き出し中に変更されました: p2.jpg"
+        assert refusal_message(error) == "写真が書き出し中に変更されました: p2.jpg"
 
 
 def test_import_page_shows_the_refusal_in_english(sealed_batch, client_for, tmp_path, people):

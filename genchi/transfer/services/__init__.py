@@ -4,14 +4,14 @@
 - `incoming`: receiving one (every check, then the kind's registered receiver stores it);
 - `slips`: handover slips (issue, mark received, confirm against the paper);
 - `inspect`: looking into a package without importing it;
-- `common`: the refusal type and what every step shares;
+- `common`: what a refusal is, and what every step shares;
 - `handover_jobs`: export and import asked on a page and done by a worker (genchi.jobs).
 
 What a package carries belongs to other apps, which register handlers
 (`genchi.transfer.handlers`). The names below are the handover's public write API.
 """
 
-from .common import Refusal, TransferError, refusal_message
+from .common import Refusal, Refused, refusal_message
 from .handover_jobs import restart, start_export, start_import
 from .incoming import ImportResult, import_cases_package, receive_package, verify_results_package
 from .inspect import Inspection, inspect_file, local_identities, peek_manifest
@@ -31,7 +31,7 @@ __all__ = [
     "ImportResult",
     "Inspection",
     "Refusal",
-    "TransferError",
+    "Refused",
     "confirm_slip",
     "export_batch",
     "export_results_package",

@@ -1,27 +1,18 @@
-"""What every handover step shares: the refusal type, who acted, and logging a refusal."""
+"""What every handover step shares: what a refusal is, who acted, and logging a refusal."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from genchi.audit.refusals import record_refusal
-from genchi.package_format import PackageRefused
 
-from .. import orgkeys
+from .. import refusals
 from ..ledger import LedgerError
+from ..refusals import Refused
 
-
-class TransferError(Exception):
-    """A handover step refused for a reason outside the package format; the message is in
-    the language active when it was raised."""
-
-    def __init__(self, code: str, message: str) -> None:
-        self.code = code
-        self.message = message
-        super().__init__(f"{message} [{code}]")
-
-
-Refusal = (PackageRefused, TransferError, orgkeys.OrgKeyError, LedgerError)
+# A handover step refuses with Refused (the package format's codes and the handover's own,
+# genchi.transfer.refusals), or the USB ledger with its LedgerError.
+Refusal = (Refused, LedgerError)
 
 
 def user_or_none(by) -> Any:
@@ -44,4 +35,7 @@ def log_refusal(action: str, exc: Exception, **detail: Any) -> None:
 
 
 def refusal_message(exc: BaseException) -> str:
+    """What to show a person about a refusal of any handover step (see Refusal)."""
+    if isinstance(exc, Refused):
+        return refusals.refusal_message(exc)
     return getattr(exc, "message", None) or str(exc)

@@ -24,7 +24,7 @@ from genchi.jobs.models import JobState
 
 from .. import handlers
 from ..models import HandoverJob, UsbStick
-from .common import Refusal, TransferError, refusal_message
+from .common import Refusal, Refused, refusal_message
 from .incoming import ImportResult, receive_package
 from .outgoing import ExportResult, send_item, usb_folder
 
@@ -105,10 +105,10 @@ def restart(job: HandoverJob, *, by) -> HandoverJob:
     from ..tasks import export_package, import_package
 
     if job.job_state != JobState.INTERRUPTED:
-        raise TransferError("not_interrupted", _("この処理はやり直せる状態ではありません。"))
+        raise Refused("not_interrupted", _("この処理はやり直せる状態ではありません。"))
     if job.direction == HandoverJob.Direction.IMPORT:
         if not (files.private_folder(job) / PACKAGE_FILE).is_file():
-            raise TransferError(
+            raise Refused(
                 "upload_gone",
                 _("受け付けたファイルはもう残っていません。もう一度取り込んでください。"),
             )

@@ -17,12 +17,12 @@ from django.utils.translation import gettext as _
 
 from genchi.access.scope import does_office_work_on
 from genchi.audit.chain import record
-from genchi.package_format import PackageContents, PackageRefused, VerifiedPackage, open_package
+from genchi.package_format import PackageContents, VerifiedPackage, open_package
 from genchi.parties.models import Contract, Organisation
 
 from .. import handlers, orgkeys
 from ..models import HandoverSlip, Package
-from .common import Refusal, TransferError, log_refusal, name_of, user_or_none
+from .common import Refusal, Refused, log_refusal, name_of, user_or_none
 from .inspect import peek_manifest
 from .outgoing import CONTRACTOR_OFFICE, WARD_SENDERS
 from .slips import issue_slip
@@ -74,9 +74,9 @@ def receive_package(
     try:
         receiver = handlers.receiver_for(kind)
         if receiver is None:
-            raise TransferError("no_handler", _("この種類のパッケージは取り込めません。"))
+            raise Refused("no_handler", _("この種類のパッケージは取り込めません。"))
         if by is not None and not _may_receive_role(by, receiver.side):
-            raise TransferError("not_allowed", _("パッケージを取り込む権限がありません。"))
+            raise Refused("not_allowed", _("パッケージを取り込む権限がありません。"))
         verified, contract, holder = _open_incoming(
             p,
             kind=kind,
@@ -98,14 +98,14 @@ def receive_package(
                 )
             )
             if created != verified.record_count:
-                raise PackageRefused("count_mismatch")
+                raise Refused("count_mismatch")
             record(
                 "package.imported",
                 obj=package,
                 contract=contract,
                 detail={
                     "package_id": verified.package_id,
-                    "sha256": verified.sha256,
+                    "sha256": verified.digest,
                     "records": created,
                     "file": p.name,
                     "kind": kind,
@@ -143,7 +143,7 @@ def verify_results_package(
     p = Path(path)
     try:
         if by is not None and by.role not in WARD_SENDERS:
-            raise TransferError("not_allowed", _("結果パッケージを確認する権限がありません。"))
+            raise Refused("not_allowed", _("結果パッケージを確認する権限がありません。"))
         verified, contract, _holder = _open_incoming(
             p,
             kind="results",
@@ -161,7 +161,7 @@ def verify_results_package(
         contract=contract,
         detail={
             "package_id": verified.package_id,
-            "sha256": verified.sha256,
+            "sha256": verified.digest,
             "records": verified.record_count,
             "kind": "results",
         },
@@ -185,22 +185,20 @@ def _open_incoming(
     by,
 ) -> tuple[VerifiedPackage, Contract, Organisation]:
     if not path.is_file():
-        raise TransferError("no_file", _("ファイルがありません: %(file)s") % {"file": path.name})
+        raise Refused("no_file", _("ファイルがありません: %(file)s") % {"file": path.name})
     manifest = peek_manifest(path, passphrase=passphrase)
     code = contract_code or manifest.contract
     contract = Contract.objects.select_related("ward", "contractor").filter(code=code).first()
     if contract is None:
-        raise PackageRefused(
+        raise Refused(
             "wrong_contract", _("このパッケージの契約はこの Genchi に登録されていません。")
         )
     holder = contract.contractor if holder_side == "contractor" else contract.ward
     sender = contract.ward if holder_side == "contractor" else contract.contractor
     if by is not None and by.organisation_id != holder.pk:
-        raise PackageRefused(
-            "wrong_recipient", _("このパッケージはあなたの組織あてではありません。")
-        )
+        raise Refused("wrong_recipient", _("このパッケージはあなたの組織あてではありません。"))
     if holder_side == "contractor" and by is not None and not does_office_work_on(by, contract):
-        raise TransferError(
+        raise Refused(
             "not_designated",
             _("この契約の取扱責任者・取扱者に指定されていないため、パッケージを取り込めません。"),
         )
@@ -250,7 +248,7 @@ def _record_incoming(
                 recipient=holder,
                 record_count=m.record_count,
                 photo_count=m.photo_count,
-                sha256=verified.sha256,
+                sha256=verified.digest,
                 size=path.stat().st_size,
                 filename=path.name[:200],
                 passphrase_protected=passphrase is not None,
@@ -260,4 +258,4 @@ def _record_incoming(
                 by=user_or_none(by),
             )
     except IntegrityError:
-        raise PackageRefused("replayed") from None
+        raise Refused("replayed") from None

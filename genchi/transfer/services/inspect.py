@@ -10,11 +10,11 @@ from pathlib import Path
 from django.utils.translation import gettext as _
 
 from genchi.audit.chain import record
-from genchi.package_format import PackageInfo, PackageRefused, inspect_package
+from genchi.package_format import PackageInfo, inspect_package
 from genchi.parties.models import Organisation
 
 from .. import orgkeys
-from .common import TransferError
+from .common import Refused
 
 
 def local_identities() -> list[tuple[Organisation, str]]:
@@ -31,10 +31,10 @@ def peek_manifest(path: Path, *, passphrase: str | None = None):
     """The manifest (not yet trusted) — only to learn which contract it claims."""
     identities = [identity for _, identity in local_identities()] if passphrase is None else None
     if passphrase is None and not identities:
-        raise TransferError("no_key_pair", _("この Genchi には組織の鍵ペアがありません。"))
+        raise Refused("no_key_pair", _("この Genchi には組織の鍵ペアがありません。"))
     info = inspect_package(path, identity=identities, passphrase=passphrase)
     if info.manifest is None:
-        raise PackageRefused("unknown_format")
+        raise Refused("unknown_format")
     return info.manifest
 
 
@@ -59,7 +59,7 @@ def inspect_file(path: str | os.PathLike[str], *, passphrase: str | None = None)
                 info = inspect_package(p, identity=identity)
                 opened_as = org.code
                 break
-            except PackageRefused as exc:
+            except Refused as exc:
                 if exc.code != "wrong_key":
                     raise
         if info is None:
@@ -75,7 +75,7 @@ def inspect_file(path: str | os.PathLike[str], *, passphrase: str | None = None)
         "package.inspected",
         detail={
             "file": p.name[:200],
-            "file_sha256": info.sha256,
+            "file_sha256": info.file_sha256,
             "digest": info.digest or "",
             "package_id": info.manifest.package_id if info.manifest else "",
             "signature": info.signature,
@@ -91,7 +91,7 @@ def _card_for(org_code: str):
         return None
     try:
         return orgkeys.own_card(org)
-    except orgkeys.OrgKeyError:
+    except Refused:
         pass
     row = orgkeys.PartnerKeyCard.objects.filter(subject=org, retired_at__isnull=True).first()
     return orgkeys.parse_public_key_card(row.card_json) if row else None

@@ -31,7 +31,7 @@ from genchi.parties.models import Contract, Organisation
 
 from .. import handlers, ledger, orgkeys
 from ..models import HandoverSlip, Package, UsbStick
-from .common import Refusal, TransferError, log_refusal, name_of, user_or_none
+from .common import Refusal, Refused, log_refusal, name_of, refusal_message, user_or_none
 from .slips import issue_slip
 
 RESULT_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -125,9 +125,9 @@ def _require_may_send(by, contract: Contract, side: str, *, not_allowed: str) ->
     sender, _recipient = parties_of(contract, side)
     office_roles = WARD_SENDERS if side == "ward" else CONTRACTOR_OFFICE
     if by.organisation_id != sender.pk or by.role not in office_roles:
-        raise TransferError("not_allowed", not_allowed)
+        raise Refused("not_allowed", not_allowed)
     if side == "contractor" and not does_office_work_on(by, contract):
-        raise TransferError(
+        raise Refused(
             "not_designated",
             _("この契約の取扱責任者・取扱者に指定されていないため、結果を書き出せません。"),
         )
@@ -166,9 +166,9 @@ def send_item(
     contract = item.contract if item else None
     try:
         if source is None:
-            raise TransferError("no_handler", _("この種類のパッケージは書き出せません。"))
+            raise Refused("no_handler", _("この種類のパッケージは書き出せません。"))
         if item is None:
-            raise TransferError("no_item", _("書き出す対象が見つかりません。"))
+            raise Refused("no_item", _("書き出す対象が見つかりません。"))
         return _send(
             source, item, Path(out_dir), by=by, stick=stick, passphrase=passphrase, within=within
         )
@@ -196,7 +196,7 @@ def _send(
     if stick is not None:
         ledger.check_writable(stick, sender)
     if passphrase is not None and len(passphrase) < 12:
-        raise TransferError("weak_passphrase", _("パスワードは12文字以上にしてください。"))
+        raise Refused("weak_passphrase", _("パスワードは12文字以上にしてください。"))
     secret = orgkeys.secret_keys(sender)
     recipients: list[str] = []
     if passphrase is None:
@@ -309,7 +309,7 @@ def export_results_package(
 
 def _require_folder(out_dir: Path) -> None:
     if not out_dir.is_dir():
-        raise TransferError(
+        raise Refused(
             "no_out_dir",
             _("書き出し先のフォルダがありません: %(folder)s") % {"folder": out_dir.name},
         )
@@ -340,12 +340,13 @@ def _write(
             with contextlib.suppress(OSError):
                 staging.rmdir()  # when empty: the writer leaves nothing behind
             raise
-    except ValueError as exc:
-        raise TransferError(
-            "write_failed", _("パッケージを書き出せませんでした: %(reason)s") % {"reason": exc}
-        ) from None
+    except Refused as exc:  # what the data can cause: a stick too small, a photo changed…
+        message = _("パッケージを書き出せませんでした: %(reason)s") % {
+            "reason": refusal_message(exc)
+        }
+        raise Refused("write_failed", message, detail=exc.code) from None
     except OSError as exc:
-        raise TransferError("write_failed", _write_error(exc)) from None
+        raise Refused("write_failed", _write_error(exc), detail=str(exc.errno)) from None
 
 
 def _record_outgoing(
@@ -372,7 +373,7 @@ def _record_outgoing(
         sender=sender,
         recipient=recipient,
         record_count=written.record_count,
-        sha256=written.sha256,
+        sha256=written.digest,
         size=written.size,
         filename=written.path.name,
         passphrase_protected=passphrase_protected,
@@ -388,7 +389,7 @@ def _record_outgoing(
         contract=contract,
         detail={
             "package_id": written.package_id,
-            "sha256": written.sha256,
+            "sha256": written.digest,
             "records": written.record_count,
             "kind": kind,
             "batch": batch_code,

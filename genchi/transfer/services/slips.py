@@ -13,7 +13,7 @@ from genchi.audit.chain import head, record
 from genchi.parties.models import Organisation
 
 from ..models import HandoverSlip, Package
-from .common import TransferError, log_refusal, user_or_none
+from .common import Refused, log_refusal, user_or_none
 
 # What the slip says was handed over, by package kind.
 CONTENT_BY_KIND = {
@@ -101,7 +101,7 @@ def parse_slip_code(text: str) -> tuple[str, str]:
         cleaned = cleaned[len("GENCHI-SLIP:") :]
     parts = [p for p in cleaned.replace(":", " ").replace(",", " ").split() if p]
     if len(parts) != 2:
-        raise TransferError(
+        raise Refused(
             "bad_slip_code",
             _(
                 "票のQRコードの内容、またはパッケージIDとダイジェストを空白で区切って入力してください。"
@@ -110,7 +110,7 @@ def parse_slip_code(text: str) -> tuple[str, str]:
     try:
         package_id = str(uuid.UUID(parts[0]))
     except ValueError:
-        raise TransferError("bad_slip_code", _("パッケージIDの形式が違います。")) from None
+        raise Refused("bad_slip_code", _("パッケージIDの形式が違います。")) from None
     return package_id, parts[1].lower()
 
 
@@ -119,9 +119,9 @@ def mark_received(slip: HandoverSlip, *, by=None, receiver_name: str = "") -> Ha
     with transaction.atomic():
         _lock_state(slip)
         if slip.state != HandoverSlip.State.ISSUED:
-            raise TransferError("bad_state", _("発行済みの票だけを受領済みにできます。"))
+            raise Refused("bad_state", _("発行済みの票だけを受領済みにできます。"))
         if not receiver_name.strip():
-            raise TransferError("no_receiver", _("受け取った人の氏名を入力してください。"))
+            raise Refused("no_receiver", _("受け取った人の氏名を入力してください。"))
         slip.state = HandoverSlip.State.RECEIVED
         slip.receiver_name = receiver_name.strip()[:100]
         slip.received_at = timezone.now()
@@ -161,17 +161,17 @@ def confirm_slip(
         with transaction.atomic():
             _lock_state(slip)
             if slip.state == HandoverSlip.State.CONFIRMED:
-                raise TransferError("bad_state", _("この票はすでに確認済みです。"))
+                raise Refused("bad_state", _("この票はすでに確認済みです。"))
             if slip.state != HandoverSlip.State.RECEIVED:
-                raise TransferError("bad_state", _("受領を記録してから確認してください。"))
+                raise Refused("bad_state", _("受領を記録してから確認してください。"))
             package_id, sha = parse_slip_code(code)
             if package_id != str(slip.package_uuid) or sha != slip.sha256:
-                raise TransferError(
+                raise Refused(
                     "slip_mismatch",
                     _("入力されたパッケージIDまたはダイジェストが、この票の記録と一致しません。"),
                 )
             if record_count != slip.record_count:
-                raise TransferError(
+                raise Refused(
                     "count_mismatch",
                     _("入力された件数 (%(entered)d 件) が記録 (%(recorded)d 件) と一致しません。")
                     % {"entered": record_count, "recorded": slip.record_count},
@@ -201,7 +201,7 @@ def confirm_slip(
                     "records": record_count,
                 },
             )
-    except TransferError as exc:
+    except Refused as exc:
         log_refusal("slip.confirm_refused", exc, contract=slip.contract, slip=slip.number)
         raise
     return slip

@@ -5,6 +5,7 @@ from genchi.core.commands import CommandError, GenchiCommand
 from genchi.core.wareki import format_datetime
 from genchi.transfer import handlers, services
 from genchi.transfer.models import UsbStick
+from genchi.transfer.refusals import Refused
 
 from ._common import read_passphrase, refusal, user_or_none
 
@@ -66,7 +67,7 @@ class Command(GenchiCommand):
                 stick=stick_row,
                 passphrase=read_passphrase(passphrase_file),
             )
-        except services.Refusal as exc:
+        except Refused as exc:
             raise refusal(exc) from None
         p = result.package
         self.stdout.write(f"書き出しました: {result.path.name}")
@@ -87,7 +88,7 @@ class Command(GenchiCommand):
                 giver_name=giver,
                 stick_label=stick,
             )
-        except services.Refusal as exc:
+        except Refused as exc:
             raise refusal(exc) from None
         p = result.package
         self.stdout.write(f"取り込みました: {p.contract.code} {result.created} 件")
@@ -102,13 +103,13 @@ class Command(GenchiCommand):
             raise CommandError(f"ファイルがありません: {file}")
         try:
             found = services.inspect_file(file, passphrase=read_passphrase(passphrase_file))
-        except services.Refusal as exc:
+        except Refused as exc:
             raise refusal(exc) from None
         info, m = found.info, found.info.manifest
         summary = {
             "file": Path(file).name,
             "size": info.size,
-            "sha256": info.sha256,
+            "file_sha256": info.file_sha256,
             "encryption": info.encryption,
             "opened_with_key_of": found.opened_as,
             "signature": info.signature,
@@ -131,7 +132,7 @@ class Command(GenchiCommand):
             self.stdout.write(_json_dumps(summary))
             return
         self.stdout.write(f"ファイル:   {summary['file']}({info.size} バイト)")
-        self.stdout.write(f"ファイルの SHA-256: {info.sha256}")
+        self.stdout.write(f"ファイルの SHA-256: {info.file_sha256}")
         if info.digest:
             self.stdout.write(f"ダイジェスト: {info.digest}")
         self.stdout.write(

@@ -35,15 +35,15 @@ class Command(GenchiCommand):
     def run(self, *args, action, **options):
         if action == "rotate-master":
             return self._rotate()
-        from genchi.transfer import orgkeys
+        from genchi.transfer.refusals import Refused, refusal_message
 
         try:
             getattr(self, f"_{action}")(**options)
-        except orgkeys.OrgKeyError as exc:
-            raise CommandError(f"{exc.message} [{exc.code}]") from None
+        except Refused as exc:
+            raise CommandError(f"{refusal_message(exc)} [{exc.code}]") from None
 
     def _rotate(self):
-        from genchi.transfer import orgkeys
+        from genchi.transfer.refusals import Refused, refusal_message
 
         try:
             # Organisation secret keys are re-wrapped in the same transaction (a rotation
@@ -51,8 +51,8 @@ class Command(GenchiCommand):
             old_id, new_id, count = rotate_master_key()
         except MasterKeyError as exc:
             raise CommandError(str(exc)) from exc
-        except orgkeys.OrgKeyError as exc:
-            raise CommandError(exc.message) from None
+        except Refused as exc:
+            raise CommandError(refusal_message(exc)) from None
         self.stdout.write(f"マスター鍵を更新しました: {old_id} → {new_id}(鍵 {count} 件を包み直し)")
 
     def _org(self, code):
@@ -82,7 +82,8 @@ class Command(GenchiCommand):
         else:
             self.stdout.write(data.decode("utf-8").rstrip("\n"))
         if qr:
-            Path(qr).write_text(card.qr_svg(), encoding="utf-8")
+            svg = card.qr_svg(title=f"{card.org_code} 公開鍵カード")
+            Path(qr).write_text(svg, encoding="utf-8")
             self.stdout.write(f"QRコードを書き出しました: {Path(qr).name}")
         self._fingerprints(card.encryption_fingerprint, card.signing_fingerprint)
         self.stdout.write("相手とフィンガープリントを読み合わせて照合してください。")
