@@ -107,14 +107,6 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def child_write(spec: dict, out: Path, writeback: bool = True) -> dict:
     from genchi.package_format import keys, writer
 
@@ -167,9 +159,11 @@ def child_copy(spec: dict, out: Path, size: int) -> dict:
                 if not left:
                     break
         os.fsync(fd)
+        folder = os.open(out, os.O_RDONLY)
+        os.fsync(folder)
+        os.close(folder)
     finally:
         os.close(fd)
-    _fsync_dir(out)
     return {
         "seconds": time.perf_counter() - start,
         "cpu": _cpu() - cpu0,

@@ -489,6 +489,18 @@ def _move_into_place(
     return done
 
 
+def _log_refused(exc: Refused, path: Path, package_id: str | None) -> None:
+    """One line per refusal, without personal data (codes, file name, package id)."""
+    log.warning(
+        "package refused: code=%s reason=%s file=%s package_id=%s detail=%s",
+        exc.code,
+        exc.reason or "-",
+        path.name,
+        package_id or "-",
+        exc.detail or "-",
+    )
+
+
 def open_package(
     path: str | os.PathLike[str],
     *,
@@ -549,14 +561,7 @@ def open_package(
                 raise Refused("tampered", detail="payload continues after archive")
             digest = package_digest(manifest_bytes)
     except Refused as exc:
-        log.warning(
-            "package refused: code=%s reason=%s file=%s package_id=%s detail=%s",
-            exc.code,
-            exc.reason or "-",
-            p.name,
-            manifest.package_id if manifest else "-",
-            exc.detail or "-",
-        )
+        _log_refused(exc, p, manifest.package_id if manifest else None)
         raise
     log.info("package verified: id=%s file=%s", manifest.package_id, p.name)
     return VerifiedPackage(
@@ -664,14 +669,7 @@ def read_package(
     try:
         return package.read_all(photos_dir)
     except Refused as exc:
-        log.warning(
-            "package refused: code=%s reason=%s file=%s package_id=%s detail=%s",
-            exc.code,
-            exc.reason or "-",
-            Path(path).name,
-            package.package_id,
-            exc.detail or "-",
-        )
+        _log_refused(exc, Path(path), package.package_id)
         raise
 
 
