@@ -67,6 +67,9 @@ log = logging.getLogger("genchi.package_format")
 
 IO_CHUNK = 1024 * 1024
 FILE_SUFFIX = ".genchi.age"
+CHUNK = age.CHUNK_SIZE
+PIECE_CHUNKS = 16  # read, encrypt and write 1 MiB at a time
+WRITEBACK_BYTES = 16 * 1024 * 1024  # hand the medium what was written, this much at a time
 
 SigningKeyLike = Ed25519PrivateKey | SigningKeyPair | bytes
 
@@ -292,9 +295,8 @@ def write_package(
         # Photos are read once. Everything in the archive except the manifest and its
         # signature is known before the photos are hashed, and the manifest's length does
         # not depend on the hash values (64 hex digits each), so the layout is fixed in
-        # advance: encrypt_parts streams everything else, and the age chunks
-        # holding manifest.json and manifest.sig are encrypted last, once the photo hashes
-        # are known.
+        # advance: encrypt_parts streams everything else, and the age chunks holding
+        # manifest.json and manifest.sig are encrypted last, once the photo hashes are known.
         stats = [_photo_stat(Path(p.path)) for p in photo_list]
         photo_hashes = ["0" * 64] * len(photo_list)
 
@@ -408,10 +410,6 @@ def write_package(
 
 
 # --- the streaming pass ---------------------------------------------------------------------
-
-CHUNK = age.CHUNK_SIZE
-PIECE_CHUNKS = 16  # read, encrypt and write 1 MiB at a time
-WRITEBACK_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
