@@ -6,7 +6,7 @@ from pathlib import Path
 
 from genchi.core.commands import CommandError
 from genchi.parties.models import Organisation
-from genchi.transfer.refusals import Refused, refusal_message
+from genchi.transfer.services import refusal_message
 
 
 def read_passphrase(path: str | None) -> str | None:
@@ -54,10 +54,7 @@ def organisation(code: str | None, *, kind: str | None = None) -> Organisation:
 
 
 def refusal(exc: BaseException) -> CommandError:
-    """A refusal (or a ledger error) as the command's error: the message, then its code."""
+    """A refusal of a handover step (services.Refusal) as the command's error: the message,
+    then its code."""
     code = getattr(exc, "code", "")
-    if isinstance(exc, Refused):
-        message = refusal_message(exc)
-    else:
-        message = getattr(exc, "message", None) or str(exc)
-    return CommandError(f"{message}" + (f" [{code}]" if code else ""))
+    return CommandError(f"{refusal_message(exc)}" + (f" [{code}]" if code else ""))

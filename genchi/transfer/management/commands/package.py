@@ -5,7 +5,6 @@ from genchi.core.commands import CommandError, GenchiCommand
 from genchi.core.wareki import format_datetime
 from genchi.transfer import handlers, services
 from genchi.transfer.models import UsbStick
-from genchi.transfer.refusals import Refused
 
 from ._common import read_passphrase, refusal, user_or_none
 
@@ -67,7 +66,7 @@ class Command(GenchiCommand):
                 stick=stick_row,
                 passphrase=read_passphrase(passphrase_file),
             )
-        except Refused as exc:
+        except services.Refusal as exc:
             raise refusal(exc) from None
         p = result.package
         self.stdout.write(f"書き出しました: {result.path.name}")
@@ -88,7 +87,7 @@ class Command(GenchiCommand):
                 giver_name=giver,
                 stick_label=stick,
             )
-        except Refused as exc:
+        except services.Refusal as exc:
             raise refusal(exc) from None
         p = result.package
         self.stdout.write(f"取り込みました: {p.contract.code} {result.created} 件")
@@ -103,7 +102,7 @@ class Command(GenchiCommand):
             raise CommandError(f"ファイルがありません: {file}")
         try:
             found = services.inspect_file(file, passphrase=read_passphrase(passphrase_file))
-        except Refused as exc:
+        except services.Refusal as exc:
             raise refusal(exc) from None
         info, m = found.info, found.info.manifest
         summary = {
