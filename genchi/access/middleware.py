@@ -3,6 +3,7 @@ from django.urls import reverse
 
 from genchi.audit.chain import record
 
+from .denied import render_denied
 from .policy import policy_of
 
 
@@ -16,8 +17,6 @@ class PolicyMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        from genchi.web.views import render_denied
-
         declared = policy_of(view_func)
         if declared is None:
             record("access.denied", detail={"path": request.path, "reason": "no_policy"})

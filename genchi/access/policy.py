@@ -9,9 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from genchi.accounts.models import CONTRACTOR_ROLES, WARD_ROLES, Role
-
-ALL_ROLES = frozenset(Role)
+from .roles import has_role
 
 
 @dataclass(frozen=True)
@@ -25,7 +23,7 @@ class Policy:
     def allows(self, user) -> bool:
         if self.public:
             return True
-        return bool(user.is_authenticated and user.role in self.roles)
+        return has_role(user, self.roles)
 
 
 PUBLIC = Policy(public=True, needs_second_factor=False)
@@ -39,7 +37,7 @@ def policy(
     personal_data: bool = False,
     description: str = "",
 ) -> Callable:
-    """Declare a view's access policy: ``@policy(roles={Role.WARD_ADMIN})``."""
+    """Declare a view's access policy: ``@policy(WARD_ADMINS)`` with a set from `roles`."""
     declared = Policy(
         roles=frozenset(roles),
         public=public,
@@ -63,4 +61,11 @@ def policy_of(view) -> Policy | None:
     return found
 
 
-__all__ = ["ALL_ROLES", "CONTRACTOR_ROLES", "PUBLIC", "Policy", "Role", "WARD_ROLES", "policy"]
+def permits(view, user) -> bool:
+    """Whether `user` may call `view`: a page shows a form or a button only when the
+    action it posts to would accept this person."""
+    declared = policy_of(view)
+    return declared is not None and declared.allows(user)
+
+
+__all__ = ["PUBLIC", "Policy", "permits", "policy", "policy_of"]

@@ -11,8 +11,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from genchi.accounts.models import CONTRACTOR_ROLES, WARD_ROLES, Role
 from genchi.parties.models import Contract, Designation
+
+from .roles import CONTRACTOR_ROLES, ORGANISATION_ADMINS, WARD_ROLES, has_role
 
 
 def active_designations(user) -> QuerySet[Designation]:
@@ -55,7 +56,7 @@ def does_office_work_on(user, contract: Contract) -> bool:
     """A contractor person may do office work on a contract (receive, read cases, send
     results) only while designated on it as manager or handler (C-O1, S13); an
     undesignated colleague of the same company may not."""
-    if not user.is_authenticated or user.role not in CONTRACTOR_ROLES:
+    if not has_role(user, CONTRACTOR_ROLES):
         return False
     if user.organisation_id != contract.contractor_id:
         return False
@@ -63,7 +64,7 @@ def does_office_work_on(user, contract: Contract) -> bool:
 
 
 def can_manage_people(user) -> bool:
-    return user.role in {Role.WARD_ADMIN, Role.MANAGER}
+    return has_role(user, ORGANISATION_ADMINS)
 
 
 def people_for(user):

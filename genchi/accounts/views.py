@@ -9,7 +9,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
-from genchi.access.policy import ALL_ROLES, policy
+from genchi.access.policy import policy
+from genchi.access.roles import ALL_ROLES
 from genchi.audit.chain import record
 from genchi.audit.middleware import client_ip
 

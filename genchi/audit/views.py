@@ -2,10 +2,11 @@ from django import forms
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_safe
 
 from genchi.access.policy import policy
+from genchi.access.roles import AUDIT_READERS
 from genchi.access.scope import contracts_for
-from genchi.accounts.models import Role
 
 from . import chain, selectors
 
@@ -22,7 +23,8 @@ class AuditFilterForm(forms.Form):
     )
 
 
-@policy({Role.WARD_AUDITOR, Role.WARD_ADMIN}, description="監査ログの閲覧と改ざん検査")
+@require_safe
+@policy(AUDIT_READERS, description="監査ログの閲覧と改ざん検査")
 def log(request):
     form = AuditFilterForm(request.GET or None)
     form.fields["contract"].choices = [("", "すべて")] + [

@@ -10,8 +10,8 @@ from __future__ import annotations
 from django.db.models import Count, QuerySet
 from django.http import Http404
 
+from genchi.access.roles import WARD_READERS, has_role
 from genchi.access.scope import contracts_for
-from genchi.accounts.models import WARD_ROLES
 from genchi.audit.chain import record
 from genchi.parties.models import Contract
 
@@ -19,7 +19,7 @@ from .models import Batch, Case, ImportRun, MappingPreset
 
 
 def intake_contracts_for(user) -> QuerySet[Contract]:
-    if not user.is_authenticated or user.role not in WARD_ROLES:
+    if not has_role(user, WARD_READERS):
         return Contract.objects.none()
     return contracts_for(user).select_related("ward", "contractor")
 
@@ -102,7 +102,7 @@ def import_run_for(user, run_id: int) -> ImportRun:
 
 
 def presets_for(user) -> QuerySet[MappingPreset]:
-    if not user.is_authenticated or user.role not in WARD_ROLES:
+    if not has_role(user, WARD_READERS):
         return MappingPreset.objects.none()
     return MappingPreset.objects.filter(organisation_id=user.organisation_id)
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import InMemoryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.core.paginator import Paginator
@@ -17,10 +18,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
-from genchi.access.policy import policy
-from genchi.accounts.models import WARD_ROLES, Role
+from genchi.access.policy import permits, policy
+from genchi.access.roles import WARD_READERS, WARD_WRITERS
 from genchi.audit.chain import record
 from genchi.geo import normalize
 from genchi.jobs.outcomes import interrupt_if_stale
@@ -41,19 +42,8 @@ from .reader import MAX_FILE_BYTES
 from .services import ImportOptions
 from .validation import neutralise_formula
 
-WRITERS = frozenset({Role.WARD_STAFF, Role.WARD_ADMIN})
-READERS = WARD_ROLES
 ISSUES_SHOWN = 500
 CASES_PER_PAGE = 100
-
-
-def _can_write(user) -> bool:
-    return user.role in WRITERS
-
-
-def _require_writer(user) -> None:
-    if not _can_write(user):
-        raise PermissionDenied(_("この操作をする権限がありません(閲覧のみ)。"))
 
 
 def _case_ids(request) -> list[int]:
@@ -107,7 +97,7 @@ class MemoryOnlyUploadHandler(FileUploadHandler):
 # --- Import ----------------------------------------------------------------------------
 
 
-@policy(WRITERS, description="対象者一覧の取込(ファイルの受付)")
+@policy(WARD_WRITERS, description="対象者一覧の取込(ファイルの受付)")
 @csrf_exempt
 def import_start(request):
     handler = MemoryOnlyUploadHandler(request)
@@ -159,11 +149,12 @@ def _busy(run: ImportRun) -> bool:
     return run.job_is_active
 
 
-@policy(READERS, personal_data=True, description="取込の検査結果(プレビュー)")
+@require_safe
+@policy(WARD_READERS, personal_data=True, description="取込の検査結果(プレビュー)")
 def import_run(request, run_id: int):
     run = selectors.import_run_for(request.user, run_id)
     busy = _busy(run)
-    context = {"run": run, "busy": busy, "can_write": _can_write(request.user)}
+    context = {"run": run, "busy": busy, "can_write": permits(import_commit, request.user)}
     if busy:
         return render(request, "intake/import_run.html", context)
     report = services.report_of(run)
@@ -193,7 +184,8 @@ def import_run(request, run_id: int):
     return render(request, "intake/import_run.html", context)
 
 
-@policy(READERS, description="取込の進み具合(自動更新)")
+@require_safe
+@policy(WARD_READERS, description="取込の進み具合(自動更新)")
 def import_progress(request, run_id: int):
     run = selectors.import_run_for(request.user, run_id)
     if not _busy(run):
@@ -203,7 +195,7 @@ def import_progress(request, run_id: int):
     return render(request, "intake/_progress.html", {"run": run})
 
 
-@policy(WRITERS, description="取込の列の対応を指定")
+@policy(WARD_WRITERS, description="取込の列の対応を指定")
 def import_mapping(request, run_id: int):
     run = selectors.import_run_for(request.user, run_id)
     header = services.report_of(run).get("header", [])
@@ -236,7 +228,7 @@ def import_mapping(request, run_id: int):
 
 
 @require_POST
-@policy(WRITERS, description="取込の登録(全件か 0 件)")
+@policy(WARD_WRITERS, description="取込の登録(全件か 0 件)")
 def import_commit(request, run_id: int):
     run = selectors.import_run_for(request.user, run_id)
     form = CommitForm(request.POST)
@@ -249,7 +241,7 @@ def import_commit(request, run_id: int):
 
 
 @require_POST
-@policy(WRITERS, description="取込の検査(もう一度)")
+@policy(WARD_WRITERS, description="取込の検査(もう一度)")
 def import_check(request, run_id: int):
     run = selectors.import_run_for(request.user, run_id)
     try:
@@ -259,7 +251,8 @@ def import_check(request, run_id: int):
     return redirect("intake:import_run", run_id=run.pk)
 
 
-@policy(READERS, personal_data=True, description="取込のエラー一覧(CSV)")
+@require_safe
+@policy(WARD_READERS, personal_data=True, description="取込のエラー一覧(CSV)")
 def import_errors(request, run_id: int):
     """The error report: UTF-8 with BOM for Excel, every cell neutralised against formulas."""
     run = selectors.import_run_for(request.user, run_id)
@@ -319,7 +312,8 @@ def _filtered_cases(request):
     return form, qs, contracts
 
 
-@policy(READERS, personal_data=True, description="案件の一覧")
+@require_safe
+@policy(WARD_READERS, personal_data=True, description="案件の一覧")
 def case_list(request):
     form, qs, contracts = _filtered_cases(request)
     paginator = Paginator(qs.order_by("id"), CASES_PER_PAGE)
@@ -328,9 +322,10 @@ def case_list(request):
     selectors.log_case_list_view(cases, {c.contract.code for c in cases}, view="case_list")
     query = request.GET.copy()
     query.pop("page", None)
+    can_add = permits(batch_add_cases, request.user)
     drafts = (
         selectors.batches_for(request.user).filter(status=Batch.Status.DRAFT)
-        if _can_write(request.user)
+        if can_add
         else Batch.objects.none()
     )
     return render(
@@ -343,12 +338,12 @@ def case_list(request):
             "total": paginator.count,
             "query": query.urlencode(),
             "drafts": drafts,
-            "can_write": _can_write(request.user),
+            "can_write": can_add,
         },
     )
 
 
-def _candidates_for(case: Case, address: str) -> list[tuple[str, str]]:
+def _candidates_for(address: str) -> list[tuple[str, str]]:
     result = normalize(address)
     options = []
     for c in result.candidates[:10]:
@@ -357,116 +352,103 @@ def _candidates_for(case: Case, address: str) -> list[tuple[str, str]]:
     return options
 
 
-@policy(READERS, personal_data=True, description="案件の詳細と住所の手修正")
-def case_detail(request, ref: str):
-    case = selectors.case_for(request.user, ref)
-    selectors.log_case_view(case)
-    candidates = _candidates_for(case, case.address)
-    form = None
-    if _can_write(request.user) and case.status in services.EDITABLE_CASE_STATUSES:
-        initial = {
-            "address": case.address,
-            "building_line": case.building_line,
-            "postal_code": case.postal_code,
-        }
-        form = AddressForm(request.POST or None, initial=initial, candidates=candidates)
-        if request.method == "POST" and form.is_valid():
-            address = form.cleaned_data["address"]
-            chosen = form.cleaned_data.get("candidate")
-            if chosen:
-                address = chosen + (case.rest or "")
-            try:
-                services.correct_address(
-                    case,
-                    address=address,
-                    building_line=form.cleaned_data["building_line"],
-                    postal_code=form.cleaned_data["postal_code"],
-                )
-            except ValidationError as exc:
-                for message in exc.messages:
-                    form.add_error(None, message)
-            else:
-                messages.success(request, _("住所を修正しました。"))
-                return redirect("intake:case_detail", ref=case.ref)
-    elif request.method == "POST":
-        _require_writer(request.user)
-    import json
+def _address_form(case: Case, data=None) -> AddressForm:
+    initial = {
+        "address": case.address,
+        "building_line": case.building_line,
+        "postal_code": case.postal_code,
+    }
+    return AddressForm(data, initial=initial, candidates=_candidates_for(case.address))
 
+
+def _case_page(request, case: Case, form: AddressForm | None):
+    """The case page, with the address form when given (each showing is logged)."""
+    selectors.log_case_view(case)
     try:
         notes = json.loads(case.ward_notes) if case.ward_notes else {}
     except ValueError:
         notes = {}
-    batches = list(case.batches.all())
     return render(
         request,
         "intake/case_detail.html",
-        {"case": case, "form": form, "notes": notes, "batches": batches},
+        {"case": case, "form": form, "notes": notes, "batches": list(case.batches.all())},
     )
+
+
+@require_safe
+@policy(WARD_READERS, personal_data=True, description="案件の詳細")
+def case_detail(request, ref: str):
+    case = selectors.case_for(request.user, ref)
+    editable = case.status in services.EDITABLE_CASE_STATUSES
+    form = _address_form(case) if editable and permits(case_correct_address, request.user) else None
+    return _case_page(request, case, form)
+
+
+@require_POST
+@policy(WARD_WRITERS, personal_data=True, description="案件の住所の手修正")
+def case_correct_address(request, ref: str):
+    case = selectors.case_for(request.user, ref)
+    if case.status not in services.EDITABLE_CASE_STATUSES:
+        messages.error(request, _("この案件の住所はもう修正できません。"))
+        return redirect("intake:case_detail", ref=case.ref)
+    form = _address_form(case, request.POST)
+    if form.is_valid():
+        address = form.cleaned_data["address"]
+        chosen = form.cleaned_data.get("candidate")
+        if chosen:
+            address = chosen + (case.rest or "")
+        try:
+            services.correct_address(
+                case,
+                address=address,
+                building_line=form.cleaned_data["building_line"],
+                postal_code=form.cleaned_data["postal_code"],
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, _("住所を修正しました。"))
+            return redirect("intake:case_detail", ref=case.ref)
+    return _case_page(request, case, form)
 
 
 # --- Batches ---------------------------------------------------------------------------
 
 
-@policy(READERS, description="委託バッチの一覧と作成")
-def batch_list(request):
-    contracts = selectors.intake_contracts_for(request.user)
-    form = (
-        BatchCreateForm(request.POST or None, contracts=contracts)
-        if _can_write(request.user)
-        else None
-    )
-    if request.method == "POST":
-        _require_writer(request.user)
-        if form.is_valid():
-            batch = services.create_batch(
-                form.cleaned_data["contract"],
-                title=form.cleaned_data["title"],
-                priority=form.cleaned_data["priority"],
-                user=request.user,
-            )
-            messages.success(request, _("バッチ %(b)s を作成しました。") % {"b": batch})
-            return redirect("intake:batch_detail", batch_id=batch.pk)
+def _batch_list_page(request, form: BatchCreateForm | None):
     batches = selectors.batches_for(request.user).order_by("-created_at")
     return render(request, "intake/batch_list.html", {"batches": batches, "form": form})
 
 
-@policy(READERS, personal_data=True, description="委託バッチの詳細・案件の追加・封緘")
-def batch_detail(request, batch_id: int):
-    batch = selectors.batch_for(request.user, batch_id)
-    fill_form = BatchFillForm(request.POST or None, prefix="fill")
-    if request.method == "POST":
-        _require_writer(request.user)
-        action = request.POST.get("action", "")
-        try:
-            if action == "fill" and fill_form.is_valid():
-                data = fill_form.cleaned_data
-                cases = selectors.filter_cases(
-                    services.eligible_cases(batch.contract), pref=data["pref"], city=data["city"]
-                ).filter(geocode_level__gte=int(data["min_level"]))
-                added = services.add_cases(batch, list(cases), limit=data["limit"])
-                messages.success(
-                    request,
-                    ngettext("%(n)d 件を追加しました。", "%(n)d 件を追加しました。", added)
-                    % {"n": added},
-                )
-            elif action == "remove":
-                ids = _case_ids(request)
-                removed = services.remove_cases(batch, ids)
-                messages.success(
-                    request,
-                    ngettext("%(n)d 件を外しました。", "%(n)d 件を外しました。", removed)
-                    % {"n": removed},
-                )
-            elif action == "seal":
-                services.seal_batch(batch, user=request.user)
-                messages.success(request, _("バッチを封緘しました。以後は変更できません。"))
-            elif action == "delete":
-                services.delete_batch(batch)
-                messages.success(request, _("バッチを削除しました。"))
-                return redirect("intake:batch_list")
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+def _batch_create_form(request, data=None) -> BatchCreateForm:
+    return BatchCreateForm(data, contracts=selectors.intake_contracts_for(request.user))
+
+
+@require_safe
+@policy(WARD_READERS, description="委託バッチの一覧")
+def batch_list(request):
+    form = _batch_create_form(request) if permits(batch_create, request.user) else None
+    return _batch_list_page(request, form)
+
+
+@require_POST
+@policy(WARD_WRITERS, description="委託バッチの作成")
+def batch_create(request):
+    form = _batch_create_form(request, request.POST)
+    if form.is_valid():
+        batch = services.create_batch(
+            form.cleaned_data["contract"],
+            title=form.cleaned_data["title"],
+            priority=form.cleaned_data["priority"],
+            user=request.user,
+        )
+        messages.success(request, _("バッチ %(b)s を作成しました。") % {"b": batch})
         return redirect("intake:batch_detail", batch_id=batch.pk)
+    return _batch_list_page(request, form)
+
+
+def _batch_page(request, batch: Batch, fill_form: BatchFillForm | None = None):
     items = list(batch.items.select_related("case__contract").order_by("position")[:1000])
     cases = [item.case for item in items]
     selectors.log_case_list_view(cases, {batch.contract.code}, view=f"batch:{batch.pk}")
@@ -476,16 +458,91 @@ def batch_detail(request, batch_id: int):
         {
             "batch": batch,
             "items": items,
-            "fill_form": fill_form,
-            "can_write": _can_write(request.user) and batch.status == Batch.Status.DRAFT,
+            "fill_form": fill_form or BatchFillForm(prefix="fill"),
+            "can_write": permits(batch_fill, request.user) and batch.status == Batch.Status.DRAFT,
             "eligible": services.eligible_cases(batch.contract).count(),
             "priority_label": services.PRIORITIES.get(batch.priority, batch.priority),
         },
     )
 
 
+@require_safe
+@policy(WARD_READERS, personal_data=True, description="委託バッチの詳細")
+def batch_detail(request, batch_id: int):
+    return _batch_page(request, selectors.batch_for(request.user, batch_id))
+
+
+def _back_to_batch(batch: Batch):
+    return redirect("intake:batch_detail", batch_id=batch.pk)
+
+
 @require_POST
-@policy(WRITERS, description="選んだ案件をバッチに追加")
+@policy(WARD_WRITERS, personal_data=True, description="条件で案件をバッチに追加")
+def batch_fill(request, batch_id: int):
+    batch = selectors.batch_for(request.user, batch_id)
+    form = BatchFillForm(request.POST, prefix="fill")
+    if not form.is_valid():
+        return _batch_page(request, batch, form)
+    data = form.cleaned_data
+    cases = selectors.filter_cases(
+        services.eligible_cases(batch.contract), pref=data["pref"], city=data["city"]
+    ).filter(geocode_level__gte=int(data["min_level"]))
+    try:
+        added = services.add_cases(batch, list(cases), limit=data["limit"])
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            ngettext("%(n)d 件を追加しました。", "%(n)d 件を追加しました。", added) % {"n": added},
+        )
+    return _back_to_batch(batch)
+
+
+@require_POST
+@policy(WARD_WRITERS, description="選んだ案件をバッチから外す")
+def batch_remove_cases(request, batch_id: int):
+    batch = selectors.batch_for(request.user, batch_id)
+    try:
+        removed = services.remove_cases(batch, _case_ids(request))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            ngettext("%(n)d 件を外しました。", "%(n)d 件を外しました。", removed) % {"n": removed},
+        )
+    return _back_to_batch(batch)
+
+
+@require_POST
+@policy(WARD_WRITERS, description="バッチの封緘")
+def batch_seal(request, batch_id: int):
+    batch = selectors.batch_for(request.user, batch_id)
+    try:
+        services.seal_batch(batch, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("バッチを封緘しました。以後は変更できません。"))
+    return _back_to_batch(batch)
+
+
+@require_POST
+@policy(WARD_WRITERS, description="バッチの削除")
+def batch_delete(request, batch_id: int):
+    batch = selectors.batch_for(request.user, batch_id)
+    try:
+        services.delete_batch(batch)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return _back_to_batch(batch)
+    messages.success(request, _("バッチを削除しました。"))
+    return redirect("intake:batch_list")
+
+
+@require_POST
+@policy(WARD_WRITERS, description="選んだ案件をバッチに追加")
 def batch_add_cases(request, batch_id: int):
     batch = selectors.batch_for(request.user, batch_id)
     ids = _case_ids(request)
@@ -504,4 +561,4 @@ def batch_add_cases(request, batch_id: int):
         if skipped:
             text += _("%(s)d 件は追加できませんでした(選定済み・上限超過など)。") % {"s": skipped}
         messages.success(request, text)
-    return redirect("intake:batch_detail", batch_id=batch.pk)
+    return _back_to_batch(batch)

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from genchi.accounts.models import Role, User
+from genchi.accounts.models import WARD_ROLES, Role, User
 from genchi.audit.chain import record
 from genchi.vault.keys import create_contract_key
 
@@ -152,8 +152,7 @@ def create_person(
     role: str,
     password: str,
 ) -> User:
-    ward_roles = {Role.WARD_STAFF, Role.WARD_ADMIN, Role.WARD_AUDITOR}
-    if (role in ward_roles) != organisation.is_ward:
+    if (role in WARD_ROLES) != organisation.is_ward:
         raise ValidationError("役割と所属組織の種別が合いません。")
     person = User(username=username, full_name=full_name, organisation=organisation, role=role)
     validate_password(password, person)

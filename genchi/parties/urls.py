@@ -10,6 +10,11 @@ urlpatterns = [
     path("contracts/<slug:code>/", views.contract_detail, name="contract_detail"),
     path("contracts/<slug:code>/edit/", views.contract_edit, name="contract_edit"),
     path(
+        "contracts/<slug:code>/designations/",
+        views.designation_create,
+        name="designation_create",
+    ),
+    path(
         "contracts/<slug:code>/designations/<int:pk>/end/",
         views.designation_end,
         name="designation_end",

@@ -4,18 +4,17 @@ from django.db import IntegrityError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
-from genchi.access.policy import ALL_ROLES, policy
+from genchi.access.policy import permits, policy
+from genchi.access.roles import ALL_ROLES, ORGANISATION_ADMINS, WARD_ADMINS, assignable_roles
 from genchi.access.scope import contract_for, contracts_for, people_for
 from genchi.accounts import services as account_services
-from genchi.accounts.models import WARD_ROLES, Role
+from genchi.accounts.models import Role
 
 from . import services
 from .forms import ContractForm, DesignationForm, OrganisationForm, PersonEditForm, PersonForm
 from .models import Designation, Organisation
-
-ADMINS = {Role.WARD_ADMIN, Role.MANAGER}
 
 
 def _form_errors_to_messages(form, exc: ValidationError) -> None:
@@ -23,7 +22,7 @@ def _form_errors_to_messages(form, exc: ValidationError) -> None:
         form.add_error(None, message)
 
 
-@policy({Role.WARD_ADMIN}, description="組織の一覧と登録")
+@policy(WARD_ADMINS, description="組織の一覧と登録")
 def organisation_list(request):
     form = OrganisationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -37,16 +36,18 @@ def organisation_list(request):
     )
 
 
-@policy(
-    WARD_ROLES | {Role.MANAGER, Role.HANDLER, Role.SURVEYOR},
-    description="契約の一覧",
-)
+@require_safe
+@policy(ALL_ROLES, description="契約の一覧")
 def contract_list(request):
     contracts = contracts_for(request.user).select_related("ward", "contractor")
-    return render(request, "parties/contract_list.html", {"contracts": contracts})
+    return render(
+        request,
+        "parties/contract_list.html",
+        {"contracts": contracts, "can_create": permits(contract_create, request.user)},
+    )
 
 
-@policy({Role.WARD_ADMIN}, description="契約の登録")
+@policy(WARD_ADMINS, description="契約の登録")
 def contract_create(request):
     form = ContractForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -62,7 +63,7 @@ def contract_create(request):
     return render(request, "parties/contract_form.html", {"form": form})
 
 
-@policy({Role.WARD_ADMIN}, description="契約の変更")
+@policy(WARD_ADMINS, description="契約の変更")
 def contract_edit(request, code):
     contract = contract_for(request.user, code)
     form = ContractForm(request.POST or None, instance=contract)
@@ -76,34 +77,50 @@ def contract_edit(request, code):
     return render(request, "parties/contract_form.html", {"form": form, "contract": contract})
 
 
-@policy(ALL_ROLES, description="契約の詳細と担当者の指定")
-def contract_detail(request, code):
-    contract = contract_for(request.user, code)
-    can_designate = request.user.role in ADMINS
-    form = DesignationForm(request.POST or None, contract=contract) if can_designate else None
-    if request.method == "POST":
-        if not can_designate:
-            raise PermissionDenied(_("担当者を指定する権限がありません。"))
-        if form.is_valid():
-            try:
-                services.designate(contract=contract, by=request.user, **form.cleaned_data)
-            except ValidationError as exc:
-                _form_errors_to_messages(form, exc)
-            except PermissionDenied as exc:
-                form.add_error(None, str(exc))
-            else:
-                messages.success(request, _("担当者を指定しました。"))
-                return redirect("parties:contract_detail", code=contract.code)
+def _contract_page(request, contract, form: DesignationForm | None):
     designations = contract.designations.select_related("person", "designated_by")
     return render(
         request,
         "parties/contract_detail.html",
-        {"contract": contract, "designations": designations, "form": form},
+        {
+            "contract": contract,
+            "designations": designations,
+            "form": form,
+            "can_edit": permits(contract_edit, request.user),
+        },
+    )
+
+
+@require_safe
+@policy(ALL_ROLES, description="契約の詳細と担当者")
+def contract_detail(request, code):
+    contract = contract_for(request.user, code)
+    can_designate = permits(designation_create, request.user)
+    return _contract_page(
+        request, contract, DesignationForm(contract=contract) if can_designate else None
     )
 
 
 @require_POST
-@policy(ADMINS, description="担当者の指定解除")
+@policy(ORGANISATION_ADMINS, description="担当者の指定")
+def designation_create(request, code):
+    contract = contract_for(request.user, code)
+    form = DesignationForm(request.POST, contract=contract)
+    if form.is_valid():
+        try:
+            services.designate(contract=contract, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors_to_messages(form, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("担当者を指定しました。"))
+            return redirect("parties:contract_detail", code=contract.code)
+    return _contract_page(request, contract, form)
+
+
+@require_POST
+@policy(ORGANISATION_ADMINS, description="担当者の指定解除")
 def designation_end(request, code, pk):
     contract = contract_for(request.user, code)
     designation = get_object_or_404(Designation, pk=pk, contract=contract)
@@ -119,12 +136,11 @@ def designation_end(request, code, pk):
 
 
 def _role_choices_for(user):
-    if user.role == Role.WARD_ADMIN:
-        return [(r.value, r.label) for r in Role if r in WARD_ROLES]
-    return [(r.value, r.label) for r in (Role.HANDLER, Role.SURVEYOR)]
+    allowed = assignable_roles(user)
+    return [(r.value, r.label) for r in Role if r in allowed]
 
 
-@policy(ADMINS, description="利用者の一覧と登録")
+@policy(ORGANISATION_ADMINS, description="利用者の一覧と登録")
 def person_list(request):
     form = PersonForm(request.POST or None)
     form.fields["role"].choices = _role_choices_for(request.user)
@@ -146,7 +162,7 @@ def person_list(request):
     return render(request, "parties/person_list.html", {"people": people, "form": form})
 
 
-@policy(ADMINS, description="利用者の編集")
+@policy(ORGANISATION_ADMINS, description="利用者の編集")
 def person_detail(request, pk):
     person = get_object_or_404(people_for(request.user), pk=pk)
     initial = {"full_name": person.full_name, "role": person.role, "is_active": person.is_active}
@@ -176,7 +192,7 @@ def person_detail(request, pk):
 
 
 @require_POST
-@policy(ADMINS, description="二要素認証の再設定")
+@policy(ORGANISATION_ADMINS, description="二要素認証の再設定")
 def person_reset_second_factor(request, pk):
     person = get_object_or_404(people_for(request.user), pk=pk)
     account_services.reset_second_factor(person, by=request.user)
@@ -189,7 +205,7 @@ def person_reset_second_factor(request, pk):
 
 
 @require_POST
-@policy(ADMINS, description="ロックの解除")
+@policy(ORGANISATION_ADMINS, description="ロックの解除")
 def person_unlock(request, pk):
     person = get_object_or_404(people_for(request.user), pk=pk)
     account_services.unlock(person)

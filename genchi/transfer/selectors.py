@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from genchi.access.roles import SIDE_ROLES, WARD_READERS, has_role
 from genchi.access.scope import contracts_for
-from genchi.accounts.models import CONTRACTOR_ROLES, WARD_ROLES
 
 from . import handlers
 from .models import (
@@ -51,14 +51,13 @@ def sendable_for(user, kind: str = "cases") -> list[handlers.Sendable]:
     source = handlers.source_for(kind)
     if source is None:
         return []
-    side_roles = WARD_ROLES if source.side == "ward" else CONTRACTOR_ROLES
-    if user.role not in side_roles:
+    if not has_role(user, SIDE_ROLES[source.side]):
         return []
     return source.sendable(contracts_for(user))
 
 
 def sticks_for(user) -> QuerySet[UsbStick]:
-    if user.role not in WARD_ROLES or user.organisation_id is None:
+    if not has_role(user, WARD_READERS) or user.organisation_id is None:
         return UsbStick.objects.none()
     return UsbStick.objects.filter(owner_id=user.organisation_id).order_by("label")
 

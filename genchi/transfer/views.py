@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
-from genchi.access.policy import policy
-from genchi.accounts.models import Role
+from genchi.access.policy import permits, policy
+from genchi.access.roles import (
+    CONTRACTOR_OFFICE,
+    HANDOVER_READERS,
+    HANDOVER_WRITERS,
+    ORGANISATION_ADMINS,
+    WARD_READERS,
+    WARD_WRITERS,
+)
 from genchi.audit.chain import record
 from genchi.core.wareki import format_date
 from genchi.jobs.models import JobState
@@ -34,62 +40,14 @@ from .forms import (
     WipeForm,
 )
 from .ledger_docs import ledger_pdf, ledger_xlsx
-from .models import HandoverJob, HandoverSlip, Package, StickEvent
+from .models import HandoverJob, HandoverSlip, Package, StickEvent, UsbStick
 from .refusals import Refused, refusal_message
 from .slip_docs import slip_pdf
-
-WARD_WRITERS = frozenset({Role.WARD_STAFF, Role.WARD_ADMIN})
-WARD_READERS = WARD_WRITERS | {Role.WARD_AUDITOR}
-CONTRACTOR_OFFICE = frozenset({Role.MANAGER, Role.HANDLER})
-HANDOVER_READERS = WARD_READERS | CONTRACTOR_OFFICE
-HANDOVER_WRITERS = WARD_WRITERS | CONTRACTOR_OFFICE
-KEY_ADMINS = frozenset({Role.WARD_ADMIN, Role.MANAGER})
-
 
 # --- keys ---------------------------------------------------------------------------------
 
 
-@policy(HANDOVER_READERS, description="組織の鍵と相手の公開鍵カード")
-def keys(request):
-    org = request.user.organisation
-    can_manage = request.user.role in KEY_ADMINS
-    create_form = KeyCreateForm(prefix="create")
-    card_form = CardImportForm(prefix="card")
-    if request.method == "POST":
-        if not can_manage:
-            raise PermissionDenied(_("鍵を管理する権限がありません。"))
-        action = request.POST.get("action")
-        try:
-            if action == "create":
-                create_form = KeyCreateForm(request.POST, prefix="create")
-                if create_form.is_valid():
-                    orgkeys.create_key_pair(
-                        org, by=request.user, replace=create_form.cleaned_data["replace"]
-                    )
-                    messages.success(
-                        request, _("鍵ペアを作成しました。公開鍵カードを相手に渡してください。")
-                    )
-                    return redirect("transfer:keys")
-            elif action == "import":
-                card_form = CardImportForm(request.POST, request.FILES, prefix="card")
-                if card_form.is_valid():
-                    data = card_form.cleaned_data
-                    upload = data.get("card")
-                    raw = upload.read(64 * 1024) if upload else data["card_text"].strip().encode()
-                    row = orgkeys.import_card(
-                        org,
-                        raw,
-                        by=request.user,
-                        expected_fingerprint=data["fingerprint"],
-                        replace=data["replace"],
-                    )
-                    messages.success(
-                        request,
-                        _("%(org)s の公開鍵カードを登録しました。") % {"org": row.subject.name},
-                    )
-                    return redirect("transfer:keys")
-        except Refused as exc:
-            messages.error(request, refusal_message(exc))
+def _keys_page(request, *, create_form=None, card_form=None):
     own = selectors.own_key_pair(request.user)
     qr_svg = ""
     if own is not None:
@@ -102,13 +60,66 @@ def keys(request):
             "own": own,
             "qr_svg": qr_svg,
             "cards": selectors.partner_cards_for(request.user),
-            "can_manage": can_manage,
-            "create_form": create_form,
-            "card_form": card_form,
+            "can_create": permits(key_pair_create, request.user),
+            "can_import": permits(card_import, request.user),
+            "create_form": create_form or KeyCreateForm(prefix="create"),
+            "card_form": card_form or CardImportForm(prefix="card"),
         },
     )
 
 
+@require_safe
+@policy(HANDOVER_READERS, description="組織の鍵と相手の公開鍵カード")
+def keys(request):
+    return _keys_page(request)
+
+
+@require_POST
+@policy(ORGANISATION_ADMINS, description="組織の鍵ペアの作成・作り直し")
+def key_pair_create(request):
+    form = KeyCreateForm(request.POST, prefix="create")
+    if form.is_valid():
+        try:
+            orgkeys.create_key_pair(
+                request.user.organisation, by=request.user, replace=form.cleaned_data["replace"]
+            )
+        except Refused as exc:
+            messages.error(request, refusal_message(exc))
+        else:
+            messages.success(
+                request, _("鍵ペアを作成しました。公開鍵カードを相手に渡してください。")
+            )
+            return redirect("transfer:keys")
+    return _keys_page(request, create_form=form)
+
+
+@require_POST
+@policy(ORGANISATION_ADMINS, description="相手の公開鍵カードの登録")
+def card_import(request):
+    form = CardImportForm(request.POST, request.FILES, prefix="card")
+    if form.is_valid():
+        data = form.cleaned_data
+        upload = data.get("card")
+        raw = upload.read(64 * 1024) if upload else data["card_text"].strip().encode()
+        try:
+            row = orgkeys.import_card(
+                request.user.organisation,
+                raw,
+                by=request.user,
+                expected_fingerprint=data["fingerprint"],
+                replace=data["replace"],
+            )
+        except Refused as exc:
+            messages.error(request, refusal_message(exc))
+        else:
+            messages.success(
+                request, _("%(org)s の公開鍵カードを登録しました。") % {"org": row.subject.name}
+            )
+            return redirect("transfer:keys")
+    return _keys_page(request, card_form=form)
+
+
+@require_safe
 @policy(HANDOVER_READERS, description="自組織の公開鍵カードのダウンロード")
 def card_download(request):
     own = selectors.own_key_pair(request.user)
@@ -126,6 +137,7 @@ def card_download(request):
 # --- packages -----------------------------------------------------------------------------
 
 
+@require_safe
 @policy(HANDOVER_READERS, description="受け渡しパッケージと受け渡し票の一覧")
 def package_list(request):
     return render(
@@ -134,8 +146,8 @@ def package_list(request):
         {
             "packages": selectors.packages_for(request.user)[:200],
             "batches": selectors.sendable_for(request.user),
-            "can_export": request.user.role in WARD_WRITERS,
-            "can_import": request.user.role in CONTRACTOR_OFFICE,
+            "can_export": permits(package_export, request.user),
+            "can_import": permits(package_import, request.user),
         },
     )
 
@@ -199,6 +211,7 @@ def _job_done(request, job: HandoverJob) -> str | None:
     return None
 
 
+@require_safe
 @policy(HANDOVER_WRITERS, description="パッケージの書き出し・取り込みの進み具合")
 def handover_job(request, job_id: int):
     job = _job_for(request, job_id)
@@ -208,6 +221,7 @@ def handover_job(request, job_id: int):
     return render(request, "transfer/job.html", {"job": job, "states": JobState})
 
 
+@require_safe
 @policy(HANDOVER_WRITERS, description="パッケージの書き出し・取り込みの進み具合(自動更新)")
 def handover_job_progress(request, job_id: int):
     job = _job_for(request, job_id)
@@ -234,60 +248,78 @@ def handover_job_restart(request, job_id: int):
 # --- slips --------------------------------------------------------------------------------
 
 
-@policy(HANDOVER_READERS, description="受け渡し票の詳細と確認")
-def slip_detail(request, slip_id: int):
-    slip = get_object_or_404(selectors.slips_for(request.user), pk=slip_id)
-    can_act = request.user.role in WARD_WRITERS | CONTRACTOR_OFFICE
-    receive_form = ReceiveForm(prefix="receive")
-    confirm_form = ConfirmForm(prefix="confirm")
-    if request.method == "POST":
-        if not can_act:
-            raise PermissionDenied(_("受け渡し票を更新する権限がありません。"))
-        action = request.POST.get("action")
-        try:
-            if action == "receive":
-                receive_form = ReceiveForm(request.POST, prefix="receive")
-                if receive_form.is_valid():
-                    services.mark_received(
-                        slip,
-                        by=request.user,
-                        receiver_name=receive_form.cleaned_data["receiver_name"],
-                    )
-                    messages.success(request, _("受領を記録しました。"))
-                    return redirect("transfer:slip_detail", slip_id=slip.pk)
-            elif action == "confirm":
-                confirm_form = ConfirmForm(request.POST, prefix="confirm")
-                if confirm_form.is_valid():
-                    data = confirm_form.cleaned_data
-                    services.confirm_slip(
-                        slip,
-                        code=data["code"],
-                        record_count=data["record_count"],
-                        giver_name=data["giver_name"],
-                        by=request.user,
-                    )
-                    messages.success(request, _("受け渡し票を確認済みにしました。"))
-                    return redirect("transfer:slip_detail", slip_id=slip.pk)
-        except Refused as exc:
-            messages.error(request, refusal_message(exc))
+def _slip_for(request, slip_id: int) -> HandoverSlip:
+    return get_object_or_404(selectors.slips_for(request.user), pk=slip_id)
+
+
+def _slip_page(request, slip: HandoverSlip, *, receive_form=None, confirm_form=None):
     return render(
         request,
         "transfer/slip_detail.html",
         {
             "slip": slip,
             "package": slip.package,
-            "can_act": can_act,
-            "receive_form": receive_form,
-            "confirm_form": confirm_form,
+            "can_receive": permits(slip_receive, request.user),
+            "can_confirm": permits(slip_confirm, request.user),
+            "receive_form": receive_form or ReceiveForm(prefix="receive"),
+            "confirm_form": confirm_form or ConfirmForm(prefix="confirm"),
             "states": HandoverSlip.State,
             "outgoing": slip.package.direction == Package.Direction.OUTGOING,
         },
     )
 
 
+@require_safe
+@policy(HANDOVER_READERS, description="受け渡し票の詳細")
+def slip_detail(request, slip_id: int):
+    return _slip_page(request, _slip_for(request, slip_id))
+
+
+@require_POST
+@policy(HANDOVER_WRITERS, description="受け渡し票: 手渡しの記録(受領済み)")
+def slip_receive(request, slip_id: int):
+    slip = _slip_for(request, slip_id)
+    form = ReceiveForm(request.POST, prefix="receive")
+    if form.is_valid():
+        try:
+            services.mark_received(
+                slip, by=request.user, receiver_name=form.cleaned_data["receiver_name"]
+            )
+        except Refused as exc:
+            messages.error(request, refusal_message(exc))
+        else:
+            messages.success(request, _("受領を記録しました。"))
+            return redirect("transfer:slip_detail", slip_id=slip.pk)
+    return _slip_page(request, slip, receive_form=form)
+
+
+@require_POST
+@policy(HANDOVER_WRITERS, description="受け渡し票: 票の内容の確認(C-O8)")
+def slip_confirm(request, slip_id: int):
+    slip = _slip_for(request, slip_id)
+    form = ConfirmForm(request.POST, prefix="confirm")
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.confirm_slip(
+                slip,
+                code=data["code"],
+                record_count=data["record_count"],
+                giver_name=data["giver_name"],
+                by=request.user,
+            )
+        except Refused as exc:
+            messages.error(request, refusal_message(exc))
+        else:
+            messages.success(request, _("受け渡し票を確認済みにしました。"))
+            return redirect("transfer:slip_detail", slip_id=slip.pk)
+    return _slip_page(request, slip, confirm_form=form)
+
+
+@require_safe
 @policy(HANDOVER_READERS, description="受け渡し票のPDF")
 def slip_pdf_download(request, slip_id: int):
-    slip = get_object_or_404(selectors.slips_for(request.user), pk=slip_id)
+    slip = _slip_for(request, slip_id)
     data = slip_pdf(slip)
     record("slip.printed", obj=slip, contract=slip.contract, detail={"number": slip.number})
     response = HttpResponse(data, content_type="application/pdf")
@@ -298,25 +330,7 @@ def slip_pdf_download(request, slip_id: int):
 # --- USB ledger ---------------------------------------------------------------------------
 
 
-@policy(WARD_READERS, description="USBメモリ管理台帳")
-def usb_list(request):
-    can_write = request.user.role in WARD_WRITERS
-    form = StickRegisterForm(request.POST or None)
-    if request.method == "POST":
-        if not can_write:
-            raise PermissionDenied(_("台帳を更新する権限がありません。"))
-        if form.is_valid():
-            try:
-                stick = ledger.register_stick(
-                    request.user.organisation, by=request.user, **form.cleaned_data
-                )
-            except ledger.LedgerError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(
-                    request, _("USBメモリ %(stick)s を登録しました。") % {"stick": stick.label}
-                )
-                return redirect("transfer:usb_list")
+def _usb_list_page(request, form: StickRegisterForm | None):
     rows = ledger.ledger_rows(request.user.organisation)
     return render(
         request,
@@ -324,38 +338,55 @@ def usb_list(request):
         {
             "rows": rows,
             "form": form,
-            "can_write": can_write,
             "overdue": [r for r in rows if r.overdue],
             "today": format_date(timezone.localdate()),
         },
     )
 
 
-@policy(WARD_READERS, description="USBメモリの記録(貸出・返却・点検・消去)")
-def usb_detail(request, stick_id: int):
-    stick = get_object_or_404(selectors.sticks_for(request.user), pk=stick_id)
-    can_write = request.user.role in WARD_WRITERS
-    builders = {
-        "lend": lambda data=None: LendForm(data, prefix="lend", owner=stick.owner),
-        "return": lambda data=None: ReturnForm(data, prefix="return"),
-        "inspect": lambda data=None: InspectForm(data, prefix="inspect"),
-        "wipe": lambda data=None: WipeForm(data, prefix="wipe"),
-    }
-    forms = {action: build() for action, build in builders.items()}
-    if request.method == "POST":
-        if not can_write:
-            raise PermissionDenied(_("台帳を更新する権限がありません。"))
-        action = request.POST.get("action", "")
-        if action in forms:
-            form = builders[action](request.POST)
-            forms[action] = form
-            if form.is_valid():
-                try:
-                    _ledger_action(request, stick, action, form.cleaned_data)
-                except ledger.LedgerError as exc:
-                    form.add_error(None, exc.message)
-                else:
-                    return redirect("transfer:usb_detail", stick_id=stick.pk)
+@require_safe
+@policy(WARD_READERS, description="USBメモリ管理台帳")
+def usb_list(request):
+    form = StickRegisterForm() if permits(usb_register, request.user) else None
+    return _usb_list_page(request, form)
+
+
+@require_POST
+@policy(WARD_WRITERS, description="USBメモリの登録")
+def usb_register(request):
+    form = StickRegisterForm(request.POST)
+    if form.is_valid():
+        try:
+            stick = ledger.register_stick(
+                request.user.organisation, by=request.user, **form.cleaned_data
+            )
+        except ledger.LedgerError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request, _("USBメモリ %(stick)s を登録しました。") % {"stick": stick.label}
+            )
+            return redirect("transfer:usb_list")
+    return _usb_list_page(request, form)
+
+
+def _stick_for(request, stick_id: int) -> UsbStick:
+    return get_object_or_404(selectors.sticks_for(request.user), pk=stick_id)
+
+
+# The forms of a stick's page, by the action each posts to.
+_STICK_FORMS = {
+    "lend": lambda stick, data=None: LendForm(data, prefix="lend", owner=stick.owner),
+    "return": lambda stick, data=None: ReturnForm(data, prefix="return"),
+    "inspect": lambda stick, data=None: InspectForm(data, prefix="inspect"),
+    "wipe": lambda stick, data=None: WipeForm(data, prefix="wipe"),
+}
+
+
+def _usb_page(request, stick: UsbStick, posted: dict | None = None):
+    """The stick's page; `posted` holds the one form just sent back, with its errors."""
+    forms = {name: build(stick) for name, build in _STICK_FORMS.items()} | (posted or {})
+    can_write = permits(usb_inspect, request.user)
     return render(
         request,
         "transfer/usb_detail.html",
@@ -372,62 +403,112 @@ def usb_detail(request, stick_id: int):
     )
 
 
-def _folder_files(stick) -> list[str]:
+def _folder_files(stick: UsbStick) -> list[str]:
     folder = services.usb_folder(stick)
     if not folder.is_dir():
         return []
     return sorted(p.name for p in folder.iterdir() if p.is_file())
 
 
-def _ledger_action(request, stick, action: str, data: dict) -> None:
-    by = request.user
-    if action == "lend":
-        loan = ledger.lend_stick(stick, by=by, **data)
-        messages.success(
-            request,
-            _("%(stick)s を %(borrower)s に貸し出しました。")
-            % {"stick": stick.label, "borrower": loan.borrower_name},
-        )
-    elif action == "return":
-        ledger.return_stick(stick, by=by, returned_by_name=data["returned_by_name"])
-        messages.success(
-            request,
-            _("%(stick)s の返却を記録しました。消去・初期化を行ってください。")
-            % {"stick": stick.label},
-        )
-    elif action == "inspect":
-        ledger.inspect_stick(stick, ok=data["result"] == "ok", note=data["note"], by=by)
-        messages.success(request, _("点検を記録しました。"))
-    elif action == "wipe":
-        folder = services.usb_folder(stick)
-        _event, report = ledger.wipe_stick(
-            stick,
-            method=data["method"],
-            folder=folder if folder.is_dir() else None,
-            performed_by=data["performed_by"],
-            note=data["note"],
-            by=by,
-        )
-        removed = len(report.removed) if report else 0
-        messages.success(
-            request,
-            ngettext(
-                "消去・初期化を記録しました(Genchi パッケージ %(n)d 件を上書き削除)。",
-                "消去・初期化を記録しました(Genchi パッケージ %(n)d 件を上書き削除)。",
-                removed,
-            )
-            % {"n": removed},
-        )
-        if data["method"] == StickEvent.WipeMethod.OVERWRITE_DELETE:
-            messages.warning(
-                request,
-                _(
-                    "フラッシュメモリはファイルの上書きだけでは完全に消去できません(NIST SP 800-88)。"
-                    "機器のセキュア消去機能か物理破壊を行った場合は、その方法でも記録してください。"
-                ),
-            )
+@require_safe
+@policy(WARD_READERS, description="USBメモリの記録")
+def usb_detail(request, stick_id: int):
+    return _usb_page(request, _stick_for(request, stick_id))
 
 
+def _stick_action(request, stick_id: int, name: str, act) -> HttpResponse:
+    """Check the posted form `name` and record it with `act`: back to the stick's page, or
+    the page again with the form and what was wrong (the ledger's refusal included)."""
+    stick = _stick_for(request, stick_id)
+    form = _STICK_FORMS[name](stick, request.POST)
+    if form.is_valid():
+        try:
+            act(request, stick, form.cleaned_data)
+        except ledger.LedgerError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return redirect("transfer:usb_detail", stick_id=stick.pk)
+    return _usb_page(request, stick, {name: form})
+
+
+@require_POST
+@policy(WARD_WRITERS, description="USBメモリの貸出")
+def usb_lend(request, stick_id: int):
+    return _stick_action(request, stick_id, "lend", _lend)
+
+
+@require_POST
+@policy(WARD_WRITERS, description="USBメモリの返却")
+def usb_return(request, stick_id: int):
+    return _stick_action(request, stick_id, "return", _return)
+
+
+@require_POST
+@policy(WARD_WRITERS, description="USBメモリの点検")
+def usb_inspect(request, stick_id: int):
+    return _stick_action(request, stick_id, "inspect", _inspect)
+
+
+@require_POST
+@policy(WARD_WRITERS, description="USBメモリの消去・初期化")
+def usb_wipe(request, stick_id: int):
+    return _stick_action(request, stick_id, "wipe", _wipe)
+
+
+def _lend(request, stick: UsbStick, data: dict) -> None:
+    loan = ledger.lend_stick(stick, by=request.user, **data)
+    messages.success(
+        request,
+        _("%(stick)s を %(borrower)s に貸し出しました。")
+        % {"stick": stick.label, "borrower": loan.borrower_name},
+    )
+
+
+def _return(request, stick: UsbStick, data: dict) -> None:
+    ledger.return_stick(stick, by=request.user, returned_by_name=data["returned_by_name"])
+    messages.success(
+        request,
+        _("%(stick)s の返却を記録しました。消去・初期化を行ってください。")
+        % {"stick": stick.label},
+    )
+
+
+def _inspect(request, stick: UsbStick, data: dict) -> None:
+    ledger.inspect_stick(stick, ok=data["result"] == "ok", note=data["note"], by=request.user)
+    messages.success(request, _("点検を記録しました。"))
+
+
+def _wipe(request, stick: UsbStick, data: dict) -> None:
+    folder = services.usb_folder(stick)
+    _event, report = ledger.wipe_stick(
+        stick,
+        method=data["method"],
+        folder=folder if folder.is_dir() else None,
+        performed_by=data["performed_by"],
+        note=data["note"],
+        by=request.user,
+    )
+    removed = len(report.removed) if report else 0
+    messages.success(
+        request,
+        ngettext(
+            "消去・初期化を記録しました(Genchi パッケージ %(n)d 件を上書き削除)。",
+            "消去・初期化を記録しました(Genchi パッケージ %(n)d 件を上書き削除)。",
+            removed,
+        )
+        % {"n": removed},
+    )
+    if data["method"] == StickEvent.WipeMethod.OVERWRITE_DELETE:
+        messages.warning(
+            request,
+            _(
+                "フラッシュメモリはファイルの上書きだけでは完全に消去できません(NIST SP 800-88)。"
+                "機器のセキュア消去機能か物理破壊を行った場合は、その方法でも記録してください。"
+            ),
+        )
+
+
+@require_safe
 @policy(WARD_READERS, description="USBメモリ管理台帳のPDF")
 def usb_ledger_pdf(request):
     data = ledger_pdf(request.user.organisation)
@@ -437,6 +518,7 @@ def usb_ledger_pdf(request):
     return response
 
 
+@require_safe
 @policy(WARD_READERS, description="USBメモリ管理台帳のExcel")
 def usb_ledger_xlsx(request):
     data = ledger_xlsx(request.user.organisation)

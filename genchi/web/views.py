@@ -5,14 +5,18 @@ import contextlib
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views import i18n as i18n_views
+from django.views.decorators.http import require_POST, require_safe
 
-from genchi.access.policy import ALL_ROLES, policy
+from genchi.access.denied import render_denied
+from genchi.access.policy import policy
+from genchi.access.roles import ALL_ROLES
 from genchi.access.scope import contracts_for
 from genchi.audit.chain import record
 
 from .navigation import entries_for
 
 
+@require_safe
 @policy(ALL_ROLES, description="ホーム")
 def home(request):
     tiles = [e for e in entries_for(request.user, request.path) if e["name"] != "web:home"]
@@ -26,6 +30,7 @@ def home(request):
     )
 
 
+@require_POST
 @policy(public=True, description="表示言語の切り替え")
 def set_language(request):
     """Django's set_language (POST, CSRF-protected, safe `next`), under a declared policy."""
@@ -39,10 +44,6 @@ def _error(request, status: int, title: str, message: str):
         {"title": title, "message": message, "status": status},
         status=status,
     )
-
-
-def render_denied(request, message: str):
-    return _error(request, 403, _("アクセスできません"), message)
 
 
 def bad_request(request, exception=None):
@@ -62,7 +63,7 @@ def permission_denied(request, exception=None):
         if exception and str(exception)
         else _("このページを表示する権限がありません。")
     )
-    return _error(request, 403, _("アクセスできません"), message)
+    return render_denied(request, message)
 
 
 def page_not_found(request, exception=None):
@@ -81,11 +82,10 @@ def server_error(request):
 
 def csrf_failure(request, reason=""):
     record("http.csrf_failure", detail={"path": request.path[:300]})
-    return _error(
+    return render_denied(
         request,
-        403,
-        _("送信を受け付けられませんでした"),
         _(
             "画面を開いてから時間が経ったか、別の画面から送信されました。ページを読み込み直してから、もう一度操作してください。"
         ),
+        title=_("送信を受け付けられませんでした"),
     )

@@ -107,7 +107,7 @@ def test_manager_designates_a_surveyor_through_the_ui(client_for, people, contra
     surveyor = make_person("new-surveyor", contractor, Role.SURVEYOR)
     client = client_for(Role.MANAGER)
     response = client.post(
-        f"/contracts/{contract.code}/",
+        f"/contracts/{contract.code}/designations/",
         {"person": surveyor.pk, "role": "surveyor", "starts_on": "2026-07-01"},
     )
     assert response.status_code == 302

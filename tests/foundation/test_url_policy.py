@@ -1,16 +1,26 @@
 """Every URL declares a policy, and every role gets exactly what the policy says (D2).
 
-A new URL without a policy fails `test_every_url_declares_a_policy`. A new URL parameter
+A new URL without a policy fails `test_every_url_declares_a_policy`; a new URL without
+an entry in KINDS below fails `test_every_url_has_an_expectation`. A new URL parameter
 name fails `test_every_role_gets_what_the_policy_declares` until it is added to
 URL_PARAMS below, with a value that names a real object of the test world.
+
+Every role calls every URL with each method: GET for pages, POST for actions, both for
+forms. A role the policy names must get through (and a page must refuse POST, an action
+GET, with 405: a page only shows, an action only writes); any other role gets 403 on both.
+Each call runs in a savepoint rolled back afterwards, with the client's cookies restored,
+so a write (a sealed batch, a sign-out) does not change what the next call sees.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from copy import deepcopy
 
 import pytest
+from django.db import transaction
+from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -27,6 +37,73 @@ URL_PARAMS: dict[str, Callable[[dict], str]] = {
     "slip_id": lambda w: str(w["slip"].pk),
     "stick_id": lambda w: str(w["stick"].pk),
     "job_id": lambda w: str(w["handover_job"].pk),
+}
+
+
+PAGE = ("get",)  # shows; refuses POST
+ACTION = ("post",)  # writes; POST only
+FORM = ("get", "post")  # a page whose form posts back to itself, under the same policy
+
+# What each URL is, by name: a new URL has no expectation until it is added here.
+KINDS: dict[str, tuple[str, ...]] = {
+    "web:home": PAGE,
+    "web:set_language": ACTION,
+    "accounts:login": FORM,
+    "accounts:second_factor": FORM,
+    "accounts:logout": ACTION,
+    "parties:organisation_list": FORM,
+    "parties:contract_list": PAGE,
+    "parties:contract_create": FORM,
+    "parties:contract_detail": PAGE,
+    "parties:contract_edit": FORM,
+    "parties:designation_create": ACTION,
+    "parties:designation_end": ACTION,
+    "parties:person_list": FORM,
+    "parties:person_detail": FORM,
+    "parties:person_reset_second_factor": ACTION,
+    "parties:person_unlock": ACTION,
+    "audit:log": PAGE,
+    "intake:case_list": PAGE,
+    "intake:case_detail": PAGE,
+    "intake:case_correct_address": ACTION,
+    "intake:import_start": FORM,
+    "intake:import_run": PAGE,
+    "intake:import_progress": PAGE,
+    "intake:import_mapping": FORM,
+    "intake:import_commit": ACTION,
+    "intake:import_check": ACTION,
+    "intake:import_errors": PAGE,
+    "intake:batch_list": PAGE,
+    "intake:batch_create": ACTION,
+    "intake:batch_detail": PAGE,
+    "intake:batch_add_cases": ACTION,
+    "intake:batch_fill": ACTION,
+    "intake:batch_remove_cases": ACTION,
+    "intake:batch_seal": ACTION,
+    "intake:batch_delete": ACTION,
+    "transfer:package_list": PAGE,
+    "transfer:keys": PAGE,
+    "transfer:key_pair_create": ACTION,
+    "transfer:card_download": PAGE,
+    "transfer:card_import": ACTION,
+    "transfer:package_export": FORM,
+    "transfer:package_import": FORM,
+    "transfer:handover_job": PAGE,
+    "transfer:handover_job_progress": PAGE,
+    "transfer:handover_job_restart": ACTION,
+    "transfer:slip_detail": PAGE,
+    "transfer:slip_pdf": PAGE,
+    "transfer:slip_receive": ACTION,
+    "transfer:slip_confirm": ACTION,
+    "transfer:usb_list": PAGE,
+    "transfer:usb_register": ACTION,
+    "transfer:usb_ledger_pdf": PAGE,
+    "transfer:usb_ledger_xlsx": PAGE,
+    "transfer:usb_detail": PAGE,
+    "transfer:usb_lend": ACTION,
+    "transfer:usb_return": ACTION,
+    "transfer:usb_inspect": ACTION,
+    "transfer:usb_wipe": ACTION,
 }
 
 
@@ -82,30 +159,71 @@ def world(people, contract) -> dict:
     }
 
 
+def test_every_url_has_an_expectation():
+    names = {name for name, _route, _view in all_routes()}
+    assert not names - set(KINDS), f"add these URLs to KINDS: {sorted(names - set(KINDS))}"
+    assert not set(KINDS) - names, f"no such URLs: {sorted(set(KINDS) - names)}"
+
+
+# The session's own steps, open to everyone who may sign in.
+SESSION_STEPS = {"accounts:login", "accounts:second_factor", "accounts:logout", "web:set_language"}
+
+
+def test_the_auditor_only_reads():
+    writes = [
+        name
+        for name, _route, view in all_routes()
+        if "post" in KINDS[name]
+        and name not in SESSION_STEPS
+        and Role.WARD_AUDITOR in policy_of(view).roles
+    ]
+    assert not writes, f"the auditor (read only) may post to: {writes}"
+
+
+def call(client: Client, method: str, url: str) -> HttpResponse:
+    """One request that leaves nothing behind: database and cookies as they were."""
+    cookies = deepcopy(client.cookies)
+    with transaction.atomic():
+        response = getattr(client, method)(url)
+        transaction.set_rollback(True)
+    client.cookies = cookies
+    return response
+
+
 @pytest.mark.django_db
 def test_every_role_gets_what_the_policy_declares(world, client_for):
     problems = []
     for name, route, view in all_routes():
         declared = policy_of(view)
+        methods = KINDS[name]
         url = fill(route, world)
-        anonymous = Client()
-        response = anonymous.get(url)
+        for method in ("get", "post"):
+            response = call(Client(), method, url)
+            status = response.status_code
+            if declared.public:
+                if status >= 500 or status == 403 or (status == 405) == (method in methods):
+                    problems.append(f"{name}: public, {method} answered {status}")
+            elif status != 302 or "/signin/" not in response["Location"]:
+                problems.append(f"{name}: anonymous {method} got {status}, not the sign-in page")
         if declared.public:
-            if response.status_code >= 500 or response.status_code == 403:
-                problems.append(f"{name}: public page answered {response.status_code}")
             continue
-        if not (response.status_code == 302 and "/signin/" in response["Location"]):
-            problems.append(f"{name}: anonymous got {response.status_code}, not the sign-in page")
         for role in Role:
             client = client_for(role)
             allowed = role in declared.roles
-            for method in ("get",) if allowed else ("get", "post"):
-                response = getattr(client, method)(url)
-                status = response.status_code
-                if allowed and (status == 403 or status >= 500):
+            for method in ("get", "post"):
+                status = call(client, method, url).status_code
+                if not allowed:
+                    if status != 403:
+                        problems.append(
+                            f"{name}: {role} is not allowed but got {status} on {method}"
+                        )
+                elif method not in methods:
+                    if status != 405:
+                        problems.append(
+                            f"{name}: {role} {method} should be refused with 405, got {status}"
+                        )
+                elif status in (403, 405) or status >= 500:
                     problems.append(f"{name}: {role} is allowed but got {status} on {method}")
-                if not allowed and status != 403:
-                    problems.append(f"{name}: {role} is not allowed but got {status} on {method}")
     assert not problems, "\n".join(problems)
 
 

@@ -29,7 +29,7 @@ def test_odd_case_ids_are_ignored_not_a_server_error(staff, contract, value):
     response = staff.post(f"/batches/{batch.pk}/add/", {"case": [value, str(case.pk)]})
     assert response.status_code == 302
     assert list(BatchItem.objects.values_list("case_id", flat=True)) == [case.pk]
-    response = staff.post(f"/batches/{batch.pk}/", {"action": "remove", "case": [value]})
+    response = staff.post(f"/batches/{batch.pk}/remove/", {"case": [value]})
     assert response.status_code == 302
     assert BatchItem.objects.count() == 1
 

@@ -129,7 +129,7 @@ def test_case_list_filters_and_detail_is_logged(client_for, contract):
         == before + 1
     )
     # The auditor reads only.
-    assert client.post(f"/cases/{case.ref}/", {"address": "x"}).status_code == 403
+    assert client.post(f"/cases/{case.ref}/address/", {"address": "x"}).status_code == 403
     assert client.post("/intake/import/").status_code == 403
 
 
@@ -148,7 +148,7 @@ def test_address_correction_with_candidate(client_for, contract):
     assert case.geocode_level == 2
     client = client_for(Role.WARD_STAFF)
     response = client.post(
-        f"/cases/{case.ref}/",
+        f"/cases/{case.ref}/address/",
         {"address": "東京都世田谷区太子堂4-1-1", "building_line": "コーポ 101", "postal_code": ""},
     )
     assert response.status_code == 302
@@ -157,7 +157,7 @@ def test_address_correction_with_candidate(client_for, contract):
     assert case.postal_code == "154-0004" and case.building_line == "コーポ 101"
     assert AuditEntry.objects.filter(action="case.address_corrected").exists()
     # In-city corrections are refused like at intake.
-    page = client.post(f"/cases/{case.ref}/", {"address": "東京都新宿区西新宿2-8-1"})
+    page = client.post(f"/cases/{case.ref}/address/", {"address": "東京都新宿区西新宿2-8-1"})
     assert page.status_code == 200 and "区内" in page.content.decode()
 
 
@@ -171,25 +171,51 @@ def test_batch_limit_priority_and_seal(client_for, contract):
     _import(contract, rows)
     client = client_for(Role.WARD_STAFF)
     response = client.post(
-        "/batches/", {"contract": contract.pk, "title": "第1回", "priority": "amount_desc"}
+        "/batches/new/", {"contract": contract.pk, "title": "第1回", "priority": "amount_desc"}
     )
     batch = Batch.objects.get()
     assert response["Location"].endswith(f"/batches/{batch.pk}/")
-    client.post(f"/batches/{batch.pk}/", {"action": "fill", "fill-min_level": "3"})
+    client.post(f"/batches/{batch.pk}/fill/", {"fill-min_level": "3"})
     names = [i.case.name for i in batch.items.order_by("position")]
     assert names == ["人 四", "人 二", "人 三"]  # highest amount first, capped at 3
     # By hand: over the limit is refused.
     extra = Case.objects.filter(status=Case.Status.IMPORTED).first()
     client.post(f"/batches/{batch.pk}/add/", {"case": [extra.pk]})
     assert batch.items.count() == 3
-    client.post(f"/batches/{batch.pk}/", {"action": "seal"})
+    client.post(f"/batches/{batch.pk}/seal/")
     batch.refresh_from_db()
     assert batch.status == Batch.Status.SEALED
-    client.post(
-        f"/batches/{batch.pk}/", {"action": "remove", "case": [batch.items.first().case_id]}
-    )
+    client.post(f"/batches/{batch.pk}/remove/", {"case": [batch.items.first().case_id]})
     assert batch.items.count() == 3  # sealed batches are frozen
     assert client_for(Role.WARD_AUDITOR).get(f"/batches/{batch.pk}/").status_code == 200
+
+
+def test_bad_fill_input_shows_the_batch_page_with_the_error(client_for, contract):
+    _import(contract, [row()])
+    batch = services.create_batch(contract, title="第1回")
+    client = client_for(Role.WARD_STAFF)
+    response = client.post(f"/batches/{batch.pk}/fill/", {"fill-min_level": "3", "fill-limit": "0"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "第1回" in page and 'name="fill-limit" value="0"' in page
+    assert "1 以上" in page  # what was wrong, beside the field
+    assert not batch.items.exists()
+
+
+def test_a_handed_over_case_keeps_its_address(client_for, contract):
+    _import(contract, [row()])
+    case = Case.objects.get()
+    Case.objects.filter(pk=case.pk).update(status=Case.Status.HANDED_OVER)
+    client = client_for(Role.WARD_STAFF)
+    assert "住所の手修正" not in client.get(f"/cases/{case.ref}/").content.decode()
+    response = client.post(
+        f"/cases/{case.ref}/address/", {"address": "東京都世田谷区三軒茶屋1-1-1"}, follow=True
+    )
+    assert "もう修正できません" in response.content.decode()
+    before = case.address
+    case.refresh_from_db()
+    assert case.address == before
+    assert not AuditEntry.objects.filter(action="case.address_corrected").exists()
 
 
 def test_hand_selection_from_case_list(client_for, contract):

@@ -123,7 +123,7 @@ def test_capacity_beyond_any_stick_is_refused(ward, people, client_for):
     client = client_for(Role.WARD_STAFF)
     client.raise_request_exception = False
     response = client.post(
-        "/usb/", {"label": "USB-78", "serial": "S", "capacity_gb": "999999999999"}
+        "/usb/register/", {"label": "USB-78", "serial": "S", "capacity_gb": "999999999999"}
     )
     assert response.status_code == 200
     assert not UsbStick.objects.exists()

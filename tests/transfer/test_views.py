@@ -50,7 +50,6 @@ def test_export_import_confirm_through_the_pages(sealed_batch, lent_stick, clien
     # The manager cannot see the ward's slip: each side sees its own.
     assert manager.get(f"/handover/slips/{ward_slip.pk}/").status_code == 404
     form = {
-        "action": "confirm",
         "confirm-code": slip.qr_text,
         "confirm-record_count": "3",
         "confirm-checked_date": "on",
@@ -58,9 +57,11 @@ def test_export_import_confirm_through_the_pages(sealed_batch, lent_stick, clien
         "confirm-checked_content": "on",
         "confirm-checked_count": "on",
     }
-    wrong = manager.post(f"/handover/slips/{slip.pk}/", {**form, "confirm-record_count": "4"})
+    wrong = manager.post(
+        f"/handover/slips/{slip.pk}/confirm/", {**form, "confirm-record_count": "4"}
+    )
     assert "一致しません" in wrong.content.decode()
-    assert manager.post(f"/handover/slips/{slip.pk}/", form).status_code == 302
+    assert manager.post(f"/handover/slips/{slip.pk}/confirm/", form).status_code == 302
     slip.refresh_from_db()
     assert slip.state == HandoverSlip.State.CONFIRMED
 
@@ -75,11 +76,12 @@ def test_export_import_confirm_through_the_pages(sealed_batch, lent_stick, clien
 
     # Ward: handed over in person, then the sealed slip came back.
     response = ward.post(
-        f"/handover/slips/{ward_slip.pk}/",
-        {"action": "receive", "receive-receiver_name": "高田 誠"},
+        f"/handover/slips/{ward_slip.pk}/receive/", {"receive-receiver_name": "高田 誠"}
     )
     assert response.status_code == 302
-    ward.post(f"/handover/slips/{ward_slip.pk}/", {**form, "confirm-code": ward_slip.qr_text})
+    ward.post(
+        f"/handover/slips/{ward_slip.pk}/confirm/", {**form, "confirm-code": ward_slip.qr_text}
+    )
     ward_slip.refresh_from_db()
     assert ward_slip.state == HandoverSlip.State.CONFIRMED
 
@@ -100,15 +102,15 @@ def test_tampered_upload_is_refused(sealed_batch, stick, client_for, tmp_path, p
 def test_usb_ledger_pages(client_for, contractor):
     ward = client_for(Role.WARD_STAFF)
     response = ward.post(
-        "/usb/", {"label": "USB-09", "serial": "SN9", "capacity_gb": "16", "model_name": ""}
+        "/usb/register/",
+        {"label": "USB-09", "serial": "SN9", "capacity_gb": "16", "model_name": ""},
     )
     assert response.status_code == 302
     stick = UsbStick.objects.get(label="USB-09")
     due = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
     ward.post(
-        f"/usb/{stick.pk}/",
+        f"/usb/{stick.pk}/lend/",
         {
-            "action": "lend",
             "lend-borrower_name": "高田 誠",
             "lend-borrower_org": contractor.pk,
             "lend-due_on": due,
@@ -118,16 +120,13 @@ def test_usb_ledger_pages(client_for, contractor):
     assert stick.status == UsbStick.Status.LENT
     page = ward.get("/usb/").content.decode()
     assert "高田 誠" in page
-    ward.post(f"/usb/{stick.pk}/", {"action": "return", "return-returned_by_name": "高田 誠"})
-    ward.post(
-        f"/usb/{stick.pk}/", {"action": "inspect", "inspect-result": "ok", "inspect-note": ""}
-    )
+    ward.post(f"/usb/{stick.pk}/return/", {"return-returned_by_name": "高田 誠"})
+    ward.post(f"/usb/{stick.pk}/inspect/", {"inspect-result": "ok", "inspect-note": ""})
     folder = services.usb_folder(stick)
     folder.mkdir(parents=True)
     (folder / "genchi-cases-a.genchi.age").write_bytes(b"x" * 100)
     ward.post(
-        f"/usb/{stick.pk}/",
-        {"action": "wipe", "wipe-method": "secure_erase", "wipe-performed_by": "戸山"},
+        f"/usb/{stick.pk}/wipe/", {"wipe-method": "secure_erase", "wipe-performed_by": "戸山"}
     )
     assert not list(folder.iterdir())
     assert StickEvent.objects.filter(stick=stick, kind="wiped", method="secure_erase").exists()
@@ -136,33 +135,29 @@ def test_usb_ledger_pages(client_for, contractor):
 
     auditor = client_for(Role.WARD_AUDITOR)
     assert auditor.get(f"/usb/{stick.pk}/").status_code == 200
-    assert (
-        auditor.post(f"/usb/{stick.pk}/", {"action": "inspect", "inspect-result": "ng"}).status_code
-        == 403
-    )
+    assert auditor.post(f"/usb/{stick.pk}/inspect/", {"inspect-result": "ng"}).status_code == 403
     assert client_for(Role.SURVEYOR).get("/usb/").status_code == 403
     assert client_for(Role.MANAGER).get("/usb/").status_code == 403
 
 
 def test_keys_page_create_and_import(client_for, ward, contractor):
     admin = client_for(Role.WARD_ADMIN)
-    assert admin.post("/handover/keys/", {"action": "create"}).status_code == 302
+    assert admin.post("/handover/keys/create/").status_code == 302
     manager = client_for(Role.MANAGER)
-    assert manager.post("/handover/keys/", {"action": "create"}).status_code == 302
+    assert manager.post("/handover/keys/create/").status_code == 302
     card = admin.get("/handover/keys/card.json")
     assert card.status_code == 200
     import json
 
     fingerprint = json.loads(card.content)["signing"]["fingerprint"]
     response = manager.post(
-        "/handover/keys/",
-        {"action": "import", "card-card_text": card.content.decode(), "card-fingerprint": "AAAA"},
+        "/handover/keys/cards/",
+        {"card-card_text": card.content.decode(), "card-fingerprint": "AAAA"},
     )
     assert "一致しません" in response.content.decode()
     response = manager.post(
-        "/handover/keys/",
+        "/handover/keys/cards/",
         {
-            "action": "import",
             "card-card_text": card.content.decode(),
             "card-fingerprint": fingerprint,
         },
@@ -171,7 +166,7 @@ def test_keys_page_create_and_import(client_for, ward, contractor):
     assert PartnerKeyCard.objects.filter(holder=contractor, subject=ward).exists()
     page = manager.get("/handover/keys/").content.decode()
     assert "<svg" in page and fingerprint in page
-    assert client_for(Role.HANDLER).post("/handover/keys/", {"action": "create"}).status_code == 403
+    assert client_for(Role.HANDLER).post("/handover/keys/create/").status_code == 403
 
 
 def test_lending_offers_only_contractors_under_contract_with_this_ward(
@@ -187,9 +182,8 @@ def test_lending_offers_only_contractors_under_contract_with_this_ward(
     assert "テストサービサー株式会社" in page and "別の事業者株式会社" not in page
     due = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
     response = ward.post(
-        f"/usb/{stick.pk}/",
+        f"/usb/{stick.pk}/lend/",
         {
-            "action": "lend",
             "lend-borrower_name": "山田 一郎",
             "lend-borrower_org": stranger.pk,
             "lend-due_on": due,

@@ -15,6 +15,7 @@ from pathlib import Path
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from genchi.access.roles import SIDE_OFFICE, has_role
 from genchi.access.scope import does_office_work_on
 from genchi.audit.chain import record
 from genchi.package_format import PackageContents, VerifiedPackage, open_package
@@ -24,7 +25,6 @@ from .. import handlers, orgkeys
 from ..models import HandoverSlip, Package
 from .common import Refusal, Refused, log_refusal, name_of, user_or_none
 from .inspect import peek_manifest
-from .outgoing import CONTRACTOR_OFFICE, WARD_SENDERS
 from .slips import issue_slip
 
 
@@ -75,7 +75,7 @@ def receive_package(
         receiver = handlers.receiver_for(kind)
         if receiver is None:
             raise Refused("no_handler", _("この種類のパッケージは取り込めません。"))
-        if by is not None and not _may_receive_role(by, receiver.side):
+        if by is not None and not has_role(by, SIDE_OFFICE[receiver.side]):
             raise Refused("not_allowed", _("パッケージを取り込む権限がありません。"))
         verified, contract, holder = _open_incoming(
             p,
@@ -142,7 +142,7 @@ def verify_results_package(
     nothing but the audit entry, so the same file can be verified again before import."""
     p = Path(path)
     try:
-        if by is not None and by.role not in WARD_SENDERS:
+        if by is not None and not has_role(by, SIDE_OFFICE["ward"]):
             raise Refused("not_allowed", _("結果パッケージを確認する権限がありません。"))
         verified, contract, _holder = _open_incoming(
             p,
@@ -167,12 +167,6 @@ def verify_results_package(
         },
     )
     return contents
-
-
-def _may_receive_role(by, side: str) -> bool:
-    if side == "ward":
-        return by.role in WARD_SENDERS
-    return by.role in CONTRACTOR_OFFICE
 
 
 def _open_incoming(

@@ -23,8 +23,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from genchi.access.roles import SIDE_OFFICE, has_role
 from genchi.access.scope import does_office_work_on
-from genchi.accounts.models import Role
 from genchi.audit.chain import record
 from genchi.package_format import WrittenPackage, write_package
 from genchi.parties.models import Contract, Organisation
@@ -41,11 +41,9 @@ RESULT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("note", "備考"),
 )
 
-WARD_SENDERS = frozenset({Role.WARD_STAFF, Role.WARD_ADMIN})
 STAGING = ".genchi-staging"
 # A staged file younger than this may belong to an export still under way elsewhere.
 STAGING_GRACE_SECONDS = 60 * 60
-CONTRACTOR_OFFICE = frozenset({Role.MANAGER, Role.HANDLER})
 
 
 @dataclass(frozen=True)
@@ -123,8 +121,7 @@ def _require_may_send(by, contract: Contract, side: str, *, not_allowed: str) ->
     if by is None:  # the command line acts as the installation's operator
         return
     sender, _recipient = parties_of(contract, side)
-    office_roles = WARD_SENDERS if side == "ward" else CONTRACTOR_OFFICE
-    if by.organisation_id != sender.pk or by.role not in office_roles:
+    if by.organisation_id != sender.pk or not has_role(by, SIDE_OFFICE[side]):
         raise Refused("not_allowed", not_allowed)
     if side == "contractor" and not does_office_work_on(by, contract):
         raise Refused(
