@@ -17,11 +17,15 @@ ERAS: tuple[tuple[str, dt.date], ...] = (
     ("昭和", dt.date(1926, 12, 25)),
 )
 
+# The initial each era is written with in forms and tax systems (R5, H30, S63).
+ERA_INITIALS: dict[str, str] = {"令和": "R", "平成": "H", "昭和": "S"}
+_ERA_BY_INITIAL = {initial: name for name, initial in ERA_INITIALS.items()}
+
 WEEKDAYS = "月火水木金土日"
 
 
 class WarekiError(ValueError):
-    """The date lies before the earliest era this module knows (昭和)."""
+    """The date lies before the earliest era this module knows (昭和), or the era is unknown."""
 
 
 def era_of(day: dt.date) -> tuple[str, int]:
@@ -32,6 +36,15 @@ def era_of(day: dt.date) -> tuple[str, int]:
         if day >= start:
             return name, day.year - start.year + 1
     raise WarekiError(f"{day.isoformat()} は昭和より前の日付です")
+
+
+def gregorian_year(era: str, year: int) -> int:
+    """The Western year of `year` of `era`, given by name or initial (any case):
+    ("令和", 5) → 2023, ("h", 30) → 2018, ("昭和", 1) → 1926."""
+    start = dict(ERAS).get(_ERA_BY_INITIAL.get(era.upper(), era))
+    if start is None:
+        raise WarekiError(f"{era} は知らない元号です")
+    return start.year + year - 1
 
 
 def era_year(day: dt.date) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from genchi.core.wareki import ERA_INITIALS, ERAS, gregorian_year
 from genchi.geo import NormalizedAddress, normalize, postal_codes_for, postal_lookup
 from genchi.vault import blind_index, contract_scope
 
@@ -41,8 +42,8 @@ _HYPHENS = re.compile("[-‐‑‒–—―−ー－﹣]")
 _SPACES = re.compile(r"\s+")
 _KANA_OK = re.compile(r"^[\u3040-\u309F\u30A0-\u30FF\u31F0-\u31FF\uFF65-\uFF9F 　ー・]+$")
 _TAXPAYER_NO_OK = re.compile(r"^[0-9A-Za-z][0-9A-Za-z\-_/]*$")
-_ERA_YEAR = re.compile(r"^(令和|平成|昭和|R|H|S)(元|\d{1,2})年?度?$", re.IGNORECASE)
-_ERA_BASE = {"令和": 2018, "R": 2018, "平成": 1988, "H": 1988, "昭和": 1925, "S": 1925}
+_ERA_NAMES = "|".join([name for name, _start in ERAS] + list(ERA_INITIALS.values()))
+_ERA_YEAR = re.compile(rf"^({_ERA_NAMES})(元|\d{{1,2}})年?度?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -138,9 +139,8 @@ def parse_tax_year(text: str) -> int | None:
         return year if 1950 <= year <= 2100 else None
     m = _ERA_YEAR.match(cleaned)
     if m:
-        era = m.group(1).upper() if m.group(1).isascii() else m.group(1)
         number = 1 if m.group(2) == "元" else int(m.group(2))
-        return _ERA_BASE[era] + number
+        return gregorian_year(m.group(1), number)
     return None
 
 

@@ -54,3 +54,16 @@ def test_datetime_in_tokyo_time(settings):
 )
 def test_fiscal_years_around_era_changes(fy, label):
     assert wareki.fiscal_year_label(fy) == label
+
+
+@pytest.mark.parametrize(
+    ("era", "year", "western"),
+    [("令和", 5, 2023), ("R", 1, 2019), ("h", 30, 2018), ("平成", 1, 1989), ("S", 63, 1988)],
+)
+def test_era_years_back_to_western_years(era, year, western):
+    assert wareki.gregorian_year(era, year) == western
+
+
+def test_an_unknown_era_is_refused():
+    with pytest.raises(wareki.WarekiError):
+        wareki.gregorian_year("大正", 3)

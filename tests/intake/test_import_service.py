@@ -252,6 +252,8 @@ def test_export_neutralisation_and_era_years():
     assert neutralise_formula("山田") == "山田"
     assert parse_tax_year("令和5") == 2023
     assert parse_tax_year("H30年度") == 2018
+    assert parse_tax_year("r元年度") == parse_tax_year("令和元") == 2019
+    assert parse_tax_year("昭和63年") == 1988
     assert parse_tax_year("二〇二三") is None
 
 
