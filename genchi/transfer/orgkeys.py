@@ -27,13 +27,14 @@ from genchi.parties.models import Organisation
 from genchi.vault import (
     DecryptionFailed,
     MasterKey,
+    MasterKeyError,
     current_master_key,
     unwrap_secret,
     wrap_secret,
 )
 
 from .models import OrganisationKeyPair, PartnerKeyCard
-from .refusals import Refused
+from .refusals import Refused, refusal_message
 
 
 def _secret_context(org_code: str) -> str:
@@ -248,13 +249,17 @@ def exchange_demo_cards(ward: Organisation, contractor: Organisation) -> None:
 def rewrap_secrets(old: MasterKey, new: MasterKey) -> int:
     """Master-key rotation hook: re-encrypt every organisation secret from `old` to `new`.
 
-    Registered in TransferConfig.ready(); runs inside the vault's rotation transaction.
+    Registered in TransferConfig.ready(); runs inside the vault's rotation transaction, and
+    reports a secret it cannot open as the vault's MasterKeyError (the rotation is undone).
     """
     rows = OrganisationKeyPair.objects.select_for_update().select_related("organisation")
     count = 0
     for row in rows:
         code = row.organisation.code
-        secret = unwrap_org_secret(code, bytes(row.secret_blob), old)
+        try:
+            secret = unwrap_org_secret(code, bytes(row.secret_blob), old)
+        except Refused as exc:
+            raise MasterKeyError(refusal_message(exc)) from exc
         row.secret_blob = wrap_org_secret(code, secret, new)
         row.master_key_id = new.key_id
         row.save(update_fields=["secret_blob", "master_key_id"])

@@ -1,5 +1,6 @@
-"""`genchi package`, `genchi usb` and `genchi keys`: Japanese messages, exit 1 on refusal,
-2 on usage errors, no tracebacks."""
+"""`genchi package`, `genchi usb`, `genchi keys` and the organisation keys' part of
+`genchi master-key rotate`: Japanese messages, exit 1 on refusal, 2 on usage errors, no
+tracebacks."""
 
 from __future__ import annotations
 
@@ -67,12 +68,28 @@ def test_keys_create_export_import_list(ward, contractor, tmp_path):
 @pytest.mark.django_db
 def test_rotate_master_rewraps_organisation_keys(ward, contractor, keys_exchanged):
     before = OrganisationKeyPair.objects.get(organisation=ward).master_key_id
-    code, out, _ = genchi("keys", "rotate-master")
+    code, out, _ = genchi("master-key", "rotate")
     assert code == 0 and "包み直し" in out
     from genchi.transfer import orgkeys
 
     assert OrganisationKeyPair.objects.get(organisation=ward).master_key_id != before
     assert orgkeys.secret_keys(ward).org_code == ward.code
+    assert genchi("keys", "rotate-master")[0] == 2  # the master key is not an organisation key
+
+
+@pytest.mark.django_db
+def test_rotation_stops_at_an_organisation_secret_it_cannot_open(ward, contractor, keys_exchanged):
+    from genchi.vault.master import read_master_key
+
+    before = read_master_key().key_id
+    row = OrganisationKeyPair.objects.get(organisation=ward)
+    blob = bytearray(row.secret_blob)
+    blob[-1] ^= 1
+    OrganisationKeyPair.objects.filter(pk=row.pk).update(secret_blob=bytes(blob))
+    code, _, err = genchi("master-key", "rotate")
+    assert code == 1 and "組織の秘密鍵を復号できません" in err and "Traceback" not in err
+    assert read_master_key().key_id == before
+    assert set(OrganisationKeyPair.objects.values_list("master_key_id", flat=True)) == {before}
 
 
 @pytest.mark.django_db

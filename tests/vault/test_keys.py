@@ -69,7 +69,7 @@ def test_rotate_master_rewraps_every_key_and_secret(contract, ward, contractor, 
     orgkeys.create_key_pair(ward)
     orgkeys.create_key_pair(contractor)
     before = read_master_key()
-    call_command("keys", "rotate-master")
+    call_command("master-key", "rotate")
     after = read_master_key()
     assert after.key_id != before.key_id
     data_keys = DataKey.objects.all()

@@ -1,19 +1,21 @@
+"""`genchi keys`: this installation's organisation key pairs and the partners' public key
+cards (create, export, import, list). The master key is `genchi master-key` (vault)."""
+
 from pathlib import Path
 
 from genchi.core.commands import CommandError, GenchiCommand
-from genchi.vault.keys import rotate_master_key
-from genchi.vault.master import MasterKeyError
+from genchi.transfer import orgkeys
+from genchi.transfer.models import OrganisationKeyPair, PartnerKeyCard
+from genchi.transfer.refusals import Refused
+
+from ._common import organisation, refusal
 
 
 class Command(GenchiCommand):
-    help = (
-        "鍵の管理: rotate-master でマスター鍵を更新し、全契約のデータ鍵を包み直します。"
-        " create / export / import / list で組織の鍵ペアと相手の公開鍵カードを扱います。"
-    )
+    help = "組織の鍵ペアと相手の公開鍵カードを扱います(create / export / import / list)。"
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
-        sub.add_parser("rotate-master", help="マスター鍵を新しくして、全データ鍵を包み直す")
         create = sub.add_parser("create", help="組織の暗号化鍵・署名鍵のペアを作る")
         create.add_argument("--org", required=True, help="組織コード")
         create.add_argument("--replace", action="store_true", help="既存の鍵ペアを廃止して作り直す")
@@ -33,49 +35,20 @@ class Command(GenchiCommand):
         sub.add_parser("list", help="組織の鍵ペアと登録済みの公開鍵カードを一覧する")
 
     def run(self, *args, action, **options):
-        if action == "rotate-master":
-            return self._rotate()
-        from genchi.transfer.refusals import Refused, refusal_message
-
         try:
             getattr(self, f"_{action}")(**options)
         except Refused as exc:
-            raise CommandError(f"{refusal_message(exc)} [{exc.code}]") from None
-
-    def _rotate(self):
-        from genchi.transfer.refusals import Refused, refusal_message
-
-        try:
-            # Organisation secret keys are re-wrapped in the same transaction (a rotation
-            # hook), which also writes the log entry.
-            old_id, new_id, count = rotate_master_key()
-        except MasterKeyError as exc:
-            raise CommandError(str(exc)) from exc
-        except Refused as exc:
-            raise CommandError(refusal_message(exc)) from None
-        self.stdout.write(f"マスター鍵を更新しました: {old_id} → {new_id}(鍵 {count} 件を包み直し)")
-
-    def _org(self, code):
-        from genchi.parties.models import Organisation
-
-        org = Organisation.objects.filter(code=code).first()
-        if org is None:
-            raise CommandError(f"組織 {code} が見つかりません。")
-        return org
+            raise refusal(exc) from None
 
     def _create(self, *, org, replace=False, **_):
-        from genchi.transfer import orgkeys
-
-        row = orgkeys.create_key_pair(self._org(org), replace=replace)
+        row = orgkeys.create_key_pair(organisation(org), replace=replace)
         self.stdout.write(f"鍵ペアを作成しました: {row.organisation.name}")
         self._fingerprints(row.encryption_fingerprint, row.signing_fingerprint)
 
     def _export(self, *, org, out=None, qr=None, **_):
-        from genchi.transfer import orgkeys
-
-        organisation = self._org(org)
-        data = orgkeys.export_card(organisation)
-        card = orgkeys.own_card(organisation)
+        own = organisation(org)
+        data = orgkeys.export_card(own)
+        card = orgkeys.own_card(own)
         if out:
             Path(out).write_bytes(data)
             self.stdout.write(f"公開鍵カードを書き出しました: {Path(out).name}")
@@ -89,13 +62,11 @@ class Command(GenchiCommand):
         self.stdout.write("相手とフィンガープリントを読み合わせて照合してください。")
 
     def _import(self, *, file, org, fingerprint="", replace=False, **_):
-        from genchi.transfer import orgkeys
-
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"ファイルがありません: {file}")
         row = orgkeys.import_card(
-            self._org(org),
+            organisation(org),
             path.read_bytes()[: 64 * 1024],
             expected_fingerprint=fingerprint,
             replace=replace,
@@ -108,8 +79,6 @@ class Command(GenchiCommand):
             )
 
     def _list(self, **_):
-        from genchi.transfer.models import OrganisationKeyPair, PartnerKeyCard
-
         for row in OrganisationKeyPair.objects.filter(retired_at__isnull=True).select_related(
             "organisation"
         ):
