@@ -71,7 +71,7 @@ class ReceiveForm(forms.Form):
 
 class ConfirmForm(forms.Form):
     code = forms.CharField(
-        label=_("票のQRコードの内容、またはパッケージIDとSHA-256"),
+        label=_("票のQRコードの内容、またはパッケージIDとダイジェスト"),
         widget=forms.Textarea(attrs={"rows": 2, "autocomplete": "off", "spellcheck": "false"}),
     )
     record_count = forms.IntegerField(label=_("票に記載の件数"), min_value=0)

@@ -140,7 +140,8 @@ class Package(models.Model):
     )
     record_count = models.PositiveIntegerField(_("件数"))
     photo_count = models.PositiveIntegerField(_("写真数"), default=0)
-    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    # The package digest: SHA-256 of the signed manifest, not of the encrypted file.
+    digest = models.CharField(_("ダイジェスト"), max_length=64)
     size = models.BigIntegerField(_("サイズ(バイト)"))
     filename = models.CharField(_("ファイル名"), max_length=200)
     passphrase_protected = models.BooleanField(_("パスワード保護"), default=False)
@@ -214,7 +215,7 @@ class HandoverSlip(models.Model):
     content = models.CharField(_("内容"), max_length=200)
     record_count = models.PositiveIntegerField(_("件数"))
     package_uuid = models.UUIDField(_("パッケージID"))
-    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    digest = models.CharField(_("ダイジェスト"), max_length=64)
     stick_label = models.CharField(_("USBメモリ"), max_length=64, blank=True)
     handed_at = models.DateTimeField(_("受け渡し日時"), default=timezone.now)
     log_count = models.BigIntegerField(_("監査ログ件数"))
@@ -245,8 +246,8 @@ class HandoverSlip(models.Model):
 
     @property
     def qr_text(self) -> str:
-        """What the slip's QR code holds: the package id and hash, nothing personal."""
-        return f"GENCHI-SLIP:{self.package_uuid}:{self.sha256}"
+        """What the slip's QR code holds: the package id and digest, nothing personal."""
+        return f"GENCHI-SLIP:{self.package_uuid}:{self.digest}"
 
 
 class UsbStick(models.Model):

@@ -1,7 +1,7 @@
 """受け渡し票 as an A4 PDF: Japanese, embedded fonts, 和暦 dates, seal boxes, QR code (W-O3, C-O8).
 
 The slip carries no personal data: counts, hashes, codes and the names of the staff who
-handed over. Its QR code holds `GENCHI-SLIP:<package id>:<sha256>`, which the receiving
+handed over. Its QR code holds `GENCHI-SLIP:<package id>:<digest>`, which the receiving
 side scans (or types) to confirm it holds the same package.
 """
 
@@ -74,7 +74,7 @@ def slip_pdf(slip: HandoverSlip) -> bytes:
         ("内容", slip.content),
         ("件数", f"{slip.record_count:,} 件"),
         ("パッケージID", str(slip.package_uuid)),
-        ("ダイジェスト", _split_hash(slip.sha256) + "\n(署名済みマニフェストの SHA-256)"),
+        ("ダイジェスト", _split_hash(slip.digest) + "\n(署名済みマニフェストの SHA-256)"),
         ("ファイル名", package.filename),
         ("USBメモリ", slip.stick_label or "—"),
         ("暗号化", f"{encryption}・署名 Ed25519"),

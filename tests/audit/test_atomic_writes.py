@@ -426,7 +426,7 @@ def arrange_mark_received(w: World):
 def arrange_confirm_slip(w: World):
     slip = w.export.slip
     transfer.mark_received(slip, receiver_name="高田 誠", by=w.staff)
-    code = f"{slip.package_uuid} {slip.sha256}"
+    code = f"{slip.package_uuid} {slip.digest}"
     return lambda: transfer.confirm_slip(slip, code=code, record_count=slip.record_count)
 
 

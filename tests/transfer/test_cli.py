@@ -127,6 +127,7 @@ def test_package_export_import_inspect(sealed_batch, stick, tmp_path, people):
     summary = json.loads(text)
     assert summary["manifest"]["record_count"] == 3
     assert summary["file_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert summary["digest"] == HandoverSlip.objects.get().digest != summary["file_sha256"]
 
     code, text, err = genchi("package", "import", str(path), "--user", "c-manager")
     assert code == 0, err

@@ -87,7 +87,7 @@ def test_round_trip(sealed_batch, lent_stick, tmp_path, people, contract):
             assert name.startswith("g2:") and address.startswith("g2:")
     slip = imported.slip
     assert slip.state == HandoverSlip.State.RECEIVED
-    assert slip.sha256 == result.package.sha256 == imported.package.sha256
+    assert slip.digest == result.package.digest == imported.package.digest
     assert str(slip.package_uuid) == str(result.package.package_id)
 
     services.confirm_slip(slip, code=slip.qr_text, record_count=3, by=people[Role.MANAGER])
@@ -443,7 +443,7 @@ def test_slip_state_machine(exported, people):
         services.confirm_slip(slip, code=slip.qr_text, record_count=4)
     assert exc.value.code == "count_mismatch"
     assert AuditEntry.objects.filter(action="slip.confirm_refused").count() == 3
-    typed = f"{slip.package_uuid}  {slip.sha256.upper()}"  # typed by hand, any case
+    typed = f"{slip.package_uuid}  {slip.digest.upper()}"  # typed by hand, any case
     services.confirm_slip(slip, code=typed, record_count=3, by=staff)
     slip.refresh_from_db()
     assert slip.state == HandoverSlip.State.CONFIRMED and slip.confirmed_by == staff

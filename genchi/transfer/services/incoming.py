@@ -105,7 +105,7 @@ def receive_package(
                 contract=contract,
                 detail={
                     "package_id": verified.package_id,
-                    "sha256": verified.digest,
+                    "digest": verified.digest,
                     "records": created,
                     "file": p.name,
                     "kind": kind,
@@ -161,7 +161,7 @@ def verify_results_package(
         contract=contract,
         detail={
             "package_id": verified.package_id,
-            "sha256": verified.digest,
+            "digest": verified.digest,
             "records": verified.record_count,
             "kind": "results",
         },
@@ -242,7 +242,7 @@ def _record_incoming(
                 recipient=holder,
                 record_count=m.record_count,
                 photo_count=m.photo_count,
-                sha256=verified.digest,
+                digest=verified.digest,
                 size=path.stat().st_size,
                 filename=path.name[:200],
                 passphrase_protected=passphrase is not None,

@@ -370,7 +370,7 @@ def _record_outgoing(
         sender=sender,
         recipient=recipient,
         record_count=written.record_count,
-        sha256=written.digest,
+        digest=written.digest,
         size=written.size,
         filename=written.path.name,
         passphrase_protected=passphrase_protected,
@@ -386,7 +386,7 @@ def _record_outgoing(
         contract=contract,
         detail={
             "package_id": written.package_id,
-            "sha256": written.digest,
+            "digest": written.digest,
             "records": written.record_count,
             "kind": kind,
             "batch": batch_code,

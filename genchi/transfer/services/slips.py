@@ -69,7 +69,7 @@ def issue_slip(
         content=CONTENT_BY_KIND.get(package.kind, ""),
         record_count=package.record_count,
         package_uuid=package.package_id,
-        sha256=package.sha256,
+        digest=package.digest,
         stick_label=package.stick.label if package.stick else "",
         handed_at=now,
         log_count=count,
@@ -95,7 +95,7 @@ def issue_slip(
 
 
 def parse_slip_code(text: str) -> tuple[str, str]:
-    """(package id, sha256) from a scanned QR text or a typed 'ID HASH' pair."""
+    """(package id, digest) from a scanned QR text or a typed 'ID DIGEST' pair."""
     cleaned = text.strip()
     if cleaned.upper().startswith("GENCHI-SLIP:"):
         cleaned = cleaned[len("GENCHI-SLIP:") :]
@@ -164,8 +164,8 @@ def confirm_slip(
                 raise Refused("bad_state", _("この票はすでに確認済みです。"))
             if slip.state != HandoverSlip.State.RECEIVED:
                 raise Refused("bad_state", _("受領を記録してから確認してください。"))
-            package_id, sha = parse_slip_code(code)
-            if package_id != str(slip.package_uuid) or sha != slip.sha256:
+            package_id, digest = parse_slip_code(code)
+            if package_id != str(slip.package_uuid) or digest != slip.digest:
                 raise Refused(
                     "slip_mismatch",
                     _("入力されたパッケージIDまたはダイジェストが、この票の記録と一致しません。"),

@@ -71,7 +71,7 @@ class Command(GenchiCommand):
         p = result.package
         self.stdout.write(f"書き出しました: {result.path.name}")
         self.stdout.write(f"  パッケージID: {p.package_id}")
-        self.stdout.write(f"  ダイジェスト: {p.sha256}")
+        self.stdout.write(f"  ダイジェスト: {p.digest}")
         self.stdout.write(f"  件数:         {p.record_count}")
         self.stdout.write(f"  受け渡し票:   {result.slip.number}(発行済み)")
 
@@ -92,7 +92,7 @@ class Command(GenchiCommand):
         p = result.package
         self.stdout.write(f"取り込みました: {p.contract.code} {result.created} 件")
         self.stdout.write(f"  パッケージID: {p.package_id}")
-        self.stdout.write(f"  ダイジェスト: {p.sha256}")
+        self.stdout.write(f"  ダイジェスト: {p.digest}")
         self.stdout.write(
             f"  受け渡し票:   {result.slip.number}(受領済み。票の内容を確認して確認済みにしてください)"
         )
@@ -109,6 +109,7 @@ class Command(GenchiCommand):
             "file": Path(file).name,
             "size": info.size,
             "file_sha256": info.file_sha256,
+            "digest": info.digest,
             "encryption": info.encryption,
             "opened_with_key_of": found.opened_as,
             "signature": info.signature,
