@@ -4,6 +4,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from genchi.core.models import RecordedBy, actor
 from genchi.jobs.models import JobRow
 from genchi.vault.fields import EncryptedTextField
 from genchi.vault.scopes import WARD
@@ -80,7 +81,7 @@ class Case(models.Model):
         return self.ref
 
 
-class Batch(models.Model):
+class Batch(RecordedBy):
     """The cases handed over together (委託バッチ): draft → sealed (frozen) → handed over."""
 
     class Status(models.TextChoices):
@@ -97,13 +98,8 @@ class Batch(models.Model):
         _("状態"), max_length=16, choices=Status.choices, default=Status.DRAFT
     )
     priority = models.CharField(_("優先順位の基準"), max_length=64, blank=True)
-    created_by = models.ForeignKey(
-        "accounts.User", on_delete=models.PROTECT, related_name="+", null=True, blank=True
-    )
     created_at = models.DateTimeField(_("作成日時"), default=timezone.now)
-    sealed_by = models.ForeignKey(
-        "accounts.User", on_delete=models.PROTECT, related_name="+", null=True, blank=True
-    )
+    sealed_by = actor()
     sealed_at = models.DateTimeField(_("封緘日時"), null=True, blank=True)
     cases = models.ManyToManyField(Case, through="BatchItem", related_name="batches")
 
@@ -136,7 +132,7 @@ class BatchItem(models.Model):
         return f"{self.batch_id}#{self.position}"
 
 
-class ImportRun(JobRow):
+class ImportRun(RecordedBy, JobRow):
     """One upload of the tax division's list: preview first, then an all-or-nothing commit.
 
     The uploaded file and the preview report (which quotes row values) are kept only
@@ -159,9 +155,6 @@ class ImportRun(JobRow):
         on_delete=models.PROTECT,
         related_name="import_runs",
         verbose_name=_("契約"),
-    )
-    created_by = models.ForeignKey(
-        "accounts.User", on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     created_at = models.DateTimeField(_("受付日時"), default=timezone.now)
     channel = models.CharField(_("経路"), max_length=8, default="web")
@@ -236,7 +229,7 @@ class ImportRun(JobRow):
         }
 
 
-class MappingPreset(models.Model):
+class MappingPreset(RecordedBy):
     """A hand-made column mapping (file header → Genchi field), saved per ward for reuse."""
 
     organisation = models.ForeignKey(
@@ -247,9 +240,6 @@ class MappingPreset(models.Model):
     )
     name = models.CharField(_("名称"), max_length=100)
     mapping = models.JSONField(_("列の対応"), default=dict)
-    created_by = models.ForeignKey(
-        "accounts.User", on_delete=models.SET_NULL, related_name="+", null=True, blank=True
-    )
     created_at = models.DateTimeField(_("登録日時"), default=timezone.now)
 
     class Meta:

@@ -90,7 +90,7 @@ def log_case_list_view(cases: list[Case], contract_codes: set[str], *, view: str
 
 def import_runs_for(user) -> QuerySet[ImportRun]:
     return ImportRun.objects.filter(contract__in=intake_contracts_for(user)).select_related(
-        "contract__ward", "created_by"
+        "contract__ward", "by"
     )
 
 
@@ -110,7 +110,7 @@ def presets_for(user) -> QuerySet[MappingPreset]:
 def batches_for(user) -> QuerySet[Batch]:
     return (
         Batch.objects.filter(contract__in=intake_contracts_for(user))
-        .select_related("contract", "created_by", "sealed_by")
+        .select_related("contract", "by", "sealed_by")
         .annotate(case_count=Count("items"))
     )
 

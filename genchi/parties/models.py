@@ -3,6 +3,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from genchi.core.models import RecordedBy
+
 
 class Organisation(models.Model):
     class Kind(models.TextChoices):
@@ -71,7 +73,7 @@ class Contract(models.Model):
         return f"{self.title}({self.code})"
 
 
-class Designation(models.Model):
+class Designation(RecordedBy):
     """A contractor person designated on one contract (C-O1, S13), with dates."""
 
     class Role(models.TextChoices):
@@ -92,14 +94,6 @@ class Designation(models.Model):
     starts_on = models.DateField(_("指定日"))
     ends_on = models.DateField(_("指定解除日"), null=True, blank=True)
     reported_to_ward_on = models.DateField(_("区への報告日"), null=True, blank=True)
-    designated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("指定者"),
-    )
 
     class Meta:
         ordering = ["contract", "role", "starts_on"]

@@ -117,7 +117,7 @@ def designate(
         role=role,
         starts_on=starts_on,
         reported_to_ward_on=reported_to_ward_on,
-        designated_by=by,
+        by=by,
     )
     record(
         "designation.created",

@@ -78,7 +78,7 @@ def contract_edit(request, code):
 
 
 def _contract_page(request, contract, form: DesignationForm | None):
-    designations = contract.designations.select_related("person", "designated_by")
+    designations = contract.designations.select_related("person", "by")
     return render(
         request,
         "parties/contract_detail.html",

@@ -115,7 +115,7 @@ def register_stick(
                 serial=serial.strip(),
                 capacity_gb=capacity_gb,
                 model_name=model_name.strip(),
-                registered_by=_user(by),
+                by=_user(by),
             )
             StickEvent.objects.create(
                 stick=stick,
@@ -232,7 +232,7 @@ def lend_stick(
             borrower_name=borrower_name.strip()[:100],
             borrower_org=borrower_org,
             purpose=purpose.strip()[:200],
-            lent_by=_user(by),
+            by=_user(by),
             due_on=due_on,
             package=carried[-1].package if carried else None,
         )

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from genchi.core.models import RecordedBy, RecordedByName, actor
 from genchi.jobs.models import JobRow
 
 
-class OrganisationKeyPair(models.Model):
+class OrganisationKeyPair(RecordedBy):
     """An organisation's own encryption (age X25519) and signing (Ed25519) key pair.
 
     `secret_blob` is the secret key file encrypted with AES-256-GCM under the master key;
@@ -38,9 +38,6 @@ class OrganisationKeyPair(models.Model):
     master_key_id = models.CharField(_("マスター鍵ID"), max_length=32)
     card_json = models.TextField(_("公開鍵カード"))
     created_at = models.DateTimeField(_("作成日時"), default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
     retired_at = models.DateTimeField(_("廃止日時"), null=True, blank=True)
 
     class Meta:
@@ -58,7 +55,7 @@ class OrganisationKeyPair(models.Model):
         return f"{self.organisation.code}: {self.signing_fingerprint[:19]}"
 
 
-class PartnerKeyCard(models.Model):
+class PartnerKeyCard(RecordedBy):
     """A partner organisation's public key card, imported by `holder` (whose Genchi trusts it)."""
 
     holder = models.ForeignKey(
@@ -80,9 +77,6 @@ class PartnerKeyCard(models.Model):
     signing_fingerprint = models.CharField(_("署名鍵フィンガープリント"), max_length=80)
     card_json = models.TextField(_("公開鍵カード"))
     imported_at = models.DateTimeField(_("登録日時"), default=timezone.now)
-    imported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
     fingerprints_compared = models.BooleanField(_("フィンガープリントを照合済み"), default=False)
     retired_at = models.DateTimeField(_("廃止日時"), null=True, blank=True)
 
@@ -101,7 +95,7 @@ class PartnerKeyCard(models.Model):
         return f"{self.holder.code} ← {self.subject.code}"
 
 
-class Package(models.Model):
+class Package(RecordedBy):
     """One encrypted package as seen by one organisation (`holder`): sent or received."""
 
     class Direction(models.TextChoices):
@@ -157,14 +151,6 @@ class Package(models.Model):
     )
     answers = models.UUIDField(_("応答元パッケージ"), null=True, blank=True)
     at = models.DateTimeField(_("日時"), default=timezone.now)
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("担当者"),
-    )
 
     class Meta:
         ordering = ["-at"]
@@ -184,7 +170,7 @@ class Package(models.Model):
         return str(self.package_id)[:8]
 
 
-class HandoverSlip(models.Model):
+class HandoverSlip(RecordedBy):
     """受け渡し票: the record of one handover, kept by each side (W-O3, C-O8)."""
 
     class Direction(models.TextChoices):
@@ -220,18 +206,11 @@ class HandoverSlip(models.Model):
     handed_at = models.DateTimeField(_("受け渡し日時"), default=timezone.now)
     log_count = models.BigIntegerField(_("監査ログ件数"))
     log_head = models.CharField(_("監査ログ先頭ハッシュ"), max_length=64)
-    issued_at = models.DateTimeField(_("発行日時"), default=timezone.now)
-    issued_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    issued_at = models.DateTimeField(_("発行日時"), default=timezone.now)  # the issuer is `by`
     received_at = models.DateTimeField(_("受領日時"), null=True, blank=True)
-    received_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    received_by = actor()
     confirmed_at = models.DateTimeField(_("確認日時"), null=True, blank=True)
-    confirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    confirmed_by = actor()
     confirmation_note = models.CharField(_("確認メモ"), max_length=200, blank=True)
 
     class Meta:
@@ -250,7 +229,7 @@ class HandoverSlip(models.Model):
         return f"GENCHI-SLIP:{self.package_uuid}:{self.digest}"
 
 
-class UsbStick(models.Model):
+class UsbStick(RecordedBy):
     """A ward-managed, password-protected USB stick (W-O4), in the ledger (W-O5)."""
 
     class Status(models.TextChoices):
@@ -273,9 +252,6 @@ class UsbStick(models.Model):
     )
     needs_wipe = models.BooleanField(_("消去待ち"), default=False)
     registered_at = models.DateTimeField(_("登録日時"), default=timezone.now)
-    registered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
 
     class Meta:
         ordering = ["owner", "label"]
@@ -288,7 +264,7 @@ class UsbStick(models.Model):
         return self.label
 
 
-class StickLoan(models.Model):
+class StickLoan(RecordedBy):
     """One lending of a stick: to whom, when, until when, with which package (W-O5)."""
 
     stick = models.ForeignKey(
@@ -304,15 +280,7 @@ class StickLoan(models.Model):
         verbose_name=_("借受組織"),
     )
     purpose = models.CharField(_("用途"), max_length=200, blank=True)
-    lent_at = models.DateTimeField(_("貸出日時"), default=timezone.now)
-    lent_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("貸出担当"),
-    )
+    lent_at = models.DateTimeField(_("貸出日時"), default=timezone.now)  # the lender is `by`
     due_on = models.DateField(_("返却予定日"))
     package = models.ForeignKey(
         Package,
@@ -324,14 +292,7 @@ class StickLoan(models.Model):
     )
     returned_at = models.DateTimeField(_("返却日時"), null=True, blank=True)
     returned_by_name = models.CharField(_("返却者"), max_length=100, blank=True)
-    received_back_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("返却受付"),
-    )
+    received_back_by = actor(_("返却受付"))
 
     class Meta:
         ordering = ["-lent_at"]
@@ -352,7 +313,7 @@ class StickLoan(models.Model):
         return self.returned_at is None and self.due_on < today
 
 
-class StickEvent(models.Model):
+class StickEvent(RecordedByName):
     """One line of the USB ledger: registration, lending, return, inspection, wipe, write."""
 
     class Kind(models.TextChoices):
@@ -375,15 +336,6 @@ class StickEvent(models.Model):
     )
     kind = models.CharField(_("区分"), max_length=12, choices=Kind.choices)
     at = models.DateTimeField(_("日時"), default=timezone.now)
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("記録者"),
-    )
-    by_name = models.CharField(_("実施者"), max_length=100, blank=True)
     loan = models.ForeignKey(
         StickLoan, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
     )

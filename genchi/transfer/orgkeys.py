@@ -85,7 +85,7 @@ def create_key_pair(org: Organisation, *, by=None, replace: bool = False) -> Org
             secret_blob=wrap_org_secret(org.code, generated.to_bytes(), master),
             master_key_id=master.key_id,
             card_json=card.to_bytes().decode("utf-8"),
-            created_by=by if getattr(by, "pk", None) else None,
+            by=by if getattr(by, "pk", None) else None,
         )
         record(
             "orgkey.created",
@@ -181,7 +181,7 @@ def import_card(
             encryption_fingerprint=card.encryption_fingerprint,
             signing_fingerprint=card.signing_fingerprint,
             card_json=card.to_bytes().decode("utf-8"),
-            imported_by=by if getattr(by, "pk", None) else None,
+            by=by if getattr(by, "pk", None) else None,
             fingerprints_compared=bool(expected_fingerprint),
         )
         record(

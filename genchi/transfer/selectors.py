@@ -33,7 +33,7 @@ def slips_for(user) -> QuerySet[HandoverSlip]:
         return HandoverSlip.objects.none()
     return HandoverSlip.objects.filter(
         holder_id=user.organisation_id, contract__in=contracts_for(user)
-    ).select_related("package", "contract", "confirmed_by", "issued_by", "received_by")
+    ).select_related("package", "contract", "confirmed_by", "by", "received_by")
 
 
 def handover_jobs_for(user) -> QuerySet[HandoverJob]:
@@ -88,5 +88,5 @@ def partner_cards_for(user) -> QuerySet[PartnerKeyCard]:
     if user.organisation_id is None:
         return PartnerKeyCard.objects.none()
     return PartnerKeyCard.objects.filter(holder_id=user.organisation_id).select_related(
-        "subject", "imported_by"
+        "subject", "by"
     )

@@ -49,7 +49,7 @@ def make_sealed_batch(contract, cases, *, number: int = 1, by=None) -> Batch:
         status=Batch.Status.SEALED,
         sealed_at=timezone.now(),
         sealed_by=by,
-        created_by=by,
+        by=by,
     )
     for position, case in enumerate(cases, 1):
         BatchItem.objects.create(batch=batch, case=case, position=position)

@@ -63,7 +63,7 @@ def create_batch(
         number=(last.number + 1) if last else 1,
         title=title.strip()[:200],
         priority=priority,
-        created_by=user if getattr(user, "is_authenticated", False) else None,
+        by=user if getattr(user, "is_authenticated", False) else None,
     )
     record(
         "batch.created",

@@ -83,7 +83,7 @@ def create_run(
     options = options or ImportOptions()
     run = ImportRun.objects.create(
         contract=contract,
-        created_by=user if getattr(user, "is_authenticated", False) else None,
+        by=user if getattr(user, "is_authenticated", False) else None,
         channel=channel,
         filename=(filename or "")[-255:],
         file_size=len(data),
@@ -349,7 +349,7 @@ def save_preset(organisation, name: str, mapping: dict[str, str], *, user=None) 
     preset, _created = MappingPreset.objects.update_or_create(
         organisation=organisation,
         name=name.strip()[:100],
-        defaults={"mapping": mapping, "created_by": user},
+        defaults={"mapping": mapping, "by": user},
     )
     record("intake.preset.saved", obj=preset, detail={"name": preset.name})
     return preset

@@ -75,7 +75,7 @@ def issue_slip(
         log_count=count,
         log_head=head_hash,
         issued_at=now,
-        issued_by=user_or_none(by),
+        by=user_or_none(by),
         received_at=now if state == HandoverSlip.State.RECEIVED else None,
         received_by=user_or_none(by) if state == HandoverSlip.State.RECEIVED else None,
     )
