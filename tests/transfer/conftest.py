@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from genchi.accounts.models import Role
 from genchi.intake.models import Batch
-from genchi.transfer import ledger, orgkeys
+from genchi.transfer import ledger, orgkeys, services
 from tests.transfer.handover_world import make_cases, make_sealed_batch
 
 
@@ -22,6 +22,14 @@ def keys_exchanged(ward, contractor):
 @pytest.fixture
 def sealed_batch(people, contract, keys_exchanged) -> Batch:
     return make_sealed_batch(contract, make_cases(contract), by=people[Role.WARD_STAFF])
+
+
+@pytest.fixture
+def exported(sealed_batch, tmp_path, people) -> services.ExportResult:
+    """The sealed batch written by ward staff to a folder standing for the stick."""
+    out = tmp_path / "stick"
+    out.mkdir(exist_ok=True)
+    return services.export_batch(sealed_batch, out, by=people[Role.WARD_STAFF])
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ def make_sealed_batch(contract, cases, *, number: int = 1, by=None) -> Batch:
 
 
 def url_policy_world(people, contract) -> dict:
-    """Objects behind the handover URLs, for tests/foundation/test_url_policy.py."""
+    """Objects behind the handover URLs, for tests/access/test_url_policy.py."""
     import tempfile
     from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""Ward export → contractor import, slips, and every refusal of the issue's bad-input list.
+"""Ward export → contractor import, results back, and every refusal of the bad-input list.
 
 Each refusal test asserts three things: the reason (code), nothing stored, and an audit
 entry carrying the code.
@@ -23,8 +23,9 @@ from genchi.package_format import Refused, SigningKeyPair, write_package
 from genchi.parties import services as party_services
 from genchi.parties.models import Contract
 from genchi.transfer import orgkeys, services
-from genchi.transfer.models import HandoverSlip, Package, StickEvent
+from genchi.transfer.models import HandoverSlip, Package, StickEvent, UsbStick
 from genchi.transfer.refusals import refusal_message
+from tests.conftest import make_person
 from tests.package_format import crafting
 from tests.transfer.handover_world import make_cases, make_sealed_batch
 
@@ -165,6 +166,18 @@ def test_export_refuses_stick_not_wiped(sealed_batch, stick, tmp_path, people):
     assert exc.value.code == "stick_not_wiped"
 
 
+def test_export_rechecks_the_stick_under_lock(sealed_batch, stick, people, tmp_path):
+    stale = UsbStick.objects.get(pk=stick.pk)  # read before another export wrote to it
+    UsbStick.objects.filter(pk=stick.pk).update(needs_wipe=True)
+    with pytest.raises(services.Refusal) as exc:
+        _export(sealed_batch, tmp_path, people, stick=stale)
+    assert exc.value.code == "stick_not_wiped"
+    assert not list((tmp_path / "stick").iterdir())
+    sealed_batch.refresh_from_db()
+    assert sealed_batch.status == Batch.Status.SEALED
+    assert not Package.objects.exists()
+
+
 def test_export_refuses_contractor_person(sealed_batch, tmp_path, people):
     out = tmp_path / "o"
     out.mkdir()
@@ -182,11 +195,6 @@ def test_export_twice_is_refused(sealed_batch, tmp_path, people):
 
 
 # --- bad input: every refusal -------------------------------------------------------------
-
-
-@pytest.fixture
-def exported(sealed_batch, tmp_path, people):
-    return _export(sealed_batch, tmp_path, people)
 
 
 def _import(path, people, **kw):
@@ -406,6 +414,18 @@ def test_handler_of_other_org_cannot_import(exported, people, ward):
     _nothing_stored(1)
 
 
+def test_undesignated_contractor_person_cannot_import(exported, people, contractor):
+    outsider = make_person("c-handler-x", contractor, Role.HANDLER)  # same company, not designated
+    with pytest.raises(Refused) as exc:
+        services.import_cases_package(exported.path, by=outsider)
+    assert exc.value.code == "not_designated"
+    assert "指定" in refusal_message(exc.value)
+    _nothing_stored(1)
+    assert AuditEntry.objects.filter(action="package.refused").exists()
+    # The designated manager still can.
+    assert services.import_cases_package(exported.path, by=people[Role.MANAGER]).created == 3
+
+
 def test_missing_file_is_refused(people, tmp_path, keys_exchanged):
     with pytest.raises(Refused) as exc:
         _import(tmp_path / "nothing.genchi.age", people)
@@ -420,44 +440,6 @@ def test_no_partner_card(exported, people, contractor, ward):
     assert exc.value.code == "no_partner_card"
     _nothing_stored(1)
     _refused("no_partner_card")
-
-
-# --- slips -------------------------------------------------------------------------------
-
-
-def test_slip_state_machine(exported, people):
-    slip = exported.slip
-    staff = people[Role.WARD_STAFF]
-    with pytest.raises(Refused) as exc:
-        services.confirm_slip(slip, code=slip.qr_text, record_count=3, by=staff)
-    assert exc.value.code == "bad_state"
-    with pytest.raises(Refused):
-        services.mark_received(slip, by=staff, receiver_name="  ")
-    services.mark_received(slip, by=staff, receiver_name="高田 誠")
-    with pytest.raises(Refused):
-        services.mark_received(slip, by=staff, receiver_name="高田 誠")
-    with pytest.raises(Refused) as exc:
-        services.confirm_slip(slip, code=f"{slip.package_uuid} {'0' * 64}", record_count=3)
-    assert exc.value.code == "slip_mismatch"
-    with pytest.raises(Refused) as exc:
-        services.confirm_slip(slip, code=slip.qr_text, record_count=4)
-    assert exc.value.code == "count_mismatch"
-    assert AuditEntry.objects.filter(action="slip.confirm_refused").count() == 3
-    typed = f"{slip.package_uuid}  {slip.digest.upper()}"  # typed by hand, any case
-    services.confirm_slip(slip, code=typed, record_count=3, by=staff)
-    slip.refresh_from_db()
-    assert slip.state == HandoverSlip.State.CONFIRMED and slip.confirmed_by == staff
-    with pytest.raises(Refused):
-        services.confirm_slip(slip, code=slip.qr_text, record_count=3)
-
-
-def test_parse_slip_code():
-    pid = "0b7f9a62-8f7e-4d43-9b39-2a0f1a3c5d11"
-    assert services.parse_slip_code(f"GENCHI-SLIP:{pid}:{'a' * 64}") == (pid, "a" * 64)
-    assert services.parse_slip_code(f" {pid}\n{'A' * 64} ") == (pid, "a" * 64)
-    for bad in ("", "nonsense", f"{pid}", "zz " + "a" * 64):
-        with pytest.raises(Refused):
-            services.parse_slip_code(bad)
 
 
 # --- the way back: results --------------------------------------------------------------
@@ -513,6 +495,18 @@ def test_results_from_wrong_signer(people, ward, contractor, contract, keys_exch
     with pytest.raises(Refused) as exc:
         services.verify_results_package(written.path, by=people[Role.WARD_STAFF])
     assert exc.value.code == "bad_signature"
+
+
+def test_undesignated_contractor_person_cannot_send_results(
+    people, contract, contractor, keys_exchanged, tmp_path
+):
+    outsider = make_person("c-manager-x", contractor, Role.MANAGER)
+    out = tmp_path / "r"
+    out.mkdir()
+    with pytest.raises(Refused) as exc:
+        services.export_results_package(contract, RESULTS, out, by=outsider)
+    assert exc.value.code == "not_designated"
+    assert not list(out.iterdir())
 
 
 def test_inspect_never_reads_records(exported):

@@ -226,3 +226,27 @@ def test_a_stick_back_from_a_loan_without_a_package_can_carry_the_next_one(
     result = services.export_batch(sealed_batch, mount, by=staff, stick=stick)
     loan = ledger.lend_stick(stick, borrower_name="高田 誠", due_on=due, by=staff)
     assert loan.package == result.package
+
+
+def test_wipe_with_a_stale_stick_cannot_hide_a_loan(stick, people, contractor):
+    stale = UsbStick.objects.get(pk=stick.pk)
+    due = timezone.localdate() + dt.timedelta(days=3)
+    ledger.lend_stick(stick, borrower_name="高田 誠", due_on=due, by=people[Role.WARD_STAFF])
+    with pytest.raises(ledger.LedgerError) as exc:
+        ledger.wipe_stick(stale, method="secure_erase", by=people[Role.WARD_STAFF])
+    assert exc.value.code == "lent"
+    stick.refresh_from_db()
+    assert stick.status == UsbStick.Status.LENT
+
+
+def test_capacity_beyond_any_stick_is_refused(ward, people, client_for):
+    with pytest.raises(ledger.LedgerError) as exc:
+        ledger.register_stick(ward, label="USB-77", serial="S", capacity_gb=10**12)
+    assert exc.value.code == "bad_capacity"
+    client = client_for(Role.WARD_STAFF)
+    client.raise_request_exception = False
+    response = client.post(
+        "/usb/register/", {"label": "USB-78", "serial": "S", "capacity_gb": "999999999999"}
+    )
+    assert response.status_code == 200
+    assert not UsbStick.objects.exists()
