@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "genchi.audit.middleware.RequestContextMiddleware",
     "genchi.accounts.middleware.IdleTimeoutMiddleware",
+    "genchi.web.middleware.MethodNotAllowedPage",
     "genchi.access.middleware.PolicyMiddleware",
 ]
 

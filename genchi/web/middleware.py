@@ -1,5 +1,9 @@
+"""Middleware of the UI shell: the language of the pages, and a page for a wrong method."""
+
 from django.conf import settings
+from django.shortcuts import render
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 
 class JapaneseFirstLocaleMiddleware:
@@ -26,3 +30,30 @@ class JapaneseFirstLocaleMiddleware:
             response["Vary"] = f"{patch}, Cookie" if patch else "Cookie"
         translation.deactivate()
         return response
+
+
+class MethodNotAllowedPage:
+    """An action's address opened as a page (a bookmark, a reload after its form was shown
+    again with an error) answers 405 with a page in words, not Django's empty one."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code != 405 or response.content:
+            return response
+        page = render(
+            request,
+            "web/error.html",
+            {
+                "title": _("この画面は直接開けません"),
+                "message": _(
+                    "この操作は画面のボタンから行います。前の画面に戻って操作してください。"
+                ),
+                "status": 405,
+            },
+            status=405,
+        )
+        page["Allow"] = response["Allow"]
+        return page

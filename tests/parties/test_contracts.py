@@ -74,3 +74,15 @@ def test_ward_admin_edits_a_contract_and_the_change_is_logged(client_for, contra
     assert (
         entry.detail["before"]["max_cases"] == "500" and entry.detail["after"]["max_cases"] == "450"
     )
+
+
+def test_only_the_ward_admin_is_offered_to_change_a_contract(client_for, contract):
+    edit = f'href="/contracts/{contract.code}/edit/"'
+    assert edit in client_for(Role.WARD_ADMIN).get(f"/contracts/{contract.code}/").content.decode()
+    for role in (Role.WARD_STAFF, Role.MANAGER):
+        page = client_for(role).get(f"/contracts/{contract.code}/").content.decode()
+        assert edit not in page
+    assert (
+        'href="/contracts/new/"'
+        not in client_for(Role.WARD_STAFF).get("/contracts/").content.decode()
+    )
