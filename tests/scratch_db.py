@@ -20,7 +20,7 @@ ALIAS = "scratch_migrations"
 
 
 @contextmanager
-def scratch_database(path: Path) -> Iterator[str]:
+def database(path: Path) -> Iterator[str]:
     """A database alias backed by a new SQLite file at `path`, for the duration."""
     scratch = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(path)}
     filled = ConnectionHandler().configure_settings({"default": scratch})["default"]
@@ -56,9 +56,10 @@ BEFORE_RENAMES = [
 ]
 
 
-def rows_before_renames(old, alias: str) -> dict:
-    """One row of each renamed model, written through the historical models `old`;
-    returns {table: (id, author id)} and the digest the package and its slip hold."""
+def rows_before_renames(alias: str) -> dict:
+    """Migrate to BEFORE_RENAMES and write one row of each renamed model through the
+    historical models: their ids by table, the author's id, the digest of the package."""
+    old = migrate(alias, BEFORE_RENAMES)
     objects = lambda label: old.get_model(label).objects.using(alias)  # noqa: E731
     person = objects("accounts.User").create(username="w-staff", password="!")
     ward = objects("parties.Organisation").create(code="w", name="区", kind="ward")

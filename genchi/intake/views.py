@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -476,89 +477,89 @@ def _back_to_batch(batch: Batch):
     return redirect("intake:batch_detail", batch_id=batch.pk)
 
 
+def _on_batch(request, batch_id: int, act: Callable[[Batch], str], *, done_url: str = ""):
+    """Run one write on the batch: its message when done (then `done_url`, or the batch),
+    the service's words when it refuses (then the batch)."""
+    batch = selectors.batch_for(request.user, batch_id)
+    try:
+        text = act(batch)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return _back_to_batch(batch)
+    messages.success(request, text)
+    return redirect(done_url) if done_url else _back_to_batch(batch)
+
+
+def _added(count: int) -> str:
+    return ngettext("%(n)d 件を追加しました。", "%(n)d 件を追加しました。", count) % {"n": count}
+
+
 @require_POST
 @policy(WARD_WRITERS, personal_data=True, description="条件で案件をバッチに追加")
 def batch_fill(request, batch_id: int):
-    batch = selectors.batch_for(request.user, batch_id)
     form = BatchFillForm(request.POST, prefix="fill")
     if not form.is_valid():
-        return _batch_page(request, batch, form)
+        return _batch_page(request, selectors.batch_for(request.user, batch_id), form)
     data = form.cleaned_data
-    cases = selectors.filter_cases(
-        services.eligible_cases(batch.contract), pref=data["pref"], city=data["city"]
-    ).filter(geocode_level__gte=int(data["min_level"]))
-    try:
-        added = services.add_cases(batch, list(cases), limit=data["limit"])
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(
-            request,
-            ngettext("%(n)d 件を追加しました。", "%(n)d 件を追加しました。", added) % {"n": added},
-        )
-    return _back_to_batch(batch)
+
+    def fill(batch: Batch) -> str:
+        cases = selectors.filter_cases(
+            services.eligible_cases(batch.contract), pref=data["pref"], city=data["city"]
+        ).filter(geocode_level__gte=int(data["min_level"]))
+        return _added(services.add_cases(batch, list(cases), limit=data["limit"]))
+
+    return _on_batch(request, batch_id, fill)
 
 
 @require_POST
 @policy(WARD_WRITERS, description="選んだ案件をバッチから外す")
 def batch_remove_cases(request, batch_id: int):
-    batch = selectors.batch_for(request.user, batch_id)
-    try:
+    def remove(batch: Batch) -> str:
         removed = services.remove_cases(batch, _case_ids(request))
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(
-            request,
-            ngettext("%(n)d 件を外しました。", "%(n)d 件を外しました。", removed) % {"n": removed},
-        )
-    return _back_to_batch(batch)
+        return ngettext("%(n)d 件を外しました。", "%(n)d 件を外しました。", removed) % {
+            "n": removed
+        }
+
+    return _on_batch(request, batch_id, remove)
 
 
 @require_POST
 @policy(WARD_WRITERS, description="バッチの封緘")
 def batch_seal(request, batch_id: int):
-    batch = selectors.batch_for(request.user, batch_id)
-    try:
+    def seal(batch: Batch) -> str:
         services.seal_batch(batch, user=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("バッチを封緘しました。以後は変更できません。"))
-    return _back_to_batch(batch)
+        return _("バッチを封緘しました。以後は変更できません。")
+
+    return _on_batch(request, batch_id, seal)
 
 
 @require_POST
 @policy(WARD_WRITERS, description="バッチの削除")
 def batch_delete(request, batch_id: int):
-    batch = selectors.batch_for(request.user, batch_id)
-    try:
+    def delete(batch: Batch) -> str:
         services.delete_batch(batch)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return _back_to_batch(batch)
-    messages.success(request, _("バッチを削除しました。"))
-    return redirect("intake:batch_list")
+        return _("バッチを削除しました。")
+
+    return _on_batch(request, batch_id, delete, done_url=reverse("intake:batch_list"))
 
 
 @require_POST
 @policy(WARD_WRITERS, description="選んだ案件をバッチに追加")
 def batch_add_cases(request, batch_id: int):
-    batch = selectors.batch_for(request.user, batch_id)
     ids = _case_ids(request)
-    cases = list(selectors.cases_for(request.user, batch.contract).filter(pk__in=ids))
-    try:
+
+    def add(batch: Batch) -> str:
+        cases = list(selectors.cases_for(request.user, batch.contract).filter(pk__in=ids))
         added = services.add_cases(batch, cases)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        skipped = len(ids) - added
         text = ngettext(
             "%(n)d 件をバッチ %(b)s に追加しました。",
             "%(n)d 件をバッチ %(b)s に追加しました。",
             added,
         ) % {"n": added, "b": batch}
-        if skipped:
-            text += _("%(s)d 件は追加できませんでした(選定済み・上限超過など)。") % {"s": skipped}
-        messages.success(request, text)
-    return _back_to_batch(batch)
+        if len(ids) > added:
+            text += _("%(s)d 件は追加できませんでした(選定済み・上限超過など)。") % {
+                "s": len(ids) - added
+            }
+        return text
+
+    return _on_batch(request, batch_id, add)

@@ -275,45 +275,47 @@ def slip_detail(request, slip_id: int):
     return _slip_page(request, _slip_for(request, slip_id))
 
 
-@require_POST
-@policy(HANDOVER_WRITERS, description="受け渡し票: 手渡しの記録(受領済み)")
-def slip_receive(request, slip_id: int):
+def _slip_action(request, slip_id: int, prefix: str, form_class, act) -> HttpResponse:
+    """Check the form posted under `prefix` and record it on the slip with `act` (which
+    returns the message): back to the slip, or its page again with the form and what was
+    wrong."""
     slip = _slip_for(request, slip_id)
-    form = ReceiveForm(request.POST, prefix="receive")
+    form = form_class(request.POST, prefix=prefix)
     if form.is_valid():
         try:
-            services.mark_received(
-                slip, by=request.user, receiver_name=form.cleaned_data["receiver_name"]
-            )
+            text = act(slip, form.cleaned_data)
         except Refused as exc:
             messages.error(request, refusal_message(exc))
         else:
-            messages.success(request, _("受領を記録しました。"))
+            messages.success(request, text)
             return redirect("transfer:slip_detail", slip_id=slip.pk)
-    return _slip_page(request, slip, receive_form=form)
+    return _slip_page(request, slip, **{f"{prefix}_form": form})
+
+
+@require_POST
+@policy(HANDOVER_WRITERS, description="受け渡し票: 手渡しの記録(受領済み)")
+def slip_receive(request, slip_id: int):
+    def receive(slip: HandoverSlip, data: dict) -> str:
+        services.mark_received(slip, by=request.user, receiver_name=data["receiver_name"])
+        return _("受領を記録しました。")
+
+    return _slip_action(request, slip_id, "receive", ReceiveForm, receive)
 
 
 @require_POST
 @policy(HANDOVER_WRITERS, description="受け渡し票: 票の内容の確認(C-O8)")
 def slip_confirm(request, slip_id: int):
-    slip = _slip_for(request, slip_id)
-    form = ConfirmForm(request.POST, prefix="confirm")
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.confirm_slip(
-                slip,
-                code=data["code"],
-                record_count=data["record_count"],
-                giver_name=data["giver_name"],
-                by=request.user,
-            )
-        except Refused as exc:
-            messages.error(request, refusal_message(exc))
-        else:
-            messages.success(request, _("受け渡し票を確認済みにしました。"))
-            return redirect("transfer:slip_detail", slip_id=slip.pk)
-    return _slip_page(request, slip, confirm_form=form)
+    def confirm(slip: HandoverSlip, data: dict) -> str:
+        services.confirm_slip(
+            slip,
+            code=data["code"],
+            record_count=data["record_count"],
+            giver_name=data["giver_name"],
+            by=request.user,
+        )
+        return _("受け渡し票を確認済みにしました。")
+
+    return _slip_action(request, slip_id, "confirm", ConfirmForm, confirm)
 
 
 @require_safe

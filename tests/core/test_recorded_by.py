@@ -10,14 +10,7 @@ from django.conf import settings
 
 from genchi.core.models import RecordedBy
 from genchi.jobs.models import JobRow
-from tests.scratch_db import (
-    BEFORE_RENAMES,
-    column,
-    migrate,
-    migrate_to_latest,
-    rows_before_renames,
-    scratch_database,
-)
+from tests import scratch_db
 
 
 def test_every_model_naming_its_author_uses_the_base():
@@ -42,8 +35,8 @@ def test_every_model_naming_its_author_uses_the_base():
 
 @pytest.mark.django_db
 def test_moving_onto_the_base_keeps_every_author(tmp_path, django_db_blocker):
-    with django_db_blocker.unblock(), scratch_database(tmp_path / "m.sqlite3") as alias:
-        made = rows_before_renames(migrate(alias, BEFORE_RENAMES), alias)
-        migrate_to_latest(alias)
+    with django_db_blocker.unblock(), scratch_db.database(tmp_path / "m.sqlite3") as alias:
+        made = scratch_db.rows_before_renames(alias)
+        scratch_db.migrate_to_latest(alias)
         for table, row_id in made["ids"].items():
-            assert column(alias, table, "by_id", row_id) == made["person"], table
+            assert scratch_db.column(alias, table, "by_id", row_id) == made["person"], table

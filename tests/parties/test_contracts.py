@@ -20,34 +20,19 @@ def test_contract_gets_its_own_data_key_and_a_log_entry(contract):
 
 def test_ward_admin_creates_a_contract_through_the_ui(client_for, contractor):
     client = client_for(Role.WARD_ADMIN)
-    response = client.post(
-        "/contracts/new/",
-        {
-            "code": "c2027",
-            "title": "令和9年度 居住実態調査",
-            "contractor": contractor.pk,
-            "fiscal_year": 2027,
-            "starts_on": "2027-06-01",
-            "ends_on": "2027-05-01",
-            "max_cases": 500,
-            "status": "draft",
-        },
-    )
+    form = {
+        "code": "c2027",
+        "title": "令和9年度 居住実態調査",
+        "contractor": contractor.pk,
+        "fiscal_year": 2027,
+        "starts_on": "2027-06-01",
+        "max_cases": 500,
+        "status": "draft",
+    }
+    response = client.post("/contracts/new/", {**form, "ends_on": "2027-05-01"})
     assert response.status_code == 200
     assert "終了日は開始日以降にしてください" in response.content.decode()
-    response = client.post(
-        "/contracts/new/",
-        {
-            "code": "c2027",
-            "title": "令和9年度 居住実態調査",
-            "contractor": contractor.pk,
-            "fiscal_year": 2027,
-            "starts_on": "2027-06-01",
-            "ends_on": "2027-10-31",
-            "max_cases": 500,
-            "status": "draft",
-        },
-    )
+    response = client.post("/contracts/new/", {**form, "ends_on": "2027-10-31"})
     assert response.status_code == 302 and response["Location"] == "/contracts/c2027/"
 
 

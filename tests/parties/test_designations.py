@@ -10,20 +10,17 @@ from tests.conftest import make_person
 pytestmark = pytest.mark.django_db
 
 
-def test_only_contractor_people_with_a_matching_role_can_be_designated(people, contract, ward):
+@pytest.mark.parametrize(
+    ("role", "designation"), [(Role.WARD_STAFF, "handler"), (Role.SURVEYOR, "manager")]
+)
+def test_only_contractor_people_with_a_matching_role_can_be_designated(
+    people, contract, role, designation
+):
     with pytest.raises(ValidationError):
         services.designate(
             contract=contract,
-            person=people[Role.WARD_STAFF],
-            role="handler",
-            starts_on=contract.starts_on,
-            by=people[Role.WARD_ADMIN],
-        )
-    with pytest.raises(ValidationError):
-        services.designate(
-            contract=contract,
-            person=people[Role.SURVEYOR],
-            role="manager",
+            person=people[role],
+            role=designation,
             starts_on=contract.starts_on,
             by=people[Role.WARD_ADMIN],
         )

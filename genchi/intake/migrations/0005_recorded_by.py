@@ -1,20 +1,9 @@
-"""The person who made a record is `by` on every model (genchi.core.models.RecordedBy):
-renamed in place, so every row keeps its value."""
+"""The person who made a record is `by` on every model (genchi.core.models.RecordedBy)."""
 
-import django.db.models.deletion
 from django.conf import settings
-from django.db import migrations, models
+from django.db import migrations
 
-
-def recorded_by():  # the field as genchi.core.models.RecordedBy defines it now
-    return models.ForeignKey(
-        blank=True,
-        null=True,
-        on_delete=django.db.models.deletion.PROTECT,
-        related_name="+",
-        to=settings.AUTH_USER_MODEL,
-        verbose_name="記録者",
-    )
+from genchi.core.migrating import onto_recorded_by
 
 
 class Migration(migrations.Migration):
@@ -23,23 +12,6 @@ class Migration(migrations.Migration):
         ("intake", "0004_import_run_job"),
     ]
 
-    operations = [
-        migrations.RenameField(model_name="batch", old_name="created_by", new_name="by"),
-        migrations.RenameField(model_name="importrun", old_name="created_by", new_name="by"),
-        migrations.RenameField(model_name="mappingpreset", old_name="created_by", new_name="by"),
-        migrations.AlterField(
-            model_name="batch",
-            name="by",
-            field=recorded_by(),
-        ),
-        migrations.AlterField(
-            model_name="importrun",
-            name="by",
-            field=recorded_by(),
-        ),
-        migrations.AlterField(
-            model_name="mappingpreset",
-            name="by",
-            field=recorded_by(),
-        ),
-    ]
+    operations = onto_recorded_by(
+        {"batch": "created_by", "importrun": "created_by", "mappingpreset": "created_by"}
+    )
