@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "genchi.vault",
     "genchi.access",
     "genchi.audit",
+    "genchi.compliance",
     "genchi.web",
     "genchi.geo",
     "genchi.intake",

@@ -4,7 +4,7 @@ urlpatterns = [
     path("", include("genchi.web.urls")),
     path("", include("genchi.accounts.urls")),
     path("", include("genchi.parties.urls")),
-    path("", include("genchi.audit.urls")),
+    path("", include("genchi.compliance.urls")),
     path("", include("genchi.intake.urls")),
     path("", include("genchi.transfer.urls")),
 ]

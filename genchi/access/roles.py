@@ -4,17 +4,17 @@ Views name these sets in `@policy(...)`; services check them again before a writ
 command line and later callers do not pass through a view); templates get their flags
 from the policy of the action they post to (`policy.permits`). A rule changed here is
 changed everywhere. Rules that depend on a contract — a contractor person's designation
-on it — live beside the contract scoping, in `scope.py`.
+on it — live beside the contracts, in `parties.selectors`.
 
 `WARD_ROLES` and `CONTRACTOR_ROLES` (which side of the contract a role belongs to) are
-defined with the roles themselves in `accounts.models` and re-exported here.
+defined with the roles themselves in `core.roles` and re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 
-from genchi.accounts.models import CONTRACTOR_ROLES, WARD_ROLES, Role
+from genchi.core.roles import CONTRACTOR_ROLES, WARD_ROLES, Role
 
 ALL_ROLES = frozenset(Role)
 
@@ -34,7 +34,7 @@ AUDIT_READERS = frozenset({Role.WARD_AUDITOR, Role.WARD_ADMIN})
 # --- the contractor -----------------------------------------------------------------------
 CONTRACTOR_OFFICE = frozenset({Role.MANAGER, Role.HANDLER})
 """The contractor's office: receives packages, reads cases, sends results (C-O1, S13);
-on a contract only while designated on it (`scope.does_office_work_on`)."""
+on a contract only while designated on it (`parties.selectors.does_office_work_on`)."""
 
 # --- both sides ---------------------------------------------------------------------------
 ORGANISATION_ADMINS = frozenset({Role.WARD_ADMIN, Role.MANAGER})

@@ -2,18 +2,9 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from genchi.core.roles import CONTRACTOR_ROLES, WARD_ROLES, Role
 
-class Role(models.TextChoices):
-    WARD_STAFF = "ward_staff", _("税務課職員")
-    WARD_ADMIN = "ward_admin", _("区管理者")
-    WARD_AUDITOR = "ward_auditor", _("監査担当(閲覧のみ)")
-    MANAGER = "manager", _("取扱責任者")
-    HANDLER = "handler", _("取扱者")
-    SURVEYOR = "surveyor", _("調査員")
-
-
-WARD_ROLES = frozenset({Role.WARD_STAFF, Role.WARD_ADMIN, Role.WARD_AUDITOR})
-CONTRACTOR_ROLES = frozenset({Role.MANAGER, Role.HANDLER, Role.SURVEYOR})
+__all__ = ["CONTRACTOR_ROLES", "WARD_ROLES", "Role", "User"]
 
 
 class User(AbstractUser):

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from genchi.audit.chain import record
-from genchi.audit.context import Actor, actor_for_user
+from genchi.core.acting import Actor, actor_for_user
 
 from .models import User
 

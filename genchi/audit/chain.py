@@ -17,7 +17,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .context import current_actor
+from genchi.core.acting import current_actor
+
 from .models import AuditEntry
 
 GENESIS = "0" * 64

@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from .context import _current, actor_for_user
+from genchi.core.acting import _current, actor_for_user
 
 
 def client_ip(request) -> str:

@@ -8,7 +8,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from genchi.audit.context import Actor, acting_as
+from genchi.core.acting import Actor, acting_as
 
 # argparse's own messages (usage errors) in Japanese: operators read them at the terminal.
 ARGPARSE_JA = {

@@ -5,10 +5,11 @@ Surveyors get their own cases once assignments exist (fieldwork issue); until th
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
-from genchi.access.scope import contracts_for, does_office_work_on
+from genchi.access.roles import CONTRACTOR_OFFICE, has_role
 from genchi.parties.models import Contract
+from genchi.parties.selectors import does_office_work_on, office_contracts_for
 
 from .models import SurveyCase
 
@@ -26,8 +27,13 @@ def survey_cases_for(user, contract: Contract) -> QuerySet[SurveyCase]:
 
 def received_counts(user) -> dict[int, int]:
     """Number of received cases per visible contract (no personal data read)."""
-    counts: dict[int, int] = {}
-    for contract in contracts_for(user):
-        if can_read_cases(user, contract):
-            counts[contract.pk] = SurveyCase.objects.filter(contract=contract).count()
+    if not has_role(user, CONTRACTOR_OFFICE):
+        return {}
+    rows = (
+        SurveyCase.objects.filter(contract__in=office_contracts_for(user))
+        .values("contract_id")
+        .annotate(n=Count("pk"))
+    )
+    counts = {contract.pk: 0 for contract in office_contracts_for(user)}
+    counts.update({row["contract_id"]: row["n"] for row in rows})
     return counts

@@ -11,9 +11,9 @@ from django.db.models import Count, QuerySet
 from django.http import Http404
 
 from genchi.access.roles import WARD_READERS, has_role
-from genchi.access.scope import contracts_for
 from genchi.audit.chain import record
 from genchi.parties.models import Contract
+from genchi.parties.selectors import contracts_for
 
 from .models import Batch, Case, ImportRun, MappingPreset
 

@@ -31,7 +31,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 
-from genchi.audit.context import Actor, acting_as
+from genchi.core.acting import Actor, acting_as
 
 from .models import JobRow, JobState
 from .outcomes import mark_failed

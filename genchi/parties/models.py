@@ -92,7 +92,9 @@ class Designation(RecordedBy):
     )
     role = models.CharField(_("役割"), max_length=16, choices=Role.choices)
     starts_on = models.DateField(_("指定日"))
-    ends_on = models.DateField(_("指定解除日"), null=True, blank=True)
+    # A time, not a date: ending a designation takes effect at once (issue 12); the next
+    # request of the person on this contract is refused.
+    ended_at = models.DateTimeField(_("指定解除"), null=True, blank=True)
     reported_to_ward_on = models.DateField(_("区への報告日"), null=True, blank=True)
 
     class Meta:
@@ -102,5 +104,6 @@ class Designation(RecordedBy):
     def __str__(self) -> str:
         return f"{self.contract.code}: {self.person} ({self.get_role_display()})"
 
-    def is_active_on(self, day) -> bool:
-        return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+    @property
+    def is_active(self) -> bool:
+        return self.ended_at is None and self.starts_on <= timezone.localdate()

@@ -8,11 +8,11 @@ import datetime as dt
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from genchi.accounts.models import WARD_ROLES, Role, User
 from genchi.audit.chain import record
-from genchi.vault.keys import create_contract_key
 
 from .models import Contract, Designation, Organisation
 
@@ -59,12 +59,8 @@ def create_contract(
     )
     contract.full_clean()
     contract.save()
-    key = create_contract_key(contract)  # D1: the contract's own data key from day one
-    record(
-        "contract.created",
-        obj=contract,
-        contract=contract,
-        detail={"data_key": str(key.id), "max_cases": max_cases},
+    record(  # the vault gave the contract its data key as it was saved (D1)
+        "contract.created", obj=contract, contract=contract, detail={"max_cases": max_cases}
     )
     return contract
 
@@ -129,16 +125,23 @@ def designate(
 
 
 @transaction.atomic
-def end_designation(designation: Designation, *, ends_on: dt.date) -> Designation:
-    if ends_on < designation.starts_on:
-        raise ValidationError("解除日は指定日より後にしてください。")
-    designation.ends_on = ends_on
-    designation.save(update_fields=["ends_on"])
+def end_designation(designation: Designation, *, by: User) -> Designation:
+    """End a designation now: the person's next request on the contract is refused (access
+    is decided per request from the designations in force, so no session keeps it)."""
+    if designation.ended_at is not None:
+        raise ValidationError("この指定はすでに解除されています。")
+    designation.ended_at = timezone.now()
+    designation.save(update_fields=["ended_at"])
     record(
         "designation.ended",
         obj=designation,
         contract=designation.contract,
-        detail={"person": designation.person.username, "ends_on": ends_on.isoformat()},
+        detail={
+            "person": designation.person.username,
+            "role": designation.role,
+            "ended_at": designation.ended_at.isoformat(),
+            "by": by.username,
+        },
     )
     return designation
 

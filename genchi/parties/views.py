@@ -2,15 +2,15 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from genchi.access.policy import permits, policy
 from genchi.access.roles import ALL_ROLES, ORGANISATION_ADMINS, WARD_ADMINS, assignable_roles
-from genchi.access.scope import contract_for, contracts_for, people_for
 from genchi.accounts import services as account_services
 from genchi.accounts.models import Role
+from genchi.accounts.selectors import people_for
+from genchi.parties.selectors import contract_for, contracts_for
 
 from . import services
 from .forms import ContractForm, DesignationForm, OrganisationForm, PersonEditForm, PersonForm
@@ -125,7 +125,7 @@ def designation_end(request, code, pk):
     contract = contract_for(request.user, code)
     designation = get_object_or_404(Designation, pk=pk, contract=contract)
     try:
-        services.end_designation(designation, ends_on=timezone.localdate())
+        services.end_designation(designation, by=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from genchi.access.roles import SIDE_ROLES, WARD_READERS, has_role
-from genchi.access.scope import contracts_for
+from genchi.parties.selectors import office_contracts_for
 
 from . import handlers
 from .models import (
@@ -22,7 +22,9 @@ def packages_for(user) -> QuerySet[Package]:
     if not user.is_authenticated or user.organisation_id is None:
         return Package.objects.none()
     return (
-        Package.objects.filter(holder_id=user.organisation_id, contract__in=contracts_for(user))
+        Package.objects.filter(
+            holder_id=user.organisation_id, contract__in=office_contracts_for(user)
+        )
         .select_related("contract", "sender", "recipient", "stick", "slip", "by")
         .order_by("-at")
     )
@@ -32,7 +34,7 @@ def slips_for(user) -> QuerySet[HandoverSlip]:
     if not user.is_authenticated or user.organisation_id is None:
         return HandoverSlip.objects.none()
     return HandoverSlip.objects.filter(
-        holder_id=user.organisation_id, contract__in=contracts_for(user)
+        holder_id=user.organisation_id, contract__in=office_contracts_for(user)
     ).select_related("package", "contract", "confirmed_by", "by", "received_by")
 
 
@@ -53,7 +55,7 @@ def sendable_for(user, kind: str = "cases") -> list[handlers.Sendable]:
         return []
     if not has_role(user, SIDE_ROLES[source.side]):
         return []
-    return source.sendable(contracts_for(user))
+    return source.sendable(office_contracts_for(user))
 
 
 def sticks_for(user) -> QuerySet[UsbStick]:

@@ -29,7 +29,7 @@ MENU: list[MenuEntry] = [
     MenuEntry("parties:contract_list", _("契約"), _("委託契約と担当者の指定")),
     MenuEntry("parties:organisation_list", _("組織"), _("区と受託事業者")),
     MenuEntry("parties:person_list", _("利用者"), _("利用者の登録と二要素認証の再設定")),
-    MenuEntry("audit:log", _("監査ログ"), _("すべての操作の記録と改ざん検査")),
+    MenuEntry("compliance:log", _("監査ログ"), _("すべての操作の記録と改ざん検査")),
 ]
 
 

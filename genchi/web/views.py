@@ -10,8 +10,8 @@ from django.views.decorators.http import require_POST, require_safe
 from genchi.access.denied import render_denied
 from genchi.access.policy import policy
 from genchi.access.roles import ALL_ROLES
-from genchi.access.scope import contracts_for
 from genchi.audit.chain import record
+from genchi.parties.selectors import contracts_for
 
 from .navigation import entries_for
 

@@ -62,7 +62,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "parties:person_detail": FORM,
     "parties:person_reset_second_factor": ACTION,
     "parties:person_unlock": ACTION,
-    "audit:log": PAGE,
+    "compliance:log": PAGE,
     "intake:case_list": PAGE,
     "intake:case_detail": PAGE,
     "intake:case_correct_address": ACTION,

@@ -121,7 +121,7 @@ def arrange_designate(w: World):
 @scenario("genchi.parties.services.end_designation")
 def arrange_end_designation(w: World):
     designation = Designation.objects.get(person=w.manager)
-    return lambda: parties.end_designation(designation, ends_on=w.contract.ends_on)
+    return lambda: parties.end_designation(designation, by=designation.by)
 
 
 @scenario("genchi.parties.services.create_person")

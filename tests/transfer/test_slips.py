@@ -10,6 +10,8 @@ from genchi.audit.models import AuditEntry
 from genchi.transfer import services
 from genchi.transfer.models import HandoverSlip
 from genchi.transfer.refusals import Refused
+from genchi.transfer.selectors import packages_for, slips_for
+from tests.conftest import signed_in_client
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +71,18 @@ def test_stale_confirm_twice_is_refused(exported, people):
     with pytest.raises(Refused):
         services.confirm_slip(stale, code=slip.qr_text, record_count=3, by=people[Role.WARD_ADMIN])
     assert AuditEntry.objects.filter(action="slip.confirmed").count() == 1
+
+
+def test_contractor_slips_need_an_office_designation(exported, people):
+    """Issue 12: after a role change (surveyor → handler) the person saw the contract's
+    slips while designated on it only as a surveyor. Role and designation must both allow."""
+    services.import_cases_package(exported.path, by=people[Role.MANAGER])
+    promoted = people[Role.SURVEYOR]
+    promoted.role = Role.HANDLER
+    promoted.save(update_fields=["role"])
+    assert slips_for(people[Role.HANDLER]).filter(holder=promoted.organisation).exists()
+    assert not slips_for(promoted).exists()
+    assert not packages_for(promoted).exists()
+    slip = slips_for(people[Role.HANDLER]).get(holder=promoted.organisation)
+    response = signed_in_client(promoted).get(f"/handover/slips/{slip.pk}/")
+    assert response.status_code in (403, 404)

@@ -24,10 +24,10 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from genchi.access.roles import SIDE_OFFICE, has_role
-from genchi.access.scope import does_office_work_on
 from genchi.audit.chain import record
 from genchi.package_format import WrittenPackage, write_package
 from genchi.parties.models import Contract, Organisation
+from genchi.parties.selectors import does_office_work_on
 
 from .. import handlers, ledger, orgkeys
 from ..models import HandoverSlip, Package, UsbStick

@@ -6,9 +6,10 @@ from django.views.decorators.http import require_safe
 
 from genchi.access.policy import policy
 from genchi.access.roles import AUDIT_READERS
-from genchi.access.scope import contracts_for
+from genchi.audit import chain
+from genchi.parties.selectors import contracts_for
 
-from . import chain, selectors
+from . import selectors
 
 
 class AuditFilterForm(forms.Form):
@@ -38,7 +39,7 @@ def log(request):
     query.pop("page", None)
     return render(
         request,
-        "audit/log.html",
+        "compliance/log.html",
         {
             "form": form,
             "page": page,

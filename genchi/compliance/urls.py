@@ -2,5 +2,5 @@ from django.urls import path
 
 from . import views
 
-app_name = "audit"
+app_name = "compliance"
 urlpatterns = [path("audit/", views.log, name="log")]

@@ -1,0 +1,64 @@
+"""Reads of the audit log, scoped to what the reader's organisation may audit."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from genchi.audit.models import AuditEntry
+from genchi.parties.selectors import contracts_for
+
+AUTH_USER_LABEL = settings.AUTH_USER_MODEL.lower()
+
+
+def entries_for(user) -> QuerySet[AuditEntry]:
+    """Entries an auditor of `user`'s organisation may read: those about its contracts,
+    and those about no contract that concern the organisation itself (done by its people,
+    or done to it or to one of its people, e.g. by an operator at the command line).
+
+    Entries of another organisation's contracts never show, even when a contractor serving
+    both did them; installation-wide entries that name no organisation of theirs do not
+    show either.
+    """
+    own = user.organisation
+    codes = list(contracts_for(user).values_list("code", flat=True))
+    people = [
+        str(pk)
+        for pk in get_user_model().objects.filter(organisation=own).values_list("pk", flat=True)
+    ]
+    about_no_contract = Q(contract_code="") & (
+        Q(actor_organisation=own.code)
+        | Q(object_type="parties.organisation", object_id=str(own.pk))
+        | Q(object_type=AUTH_USER_LABEL, object_id__in=people)
+    )
+    return AuditEntry.objects.filter(Q(contract_code__in=codes) | about_no_contract)
+
+
+def filtered(
+    user,
+    *,
+    actor: str = "",
+    contract: str = "",
+    action: str = "",
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> QuerySet[AuditEntry]:
+    qs = entries_for(user)
+    if actor:
+        qs = qs.filter(actor__icontains=actor)
+    if contract:
+        qs = qs.filter(contract_code=contract)
+    if action:
+        qs = qs.filter(action__startswith=action)
+    tz = timezone.get_current_timezone()
+    if since:
+        qs = qs.filter(at__gte=dt.datetime.combine(since, dt.time.min, tzinfo=tz))
+    if until:
+        qs = qs.filter(
+            at__lt=dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+        )
+    return qs.order_by("-seq")

@@ -1,0 +1,70 @@
+"""The audit log page shows an auditor what concerns their organisation and its
+contracts, and nothing of another ward (issue 12: entries with no organisation and those
+of a contractor serving both wards leaked)."""
+
+import datetime as dt
+
+import pytest
+
+from genchi.accounts.models import Role
+from genchi.audit.chain import record
+from genchi.compliance.selectors import entries_for
+from genchi.core.acting import Actor, acting_as
+from genchi.parties import services
+from genchi.parties.models import Contract, Organisation
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def other_ward_contract(contractor):
+    other = services.create_organisation(
+        code="chuo-tax", name="中央区 税務課", kind=Organisation.Kind.WARD, home_city="東京都中央区"
+    )
+    return services.create_contract(
+        code="chuo2026",
+        title="中央区の調査",
+        ward=other,
+        contractor=contractor,  # the same contractor serves both wards
+        fiscal_year=2026,
+        starts_on=dt.date(2026, 6, 1),
+        ends_on=dt.date(2027, 3, 31),
+        status=Contract.Status.ACTIVE,
+    )
+
+
+def _actions(user) -> set[str]:
+    return set(entries_for(user).values_list("action", flat=True))
+
+
+def test_auditor_sees_own_contracts_and_own_organisation(people, contract, other_ward_contract):
+    auditor, staff = people[Role.WARD_AUDITOR], people[Role.WARD_STAFF]
+    manager = people[Role.MANAGER]
+    with acting_as(Actor(user_id=manager.pk, username="c-manager", organisation_code="servicer")):
+        record("probe.own_contract", contract=contract)
+        record("probe.other_contract", contract=other_ward_contract)
+        record("probe.contractor_no_contract")
+    with acting_as(Actor(user_id=staff.pk, username="w-staff", organisation_code="shinjuku-tax")):
+        record("probe.own_people")
+    with acting_as(Actor(channel="cli")):
+        record("probe.system_about_own_person", obj=staff)
+        record("probe.system_about_own_organisation", obj=staff.organisation)
+        record("probe.system_about_nobody")
+        record("probe.system_other_contract", contract=other_ward_contract)
+        record("probe.system_about_other_person", obj=manager)
+
+    seen = {a for a in _actions(auditor) if a.startswith("probe.")}
+    assert seen == {
+        "probe.own_contract",
+        "probe.own_people",
+        "probe.system_about_own_person",
+        "probe.system_about_own_organisation",
+    }
+
+
+def test_the_page_lists_only_scoped_entries(people, client_for, other_ward_contract):
+    with acting_as(Actor(channel="cli")):
+        record("probe.system_other_contract", contract=other_ward_contract)
+    page = client_for(Role.WARD_AUDITOR).get("/audit/", {"contract": ""})
+    assert page.status_code == 200
+    assert "chuo2026" not in page.content.decode()
