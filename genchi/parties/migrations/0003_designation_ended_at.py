@@ -10,7 +10,7 @@ from django.utils import timezone
 def ends_on_to_ended_at(apps, schema_editor):
     Designation = apps.get_model("parties", "Designation")
     tz = timezone.get_default_timezone()
-    for row in Designation.objects.exclude(ends_on=None):
+    for row in Designation.objects.using(schema_editor.connection.alias).exclude(ends_on=None):
         next_day = row.ends_on + dt.timedelta(days=1)
         row.ended_at = dt.datetime.combine(next_day, dt.time.min, tzinfo=tz)
         row.save(update_fields=["ended_at"])
@@ -18,7 +18,7 @@ def ends_on_to_ended_at(apps, schema_editor):
 
 def ended_at_to_ends_on(apps, schema_editor):
     Designation = apps.get_model("parties", "Designation")
-    for row in Designation.objects.exclude(ended_at=None):
+    for row in Designation.objects.using(schema_editor.connection.alias).exclude(ended_at=None):
         row.ends_on = timezone.localtime(row.ended_at).date()
         row.save(update_fields=["ends_on"])
 
