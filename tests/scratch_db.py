@@ -56,12 +56,12 @@ BEFORE_RENAMES = [
 ]
 
 
-def rows_before_renames(alias: str) -> dict:
-    """Migrate to BEFORE_RENAMES and write one row of each renamed model through the
-    historical models: their ids by table, the author's id, the digest of the package."""
-    old = migrate(alias, BEFORE_RENAMES)
-    objects = lambda label: old.get_model(label).objects.using(alias)  # noqa: E731
-    person = objects("accounts.User").create(username="w-staff", password="!")
+def a_contract(historical_apps, alias: str, *, username: str):
+    """A person, a ward, a contractor and a contract between them, written through the
+    historical models of a migration state; returns (objects, person, ward, firm, contract)
+    where `objects(label)` is that model's manager on the scratch database."""
+    objects = lambda label: historical_apps.get_model(label).objects.using(alias)  # noqa: E731
+    person = objects("accounts.User").create(username=username, password="!")
     ward = objects("parties.Organisation").create(code="w", name="区", kind="ward")
     firm = objects("parties.Organisation").create(code="c", name="社", kind="contractor")
     day = dt.date(2026, 6, 1)
@@ -69,6 +69,15 @@ def rows_before_renames(alias: str) -> dict:
         code="c2026", title="t", ward=ward, contractor=firm, fiscal_year=2026,
         starts_on=day, ends_on=day,
     )  # fmt: skip
+    return objects, person, ward, firm, contract
+
+
+def rows_before_renames(alias: str) -> dict:
+    """Migrate to BEFORE_RENAMES and write one row of each renamed model through the
+    historical models: their ids by table, the author's id, the digest of the package."""
+    old = migrate(alias, BEFORE_RENAMES)
+    objects, person, ward, firm, contract = a_contract(old, alias, username="w-staff")
+    day = contract.starts_on
     digest = "d" * 64
     key = {"age_recipient": "age1", "signing_public_key": "s", "encryption_fingerprint": "e",
            "signing_fingerprint": "f", "card_json": "{}"}  # fmt: skip

@@ -49,15 +49,8 @@ def test_a_day_of_ending_becomes_the_next_midnight(tmp_path, django_db_blocker):
         old = scratch_db.migrate(
             alias, [("parties", "0002_recorded_by"), ("accounts", "0002_initial")]
         )
-        objects = lambda label: old.get_model(label).objects.using(alias)  # noqa: E731
-        person = objects("accounts.User").create(username="h", password="!")
-        ward = objects("parties.Organisation").create(code="w", name="区", kind="ward")
-        firm = objects("parties.Organisation").create(code="c", name="社", kind="contractor")
-        day = dt.date(2026, 6, 1)
-        contract = objects("parties.Contract").create(
-            code="c1", title="t", ward=ward, contractor=firm, fiscal_year=2026,
-            starts_on=day, ends_on=day,
-        )  # fmt: skip
+        objects, person, _, _, contract = scratch_db.a_contract(old, alias, username="h")
+        day = contract.starts_on
         ended = objects("parties.Designation").create(
             contract=contract, person=person, role="handler", starts_on=day, ends_on=day
         )
