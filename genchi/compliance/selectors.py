@@ -38,10 +38,21 @@ def entries_for(user) -> QuerySet[AuditEntry]:
     return AuditEntry.objects.filter(Q(contract_code__in=codes) | about_no_contract)
 
 
+def people_seen_by(user) -> QuerySet:
+    """The people whose entries an auditor may see: their organisation's and those of the
+    contractors of its contracts, for the filter by person."""
+    contractors = contracts_for(user).values("contractor_id")
+    return (
+        get_user_model()
+        .objects.filter(Q(organisation=user.organisation) | Q(organisation__in=contractors))
+        .order_by("organisation__name", "full_name", "username")
+    )
+
+
 def filtered(
     user,
     *,
-    actor: str = "",
+    actor: int | None = None,
     contract: str = "",
     action: str = "",
     since: dt.date | None = None,
@@ -49,11 +60,11 @@ def filtered(
 ) -> QuerySet[AuditEntry]:
     qs = entries_for(user)
     if actor:
-        qs = qs.filter(actor__icontains=actor)
+        qs = qs.filter(actor_id=actor)
     if contract:
         qs = qs.filter(contract_code=contract)
     if action:
-        qs = qs.filter(action__startswith=action)
+        qs = qs.filter(action=action)
     tz = timezone.get_current_timezone()
     if since:
         qs = qs.filter(at__gte=dt.datetime.combine(since, dt.time.min, tzinfo=tz))

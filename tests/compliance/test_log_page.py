@@ -68,3 +68,28 @@ def test_the_page_lists_only_scoped_entries(people, client_for, other_ward_contr
     page = client_for(Role.WARD_AUDITOR).get("/audit/", {"contract": ""})
     assert page.status_code == 200
     assert "chuo2026" not in page.content.decode()
+
+
+def test_the_log_reads_in_words(people, client_for, contract):
+    """Issue 13: names rather than usernames (the username on hover), objects by what they
+    are, details as lines, filters by person and by action as selects."""
+    staff, manager = people[Role.WARD_STAFF], people[Role.MANAGER]
+    staff.full_name = "高田 誠"
+    staff.save(update_fields=["full_name"])
+    with acting_as(Actor(user_id=staff.pk, username="w-staff", organisation_code="shinjuku-tax")):
+        record("person.updated", obj=manager, detail={"fields": ["full_name"], "n": 1})
+    client = client_for(Role.WARD_AUDITOR)
+    page = client.get("/audit/", {"actor": staff.pk, "action": "person.updated"})
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert 'title="w-staff">高田 誠</span>' in html
+    assert f"利用者 {manager.full_name}" in html and "accounts.user" not in html
+    assert "fields: full_name" in html
+    assert html.count("<tr>") == 2  # the header and the one entry
+    assert '<option value="person.updated" selected>利用者の変更</option>' in html
+
+
+def test_unknown_filter_values_are_refused_in_words(client_for):
+    page = client_for(Role.WARD_AUDITOR).get("/audit/", {"action": "no.such", "actor": "x"})
+    assert page.status_code == 200
+    assert "正しく選択してください" in page.content.decode()
