@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, resolve, reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from genchi.access.policy import policy_of
 
@@ -17,19 +18,41 @@ class MenuEntry:
     description: str = ""
 
 
+# Menu labels carry the context "menu": in English they are short plurals ("Cases"),
+# where the same Japanese word elsewhere is a singular column or field name ("Case").
 MENU: list[MenuEntry] = [
-    MenuEntry("web:home", _("ホーム")),
-    MenuEntry("intake:case_list", _("案件"), _("取り込んだ調査対象の一覧と修正")),
+    MenuEntry("web:home", pgettext_lazy("menu", "ホーム")),
     MenuEntry(
-        "intake:import_start", _("対象者の取込"), _("税システムの一覧(CSV・Excel)を取り込む")
+        "intake:case_list", pgettext_lazy("menu", "案件"), _("取り込んだ調査対象の一覧と修正")
     ),
-    MenuEntry("intake:batch_list", _("委託バッチ"), _("委託する案件を選び、封緘する")),
-    MenuEntry("transfer:package_list", _("受け渡し"), _("暗号化パッケージと受け渡し票")),
-    MenuEntry("transfer:usb_list", _("USBメモリ台帳"), _("USBメモリの貸出・返却・消去")),
-    MenuEntry("parties:contract_list", _("契約"), _("委託契約と担当者の指定")),
-    MenuEntry("parties:organisation_list", _("組織"), _("区と受託事業者")),
-    MenuEntry("parties:person_list", _("利用者"), _("利用者の登録と二要素認証の再設定")),
-    MenuEntry("compliance:log", _("監査ログ"), _("すべての操作の記録と改ざん検査")),
+    MenuEntry(
+        "intake:import_start",
+        pgettext_lazy("menu", "対象者の取込"),
+        _("税システムの一覧(CSV・Excel)を取り込む"),
+    ),
+    MenuEntry(
+        "intake:batch_list", pgettext_lazy("menu", "委託バッチ"), _("委託する案件を選び、封緘する")
+    ),
+    MenuEntry(
+        "transfer:package_list",
+        pgettext_lazy("menu", "受け渡し"),
+        _("暗号化パッケージと受け渡し票"),
+    ),
+    MenuEntry(
+        "transfer:usb_list",
+        pgettext_lazy("menu", "USBメモリ台帳"),
+        _("USBメモリの貸出・返却・消去"),
+    ),
+    MenuEntry("parties:contract_list", pgettext_lazy("menu", "契約"), _("委託契約と担当者の指定")),
+    MenuEntry("parties:organisation_list", pgettext_lazy("menu", "組織"), _("区と受託事業者")),
+    MenuEntry(
+        "parties:person_list",
+        pgettext_lazy("menu", "利用者"),
+        _("利用者の登録と二要素認証の再設定"),
+    ),
+    MenuEntry(
+        "compliance:log", pgettext_lazy("menu", "監査ログ"), _("すべての操作の記録と改ざん検査")
+    ),
 ]
 
 

@@ -166,3 +166,22 @@ def test_ward_staff_works_a_batch_and_a_stick_through_the_page_forms(demo_server
         page.select_option("#id_wipe-method", "secure_erase")
         assert "消去・初期化を記録しました" in submit("/wipe/")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("username", ["ward-admin", "ward-auditor", "manager"])
+def test_the_menu_fits_on_one_line_in_both_languages(demo_server, username):
+    """Issue 13: in English the menu wrapped at 1366 px; labels are short plurals there."""
+    with signed_in(demo_server, username) as (page, problems):
+        page.set_viewport_size({"width": 1366, "height": 800})
+        for language in ("ja", "en"):
+            if language == "en":
+                page.click("button[name=language][value=en]")
+                page.wait_for_load_state()
+                assert page.locator("html").get_attribute("lang") == "en"
+            tops = page.eval_on_selector_all(
+                ".site-header nav a", "links => links.map(a => a.getBoundingClientRect().top)"
+            )
+            assert len(tops) >= 4 and len(set(tops)) == 1, (language, tops)
+        labels = page.locator(".site-header nav a").all_inner_texts()
+        assert "Cases" in labels or "Handovers" in labels, labels
+    assert not problems, "\n".join(problems)
