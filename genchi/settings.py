@@ -204,6 +204,9 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 # Genchi state under the data folder.
 GENCHI_KEY_DIR = DATA_DIR / "keys"
 GENCHI_FILES_DIR = DATA_DIR / "files"
+# The audit log's anchor outside the database (D3): every committed head, keyed, and the
+# signed checkpoints of handovers. May point to another disk; see docs/security.md.
+GENCHI_AUDIT_DIR = DATA_DIR / "audit"
 MEDIA_ROOT = GENCHI_FILES_DIR
 
 # Long work runs as jobs (D9, docs/jobs.md). The database backend needs nothing else
