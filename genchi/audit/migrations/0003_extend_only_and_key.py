@@ -40,8 +40,8 @@ POSTGRES_UP = [
            head_hash := '{GENESIS}';
          END IF;
          IF NEW.seq IS DISTINCT FROM head_seq + 1 OR NEW.prev_hash IS DISTINCT FROM head_hash THEN
-           RAISE EXCEPTION 'audit log: an insert must extend the chain (seq %, head %)',
-             NEW.seq, head_seq;
+           RAISE EXCEPTION USING MESSAGE = 'audit log: an insert must extend the chain (seq '
+             || NEW.seq || ', head ' || head_seq || ')';
          END IF;
          RETURN NEW;
        END; $$ LANGUAGE plpgsql""",
