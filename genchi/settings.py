@@ -6,6 +6,7 @@ Everything that differs between installations comes from the environment:
 - GENCHI_PRODUCTION=1: production hardening (no debug, secure cookies, HSTS)
 - GENCHI_ALLOWED_HOSTS: comma-separated host names for production
 - GENCHI_TASKS_BACKEND: the task backend that runs jobs (default: the database; docs/jobs.md)
+- GENCHI_AUDIT_DIR: the audit log's anchor files (default: audit/ in the data folder)
 """
 
 import os
@@ -205,6 +206,9 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 # Genchi state under the data folder.
 GENCHI_KEY_DIR = DATA_DIR / "keys"
 GENCHI_FILES_DIR = DATA_DIR / "files"
+# The audit log's anchor outside the database (D3): every committed head, keyed, and the
+# signed checkpoints of handovers. May point to another disk; see docs/security.md.
+GENCHI_AUDIT_DIR = Path(os.environ.get("GENCHI_AUDIT_DIR", DATA_DIR / "audit")).resolve()
 MEDIA_ROOT = GENCHI_FILES_DIR
 
 # Long work runs as jobs (D9, docs/jobs.md). The database backend needs nothing else

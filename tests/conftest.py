@@ -19,9 +19,10 @@ PASSWORD = "correct horse battery staple"
 
 @pytest.fixture(autouse=True)
 def _isolated_data(settings, tmp_path):
-    """Each test gets its own key folder and files folder; key caches start empty."""
+    """Each test gets its own key, files and audit anchor folders; key caches start empty."""
     settings.GENCHI_KEY_DIR = tmp_path / "keys"
     settings.GENCHI_FILES_DIR = tmp_path / "files"
+    settings.GENCHI_AUDIT_DIR = tmp_path / "audit"
     keys.clear_cache()
     yield
     keys.clear_cache()

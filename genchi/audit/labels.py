@@ -20,6 +20,7 @@ ACTION_LABELS = {
     "http.not_found": _("存在しないページへのアクセス"),
     "http.server_error": _("システムエラー"),
     "audit.viewed": _("監査ログの閲覧"),
+    "audit.reanchored": _("監査ログのアンカー補完"),
     "organisation.created": _("組織の登録"),
     "organisation.updated": _("組織の変更"),
     "contract.created": _("契約の登録"),

@@ -9,6 +9,7 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
 from genchi.audit import chain
+from genchi.audit.auditkey import read_audit_key
 from genchi.audit.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
@@ -72,12 +73,13 @@ def test_removed_entry_is_caught_as_a_gap():
 
 
 def test_rehashed_forgery_breaks_the_next_link():
-    """Someone who edits an entry and recomputes its hash still breaks the link after it."""
+    """Even someone holding the key, who edits an entry and recomputes its own hash, breaks
+    the link after it."""
     _three_entries()
     _drop_triggers()
     forged = AuditEntry.objects.get(seq=2)
     forged.action = "forged"
-    forged.entry_hash = chain.compute_hash(forged)
+    forged.entry_hash = chain.keyed_hash(forged, read_audit_key())
     with connection.cursor() as cur:
         cur.execute(
             "UPDATE audit_auditentry SET action = %s, entry_hash = %s WHERE seq = 2",
@@ -113,9 +115,11 @@ def test_verify_cli_exit_codes(tmp_path):
     ok = run("audit", "verify")
     assert ok.returncode == 0, ok.stderr
     db = sqlite3.connect(tmp_path / "inst" / "genchi.sqlite3")
-    db.execute(
-        "INSERT INTO audit_auditentry (seq, at, actor, actor_organisation, ip, channel, action, object_type, object_id, contract_code, detail, prev_hash, entry_hash) VALUES (1, '2026-01-01 00:00:00', 'x', '', '', '', 'forged', '', '', '', '{}', 'bad', 'bad')"
-    )
+    forge = "INSERT INTO audit_auditentry (seq, at, actor, actor_organisation, ip, channel, action, object_type, object_id, contract_code, detail, prev_hash, entry_hash) VALUES (1, '2026-01-01 00:00:00', 'x', '', '', '', 'forged', '', '', '', '{}', 'bad', 'bad')"
+    with pytest.raises(sqlite3.IntegrityError, match="extend the chain"):
+        db.execute(forge)  # the database refuses a row that does not extend the chain
+    db.execute("DROP TRIGGER audit_auditentry_extend_only")
+    db.execute(forge)
     db.commit()
     db.close()
     broken = run("audit", "verify")
