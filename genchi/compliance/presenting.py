@@ -29,6 +29,7 @@ OBJECT_NOUNS = {
     "transfer.organisationkeypair": _("組織の鍵ペア"),
     "transfer.partnerkeycard": _("相手の公開鍵カード"),
     "fieldwork.surveycase": _("調査案件"),
+    "compliance.chaincheck": _("改ざん検査"),
 }
 
 # Models whose rows are named by a field of their own rather than by their number.

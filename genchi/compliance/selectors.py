@@ -10,7 +10,11 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from genchi.audit.models import AuditEntry
+from genchi.jobs.models import ACTIVE_STATES
+from genchi.jobs.outcomes import interrupt_if_stale
 from genchi.parties.selectors import contracts_for
+
+from .models import ChainCheck
 
 AUTH_USER_LABEL = settings.AUTH_USER_MODEL.lower()
 
@@ -73,3 +77,14 @@ def filtered(
             at__lt=dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
         )
     return qs.order_by("-seq")
+
+
+def chain_check_status() -> dict:
+    """What the page says about the tamper check: the last finished one, one under way,
+    and how many entries were written since the last one looked."""
+    last = ChainCheck.objects.filter(ok__isnull=False).first()
+    active = ChainCheck.objects.filter(job_state__in=ACTIVE_STATES).first()
+    if active is not None and (interrupt_if_stale(active) or not active.job_is_active):
+        active = None
+    newer = AuditEntry.objects.filter(seq__gt=last.entry_count).count() if last else None
+    return {"last_check": last, "active_check": active, "entries_since_check": newer}

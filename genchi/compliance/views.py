@@ -1,8 +1,11 @@
 from django import forms
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from genchi.access.policy import policy
 from genchi.access.roles import AUDIT_READERS
@@ -11,7 +14,7 @@ from genchi.audit.labels import ACTION_LABELS
 from genchi.audit.models import AuditEntry
 from genchi.parties.selectors import contracts_for
 
-from . import selectors
+from . import selectors, services
 from .presenting import log_rows
 
 
@@ -61,6 +64,25 @@ def log(request):
             "page": page,
             "rows": rows,
             "query": query.urlencode(),
-            "verification": chain.verify(),
+            **selectors.chain_check_status(),
         },
     )
+
+
+@require_POST
+@policy(AUDIT_READERS, description="監査ログの改ざん検査を今すぐ実行する")
+def check_start(request):
+    services.request_chain_check(by=request.user)
+    messages.info(request, _("改ざん検査を開始しました。終わるとこのページに結果が表示されます。"))
+    return redirect("compliance:log")
+
+
+@require_safe
+@policy(AUDIT_READERS, description="改ざん検査の進み具合(ページが1秒ごとに読む)")
+def check_status(request):
+    status = selectors.chain_check_status()
+    if status["active_check"] is not None:
+        return render(request, "compliance/_chain_check.html", status)
+    response = HttpResponse(status=204)
+    response["HX-Redirect"] = reverse("compliance:log")
+    return response

@@ -5,10 +5,15 @@ of a contractor serving both wards leaked)."""
 import datetime as dt
 
 import pytest
+from django.test import override_settings
 
 from genchi.accounts.models import Role
+from genchi.audit import chain
 from genchi.audit.chain import record
+from genchi.audit.models import AuditEntry
+from genchi.compliance.models import ChainCheck
 from genchi.compliance.selectors import entries_for
+from genchi.compliance.services import request_chain_check
 from genchi.core.acting import Actor, acting_as
 from genchi.parties import services
 from genchi.parties.models import Contract, Organisation
@@ -93,3 +98,49 @@ def test_unknown_filter_values_are_refused_in_words(client_for):
     page = client_for(Role.WARD_AUDITOR).get("/audit/", {"action": "no.such", "actor": "x"})
     assert page.status_code == 200
     assert "正しく選択してください" in page.content.decode()
+
+
+def test_the_page_shows_the_last_check_instead_of_verifying_on_every_view(
+    people, client_for, monkeypatch
+):
+    """Issue 13: every view re-verified the whole log (1.4 s at 56k entries)."""
+    client = client_for(Role.WARD_AUDITOR)
+    page = client.get("/audit/").content.decode()
+    assert "改ざん検査はまだ実行されていません" in page
+    monkeypatch.setattr(chain, "verify", lambda: pytest.fail("the page verified the log"))
+    client.get("/audit/")
+    monkeypatch.undo()
+
+    assert client.post("/audit/check/").status_code == 302  # the worker runs it (here inline)
+    check = ChainCheck.objects.get()
+    assert check.ok is True and check.job_state == "succeeded"
+    assert check.entry_count == AuditEntry.objects.filter(seq__lte=check.entry_count).count()
+    page = client.get("/audit/").content.decode()
+    assert "改ざん検査: 正常" in page and check.head_hash in page
+    assert "件の記録が追加されています" in page  # the views since the check were logged
+    assert AuditEntry.objects.filter(action="audit.checked", detail__ok=True).exists()
+
+
+def test_a_failed_check_names_each_problem(people, client_for, monkeypatch):
+    broken = chain.VerifyResult(
+        ok=False,
+        count=2,
+        head_hash="0" * 64,
+        broken_seq=3,
+        reason="x",
+        problems=(chain.Problem("chain", "記録 #3", "直前の記録のハッシュと一致しません", 3),),
+    )
+    monkeypatch.setattr(chain, "verify", lambda: broken)
+    client = client_for(Role.WARD_AUDITOR)
+    client.post("/audit/check/")
+    page = client.get("/audit/").content.decode()
+    assert "改ざん検査: 異常" in page
+    assert "記録 #3: 直前の記録のハッシュと一致しません" in page
+
+
+def test_a_check_under_way_is_not_asked_twice(people):
+    auditor = people[Role.WARD_AUDITOR]
+    with override_settings(GENCHI_JOBS_ENQUEUE_ON_COMMIT=True):  # nothing runs it here
+        first = request_chain_check(by=auditor)
+        assert request_chain_check(by=auditor) == first
+    assert ChainCheck.objects.count() == 1
