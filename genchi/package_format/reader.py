@@ -4,7 +4,10 @@ Reading is two passes over the encrypted file, neither of which stores anything:
 first (open_package) authenticates and checks everything; only then does the caller ask
 for the records and photos (second pass), which are checked again against the verified
 manifest (hence the package digest) and every member hash, so a file swapped in between is
-refused too. inspect_package reads only the age header and, with a key, the manifest.
+refused too. read_signed_manifest reads the manifest only, once its signature verified
+(for a caller that learns from it what to expect). inspect_package reads the age header
+and, with a key, the manifest and signature, and with a valid signature checks the whole
+content as the first pass does (PackageInfo says exactly what it checked).
 """
 
 from __future__ import annotations

@@ -247,3 +247,28 @@ def test_inspect_does_not_call_a_package_with_a_damaged_later_chunk_valid(
         "invalid",
         "tampered",
     )
+
+
+@pytest.mark.django_db
+def test_inspect_calls_a_manifest_signed_by_another_organisation_invalid(
+    ward, contractor, contract, keys_exchanged, people, tmp_path
+):
+    """Signed with a key trusted here, but not the key of the sender it names."""
+    out = tmp_path / "stick"
+    out.mkdir()
+    written = write_package(
+        kind="cases",
+        contract=contract.code,
+        sender=ward.code,
+        recipient=contractor.code,
+        records=crafting.RECORDS,
+        signing_key=orgkeys.secret_keys(contractor).signing,
+        out_dir=out,
+        recipients=[orgkeys.own_card(contractor).age_recipient],
+    )
+    summary = json.loads(genchi("package", "inspect", str(written.path), "--json")[1])
+    assert (summary["signature"], summary["content"]) == ("invalid", "not_checked")
+    status, text, _ = genchi("package", "inspect", str(written.path))
+    assert status == 0 and "マニフェストの署名: 無効" in text and "内容:       未検証" in text
+    imported = genchi("package", "import", str(written.path), "--user", "c-manager")
+    assert_refused_on_the_command_line(imported, "署名", "bad_signature")
