@@ -33,8 +33,9 @@ Public API::
 
 - writer.py: `write_package` → `WrittenPackage`; `PhotoSource` names a photo to pack.
 - reader.py: `open_package` → `VerifiedPackage` (`iter_records`, `read_all` →
-  `PackageContents`), `read_package` (both at once), `inspect_package` → `PackageInfo`
-  (no personal data), `file_sha256`.
+  `PackageContents`), `read_package` (both at once), `read_signed_manifest` →
+  `SignedManifest` (the manifest once its signature verified, to learn what to expect),
+  `inspect_package` → `PackageInfo` (no personal data), `file_sha256`.
 - keys.py: an organisation's key pairs (`generate_organisation_keys`,
   `OrganisationKeys`) and the public key card exchanged with a partner
   (`PublicKeyCard`, `parse_public_key_card`).
@@ -64,11 +65,13 @@ from genchi.package_format.reader import (
     ExtractedPhoto,
     PackageContents,
     PackageInfo,
+    SignedManifest,
     VerifiedPackage,
     file_sha256,
     inspect_package,
     open_package,
     read_package,
+    read_signed_manifest,
 )
 from genchi.package_format.writer import FILE_SUFFIX, PhotoSource, WrittenPackage, write_package
 
@@ -85,6 +88,7 @@ __all__ = [
     "PhotoSource",
     "PublicKeyCard",
     "Refused",
+    "SignedManifest",
     "SigningKeyPair",
     "VerifiedPackage",
     "WrittenPackage",
@@ -95,6 +99,7 @@ __all__ = [
     "package_digest",
     "parse_public_key_card",
     "read_package",
+    "read_signed_manifest",
     "register_codes",
     "write_package",
 ]

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import os
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -41,6 +42,16 @@ DEFAULT_SCRYPT_WORK_FACTOR = 18  # the age command's default (about 1 s)
 MAX_SCRYPT_WORK_FACTOR = 22  # upper bound a reader accepts (the spec asks for one)
 MAX_HEADER_BYTES = 64 * 1024
 MAX_STANZAS = 64
+# Every header field is bounded before it is split, decoded or converted (a 5,000-digit
+# work factor must not reach int()). Wide enough for the recipient types of the CCTV
+# vectors (a post-quantum share is 1,536 characters), which a reader ignores.
+MAX_HEADER_LINE = 4096  # one "-> " line, its LF included
+MAX_STANZA_ARGS = 16  # the type and its arguments
+MAX_ARG_CHARS = 2048
+MAX_BODY_CHARS = 8192  # a stanza body, base64
+MAX_WORK_FACTOR_DIGITS = 2
+_KEY_CHARS = 43  # 32 bytes in unpadded base64: an X25519 share, a wrapped key, the MAC
+_SALT_CHARS = 22  # 16 bytes
 X25519_LABEL = b"age-encryption.org/v1/X25519"
 SCRYPT_LABEL = b"age-encryption.org/v1/scrypt"
 
@@ -232,6 +243,11 @@ class AgeFileWriter:
     chunks straight where it belongs (os.pwrite), from any thread: write_package encrypts
     photos on several threads and the manifest last. The header is written at once; the
     file is complete when every chunk has been written once.
+
+    A chunk is encrypted at most once: its nonce is its index, so encrypting another
+    plaintext at the same index would reuse a nonce under the same key and give away both
+    plaintexts' XOR and the key of the authenticator. A second encryption of an index is
+    refused (ValueError), whichever thread asks.
     """
 
     def __init__(
@@ -264,7 +280,19 @@ class AgeFileWriter:
         self.plaintext_size = plaintext_size
         self.chunk_count = _chunks_for(plaintext_size)
         self.file_size = self._payload_offset + _encrypted_size(plaintext_size)
+        self._encrypted = bytearray(self.chunk_count)  # 1 where a chunk's nonce was used
+        self._encrypted_lock = threading.Lock()
         _pwrite_all(fd, head, 0)
+
+    def _claim_nonces(self, first_chunk: int, chunks: int) -> None:
+        """Mark chunks first_chunk … first_chunk + chunks - 1 as encrypted, or refuse if
+        any of them was before (nonce reuse)."""
+        with self._encrypted_lock:
+            span = self._encrypted[first_chunk : first_chunk + chunks]
+            if any(span):
+                again = first_chunk + span.index(1)
+                raise ValueError(f"chunk {again} is already encrypted: a nonce is used once")
+            self._encrypted[first_chunk : first_chunk + chunks] = b"\x01" * chunks
 
     def encrypt_into(self, first_chunk: int, plaintext: memoryview, out: memoryview) -> int:
         """Encrypt `plaintext`, which starts at chunk `first_chunk`, into `out`; returns
@@ -281,6 +309,7 @@ class AgeFileWriter:
         produced = _encrypted_size(size)
         if len(out) < produced:
             raise ValueError("output buffer too small")
+        self._claim_nonces(first_chunk, chunks)
         last_index = self.chunk_count - 1
         encrypt = self._aead.encrypt_into
         pos = 0
@@ -388,6 +417,13 @@ def _refuse_format(detail: str) -> Refused:
     return Refused("unknown_format", detail=detail, reason="not_age")
 
 
+def _too_long(field: str) -> Refused:
+    """A header field longer than any valid one (section 13 of docs/package-format.md)."""
+    return Refused(
+        "unknown_format", detail=f"{field} too long", reason="header_field_too_long", field=field
+    )
+
+
 def read_header(src: _HashingSource) -> AgeHeader:
     first = src.readline(len(MAGIC))
     if first != MAGIC:
@@ -399,26 +435,31 @@ def read_header(src: _HashingSource) -> AgeHeader:
     head = bytearray(first)
     stanzas: list[Stanza] = []
     while True:
-        line = src.readline(MAX_HEADER_BYTES)
+        line = src.readline(MAX_HEADER_LINE)
         if not line.endswith(b"\n"):
-            if len(line) < MAX_HEADER_BYTES:
+            if len(line) < MAX_HEADER_LINE:
                 raise Refused("truncated", detail="eof in header")
-            raise _refuse_format("header line too long")
+            raise _too_long("header line")
         if len(head) + len(line) > MAX_HEADER_BYTES:
             raise _refuse_format("header too long")
         if line.startswith(b"--- "):
             head += b"---"
+            encoded_mac = line[4:-1]
+            if len(encoded_mac) != _KEY_CHARS or not stanzas:
+                raise _refuse_format("bad header end")
             try:
-                mac = _b64d(line[4:-1])
+                mac = _b64d(encoded_mac)
             except ValueError:
                 raise _refuse_format("bad header mac encoding") from None
-            if len(mac) != 32 or not stanzas:
-                raise _refuse_format("bad header end")
             return AgeHeader(tuple(stanzas), bytes(head), mac)
         if not line.startswith(b"-> "):
             raise _refuse_format("bad header line")
         head += line
+        if line.count(b" ") > MAX_STANZA_ARGS:
+            raise _too_long("stanza arguments")
         args = line[3:-1].split(b" ")
+        if any(len(a) > MAX_ARG_CHARS for a in args):
+            raise _too_long("stanza argument")
         if any(not a or any(c < 0x21 or c > 0x7E for c in a) for a in args):
             raise _refuse_format("bad stanza arguments")
         body_text = bytearray()
@@ -434,6 +475,8 @@ def read_header(src: _HashingSource) -> AgeHeader:
             body_text += bl[:-1]
             if len(bl) - 1 < 64:
                 break
+            if len(body_text) > MAX_BODY_CHARS:
+                raise _too_long("stanza body")
             if len(head) > MAX_HEADER_BYTES:
                 raise _refuse_format("header too long")
         try:
@@ -455,7 +498,11 @@ def _unwrap(
         if passphrase is None:
             raise Refused("wrong_key", reason="passphrase_needed")
         st = header.stanzas[0]
-        if len(st.args) != 2 or not re.fullmatch(rb"[1-9][0-9]*", st.args[1]):
+        if len(st.args) != 2:
+            raise _refuse_format("bad scrypt stanza")
+        if len(st.args[1]) > MAX_WORK_FACTOR_DIGITS:
+            raise _too_long("scrypt work factor")
+        if not re.fullmatch(rb"[1-9][0-9]?", st.args[1]) or len(st.args[0]) != _SALT_CHARS:
             raise _refuse_format("bad scrypt stanza")
         try:
             salt = _b64d(st.args[0])
@@ -484,7 +531,7 @@ def _unwrap(
     for st in header.stanzas:
         if st.type != "X25519":
             continue  # other recipient types are ignored, as the spec says
-        if len(st.args) != 1:
+        if len(st.args) != 1 or len(st.args[0]) != _KEY_CHARS:
             raise _refuse_format("bad X25519 stanza")
         try:
             share = _b64d(st.args[0])

@@ -67,6 +67,7 @@ REASONS: dict[str, str] = {
     "not_age": "unknown_format",
     "armored": "unknown_format",
     "work_factor": "unknown_format",  # work, max_work
+    "header_field_too_long": "unknown_format",  # field
     "passphrase_needed": "wrong_key",
     "wrong_passphrase": "wrong_key",
     "key_needed": "wrong_key",
@@ -83,6 +84,8 @@ REASONS: dict[str, str] = {
     # manifest (manifest.py)
     "manifest_field": "unknown_format",  # field
     "manifest_not_json": "unknown_format",
+    "manifest_too_deep": "unknown_format",
+    "manifest_number": "unknown_format",
     "manifest_not_object": "unknown_format",
     "manifest_not_canonical": "unknown_format",
     "manifest_unknown_fields": "unknown_format",  # names
@@ -114,6 +117,7 @@ REASONS: dict[str, str] = {
     "empty_case_ref": "bad_record",
     "no_case_ref": "bad_record",
     "line_not_json": "bad_record",
+    "line_json_limit": "bad_record",
     "line_too_long": "bad_record",
     "last_line_no_lf": "bad_record",
     "csv_not_utf8": "bad_record",

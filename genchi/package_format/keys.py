@@ -15,7 +15,6 @@ import base64
 import binascii
 import hashlib
 import io
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +22,7 @@ from typing import Any
 import segno
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from . import age
+from . import age, bounded_json
 from .errors import Refused
 from .manifest import canonical_json, is_code
 
@@ -31,6 +30,7 @@ CARD_FORMAT = "genchi-public-key-card"
 SECRET_FORMAT = "genchi-organisation-secret-keys"  # noqa: S105 - a format name
 KEYS_VERSION = 1
 MAX_CARD_BYTES = 8 * 1024
+MAX_SECRET_BYTES = 64 * 1024  # a secret key file is about 400 bytes
 MAX_ORG_NAME = 100
 
 
@@ -144,8 +144,8 @@ class OrganisationKeys:
             return Refused("bad_secret_keys", detail=reason, reason=reason)
 
         try:
-            obj = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            obj = bounded_json.loads(data, max_bytes=MAX_SECRET_BYTES)
+        except bounded_json.JsonLimit:
             raise bad("secret_not_json") from None
         if not isinstance(obj, dict) or obj.get("format") != SECRET_FORMAT:
             raise bad("secret_format")
@@ -257,9 +257,10 @@ def parse_public_key_card(data: bytes | str) -> PublicKeyCard:
     if len(data) > MAX_CARD_BYTES:
         raise Refused("too_large", detail=f"{len(data)} bytes")
     try:
-        obj = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise Refused("not_json") from None
+        obj = bounded_json.loads(data, max_bytes=MAX_CARD_BYTES, encoding="utf-8-sig")
+    except bounded_json.JsonLimit as exc:
+        # Deep nesting or an endless number is JSON, but no card of ours.
+        raise Refused("not_json" if exc.kind == "not_json" else "wrong_format") from None
     if not isinstance(obj, dict) or obj.get("format") != CARD_FORMAT:
         raise Refused("wrong_format")
     if obj.get("version") != KEYS_VERSION:

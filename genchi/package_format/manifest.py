@@ -19,6 +19,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from . import bounded_json
 from .archive import check_member_name, is_portable_name
 from .errors import Refused
 
@@ -159,6 +160,15 @@ def _bad_because(reason: str, detail: str) -> Refused:
     return Refused("unknown_format", detail=f"manifest: {detail}", reason=reason)
 
 
+# bounded_json's kinds of failure -> the reason of the refusal.
+_JSON_LIMIT_REASONS = {
+    "not_json": "manifest_not_json",
+    "too_large": "manifest_too_large",
+    "too_deep": "manifest_too_deep",
+    "number": "manifest_number",
+}
+
+
 def _req(obj: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
     value = obj.get(key)
     if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
@@ -167,11 +177,14 @@ def _req(obj: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
 
 
 def parse_manifest(data: bytes) -> Manifest:
-    """Validate the manifest bytes (already signature-checked) and return the Manifest."""
+    """Validate the manifest bytes and return the Manifest. Callers check the signature
+    first wherever they know the sender's key; the parse is bounded either way (size,
+    nesting, numbers: bounded_json), so that unverified bytes cannot do more than be
+    refused."""
     try:
-        obj = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise _bad_because("manifest_not_json", "not JSON") from None
+        obj = bounded_json.loads(data, max_bytes=MAX_MANIFEST_BYTES)
+    except bounded_json.JsonLimit as exc:
+        raise _bad_because(_JSON_LIMIT_REASONS[exc.kind], str(exc)) from None
     if not isinstance(obj, dict):
         raise _bad_because("manifest_not_object", "not a JSON object")
     if obj.get("format") != FORMAT_NAME:

@@ -4,7 +4,10 @@ Reading is two passes over the encrypted file, neither of which stores anything:
 first (open_package) authenticates and checks everything; only then does the caller ask
 for the records and photos (second pass), which are checked again against the verified
 manifest (hence the package digest) and every member hash, so a file swapped in between is
-refused too. inspect_package reads only the age header and, with a key, the manifest.
+refused too. read_signed_manifest reads the manifest only, once its signature verified
+(for a caller that learns from it what to expect). inspect_package reads the age header
+and, with a key, the manifest and signature, and with a valid signature checks the whole
+content as the first pass does (PackageInfo says exactly what it checked).
 """
 
 from __future__ import annotations
@@ -81,7 +84,17 @@ class PackageContents:
 
 @dataclass(frozen=True)
 class PackageInfo:
-    """What inspect_package can tell without reading any personal data."""
+    """What inspect_package can tell without showing any personal data.
+
+    `signature` says what was checked of the manifest: "valid" (it verified with one of
+    the sender keys given; `signer` says which), "invalid" (with none of them),
+    "unsigned", or "not_checked" (no key given, or the file could not be opened). A valid
+    signature proves the manifest only: `content` says whether the rest of the file was
+    checked against it too, "valid" (every chunk authenticates, every member's size and
+    SHA-256, the records and counts match, the file ends properly: what open_package
+    checks, less the recipient, contract and replay), "invalid" (`content_refusal` says
+    what failed) or "not_checked" (the signature is not valid: nothing to check against).
+    """
 
     path: Path
     size: int
@@ -91,6 +104,19 @@ class PackageInfo:
     manifest: Manifest | None  # None when no key or passphrase was given
     signature: str  # "valid", "invalid", "unsigned" or "not_checked"
     digest: str | None = None  # the package digest; None when no key or passphrase was given
+    content: str = "not_checked"  # "valid", "invalid" or "not_checked"
+    content_refusal: Refused | None = None  # why the content is invalid
+    signer: int | None = None  # index, in the keys given, of the one the signature verified
+
+
+@dataclass(frozen=True)
+class SignedManifest:
+    """A manifest whose signature verified (read_signed_manifest); its content is not yet
+    checked."""
+
+    manifest: Manifest
+    digest: str
+    signer: int  # index, in the keys given, of the one the signature verified
 
 
 def _public_key(key: PublicKeyLike) -> Ed25519PublicKey:
@@ -673,21 +699,83 @@ def read_package(
         raise
 
 
+def _signer(manifest_bytes: bytes, signature: bytes, keys: Sequence[PublicKeyLike]) -> int | None:
+    """Index of the first of `keys` the signature verifies with, or None."""
+    for index, key in enumerate(keys):
+        try:
+            verify_signature(manifest_bytes, signature, _public_key(key))
+        except Refused:
+            continue
+        return index
+    return None
+
+
+def read_signed_manifest(
+    path: str | os.PathLike[str],
+    *,
+    sender_keys: Sequence[PublicKeyLike],
+    identity: IdentityLike | None = None,
+    passphrase: str | None = None,
+    max_scrypt_work_factor: int = age.MAX_SCRYPT_WORK_FACTOR,
+) -> SignedManifest:
+    """The manifest, read only once its signature verified with one of `sender_keys`.
+
+    For a reader that learns from the manifest what to expect (which contract, hence
+    which sender), then calls open_package, which checks everything against that sender.
+    Nothing of the manifest is parsed before its signature verified with a key the caller
+    trusts; an unsigned manifest, or one no key verifies, is refused as such (`unsigned`,
+    `bad_signature`). Decrypts the first two members only: the content is not checked.
+    """
+    p = Path(path)
+    identities = _identities(identity)
+    if not identities and passphrase is None:
+        raise ValueError("give an identity or a passphrase")
+    try:
+        try:
+            fh = open(p, "rb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise Refused(
+                "unknown_format", detail=str(exc), reason="cannot_open", file=p.name
+            ) from None
+        with fh:
+            _, _, manifest_bytes, signature = _open_layers(
+                fh, identities, passphrase, max_scrypt_work_factor
+            )
+        if signature is None:
+            raise Refused("unsigned")
+        signer = _signer(manifest_bytes, signature, sender_keys)
+        if signer is None:
+            raise Refused("bad_signature", detail="no trusted key verifies the manifest")
+        manifest = parse_manifest(manifest_bytes)
+    except Refused as exc:
+        _log_refused(exc, p, None)
+        raise
+    return SignedManifest(manifest, package_digest(manifest_bytes), signer)
+
+
 def inspect_package(
     path: str | os.PathLike[str],
     *,
     identity: IdentityLike | None = None,
     passphrase: str | None = None,
     sender_key: PublicKeyLike | None = None,
+    sender_keys: Sequence[PublicKeyLike] = (),
+    max_scrypt_work_factor: int = age.MAX_SCRYPT_WORK_FACTOR,
 ) -> PackageInfo:
-    """The encryption mode, file hash, and (with a key) the manifest, package digest and
-    signature status.
+    """The encryption mode and file hash; with a key or passphrase, also the manifest, the
+    package digest, the signature status and, when the signature is valid, whether the
+    whole content matches the manifest (PackageInfo says exactly what was checked).
 
-    Hashes the whole encrypted file (`file_sha256`, as sha256sum prints it), then decrypts
-    only the age header and, with a key, the first two archive members: no records. Raises
-    Refused if the file cannot be read that far.
+    `sender_key` and `sender_keys` are the keys to verify the signature with (a caller
+    that does not know the sender yet gives every key it trusts). The signature is
+    verified before the manifest is parsed; a manifest no key verifies is still parsed,
+    within the format's limits, to be shown as unverified. Hashes the whole encrypted file
+    (`file_sha256`, as sha256sum prints it); with a valid signature, decrypts and hashes
+    every member as open_package does, showing nothing of the records. Raises Refused if
+    the file cannot be read as far as the manifest.
     """
     p = Path(path)
+    keys = [*sender_keys, *([sender_key] if sender_key is not None else [])]
     file_hash = file_sha256(p)
     with open(p, "rb") as fh:
         header = age.read_header(age._HashingSource(fh, hashing=False))
@@ -695,21 +783,22 @@ def inspect_package(
         manifest: Manifest | None = None
         digest: str | None = None
         status = "not_checked"
+        content, content_refusal, signer = "not_checked", None, None
         identities = _identities(identity)
         if identities or passphrase is not None:
-            _, _, manifest_bytes, signature = _open_layers(
-                fh, identities, passphrase, age.MAX_SCRYPT_WORK_FACTOR
+            reader, archive, manifest_bytes, signature = _open_layers(
+                fh, identities, passphrase, max_scrypt_work_factor
             )
             if signature is None:
                 status = "unsigned"
-            elif sender_key is not None:
-                try:
-                    verify_signature(manifest_bytes, signature, _public_key(sender_key))
-                    status = "valid"
-                except Refused:
-                    status = "invalid"
+            elif keys:
+                signer = _signer(manifest_bytes, signature, keys)
+                status = "invalid" if signer is None else "valid"
             manifest = parse_manifest(manifest_bytes)
             digest = package_digest(manifest_bytes)
+            if status == "valid":
+                content_refusal = _check_content(reader, archive, manifest)
+                content = "valid" if content_refusal is None else "invalid"
     return PackageInfo(
         path=p,
         size=p.stat().st_size,
@@ -719,4 +808,24 @@ def inspect_package(
         manifest=manifest,
         signature=status,
         digest=digest,
+        content=content,
+        content_refusal=content_refusal,
+        signer=signer,
     )
+
+
+def _check_content(
+    reader: age.AgeReader, archive: ArchiveReader, manifest: Manifest
+) -> Refused | None:
+    """What open_package checks after the manifest (members, records, counts, the end of
+    the file), as a refusal, or None when all of it holds."""
+    worker = _HashWorker()
+    try:
+        _verify_members(archive, manifest, worker)
+        if not reader.at_end:
+            raise Refused("tampered", detail="payload continues after archive")
+    except Refused as exc:
+        return exc
+    finally:
+        worker.close()
+    return None

@@ -8,6 +8,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from . import bounded_json
 from .errors import Refused
 
 # J3: the ward hands over these four items per taxpayer, nothing else, plus an opaque
@@ -70,10 +71,11 @@ def jsonl_line(record: Mapping[str, Any]) -> bytes:
 
 def parse_jsonl_line(kind: str, line: bytes, number: int) -> dict[str, Any]:
     try:
-        record = json.loads(line.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        record = bounded_json.loads(line, max_bytes=MAX_LINE_BYTES)
+    except bounded_json.JsonLimit as exc:
+        reason = "line_not_json" if exc.kind == "not_json" else "line_json_limit"
         raise Refused(
-            "bad_record", detail=f"line {number}", reason="line_not_json", line=number
+            "bad_record", detail=f"line {number}: {exc}", reason=reason, line=number
         ) from None
     problem = check_record(kind, record)
     if problem:

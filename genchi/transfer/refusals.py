@@ -144,6 +144,9 @@ REASON_MESSAGES: dict[str, Promise] = {
     "work_factor": _(
         "パスワードの鍵導出の強度 (2^%(work)d) が上限 (2^%(max_work)d) を超えています。"
     ),
+    "header_field_too_long": _(
+        "暗号化ファイル (age) のヘッダーに、上限より長い項目があります (%(field)s)。"
+    ),
     "passphrase_needed": _(
         "このパッケージはパスワードで暗号化されています。パスワードを入力してください。"
     ),
@@ -163,6 +166,8 @@ REASON_MESSAGES: dict[str, Promise] = {
     # the manifest: "マニフェストの内容が不正です (…)。" around the field or these words
     "manifest_field": _("マニフェストの内容が不正です (%(detail)s)。"),
     "manifest_not_json": _("JSON として読めません"),
+    "manifest_too_deep": _("入れ子が深すぎます"),
+    "manifest_number": _("数値が不正です (NaN・Infinity、桁数が多すぎる、または範囲外の数)"),
     "manifest_not_object": _("JSON オブジェクトではありません"),
     "manifest_not_canonical": _("正規化された JSON ではありません"),
     "manifest_unknown_fields": _("未知の項目: %(names)s"),
@@ -202,6 +207,10 @@ REASON_MESSAGES: dict[str, Promise] = {
     "empty_case_ref": _("案件番号が空です"),
     "no_case_ref": _("結果レコードに案件番号 (case_ref) がありません"),
     "line_not_json": _("records.jsonl の %(number)d 行目が JSON として読めません。"),
+    "line_json_limit": _(
+        "records.jsonl の %(number)d 行目が上限を超えています "
+        "(入れ子が深すぎる、または数値が NaN・Infinity・桁数が多すぎる数)。"
+    ),
     "line_too_long": _("レコードの行が長すぎます。"),
     "last_line_no_lf": _("records.jsonl の最後の行が改行で終わっていません"),
     "csv_not_utf8": _("records.csv が UTF-8 ではありません"),
@@ -243,6 +252,8 @@ _AT_LINE = _("records.jsonl の %(number)d 行目: %(problem)s。")
 _AT_RECORD = _("%(number)d 件目のレコード: %(problem)s")
 _MANIFEST_WORDS = {
     "manifest_not_json",
+    "manifest_too_deep",
+    "manifest_number",
     "manifest_not_object",
     "manifest_not_canonical",
     "manifest_unknown_fields",

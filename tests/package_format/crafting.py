@@ -12,6 +12,7 @@ import json
 import os
 import tarfile
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -135,13 +136,20 @@ def craft(
     photos: dict[str, bytes] | None = None,
     kind: str = "cases",
     cols: list[tuple[str, str]] | None = None,
+    manifest_bytes_edit: Callable[[bytes], bytes] | None = None,
+    jsonl: bytes | None = None,
 ) -> Path:
-    """A package built by hand, as an attacker or a faulty implementation might."""
+    """A package built by hand, as an attacker or a faulty implementation might.
+    `manifest_bytes_edit` changes the serialised manifest before it is signed (what no
+    dict can hold: NaN, an endless number); `jsonl` replaces records.jsonl's bytes."""
     records = CASES[:3] if records is None else records
-    jsonl = b"".join(
-        (json.dumps(r, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n").encode()
-        for r in records
-    )
+    if jsonl is None:
+        jsonl = b"".join(
+            (
+                json.dumps(r, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
+            ).encode()
+            for r in records
+        )
     cols = cols or [
         ("case_ref", "案件番号"),
         ("postal_code", "郵便番号"),
@@ -181,6 +189,8 @@ def craft(
     if manifest_edit:
         manifest_edit(manifest)
     manifest_bytes = canonical_json(manifest)
+    if manifest_bytes_edit:
+        manifest_bytes = manifest_bytes_edit(manifest_bytes)
     sig = (
         signature
         if signature is not None
@@ -206,3 +216,55 @@ def craft(
     finally:
         os.close(fd)
     return path
+
+
+# --- hostile manifests and age headers (issue 12: unverified bytes parsed first) ---------
+
+NESTING = 10_000
+HUGE_MANIFEST = 16 * 1024 * 1024 + 1  # one byte over the format's bound
+
+
+def _replace_field(data: bytes, field: bytes, value: bytes) -> bytes:
+    """The manifest `data` with `field`'s JSON value replaced by the raw `value`."""
+    start = data.index(b'"' + field + b'":') + len(field) + 3
+    end = start
+    while data[end : end + 1] not in (b",", b"}"):
+        end += 1
+    return data[:start] + value + data[end:]
+
+
+# name -> (the fault, made to signed manifest bytes; the reason it is refused with)
+HOSTILE_MANIFESTS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
+    "nan": (lambda d: _replace_field(d, b"record_count", b"NaN"), "manifest_number"),
+    "infinity": (lambda d: _replace_field(d, b"photo_count", b"Infinity"), "manifest_number"),
+    "minus_infinity": (
+        lambda d: _replace_field(d, b"record_count", b"-Infinity"),
+        "manifest_number",
+    ),
+    "long_integer": (
+        lambda d: _replace_field(d, b"record_count", b"1" * 5000),
+        "manifest_number",
+    ),
+    "huge_exponent": (lambda d: _replace_field(d, b"record_count", b"1e999"), "manifest_number"),
+    "deep_nesting": (
+        lambda d: _replace_field(d, b"answers", b"[" * NESTING + b"]" * NESTING),
+        "manifest_too_deep",
+    ),
+    "huge": (
+        lambda d: _replace_field(d, b"answers", b'"' + b"x" * HUGE_MANIFEST + b'"'),
+        "manifest_too_large",
+    ),
+}
+
+
+def age_with_header(stanzas: bytes, *, mac: bytes = b"A" * 43) -> bytes:
+    """An age file with the hand-written stanza lines `stanzas`, a MAC of the right shape
+    (that cannot verify) and a payload of junk: for the header parser, which must refuse
+    a field before converting it."""
+    return age.MAGIC + stanzas + b"--- " + mac + b"\n" + os.urandom(16 + 64)
+
+
+def scrypt_stanza(work_factor: bytes) -> bytes:
+    """A scrypt stanza asking `work_factor` (as written), with a salt and body of the right
+    length."""
+    return b"-> scrypt " + b"A" * 22 + b" " + work_factor + b"\n" + b"A" * 43 + b"\n"

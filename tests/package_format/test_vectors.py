@@ -61,7 +61,22 @@ def load(path: Path) -> Vector:
     )
 
 
-ALL = [load(p) for p in sorted(VECTORS.iterdir())]
+COUNT = 143  # the vectors of the suite as copied (NOTICE); 92 apply to what we implement
+
+
+def load_all(folder: Path) -> list[Vector]:
+    """Every vector in `folder`. A folder missing or short of vectors is an error at
+    collection, which fails the suite: vectors that silently stopped running would look
+    like vectors that pass."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"the CCTV age vectors are missing: {folder}")
+    vectors = [load(p) for p in sorted(folder.iterdir()) if p.is_file()]
+    if len(vectors) != COUNT:
+        raise FileNotFoundError(f"{len(vectors)} CCTV age vectors in {folder}, not {COUNT}")
+    return vectors
+
+
+ALL = load_all(VECTORS)
 OURS = [v for v in ALL if v.ours]
 NOT_OURS = [v for v in ALL if not v.ours]
 
@@ -92,7 +107,7 @@ def outcome(vector: Vector, identities: tuple[str, ...]) -> tuple[str, bytes, Re
 
 
 def test_the_vectors_are_all_here():
-    assert len(ALL) == 143
+    assert len(ALL) == COUNT
     assert {v.expect for v in OURS} == {
         "success",
         "no match",
@@ -123,3 +138,14 @@ def test_what_we_do_not_implement_is_refused(vector: Vector):
         assert refusal.code == "unknown_format"
         if vector.body.startswith(b"-----BEGIN AGE ENCRYPTED FILE-----"):
             assert refusal.reason == "armored"
+
+
+def test_missing_or_partial_vectors_fail_instead_of_running_nothing(tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing"):
+        load_all(tmp_path / "age_vectors")
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    for path in sorted(VECTORS.iterdir())[:10]:
+        (partial / path.name).write_bytes(path.read_bytes())
+    with pytest.raises(FileNotFoundError, match="10 CCTV age vectors"):
+        load_all(partial)

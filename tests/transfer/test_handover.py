@@ -19,7 +19,7 @@ from genchi.audit.models import AuditEntry
 from genchi.fieldwork.models import SurveyCase
 from genchi.intake.models import Batch, Case
 from genchi.intake.package_handlers import CASE_ALLOW_LIST
-from genchi.package_format import Refused, SigningKeyPair, write_package
+from genchi.package_format import Refused, SigningKeyPair, age, write_package
 from genchi.parties import services as party_services
 from genchi.parties.models import Contract
 from genchi.transfer import orgkeys, services
@@ -100,6 +100,11 @@ def test_round_trip(sealed_batch, lent_stick, tmp_path, people, contract):
 def test_passphrase_round_trip(sealed_batch, tmp_path, people):
     result = _export(sealed_batch, tmp_path, people, passphrase=PASSPHRASE)
     assert result.package.passphrase_protected
+    # Our passphrase packages ask the work factor the import page accepts, no more.
+    with open(result.path, "rb") as fh:
+        [stanza] = age.read_header(age._HashingSource(fh)).stanzas
+    assert stanza.type == "scrypt"
+    assert int(stanza.args[1]) == services.WEB_MAX_SCRYPT_WORK_FACTOR
     imported = services.import_cases_package(
         result.path, by=people[Role.HANDLER], passphrase=PASSPHRASE
     )

@@ -16,6 +16,7 @@ JAPANESE = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u4e00-\u9fff]")
 # What the format passes with each reason (errors.REASONS lists them).
 SAMPLE_PARAMS: dict[str, dict] = {
     "work_factor": {"work": 23, "max_work": 22},
+    "header_field_too_long": {"field": "scrypt work factor"},
     "unsafe_name": {"name": "../etc/passwd"},
     "link": {"name": "photos/x.jpg"},
     "special": {"name": "photos/dev"},
@@ -41,6 +42,7 @@ SAMPLE_PARAMS: dict[str, dict] = {
     "empty_case_ref": {"line": 4},
     "no_case_ref": {"record": 4},
     "line_not_json": {"line": 4},
+    "line_json_limit": {"line": 4},
     "changed_photo": {"name": "2.jpg"},
     "irregular_photo": {"name": "2.jpg"},
     "bad_photo_name": {"name": "photos/写真.jpg"},

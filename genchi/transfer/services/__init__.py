@@ -11,10 +11,16 @@ What a package carries belongs to other apps, which register handlers
 (`genchi.transfer.handlers`). The names below are the handover's public write API.
 """
 
-from .common import Refusal, Refused, refusal_message
+from .common import (
+    COMMAND_MAX_SCRYPT_WORK_FACTOR,
+    WEB_MAX_SCRYPT_WORK_FACTOR,
+    Refusal,
+    Refused,
+    refusal_message,
+)
 from .handover_jobs import restart, start_export, start_import
 from .incoming import ImportResult, import_cases_package, receive_package, verify_results_package
-from .inspect import Inspection, inspect_file, local_identities, peek_manifest
+from .inspect import Inspection, inspect_file, local_identities, peek_manifest, trusted_signers
 from .outgoing import (
     RESULT_COLUMNS,
     ExportResult,
@@ -26,7 +32,9 @@ from .outgoing import (
 from .slips import confirm_slip, mark_received, parse_slip_code
 
 __all__ = [
+    "COMMAND_MAX_SCRYPT_WORK_FACTOR",
     "RESULT_COLUMNS",
+    "WEB_MAX_SCRYPT_WORK_FACTOR",
     "ExportResult",
     "ImportResult",
     "Inspection",
@@ -47,6 +55,7 @@ __all__ = [
     "send_item",
     "start_export",
     "start_import",
+    "trusted_signers",
     "usb_folder",
     "verify_results_package",
 ]

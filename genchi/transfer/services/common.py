@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from genchi.audit.refusals import record_refusal
+from genchi.package_format.age import DEFAULT_SCRYPT_WORK_FACTOR
 
 from .. import refusals
 from ..ledger import LedgerError
@@ -13,6 +14,14 @@ from ..refusals import Refused
 # A handover step refuses with Refused (the package format's codes and the handover's own,
 # genchi.transfer.refusals), or the USB ledger with its LedgerError.
 Refusal = (Refused, LedgerError)
+
+# The scrypt work factor (log2 N) a passphrase package may ask of this server before its
+# passphrase is tried: each step doubles the memory (2^18 is 256 MiB) and the time. Our
+# passphrase packages use the format's default (outgoing.py writes them with it), so a
+# page never asks for more; the command line accepts a little more, for a package
+# encrypted by the age command at a higher setting. The format's own bound is 22.
+WEB_MAX_SCRYPT_WORK_FACTOR = DEFAULT_SCRYPT_WORK_FACTOR
+COMMAND_MAX_SCRYPT_WORK_FACTOR = DEFAULT_SCRYPT_WORK_FACTOR + 2
 
 
 def user_or_none(by) -> Any:

@@ -24,7 +24,7 @@ from genchi.jobs.models import JobState
 
 from .. import handlers
 from ..models import HandoverJob, UsbStick
-from .common import Refusal, Refused, refusal_message
+from .common import WEB_MAX_SCRYPT_WORK_FACTOR, Refusal, Refused, refusal_message
 from .incoming import ImportResult, receive_package
 from .outgoing import ExportResult, send_item, usb_folder
 
@@ -191,6 +191,7 @@ def import_job(row: HandoverJob, job: runner.JobRun) -> None:
             giver_name=row.giver_name,
             stick_label=row.stick_label,
             within=done,
+            max_scrypt_work_factor=WEB_MAX_SCRYPT_WORK_FACTOR,
         )
     except Refusal as exc:
         _refused(job, exc)

@@ -23,7 +23,14 @@ from genchi.parties.selectors import does_office_work_on
 
 from .. import handlers, orgkeys
 from ..models import HandoverSlip, Package
-from .common import Refusal, Refused, log_refusal, name_of, user_or_none
+from .common import (
+    WEB_MAX_SCRYPT_WORK_FACTOR,
+    Refusal,
+    Refused,
+    log_refusal,
+    name_of,
+    user_or_none,
+)
 from .inspect import peek_manifest
 from .slips import issue_slip
 
@@ -43,6 +50,7 @@ def import_cases_package(
     passphrase: str | None = None,
     giver_name: str = "",
     stick_label: str = "",
+    max_scrypt_work_factor: int = WEB_MAX_SCRYPT_WORK_FACTOR,
 ) -> ImportResult:
     """The contractor receives the ward's case package (see receive_package)."""
     return receive_package(
@@ -53,6 +61,7 @@ def import_cases_package(
         passphrase=passphrase,
         giver_name=giver_name,
         stick_label=stick_label,
+        max_scrypt_work_factor=max_scrypt_work_factor,
     )
 
 
@@ -66,10 +75,13 @@ def receive_package(
     giver_name: str = "",
     stick_label: str = "",
     within: Callable[[ImportResult], None] | None = None,
+    max_scrypt_work_factor: int = WEB_MAX_SCRYPT_WORK_FACTOR,
 ) -> ImportResult:
     """Verify and decrypt a package and hand its records to the receiver registered for
     its kind, all or nothing; this side's slip is recorded as received. `within(result)`
-    runs inside the transaction that stores it (a job ends there)."""
+    runs inside the transaction that stores it (a job ends there). A passphrase package
+    asking a higher scrypt work factor than `max_scrypt_work_factor` is refused before
+    the passphrase is tried."""
     p = Path(path)
     try:
         receiver = handlers.receiver_for(kind)
@@ -84,6 +96,7 @@ def receive_package(
             contract_code=contract_code,
             passphrase=passphrase,
             by=by,
+            max_scrypt_work_factor=max_scrypt_work_factor,
         )
         with transaction.atomic():
             package = _record_incoming(
@@ -177,10 +190,13 @@ def _open_incoming(
     contract_code: str | None,
     passphrase: str | None,
     by,
+    max_scrypt_work_factor: int = WEB_MAX_SCRYPT_WORK_FACTOR,
 ) -> tuple[VerifiedPackage, Contract, Organisation]:
     if not path.is_file():
         raise Refused("no_file", _("ファイルがありません: %(file)s") % {"file": path.name})
-    manifest = peek_manifest(path, passphrase=passphrase)
+    manifest = peek_manifest(
+        path, passphrase=passphrase, max_scrypt_work_factor=max_scrypt_work_factor
+    )
     code = contract_code or manifest.contract
     contract = Contract.objects.select_related("ward", "contractor").filter(code=code).first()
     if contract is None:
@@ -214,6 +230,7 @@ def _open_incoming(
         identity=keys.encryption if passphrase is None else None,
         passphrase=passphrase,
         already_imported=seen,
+        max_scrypt_work_factor=max_scrypt_work_factor,
     )
     return verified, contract, holder
 

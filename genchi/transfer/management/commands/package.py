@@ -5,14 +5,25 @@ from genchi.core.commands import CommandError, GenchiCommand
 from genchi.core.wareki import format_datetime
 from genchi.transfer import handlers, services
 from genchi.transfer.models import UsbStick
+from genchi.transfer.services import refusal_message
 
 from ._common import read_passphrase, refusal, user_or_none
 
+# What inspect checked, said exactly: the signature proves the manifest only; the content
+# (every member against the manifest) is checked when the signature is valid.
 SIGNATURE_LABELS = {
     "valid": "有効(登録済みの署名鍵で検証)",
-    "invalid": "無効(署名が一致しません)",
+    "invalid": "無効(登録済みの署名鍵と一致しません)",
     "unsigned": "署名なし",
-    "not_checked": "未検証(送り手の公開鍵が未登録、または鍵がありません)",
+    "not_checked": "未検証(送り手の公開鍵が未登録です。以下のマニフェストの内容は信頼できません)",
+}
+CONTENT_LABELS = {
+    "valid": "検証済み(全ファイルの大きさ・ハッシュ値と件数がマニフェストと一致)",
+    "not_checked": "未検証(マニフェストの署名が有効でないため、照合していません)",
+}
+DIGEST_CAVEATS = {
+    "invalid": "(マニフェストのもの。内容が一致しないため、票と照合しないでください)",
+    "not_checked": "(マニフェストのもの。内容は検証していません)",
 }
 
 
@@ -86,6 +97,7 @@ class Command(GenchiCommand):
                 passphrase=read_passphrase(passphrase_file),
                 giver_name=giver,
                 stick_label=stick,
+                max_scrypt_work_factor=services.COMMAND_MAX_SCRYPT_WORK_FACTOR,
             )
         except services.Refusal as exc:
             raise refusal(exc) from None
@@ -113,6 +125,8 @@ class Command(GenchiCommand):
             "encryption": info.encryption,
             "opened_with_key_of": found.opened_as,
             "signature": info.signature,
+            "content": info.content,
+            "content_refusal": info.content_refusal.code if info.content_refusal else None,
             "manifest": None
             if m is None
             else {
@@ -133,8 +147,6 @@ class Command(GenchiCommand):
             return
         self.stdout.write(f"ファイル:   {summary['file']}({info.size} バイト)")
         self.stdout.write(f"ファイルの SHA-256: {info.file_sha256}")
-        if info.digest:
-            self.stdout.write(f"ダイジェスト: {info.digest}")
         self.stdout.write(
             f"暗号化方式: {'公開鍵 (X25519)' if info.encryption == 'x25519' else 'パスワード (scrypt)' if info.encryption == 'scrypt' else info.encryption}"
         )
@@ -145,7 +157,20 @@ class Command(GenchiCommand):
             return
         from datetime import datetime
 
-        self.stdout.write(f"署名:       {SIGNATURE_LABELS.get(info.signature, info.signature)}")
+        self.stdout.write(
+            f"マニフェストの署名: {SIGNATURE_LABELS.get(info.signature, info.signature)}"
+        )
+        if info.content == "invalid" and info.content_refusal is not None:
+            problem = info.content_refusal
+            self.stdout.write(
+                f"内容:       不正 — {refusal_message(problem)} [{problem.code}]"
+                "(このパッケージは取り込めません)"
+            )
+        else:
+            self.stdout.write(f"内容:       {CONTENT_LABELS[info.content]}")
+        if info.digest:
+            caveat = "" if info.content == "valid" else DIGEST_CAVEATS[info.content]
+            self.stdout.write(f"ダイジェスト: {info.digest}{caveat}")
         self.stdout.write(f"パッケージID: {m.package_id}")
         self.stdout.write(f"種類:       {m.kind}  契約: {m.contract}  バッチ: {m.batch or '—'}")
         self.stdout.write(f"送り手:     {m.sender} → 受け手: {m.recipient}")
