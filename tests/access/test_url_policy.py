@@ -50,6 +50,8 @@ KINDS: dict[str, tuple[str, ...]] = {
     "web:set_language": ACTION,
     "accounts:login": FORM,
     "accounts:second_factor": FORM,
+    "accounts:new_password": FORM,
+    "accounts:password_change": FORM,
     "accounts:logout": ACTION,
     "parties:organisation_list": FORM,
     "parties:contract_list": PAGE,
@@ -166,7 +168,14 @@ def test_every_url_has_an_expectation():
 
 
 # The session's own steps, open to everyone who may sign in.
-SESSION_STEPS = {"accounts:login", "accounts:second_factor", "accounts:logout", "web:set_language"}
+SESSION_STEPS = {
+    "accounts:login",
+    "accounts:second_factor",
+    "accounts:new_password",
+    "accounts:password_change",
+    "accounts:logout",
+    "web:set_language",
+}
 
 
 def test_the_auditor_only_reads():

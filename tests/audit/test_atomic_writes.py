@@ -160,10 +160,25 @@ def arrange_check_password(w: World):
     return lambda: accounts.check_password(request, person.username, "wrong", ip="10.0.0.1")
 
 
-@scenario("genchi.accounts.services.register_failure")
-def arrange_register_failure(w: World):
+@scenario("genchi.accounts.services.check_current_password")
+def arrange_check_current_password(w: World):
     person = _nearly_locked(w)
-    return lambda: accounts.register_failure(person, ip="10.0.0.1", stage="second_factor")
+    return lambda: accounts.check_current_password(person, "wrong", ip="10.0.0.1")
+
+
+@scenario("genchi.accounts.services.set_own_password")
+def arrange_set_own_password(w: World):
+    person = w.person("changing", w.ward, Role.WARD_STAFF)
+    User.objects.filter(pk=person.pk).update(must_change_password=True)
+    person.refresh_from_db()
+    return lambda: accounts.set_own_password(person, "a new one of my own 2026", ip="10.0.0.1")
+
+
+@scenario("genchi.accounts.services.take_reset_notice")
+def arrange_take_reset_notice(w: World):
+    staff, admin = w.staff, w.people[Role.WARD_ADMIN]
+    accounts.reset_second_factor(staff, by=admin)
+    return lambda: accounts.take_reset_notice(staff)
 
 
 @scenario("genchi.accounts.services.verify_second_factor")
