@@ -42,7 +42,9 @@ class User(AbstractUser):
         on_delete=models.PROTECT,
         null=True,
         blank=True,
-        related_name="+",
+        # An administrator's resets, asked from the other side (not a record's author:
+        # core.RecordedBy is for those).
+        related_name="second_factor_resets_done",
         verbose_name=_("二要素認証をリセットした管理者"),
     )
     second_factor_reset_by_name = models.CharField(

@@ -19,6 +19,10 @@ from genchi.audit.middleware import client_ip
 from . import services
 from .forms import CodeForm, NewPasswordForm, PasswordChangeForm, PasswordForm
 
+# Set by the password step and cleared when the sign-in completes: only a session that has
+# just typed the password may choose a new one without typing it again.
+PASSWORD_JUST_CHECKED = "password_just_checked"  # noqa: S105 - a session key, not a secret
+
 
 def _next_url(request) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
@@ -43,6 +47,7 @@ def login_view(request):
         if result.user is not None:
             login(request, result.user, backend="django.contrib.auth.backends.ModelBackend")
             request.session["next"] = _next_url(request)
+            request.session[PASSWORD_JUST_CHECKED] = True
             notice = services.take_reset_notice(result.user)
             if notice:
                 messages.warning(request, notice)
@@ -78,6 +83,7 @@ def second_factor(request):
         )
         if result.user is not None:
             otp_login(request, device)
+            request.session.pop(PASSWORD_JUST_CHECKED, None)
             request.session.cycle_key()
             return redirect(request.session.pop("next", "/") or "/")
         error = result.message
@@ -110,6 +116,11 @@ def new_password(request):
     user = request.user
     if not user.must_change_password:
         return redirect("accounts:second_factor")
+    if not request.session.get(PASSWORD_JUST_CHECKED):
+        # A session opened before the reset: whoever holds it must show the password first.
+        logout(request)
+        messages.warning(request, _("パスワードの設定が必要です。もう一度サインインしてください。"))
+        return redirect("accounts:login")
     form = NewPasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -175,3 +175,16 @@ def test_a_session_whose_password_must_change_opens_nothing_else(ward):
     User.objects.filter(pk=person.pk).update(must_change_password=True)
     response = client.get("/")
     assert response.status_code == 302 and response["Location"] == "/signin/new-password/"
+    # A session that did not just type the password may not choose a new one without it.
+    response = client.get("/signin/new-password/")
+    assert response.status_code == 302 and response["Location"] == "/signin/"
+    assert "もう一度サインインしてください" in client.get("/signin/").content.decode()
+    assert client.get("/").status_code == 302
+
+
+def test_a_reset_sends_an_open_session_back_to_the_password(admin, ward):
+    staff = make_person("staff", ward, Role.WARD_STAFF)
+    open_session = signed_in_client(staff)
+    signed_in_client(admin).post(f"/people/{staff.pk}/reset-second-factor/")
+    assert open_session.get("/")["Location"] == "/signin/new-password/"
+    assert open_session.get("/signin/new-password/")["Location"] == "/signin/"

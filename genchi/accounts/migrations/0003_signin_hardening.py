@@ -8,7 +8,8 @@ from django.db import migrations, models
 def passwords_in_use_were_given_by_an_administrator(apps, schema_editor):
     # Until now nobody could change their password: every password in use is the one an
     # administrator gave, so everyone chooses their own at the next sign-in.
-    apps.get_model("accounts", "User").objects.update(must_change_password=True)
+    users = apps.get_model("accounts", "User").objects.using(schema_editor.connection.alias)
+    users.update(must_change_password=True)
 
 
 class Migration(migrations.Migration):
@@ -43,7 +44,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='user',
             name='second_factor_reset_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='二要素認証をリセットした管理者'),
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='second_factor_resets_done', to=settings.AUTH_USER_MODEL, verbose_name='二要素認証をリセットした管理者'),
         ),
         migrations.AddField(
             model_name='user',
