@@ -14,7 +14,8 @@ between two short steps under the row's lock, never inside one:
 So no more than the threshold of passwords is checked before the lock, however many arrive
 at once, and a right password settling after the locking failure is refused with the rest.
 The reservation makes a burst conservative: five checks under way at once count as five
-until they settle. A person typing one at a time sees exactly "locked at the fifth failure".
+until they settle, and a sixth try arriving meanwhile locks the row. A person typing one at
+a time sees exactly "locked at the fifth failure".
 
 The row lock is SELECT … FOR UPDATE on PostgreSQL. On SQLite, `select_for_update` does
 nothing, but every transaction begins IMMEDIATE (settings), which takes the database's write
@@ -50,8 +51,16 @@ def _copy_back(fresh: models.Model, row: models.Model) -> None:
     row.failed_sign_ins, row.locked_until = fresh.failed_sign_ins, fresh.locked_until
 
 
-def admit(row: models.Model) -> bool:
-    """Reserve one password check on `row`; False when it must be refused unchecked."""
+@dataclass(frozen=True)
+class Admission:
+    admitted: bool
+    just_locked: bool  # refused because the threshold of tries is under way: locked now
+
+
+def admit(row: models.Model) -> Admission:
+    """Reserve one password check on `row`, or refuse it unchecked. A try arriving while
+    as many as the threshold are under way locks the row: such a burst is an attack, and
+    a lock ends by itself, where reservations lost with a killed process would not."""
     with transaction.atomic():
         fresh = _locked_row(row)
         now = timezone.now()
@@ -61,11 +70,14 @@ def admit(row: models.Model) -> bool:
         admitted = (
             fresh.locked_until is None and fresh.failed_sign_ins < settings.GENCHI_LOCKOUT_THRESHOLD
         )
+        just_locked = False
         if admitted:
             fresh.failed_sign_ins += 1
+        elif fresh.locked_until is None:
+            just_locked = _fail(fresh, now)
         fresh.save(update_fields=["failed_sign_ins", "locked_until"])
         _copy_back(fresh, row)
-        return admitted
+        return Admission(admitted=admitted, just_locked=just_locked)
 
 
 def _fail(fresh: models.Model, now: datetime) -> bool:

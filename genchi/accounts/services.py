@@ -40,13 +40,7 @@ def wrong_password_message() -> str:
     return _("ユーザー名またはパスワードが違います。")
 
 
-def locked_message(locked_until: datetime | None) -> str:
-    if locked_until is None:
-        # Refused while as many tries as the threshold are still being checked.
-        return _(
-            "サインインの失敗が続いたため、このアカウントはロックされています。"
-            "しばらく待ってからやり直すか、急ぎの場合は管理者に連絡してください。"
-        )
+def locked_message(locked_until: datetime) -> str:
     return _(
         "サインインの失敗が続いたため、このアカウントは %(until)s までロックされています。"
         "急ぎの場合は管理者に連絡してください。"
@@ -89,15 +83,23 @@ def _checked_password(
     A name without an account runs the same hasher once, so both take the same time."""
     username = username[:150]
     actor = actor_for_user(user, ip=ip) if user is not None else Actor(ip=ip, channel="web")
-    if not lockout.admit(counter):
-        record("signin.refused_locked", obj=user, detail={"stage": stage}, actor=actor)
+    with transaction.atomic():
+        admission = lockout.admit(counter)
+        if not admission.admitted:
+            if admission.just_locked:
+                detail = {"minutes": settings.GENCHI_LOCKOUT_MINUTES, "reason": "tries_at_once"}
+                if user is None:
+                    detail["username"] = username
+                record("signin.locked", obj=user, detail=detail, actor=actor)
+            record("signin.refused_locked", obj=user, detail={"stage": stage}, actor=actor)
+    if not admission.admitted:
         return SignInResult(None, locked_message(counter.locked_until), locked=True)
-    if user is None:
-        make_password(password)  # the hasher work a real check does; the result is unused
-        right = False
-    else:
-        right = user.check_password(password)
     try:
+        if user is None:
+            make_password(password)  # the hasher work a real check does; the result is unused
+            right = False
+        else:
+            right = user.check_password(password)
         with transaction.atomic():
             # An inactive person's right password counts as a failure: the same answer.
             usable = right and user.is_active
