@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -59,9 +61,17 @@ def contract(ward, contractor) -> Contract:
     )
 
 
-def make_person(username: str, org: Organisation, role: str, *, device: bool = True):
+def make_person(
+    username: str, org: Organisation, role: str, *, device: bool = True, own_password: bool = True
+):
+    """A person; by default one who already chose PASSWORD as their own password."""
     person = services.create_person(
-        username=username, full_name=username, organisation=org, role=role, password=PASSWORD
+        username=username,
+        full_name=username,
+        organisation=org,
+        role=role,
+        password=PASSWORD,
+        must_change_password=not own_password,
     )
     if device:
         TOTPDevice.objects.create(user=person, name="test", confirmed=True)
@@ -126,3 +136,15 @@ def client_for(people):
         return cache[role]
 
     return get
+
+
+@pytest.fixture
+def _audit_log_flushable(django_db_setup, django_db_blocker):
+    """A transactional test ends by emptying every table; the audit log's append-only
+    triggers (audit migration 0002) are lifted around it and put back afterwards."""
+    triggers = importlib.import_module("genchi.audit.migrations.0002_append_only_triggers")
+    with django_db_blocker.unblock(), connection.schema_editor() as editor:
+        triggers.uninstall(None, editor)
+    yield
+    with django_db_blocker.unblock(), connection.schema_editor() as editor:
+        triggers.install(None, editor)

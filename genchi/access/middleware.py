@@ -26,6 +26,9 @@ class PolicyMiddleware:
         user = request.user
         if not user.is_authenticated:
             return redirect(f"{reverse('accounts:login')}?next={request.path}")
+        if getattr(user, "must_change_password", False) and declared.needs_second_factor:
+            # A password an administrator knows opens nothing but the page that replaces it.
+            return redirect("accounts:new_password")
         if declared.needs_second_factor and not user.is_verified():
             return redirect("accounts:second_factor")
         if not user.role or user.organisation_id is None:

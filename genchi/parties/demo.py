@@ -60,6 +60,8 @@ def create_demo_parties() -> None:
             organisation=ward if org_code == WARD_CODE else contractor,
             role=role,
             password=DEMO_PASSWORD,
+            # Demo people play people who already chose their password (the demo prints it).
+            must_change_password=False,
         )
         # Demo people start with a second factor, so `genchi demo-otp` can sign them in.
         TOTPDevice.objects.create(user=person, name="Genchi (demo)", confirmed=True)

@@ -72,7 +72,10 @@ class PersonForm(forms.Form):
     password = forms.CharField(
         label=_("初期パスワード"),
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=_("12文字以上。初回サインイン時に二要素認証を登録します。"),
+        help_text=_(
+            "12文字以上。初回サインイン時に本人が自分のパスワードに変更してから、"
+            "二要素認証を登録します(この初期パスワードはそれまでしか使えません)。"
+        ),
     )
 
 

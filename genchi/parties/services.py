@@ -154,10 +154,20 @@ def create_person(
     organisation: Organisation,
     role: str,
     password: str,
+    must_change_password: bool = True,
 ) -> User:
+    """A person with the initial password an administrator gave: it opens only the page
+    where the person chooses their own (`must_change_password`). Only the demo and the
+    tests, which play people who already did, pass False."""
     if (role in WARD_ROLES) != organisation.is_ward:
         raise ValidationError("役割と所属組織の種別が合いません。")
-    person = User(username=username, full_name=full_name, organisation=organisation, role=role)
+    person = User(
+        username=username,
+        full_name=full_name,
+        organisation=organisation,
+        role=role,
+        must_change_password=must_change_password,
+    )
     validate_password(password, person)
     person.set_password(password)
     person.full_clean()

@@ -198,7 +198,10 @@ def person_reset_second_factor(request, pk):
     account_services.reset_second_factor(person, by=request.user)
     messages.success(
         request,
-        _("%(person)s の二要素認証を再設定しました。次回サインイン時に登録し直します。")
+        _(
+            "%(person)s の二要素認証を再設定しました。次回サインイン時に本人が新しい"
+            "パスワードを設定してから登録し直します。"
+        )
         % {"person": person},
     )
     return redirect("parties:person_detail", pk=person.pk)

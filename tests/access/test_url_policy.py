@@ -50,6 +50,8 @@ KINDS: dict[str, tuple[str, ...]] = {
     "web:set_language": ACTION,
     "accounts:login": FORM,
     "accounts:second_factor": FORM,
+    "accounts:new_password": FORM,
+    "accounts:password_change": FORM,
     "accounts:logout": ACTION,
     "parties:organisation_list": FORM,
     "parties:contract_list": PAGE,
@@ -168,7 +170,14 @@ def test_every_url_has_an_expectation():
 
 
 # The session's own steps, open to everyone who may sign in.
-SESSION_STEPS = {"accounts:login", "accounts:second_factor", "accounts:logout", "web:set_language"}
+SESSION_STEPS = {
+    "accounts:login",
+    "accounts:second_factor",
+    "accounts:new_password",
+    "accounts:password_change",
+    "accounts:logout",
+    "web:set_language",
+}
 
 # Posts that change no record of anyone: running the tamper check only adds the check and
 # its log entry, and checking is what the auditor is there for.

@@ -31,17 +31,20 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
-from django.test import RequestFactory
+from django.test import RequestFactory, override_settings
 from django.utils import timezone
 from django_otp.oath import totp
 
 from genchi.accounts import services as accounts
 from genchi.accounts.models import Role, User
+from genchi.compliance.models import ChainCheck
+from genchi.compliance.services import request_chain_check, run_chain_check
 from genchi.intake import selectors as intake_selectors
 from genchi.intake import services as intake
 from genchi.intake.models import ImportRun
 from genchi.jobs import outcomes
 from genchi.jobs.models import JobState
+from genchi.jobs.runner import JobRun
 from genchi.parties import services as parties
 from genchi.parties.models import Designation, Organisation
 from genchi.transfer import ledger, orgkeys
@@ -160,10 +163,25 @@ def arrange_check_password(w: World):
     return lambda: accounts.check_password(request, person.username, "wrong", ip="10.0.0.1")
 
 
-@scenario("genchi.accounts.services.register_failure")
-def arrange_register_failure(w: World):
+@scenario("genchi.accounts.services.check_current_password")
+def arrange_check_current_password(w: World):
     person = _nearly_locked(w)
-    return lambda: accounts.register_failure(person, ip="10.0.0.1", stage="second_factor")
+    return lambda: accounts.check_current_password(person, "wrong", ip="10.0.0.1")
+
+
+@scenario("genchi.accounts.services.set_own_password")
+def arrange_set_own_password(w: World):
+    person = w.person("changing", w.ward, Role.WARD_STAFF)
+    User.objects.filter(pk=person.pk).update(must_change_password=True)
+    person.refresh_from_db()
+    return lambda: accounts.set_own_password(person, "a new one of my own 2026", ip="10.0.0.1")
+
+
+@scenario("genchi.accounts.services.take_reset_notice")
+def arrange_take_reset_notice(w: World):
+    staff, admin = w.staff, w.people[Role.WARD_ADMIN]
+    accounts.reset_second_factor(staff, by=admin)
+    return lambda: accounts.take_reset_notice(staff)
 
 
 @scenario("genchi.accounts.services.verify_second_factor")
@@ -434,6 +452,27 @@ def arrange_confirm_slip(w: World):
 def arrange_rotate_master_key(w: World):
     w.keys_exchanged()  # organisation secrets are re-wrapped in the same transaction
     return vault_keys.rotate_master_key
+
+
+@scenario("genchi.compliance.services.request_chain_check")
+def arrange_request_chain_check(w: World):
+    staff = w.staff
+
+    def call():
+        with override_settings(GENCHI_JOBS_ENQUEUE_ON_COMMIT=True):  # the worker runs it later
+            return request_chain_check(by=staff)
+
+    return call
+
+
+@scenario("genchi.compliance.services.run_chain_check")
+def arrange_run_chain_check(w: World):
+    staff = w.staff
+    with override_settings(GENCHI_JOBS_ENQUEUE_ON_COMMIT=True):  # queued, not run
+        check = request_chain_check(by=staff)
+    ChainCheck.objects.filter(pk=check.pk).update(job_state="running")  # as a worker claims it
+    job = JobRun(check, check.job_token)
+    return lambda: run_chain_check(check, job)
 
 
 # --- the tests ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ script error; and work through the forms of the pages, each posting to its own a
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import socket
@@ -67,11 +68,10 @@ def _otp(server, username: str) -> str:
 
 
 @contextmanager
-def signed_in(server, username: str) -> Iterator[tuple[object, list[str]]]:
-    """A Chromium page signed in as `username`, and the script errors it met; confirmation
+def chromium_page(server) -> Iterator[tuple[object, list[str]]]:
+    """A Chromium page on the demo server, and the script errors it met; confirmation
     dialogs are accepted as a person would."""
     playwright = pytest.importorskip("playwright.sync_api")
-    base = server["url"]
     problems: list[str] = []
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(
@@ -91,6 +91,17 @@ def signed_in(server, username: str) -> Iterator[tuple[object, list[str]]]:
         )
         page.on("pageerror", lambda e: problems.append(f"{page.url}: {e}"))
         page.on("dialog", lambda dialog: dialog.accept())
+        try:
+            yield page, problems
+        finally:
+            browser.close()
+
+
+@contextmanager
+def signed_in(server, username: str) -> Iterator[tuple[object, list[str]]]:
+    """A Chromium page signed in as `username`, and the script errors it met."""
+    base = server["url"]
+    with chromium_page(server) as (page, problems):
         page.goto(base + "/signin/")
         assert page.locator("html").get_attribute("lang") == "ja"
         page.fill("#id_username", username)
@@ -99,10 +110,7 @@ def signed_in(server, username: str) -> Iterator[tuple[object, list[str]]]:
         page.fill("#id_code", _otp(server, username))
         page.click("main button[type=submit]")
         page.wait_for_url(base + "/")
-        try:
-            yield page, problems
-        finally:
-            browser.close()
+        yield page, problems
 
 
 @pytest.mark.parametrize("username", ["ward-admin", "manager", "surveyor1"])
@@ -184,4 +192,59 @@ def test_the_menu_fits_on_one_line_in_both_languages(demo_server, username):
             assert len(tops) >= 4 and len(set(tops)) == 1, (language, tops)
         labels = page.locator(".site-header nav a").all_inner_texts()
         assert "Cases" in labels or "Handovers" in labels, labels
+
+
+def test_after_a_reset_the_person_chooses_a_password_then_enrols_and_can_change_it(
+    demo_server, tmp_path
+):
+    """The pages of a second-factor reset, seen by the person: who reset it (once), the
+    password policy, the new password, the enrolment by QR code; then the password page."""
+    base = demo_server["url"]
+    reset = subprocess.run(
+        [
+            *demo_server["genchi"],
+            "shell",
+            "-c",
+            "from genchi.accounts.models import User; from genchi.accounts import services; "
+            "services.reset_second_factor(User.objects.get(username='handler'), "
+            "by=User.objects.get(username='manager'))",
+        ],
+        env=demo_server["env"],
+        capture_output=True,
+        text=True,
+    )
+    assert reset.returncode == 0, reset.stderr[-2000:]
+    own = "handler's own passphrase 2026"
+    with chromium_page(demo_server) as (page, problems):
+        page.goto(base + "/signin/")
+        page.fill("#id_username", "handler")
+        page.fill("#id_password", "genchi-demo-2026")
+        page.click("main button[type=submit]")
+        page.wait_for_url(base + "/signin/new-password/")
+        main = page.inner_text("main")
+        assert "管理者 高田 誠 が" in main and "二要素認証をリセットしました" in main
+        assert "パスワードの決まり" in main and "12" in main
+        page.screenshot(path=str(tmp_path / "new_password.png"), full_page=True)
+        page.fill("#id_new_password", own)
+        page.fill("#id_new_password_again", own)
+        page.click("main button[type=submit]")
+        page.wait_for_url(base + "/signin/second-factor/")
+        assert "二要素認証の登録" in page.inner_text("main")
+        page.screenshot(path=str(tmp_path / "enrol.png"), full_page=True)
+        secret = page.inner_text(".mono").strip()
+        from django_otp.oath import totp
+
+        key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+        page.fill("#id_code", f"{totp(key):06d}")
+        page.click("main button[type=submit]")
+        page.wait_for_url(base + "/")
+        page.click(".site-header .who a")
+        page.wait_for_url(base + "/account/password/")
+        page.fill("#id_current_password", own)
+        page.fill("#id_new_password", own + "!")
+        page.fill("#id_new_password_again", own + "!")
+        page.screenshot(path=str(tmp_path / "password_change.png"), full_page=True)
+        page.click("main button[type=submit]")
+        page.wait_for_url(base + "/")
+        assert "パスワードを変更しました" in page.inner_text("main")
     assert not problems, "\n".join(problems)

@@ -8,7 +8,6 @@ test's data folder (keys, files) and beats fast, so the tests stay short.
 
 from __future__ import annotations
 
-import importlib
 import os
 import signal
 import subprocess
@@ -58,18 +57,6 @@ def wait_for(condition: Callable[[], object], timeout: float, why=lambda: "") ->
             return value
         time.sleep(0.02)
     raise AssertionError(f"timed out after {timeout} s\n{why()}")
-
-
-@pytest.fixture
-def _audit_log_flushable(django_db_setup, django_db_blocker):
-    """A transactional test ends by emptying every table; the audit log's append-only
-    triggers (audit migration 0002) are lifted around it and put back afterwards."""
-    triggers = importlib.import_module("genchi.audit.migrations.0002_append_only_triggers")
-    with django_db_blocker.unblock(), connection.schema_editor() as editor:
-        triggers.uninstall(None, editor)
-    yield
-    with django_db_blocker.unblock(), connection.schema_editor() as editor:
-        triggers.install(None, editor)
 
 
 @pytest.fixture
