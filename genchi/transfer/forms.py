@@ -112,6 +112,32 @@ class CardImportForm(forms.Form):
         return data
 
 
+class ContractCardImportForm(forms.Form):
+    card = forms.FileField(label=_("相手の契約の受け取り鍵カード(.json)"), required=False)
+    card_text = forms.CharField(
+        label=_("または QR コードを読み取った内容"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+    )
+    fingerprint = forms.CharField(
+        label=_("相手から読み上げられたフィンガープリント(受け取り鍵)"),
+        max_length=100,
+        help_text=_(
+            "電話や対面で相手と読み合わせた、カードの受け取り鍵のフィンガープリント。"
+            "一致しなければ登録しません。"
+        ),
+    )
+    replace = forms.BooleanField(
+        label=_("この契約の相手のカードの更新として置き換える"), required=False
+    )
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("card") and not (data.get("card_text") or "").strip():
+            raise forms.ValidationError(_("カードのファイルか、QRコードの内容を指定してください。"))
+        return data
+
+
 class StickRegisterForm(forms.Form):
     label = forms.SlugField(label=_("管理番号"), max_length=64, help_text=_("例: USB-01"))
     serial = forms.CharField(label=_("製造番号"), max_length=100)

@@ -13,13 +13,14 @@ from genchi.audit.chain import record
 from genchi.package_format import PackageInfo, inspect_package
 from genchi.parties.models import Organisation
 
-from .. import orgkeys
+from .. import contract_keys, orgkeys
 from .common import Refused
 
 
 def local_identities() -> list[tuple[Organisation, str]]:
-    """Every organisation hosted here that has a key pair, with its age identity."""
-    found = []
+    """Every age identity held here, with its organisation: the live contract recipient
+    keys, then the organisation keys (which open packages written before those)."""
+    found = contract_keys.local_identities()
     for row in orgkeys.OrganisationKeyPair.objects.filter(retired_at__isnull=True).select_related(
         "organisation"
     ):
@@ -32,7 +33,18 @@ def peek_manifest(path: Path, *, passphrase: str | None = None):
     identities = [identity for _, identity in local_identities()] if passphrase is None else None
     if passphrase is None and not identities:
         raise Refused("no_key_pair", _("この Genchi には組織の鍵ペアがありません。"))
-    info = inspect_package(path, identity=identities, passphrase=passphrase)
+    try:
+        info = inspect_package(path, identity=identities, passphrase=passphrase)
+    except Refused as exc:
+        if exc.code == "wrong_key" and passphrase is None and contract_keys.any_destroyed():
+            raise Refused(
+                "contract_erased",
+                _(
+                    "この Genchi にある鍵ではこのパッケージを開けません。消去済みの契約のパッケージは、"
+                    "受け取り鍵を破棄したため開けません(別の組織あてのパッケージの可能性もあります)。"
+                ),
+            ) from None
+        raise
     if info.manifest is None:
         raise Refused("unknown_format")
     return info.manifest
@@ -50,6 +62,7 @@ def inspect_file(path: str | os.PathLike[str], *, passphrase: str | None = None)
     p = Path(path)
     orgs = local_identities() if passphrase is None else []
     opened_as = ""
+    opened_with: str | None = None
     info: PackageInfo | None = None
     if passphrase is not None:
         info = inspect_package(p, passphrase=passphrase)
@@ -57,7 +70,7 @@ def inspect_file(path: str | os.PathLike[str], *, passphrase: str | None = None)
         for org, identity in orgs:
             try:
                 info = inspect_package(p, identity=identity)
-                opened_as = org.code
+                opened_as, opened_with = org.code, identity
                 break
             except Refused as exc:
                 if exc.code != "wrong_key":
@@ -69,8 +82,7 @@ def inspect_file(path: str | os.PathLike[str], *, passphrase: str | None = None)
         card = _card_for(info.manifest.sender)
         if card is not None:
             sender_known = True
-            identity = dict((o.code, i) for o, i in orgs).get(opened_as)
-            info = inspect_package(p, identity=identity, passphrase=passphrase, sender_key=card)
+            info = inspect_package(p, identity=opened_with, passphrase=passphrase, sender_key=card)
     record(
         "package.inspected",
         detail={
