@@ -104,26 +104,31 @@ def key_pair_create(request):
 @policy(ORGANISATION_ADMINS, description="相手の公開鍵カードの登録")
 def card_import(request):
     form = CardImportForm(request.POST, request.FILES, prefix="card")
+
+    def registered(row) -> str:
+        return _("%(org)s の公開鍵カードを登録しました。") % {"org": row.subject.name}
+
+    return _register_card(request, form, orgkeys.import_card, registered, "card_form")
+
+
+def _register_card(request, form, register, registered, form_name: str) -> HttpResponse:
+    """Register the card of a posted card form with `register(holder, data, …)`; back to
+    the keys page with `registered(row)`, or the page again with the form or refusal."""
     if form.is_valid():
-        data = form.cleaned_data
-        upload = data.get("card")
-        raw = upload.read(64 * 1024) if upload else data["card_text"].strip().encode()
         try:
-            row = orgkeys.import_card(
+            row = register(
                 request.user.organisation,
-                raw,
+                form.card_bytes(),
                 by=request.user,
-                expected_fingerprint=data["fingerprint"],
-                replace=data["replace"],
+                expected_fingerprint=form.cleaned_data["fingerprint"],
+                replace=form.cleaned_data["replace"],
             )
         except Refused as exc:
             messages.error(request, refusal_message(exc))
         else:
-            messages.success(
-                request, _("%(org)s の公開鍵カードを登録しました。") % {"org": row.subject.name}
-            )
+            messages.success(request, registered(row))
             return redirect("transfer:keys")
-    return _keys_page(request, card_form=form)
+    return _keys_page(request, **{form_name: form})
 
 
 @require_safe
@@ -218,28 +223,16 @@ def contract_card_download(request, contract_id: int):
 @policy(ORGANISATION_ADMINS, description="相手の契約の受け取り鍵カードの登録")
 def contract_card_import(request):
     form = ContractCardImportForm(request.POST, request.FILES, prefix="ccard")
-    if form.is_valid():
-        data = form.cleaned_data
-        upload = data.get("card")
-        raw = upload.read(64 * 1024) if upload else data["card_text"].strip().encode()
-        try:
-            row = contract_keys.import_card(
-                request.user.organisation,
-                raw,
-                by=request.user,
-                expected_fingerprint=data["fingerprint"],
-                replace=data["replace"],
-            )
-        except Refused as exc:
-            messages.error(request, refusal_message(exc))
-        else:
-            messages.success(
-                request,
-                _("契約 %(contract)s の %(org)s の受け取り鍵カードを登録しました。")
-                % {"contract": row.contract.code, "org": row.subject.name},
-            )
-            return redirect("transfer:keys")
-    return _keys_page(request, contract_card_form=form)
+
+    def registered(row) -> str:
+        return _("契約 %(contract)s の %(org)s の受け取り鍵カードを登録しました。") % {
+            "contract": row.contract.code,
+            "org": row.subject.name,
+        }
+
+    return _register_card(
+        request, form, contract_keys.import_card, registered, "contract_card_form"
+    )
 
 
 # --- packages -----------------------------------------------------------------------------
