@@ -284,7 +284,7 @@ def recipient_for(contract: Contract, sender: Organisation, recipient: Organisat
 # --- erasure ------------------------------------------------------------------------------
 
 
-def erase_contract_keys(contract: Contract, organisation: Organisation, *, by=None) -> list[str]:
+def erase_contract_keys(contract: Contract, organisation: Organisation) -> list[str]:
     """The erasure step for `organisation`'s side of `contract`: destroy its data keys
     (vault.destroy_contract_keys) and with them its recipient key, whose secret is
     blanked too. Every copy of a package of the contract addressed to this side can then
