@@ -1,6 +1,6 @@
 """Demo step: the full handover round trip on one Genchi hosting both sides.
 
-Keys are created and exchanged, two sticks registered, one lent; the sealed demo batch is
+Organisation keys and the contract's recipient key cards are created and exchanged, two sticks registered, one lent; the sealed demo batch is
 exported to it, the slip issued, the package imported on the contractor side, both slips
 confirmed, the stick returned and wiped. Without a sealed batch (the intake demo step
 not run) only keys and sticks are prepared.
@@ -17,7 +17,7 @@ from genchi.accounts.models import User
 from genchi.parties.demo import CONTRACT_CODE
 from genchi.parties.models import Contract
 
-from . import ledger, orgkeys, selectors, services
+from . import contract_keys, ledger, orgkeys, selectors, services
 from .models import StickEvent
 
 
@@ -35,6 +35,8 @@ def handover_round_trip(
     staff = User.objects.get(username=ward_staff)
     boss = User.objects.get(username=manager)
     orgkeys.exchange_demo_cards(ward, contractor)
+    # Packages of the contract are encrypted to its own recipient keys (erased with it).
+    contract_keys.exchange_demo_cards(contract)
     stick = ledger.register_stick(
         ward,
         label="USB-01",

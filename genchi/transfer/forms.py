@@ -91,13 +91,31 @@ class KeyCreateForm(forms.Form):
     )
 
 
-class CardImportForm(forms.Form):
-    card = forms.FileField(label=_("相手の公開鍵カード(.json)"), required=False)
+class _CardForm(forms.Form):
+    """A card given as its file or as the text of its QR code, with the fingerprint read
+    out by the partner; subclasses name the card and the key."""
+
     card_text = forms.CharField(
         label=_("または QR コードを読み取った内容"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
     )
+    field_order = ["card", "card_text", "fingerprint", "replace"]
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("card") and not (data.get("card_text") or "").strip():
+            raise forms.ValidationError(_("カードのファイルか、QRコードの内容を指定してください。"))
+        return data
+
+    def card_bytes(self) -> bytes:
+        """The card as given (call after is_valid())."""
+        upload = self.cleaned_data.get("card")
+        return upload.read(64 * 1024) if upload else self.cleaned_data["card_text"].strip().encode()
+
+
+class CardImportForm(_CardForm):
+    card = forms.FileField(label=_("相手の公開鍵カード(.json)"), required=False)
     fingerprint = forms.CharField(
         label=_("相手から読み上げられたフィンガープリント(署名鍵)"),
         max_length=100,
@@ -105,11 +123,20 @@ class CardImportForm(forms.Form):
     )
     replace = forms.BooleanField(label=_("相手の鍵の更新として置き換える"), required=False)
 
-    def clean(self):
-        data = super().clean()
-        if not data.get("card") and not (data.get("card_text") or "").strip():
-            raise forms.ValidationError(_("カードのファイルか、QRコードの内容を指定してください。"))
-        return data
+
+class ContractCardImportForm(_CardForm):
+    card = forms.FileField(label=_("相手の契約の受け取り鍵カード(.json)"), required=False)
+    fingerprint = forms.CharField(
+        label=_("相手から読み上げられたフィンガープリント(受け取り鍵)"),
+        max_length=100,
+        help_text=_(
+            "電話や対面で相手と読み合わせた、カードの受け取り鍵のフィンガープリント。"
+            "一致しなければ登録しません。"
+        ),
+    )
+    replace = forms.BooleanField(
+        label=_("この契約の相手のカードの更新として置き換える"), required=False
+    )
 
 
 class StickRegisterForm(forms.Form):

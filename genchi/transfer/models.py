@@ -95,6 +95,92 @@ class PartnerKeyCard(RecordedBy):
         return f"{self.holder.code} ← {self.subject.code}"
 
 
+class ContractRecipientKey(RecordedBy):
+    """One side's recipient key pair for one contract: packages of the contract are
+    encrypted to it, not to the organisation's key (issue 11, item 10).
+
+    `secret_blob` is the age identity encrypted by the vault under this side's data key
+    of the contract (`vault.encrypt`, context "contract-recipient:<id>"): destroying that
+    data key when the contract is erased makes the secret, and every copy of the
+    contract's packages, unreadable. `destroyed_at` records the erasure.
+    """
+
+    contract = models.ForeignKey(
+        "parties.Contract",
+        on_delete=models.PROTECT,
+        related_name="recipient_keys",
+        verbose_name=_("契約"),
+    )
+    organisation = models.ForeignKey(
+        "parties.Organisation",
+        on_delete=models.PROTECT,
+        related_name="contract_recipient_keys",
+        verbose_name=_("受け取る組織"),
+    )
+    age_recipient = models.CharField(_("暗号化用公開鍵"), max_length=128)
+    encryption_fingerprint = models.CharField(_("暗号化鍵フィンガープリント"), max_length=80)
+    secret_blob = models.BinaryField(_("秘密鍵(契約のデータ鍵で暗号化)"))
+    card_json = models.TextField(_("契約の受け取り鍵カード"))
+    created_at = models.DateTimeField(_("作成日時"), default=timezone.now)
+    destroyed_at = models.DateTimeField(_("破棄日時"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["contract", "organisation"]
+        verbose_name = _("契約の受け取り鍵")
+        constraints = [
+            # One per side and contract, for good: erasure destroys it and makes no other.
+            models.UniqueConstraint(
+                fields=["contract", "organisation"], name="one_recipient_key_per_contract_side"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract.code}/{self.organisation.code}: {self.encryption_fingerprint[:19]}"
+
+
+class PartnerContractCard(RecordedBy):
+    """The other side's contract recipient card, registered by `holder` after comparing
+    the fingerprint read out: what `holder` encrypts the contract's packages to."""
+
+    holder = models.ForeignKey(
+        "parties.Organisation",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("登録した組織"),
+    )
+    contract = models.ForeignKey(
+        "parties.Contract",
+        on_delete=models.PROTECT,
+        related_name="partner_recipient_cards",
+        verbose_name=_("契約"),
+    )
+    subject = models.ForeignKey(
+        "parties.Organisation",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("相手の組織"),
+    )
+    age_recipient = models.CharField(_("暗号化用公開鍵"), max_length=128)
+    encryption_fingerprint = models.CharField(_("暗号化鍵フィンガープリント"), max_length=80)
+    card_json = models.TextField(_("契約の受け取り鍵カード"))
+    imported_at = models.DateTimeField(_("登録日時"), default=timezone.now)
+    retired_at = models.DateTimeField(_("廃止日時"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["holder", "contract", "-imported_at"]
+        verbose_name = _("相手の契約の受け取り鍵カード")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["holder", "contract", "subject"],
+                condition=models.Q(retired_at__isnull=True),
+                name="one_active_contract_card_per_partner",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.holder.code} ← {self.subject.code} ({self.contract.code})"
+
+
 class Package(RecordedBy):
     """One encrypted package as seen by one organisation (`holder`): sent or received."""
 

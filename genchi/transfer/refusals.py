@@ -20,6 +20,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from genchi.package_format import contract_card  # noqa: F401 - registers its card codes
 from genchi.package_format.errors import REASONS, RECORD_PROBLEMS, Refused, register_codes
 
 __all__ = ["MESSAGES", "REASON_MESSAGES", "TRANSFER_CODES", "Refused", "refusal_message"]
@@ -52,6 +53,11 @@ TRANSFER_CODES: dict[str, str] = {
     "same_side": "the card is not of the other side (ward and contractor)",
     "fingerprint_differs": "the fingerprint read out does not match the card",
     "card_exists": "a card of this partner is registered already",
+    "not_party": "the organisation is not a party of the contract",
+    "recipient_key_exists": "this side of the contract has its recipient key already",
+    "no_contract_card": "the other side's contract recipient card is not registered",
+    "contract_erased": "the contract's recipient key was destroyed with its erasure, or no "
+    "live key opens the package and keys of erased contracts exist here",
 }
 register_codes(TRANSFER_CODES)
 
@@ -133,6 +139,17 @@ MESSAGES: dict[str, Promise] = {
     "card_exists": _(
         "この組織の公開鍵カードはすでに登録されています(鍵の更新なら置き換えを指定)。"
     ),
+    "bad_contract_code": _("契約の受け取り鍵カードの契約コードが不正です。"),
+    "bad_card_signature": _(
+        "契約の受け取り鍵カードの署名が、登録されている相手の署名鍵と一致しません。"
+        "カードが壊れているか改変されています。"
+    ),
+    "not_party": _("この組織はこの契約の当事者ではありません。"),
+    "recipient_key_exists": _("この契約の受け取り鍵はすでにあります。"),
+    "no_contract_card": _(
+        "相手の契約の受け取り鍵カードが登録されていません。カードを照合して登録してください。"
+    ),
+    "contract_erased": _("この契約は消去済みで、受け取り鍵は破棄されています。"),
 }
 
 # reason -> its message, which may name the refusal's params (see errors.REASONS).

@@ -5,14 +5,17 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from genchi.access.roles import SIDE_ROLES, WARD_READERS, has_role
-from genchi.parties.selectors import office_contracts_for
+from genchi.parties.models import Contract
+from genchi.parties.selectors import contracts_for, office_contracts_for
 
 from . import handlers
 from .models import (
+    ContractRecipientKey,
     HandoverJob,
     HandoverSlip,
     OrganisationKeyPair,
     Package,
+    PartnerContractCard,
     PartnerKeyCard,
     UsbStick,
 )
@@ -92,3 +95,26 @@ def partner_cards_for(user) -> QuerySet[PartnerKeyCard]:
     return PartnerKeyCard.objects.filter(holder_id=user.organisation_id).select_related(
         "subject", "by"
     )
+
+
+def contract_recipient_keys_for(user) -> list[tuple[Contract, ContractRecipientKey | None]]:
+    """The contracts this person sees, each with its organisation's recipient key of it
+    (None until made)."""
+    if user.organisation_id is None:
+        return []
+    contracts = contracts_for(user).select_related("ward", "contractor").order_by("code")
+    own = {
+        row.contract_id: row
+        for row in ContractRecipientKey.objects.filter(
+            organisation_id=user.organisation_id, contract__in=contracts
+        )
+    }
+    return [(contract, own.get(contract.pk)) for contract in contracts]
+
+
+def partner_contract_cards_for(user) -> QuerySet[PartnerContractCard]:
+    if user.organisation_id is None:
+        return PartnerContractCard.objects.none()
+    return PartnerContractCard.objects.filter(
+        holder_id=user.organisation_id, contract__in=contracts_for(user)
+    ).select_related("contract", "subject", "by")

@@ -9,6 +9,26 @@ urlpatterns = [
     path("handover/keys/create/", views.key_pair_create, name="key_pair_create"),
     path("handover/keys/card.json", views.card_download, name="card_download"),
     path("handover/keys/cards/", views.card_import, name="card_import"),
+    path(
+        "handover/keys/contracts/<int:contract_id>/",
+        views.contract_card,
+        name="contract_card",
+    ),
+    path(
+        "handover/keys/contracts/<int:contract_id>/create/",
+        views.contract_key_create,
+        name="contract_key_create",
+    ),
+    path(
+        "handover/keys/contracts/<int:contract_id>/card.json",
+        views.contract_card_download,
+        name="contract_card_download",
+    ),
+    path(
+        "handover/keys/contract-cards/",
+        views.contract_card_import,
+        name="contract_card_import",
+    ),
     path("handover/export/", views.package_export, name="package_export"),
     path("handover/import/", views.package_import, name="package_import"),
     path("handover/jobs/<int:job_id>/", views.handover_job, name="handover_job"),

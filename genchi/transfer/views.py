@@ -24,11 +24,13 @@ from genchi.audit.chain import record
 from genchi.core.wareki import format_date
 from genchi.jobs.models import JobState
 from genchi.jobs.outcomes import interrupt_if_stale
+from genchi.parties.selectors import contracts_for
 
-from . import ledger, orgkeys, selectors, services
+from . import contract_keys, ledger, orgkeys, selectors, services
 from .forms import (
     CardImportForm,
     ConfirmForm,
+    ContractCardImportForm,
     ExportForm,
     ImportForm,
     InspectForm,
@@ -47,7 +49,7 @@ from .slip_docs import slip_pdf
 # --- keys ---------------------------------------------------------------------------------
 
 
-def _keys_page(request, *, create_form=None, card_form=None):
+def _keys_page(request, *, create_form=None, card_form=None, contract_card_form=None):
     own = selectors.own_key_pair(request.user)
     qr_svg = ""
     if own is not None:
@@ -64,6 +66,11 @@ def _keys_page(request, *, create_form=None, card_form=None):
             "can_import": permits(card_import, request.user),
             "create_form": create_form or KeyCreateForm(prefix="create"),
             "card_form": card_form or CardImportForm(prefix="card"),
+            "contract_keys": selectors.contract_recipient_keys_for(request.user),
+            "contract_cards": selectors.partner_contract_cards_for(request.user),
+            "can_create_contract_key": permits(contract_key_create, request.user),
+            "can_import_contract_card": permits(contract_card_import, request.user),
+            "contract_card_form": contract_card_form or ContractCardImportForm(prefix="ccard"),
         },
     )
 
@@ -97,26 +104,31 @@ def key_pair_create(request):
 @policy(ORGANISATION_ADMINS, description="相手の公開鍵カードの登録")
 def card_import(request):
     form = CardImportForm(request.POST, request.FILES, prefix="card")
+
+    def registered(row) -> str:
+        return _("%(org)s の公開鍵カードを登録しました。") % {"org": row.subject.name}
+
+    return _register_card(request, form, orgkeys.import_card, registered, "card_form")
+
+
+def _register_card(request, form, register, registered, form_name: str) -> HttpResponse:
+    """Register the card of a posted card form with `register(holder, data, …)`; back to
+    the keys page with `registered(row)`, or the page again with the form or refusal."""
     if form.is_valid():
-        data = form.cleaned_data
-        upload = data.get("card")
-        raw = upload.read(64 * 1024) if upload else data["card_text"].strip().encode()
         try:
-            row = orgkeys.import_card(
+            row = register(
                 request.user.organisation,
-                raw,
+                form.card_bytes(),
                 by=request.user,
-                expected_fingerprint=data["fingerprint"],
-                replace=data["replace"],
+                expected_fingerprint=form.cleaned_data["fingerprint"],
+                replace=form.cleaned_data["replace"],
             )
         except Refused as exc:
             messages.error(request, refusal_message(exc))
         else:
-            messages.success(
-                request, _("%(org)s の公開鍵カードを登録しました。") % {"org": row.subject.name}
-            )
+            messages.success(request, registered(row))
             return redirect("transfer:keys")
-    return _keys_page(request, card_form=form)
+    return _keys_page(request, **{form_name: form})
 
 
 @require_safe
@@ -132,6 +144,95 @@ def card_download(request):
         f'attachment; filename="genchi-key-card-{own.organisation.code}.json"'
     )
     return response
+
+
+# --- contract recipient keys --------------------------------------------------------------
+
+
+def _contract_for(request, contract_id: int):
+    """A contract this person sees, of which their organisation is a party (else 404)."""
+    return get_object_or_404(
+        contracts_for(request.user).select_related("ward", "contractor"),
+        pk=contract_id,
+    )
+
+
+@require_safe
+@policy(HANDOVER_READERS, description="契約の受け取り鍵カード(QRコード・フィンガープリント)")
+def contract_card(request, contract_id: int):
+    contract = _contract_for(request, contract_id)
+    row = contract_keys.recipient_key(contract, request.user.organisation)
+    qr_svg = ""
+    if row is not None and row.destroyed_at is None:
+        qr_svg = contract_keys.own_card(row).qr_svg(
+            scale=3, title=_("%(contract)s 受け取り鍵カード") % {"contract": contract.code}
+        )
+    return render(
+        request,
+        "transfer/contract_card.html",
+        {
+            "contract": contract,
+            "own": row,
+            "qr_svg": qr_svg,
+            "can_create": permits(contract_key_create, request.user),
+        },
+    )
+
+
+@require_POST
+@policy(ORGANISATION_ADMINS, description="契約の受け取り鍵の作成(カードの発行)")
+def contract_key_create(request, contract_id: int):
+    contract = _contract_for(request, contract_id)
+    try:
+        contract_keys.create_recipient_key(contract, request.user.organisation, by=request.user)
+    except Refused as exc:
+        messages.error(request, refusal_message(exc))
+    else:
+        messages.success(
+            request,
+            _(
+                "契約 %(contract)s の受け取り鍵を作成しました。カードを相手に渡し、"
+                "フィンガープリントを読み合わせてください。"
+            )
+            % {"contract": contract.code},
+        )
+    return redirect("transfer:contract_card", contract_id=contract.pk)
+
+
+@require_safe
+@policy(HANDOVER_READERS, description="契約の受け取り鍵カードのダウンロード")
+def contract_card_download(request, contract_id: int):
+    contract = _contract_for(request, contract_id)
+    row = contract_keys.recipient_key(contract, request.user.organisation)
+    try:
+        if row is None:
+            raise Refused("no_contract_card", _("この契約の受け取り鍵はまだ作成されていません。"))
+        data = contract_keys.export_card(row)
+    except Refused as exc:
+        messages.error(request, refusal_message(exc))
+        return redirect("transfer:contract_card", contract_id=contract.pk)
+    response = HttpResponse(data, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="genchi-contract-card-{contract.code}-'
+        f'{request.user.organisation.code}.json"'
+    )
+    return response
+
+
+@require_POST
+@policy(ORGANISATION_ADMINS, description="相手の契約の受け取り鍵カードの登録")
+def contract_card_import(request):
+    form = ContractCardImportForm(request.POST, request.FILES, prefix="ccard")
+
+    def registered(row) -> str:
+        return _("契約 %(contract)s の %(org)s の受け取り鍵カードを登録しました。") % {
+            "contract": row.contract.code,
+            "org": row.subject.name,
+        }
+
+    return _register_card(
+        request, form, contract_keys.import_card, registered, "contract_card_form"
+    )
 
 
 # --- packages -----------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from genchi.accounts.models import Role
 # How to fill each URL parameter, given the test world (see `world` below).
 URL_PARAMS: dict[str, Callable[[dict], str]] = {
     "code": lambda w: w["contract"].code,
+    "contract_id": lambda w: str(w["contract"].pk),
     "pk": lambda w: str(w["people"][Role.WARD_STAFF].pk),
     "ref": lambda w: w["case"].ref,
     "run_id": lambda w: str(w["import_run"].pk),
@@ -90,6 +91,10 @@ KINDS: dict[str, tuple[str, ...]] = {
     "transfer:key_pair_create": ACTION,
     "transfer:card_download": PAGE,
     "transfer:card_import": ACTION,
+    "transfer:contract_card": PAGE,
+    "transfer:contract_key_create": ACTION,
+    "transfer:contract_card_download": PAGE,
+    "transfer:contract_card_import": ACTION,
     "transfer:package_export": FORM,
     "transfer:package_import": FORM,
     "transfer:handover_job": PAGE,

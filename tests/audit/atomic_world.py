@@ -14,7 +14,7 @@ from genchi.intake import services as intake
 from genchi.intake.demo_data import generate, to_csv_bytes
 from genchi.intake.models import Batch, Case, ImportRun
 from genchi.parties.models import Contract, Organisation
-from genchi.transfer import ledger, orgkeys
+from genchi.transfer import contract_keys, ledger, orgkeys
 from genchi.transfer import services as transfer
 from genchi.transfer.models import UsbStick
 from tests.conftest import make_person
@@ -53,7 +53,11 @@ class World:
         return self.people[Role.MANAGER]
 
     def keys_exchanged(self) -> None:
-        self._once("keys", lambda: orgkeys.exchange_demo_cards(self.ward, self.contractor))
+        def exchange() -> None:
+            orgkeys.exchange_demo_cards(self.ward, self.contractor)
+            contract_keys.exchange_demo_cards(self.contract)
+
+        self._once("keys", exchange)
 
     def csv(self, count: int = 5, seed: int = 3) -> bytes:
         return to_csv_bytes(generate(count, seed=seed), encoding="utf-8")

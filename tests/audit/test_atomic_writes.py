@@ -47,7 +47,7 @@ from genchi.jobs.models import JobState
 from genchi.jobs.runner import JobRun
 from genchi.parties import services as parties
 from genchi.parties.models import Designation, Organisation
-from genchi.transfer import ledger, orgkeys
+from genchi.transfer import contract_keys, ledger, orgkeys
 from genchi.transfer import services as transfer
 from genchi.transfer.models import HandoverSlip, StickEvent
 from genchi.transfer.services.slips import issue_slip
@@ -379,6 +379,44 @@ def arrange_import_card(w: World):
 @scenario("genchi.transfer.orgkeys.exchange_demo_cards")
 def arrange_exchange_demo_cards(w: World):
     return lambda: orgkeys.exchange_demo_cards(w.ward, w.contractor)
+
+
+def _organisation_cards(w: World) -> None:
+    w._once("org cards", lambda: orgkeys.exchange_demo_cards(w.ward, w.contractor))
+
+
+@scenario("genchi.transfer.contract_keys.create_recipient_key")
+def arrange_create_recipient_key(w: World):
+    _organisation_cards(w)
+    return lambda: contract_keys.create_recipient_key(w.contract, w.contractor)
+
+
+@scenario("genchi.transfer.contract_keys.export_card")
+def arrange_export_contract_card(w: World):
+    _organisation_cards(w)
+    row = contract_keys.create_recipient_key(w.contract, w.contractor)
+    return lambda: contract_keys.export_card(row)
+
+
+@scenario("genchi.transfer.contract_keys.import_card")
+def arrange_import_contract_card(w: World):
+    _organisation_cards(w)
+    row = contract_keys.create_recipient_key(w.contract, w.contractor)
+    return lambda: contract_keys.import_card(
+        w.ward, row.card_json, expected_fingerprint=row.encryption_fingerprint
+    )
+
+
+@scenario("genchi.transfer.contract_keys.exchange_demo_cards")
+def arrange_exchange_contract_cards(w: World):
+    _organisation_cards(w)
+    return lambda: contract_keys.exchange_demo_cards(w.contract)
+
+
+@scenario("genchi.transfer.contract_keys.erase_contract_keys")
+def arrange_erase_contract_keys(w: World):
+    w.keys_exchanged()  # the data keys and the recipient key exist
+    return lambda: contract_keys.erase_contract_keys(w.contract, w.contractor)
 
 
 @scenario("genchi.transfer.services.outgoing.send_item")

@@ -9,7 +9,7 @@ import pytest
 
 from genchi.accounts.models import Role
 from genchi.audit.models import AuditEntry
-from genchi.transfer import orgkeys, services
+from genchi.transfer import contract_keys, orgkeys, services
 from genchi.transfer.refusals import Refused
 from tests.audit.failing_log import database_snapshot, failing_entries
 from tests.transfer.handover_world import make_cases, make_sealed_batch
@@ -18,6 +18,7 @@ from tests.transfer.handover_world import make_cases, make_sealed_batch
 @pytest.fixture
 def exported(people, contract, tmp_path):
     orgkeys.exchange_demo_cards(contract.ward, contract.contractor)
+    contract_keys.exchange_demo_cards(contract)
     batch = make_sealed_batch(contract, make_cases(contract), by=people[Role.WARD_STAFF])
     out = tmp_path / "out"
     out.mkdir()

@@ -247,4 +247,21 @@ def test_after_a_reset_the_person_chooses_a_password_then_enrols_and_can_change_
         page.click("main button[type=submit]")
         page.wait_for_url(base + "/")
         assert "パスワードを変更しました" in page.inner_text("main")
+
+
+def test_the_contract_recipient_card_page_shows_its_qr_code_and_fingerprint(demo_server):
+    """The demo exchanged the contract's recipient cards: the manager's card page shows
+    the QR code and the fingerprint to read out, and the keys page lists the ward's card."""
+    base = demo_server["url"]
+    with signed_in(demo_server, "manager") as (page, problems):
+        page.goto(base + "/handover/keys/")
+        page.click("text=カードを表示")
+        assert "/handover/keys/contracts/" in page.url
+        assert page.locator(".qr svg").is_visible()
+        fingerprint = page.inner_text("dd.mono").strip()
+        assert len(fingerprint.split()) == 16
+        download = page.get_attribute("a[href$='card.json']", "href")
+        assert page.request.get(base + download).json()["encryption"]["fingerprint"] == fingerprint
+        page.goto(base + "/handover/keys/")
+        assert "相手の契約の受け取り鍵カード" in page.inner_text("main")
     assert not problems, "\n".join(problems)

@@ -9,13 +9,15 @@ from django.utils import timezone
 
 from genchi.accounts.models import Role
 from genchi.intake.models import Batch
-from genchi.transfer import ledger, orgkeys, services
+from genchi.transfer import contract_keys, ledger, orgkeys, services
 from tests.transfer.handover_world import make_cases, make_sealed_batch
 
 
 @pytest.fixture
-def keys_exchanged(ward, contractor):
+def keys_exchanged(ward, contractor, contract):
+    """Organisation cards, then the contract's recipient cards, exchanged both ways."""
     orgkeys.exchange_demo_cards(ward, contractor)
+    contract_keys.exchange_demo_cards(contract)
     return ward, contractor
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from genchi.accounts.models import Role
 from genchi.intake.models import Batch, BatchItem, Case
-from genchi.transfer import ledger, orgkeys, services
+from genchi.transfer import contract_keys, ledger, orgkeys, services
 
 CASES = [
     ("160-0022", "東京都練馬区豊玉北五丁目1番1号", "メゾン豊玉 101", "山田 太郎"),
@@ -64,6 +64,7 @@ def url_policy_world(people, contract) -> dict:
     from genchi.transfer import services
 
     orgkeys.exchange_demo_cards(contract.ward, contract.contractor)
+    contract_keys.exchange_demo_cards(contract)
     stick = ledger.register_stick(contract.ward, label="USB-W", serial="SN-W", capacity_gb=8)
     batch = make_sealed_batch(
         contract,

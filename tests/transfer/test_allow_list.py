@@ -16,7 +16,7 @@ from genchi.accounts.models import Role
 from genchi.intake import package_handlers
 from genchi.intake.models import Batch, BatchItem, Case
 from genchi.package_format.records import CASE_KEYS
-from genchi.transfer import orgkeys, services
+from genchi.transfer import contract_keys, services
 from genchi.vault.fields import EncryptedTextField
 
 J3 = ("postal_code", "address", "building_line", "name")
@@ -80,7 +80,8 @@ def test_no_other_case_field_reaches_the_package(people, contract, keys_exchange
     out = tmp_path / "stick"
     out.mkdir()
     result = services.export_batch(batch, out, by=people[Role.WARD_STAFF])
-    identity = orgkeys.secret_keys(contract.contractor).encryption.identity
+    # The package is encrypted to the contractor's recipient key of this contract.
+    identity = contract_keys.identities_for(contract, contract.contractor)[0]
     plain = pyrage.decrypt(
         result.path.read_bytes(), [pyrage.x25519.Identity.from_str(identity)]
     ).decode("utf-8", errors="replace")

@@ -19,10 +19,10 @@ from genchi.audit.models import AuditEntry
 from genchi.fieldwork.models import SurveyCase
 from genchi.intake.models import Batch, Case
 from genchi.intake.package_handlers import CASE_ALLOW_LIST
-from genchi.package_format import Refused, SigningKeyPair, age, write_package
+from genchi.package_format import EncryptionKeyPair, Refused, SigningKeyPair, age, write_package
 from genchi.parties import services as party_services
 from genchi.parties.models import Contract
-from genchi.transfer import orgkeys, services
+from genchi.transfer import contract_keys, orgkeys, services
 from genchi.transfer.models import HandoverSlip, Package, StickEvent, UsbStick
 from genchi.transfer.refusals import refusal_message
 from tests.conftest import make_person
@@ -206,11 +206,22 @@ def _import(path, people, **kw):
     return services.import_cases_package(path, by=people[Role.MANAGER], **kw)
 
 
-def test_wrong_identity(exported, people, contractor):
-    orgkeys.create_key_pair(contractor, replace=True)  # the contractor's key changed
+def test_wrong_identity(people, ward, contractor, contract, keys_exchanged, tmp_path):
+    out = tmp_path / "o"
+    out.mkdir()
+    written = write_package(  # encrypted to a key this Genchi does not hold
+        kind="cases",
+        contract=contract.code,
+        sender=ward.code,
+        recipient=contractor.code,
+        records=crafting.RECORDS,
+        signing_key=orgkeys.secret_keys(ward).signing,
+        out_dir=out,
+        recipients=[EncryptionKeyPair.generate().recipient],
+    )
     before = Package.objects.count()
     with pytest.raises(Refused) as exc:
-        _import(exported.path, people)
+        _import(written.path, people)
     assert exc.value.code == "wrong_key"
     _nothing_stored(before)
     _refused("wrong_key")
@@ -283,14 +294,34 @@ def test_other_contract(people, ward, contractor, keys_exchanged, contract, tmp_
         ends_on=dt.date(2028, 3, 31),
         status=Contract.Status.ACTIVE,
     )
+    contract_keys.exchange_demo_cards(other)
     batch = make_sealed_batch(other, make_cases(other))
     result = _export(batch, tmp_path, people)
     before = Package.objects.count()
+    # A package of contract c2027 does not open under contract c2026's recipient key.
     with pytest.raises(Refused) as exc:
         _import(result.path, people, contract_code=contract.code)
+    assert exc.value.code == "wrong_key"
+    _nothing_stored(before)
+    _refused("wrong_key")
+    # One written to the organisation key (before contract keys) opens, and is refused
+    # for naming the other contract.
+    out = tmp_path / "legacy"
+    out.mkdir()
+    legacy = write_package(
+        kind="cases",
+        contract=other.code,
+        sender=ward.code,
+        recipient=contractor.code,
+        records=crafting.RECORDS,
+        signing_key=orgkeys.secret_keys(ward).signing,
+        out_dir=out,
+        recipients=[orgkeys.own_card(contractor).age_recipient],
+    )
+    with pytest.raises(Refused) as exc:
+        _import(legacy.path, people, contract_code=contract.code)
     assert exc.value.code == "wrong_contract"
     _nothing_stored(before)
-    _refused("wrong_contract")
 
 
 def test_contract_unknown_here(people, ward, contractor, keys_exchanged, tmp_path):

@@ -21,7 +21,7 @@ from genchi.package_format import PackageContents, VerifiedPackage, open_package
 from genchi.parties.models import Contract, Organisation
 from genchi.parties.selectors import does_office_work_on
 
-from .. import handlers, orgkeys
+from .. import contract_keys, handlers, orgkeys
 from ..models import HandoverSlip, Package
 from .common import (
     WEB_MAX_SCRYPT_WORK_FACTOR,
@@ -212,7 +212,15 @@ def _open_incoming(
             "not_designated",
             _("この契約の取扱責任者・取扱者に指定されていないため、パッケージを取り込めません。"),
         )
-    keys = orgkeys.secret_keys(holder)
+    if passphrase is None and contract_keys.is_erased(contract, holder):
+        raise Refused(
+            "contract_erased",
+            _(
+                "契約 %(contract)s は消去済みで、受け取り鍵は破棄されています。このパッケージは開けません。"
+            )
+            % {"contract": contract.code},
+        )
+    identities = contract_keys.identities_for(contract, holder) if passphrase is None else None
     sender_card = orgkeys.partner_card(holder, sender)
 
     def seen(package_id: str) -> bool:
@@ -227,7 +235,7 @@ def _open_incoming(
         expected_recipient=holder.code,
         expected_sender=sender.code,
         expected_kind=kind,
-        identity=keys.encryption if passphrase is None else None,
+        identity=identities,
         passphrase=passphrase,
         already_imported=seen,
         max_scrypt_work_factor=max_scrypt_work_factor,

@@ -28,13 +28,14 @@ from genchi.package_format import (
 )
 from genchi.parties.models import Organisation
 
-from .. import orgkeys
+from .. import contract_keys, orgkeys
 from .common import COMMAND_MAX_SCRYPT_WORK_FACTOR, WEB_MAX_SCRYPT_WORK_FACTOR, Refused
 
 
 def local_identities() -> list[tuple[Organisation, str]]:
-    """Every organisation hosted here that has a key pair, with its age identity."""
-    found = []
+    """Every age identity held here, with its organisation: the live contract recipient
+    keys, then the organisation keys (which open packages written before those)."""
+    found = contract_keys.local_identities()
     for row in orgkeys.OrganisationKeyPair.objects.filter(retired_at__isnull=True).select_related(
         "organisation"
     ):
@@ -82,13 +83,25 @@ def peek_manifest(
             "no_partner_card",
             _("相手の公開鍵カードが登録されていません。鍵の交換を先に行ってください。"),
         )
-    return read_signed_manifest(
-        path,
-        sender_keys=[card for _, card in signers],
-        identity=identities,
-        passphrase=passphrase,
-        max_scrypt_work_factor=max_scrypt_work_factor,
-    ).manifest
+    try:
+        manifest = read_signed_manifest(
+            path,
+            sender_keys=[card for _, card in signers],
+            identity=identities,
+            passphrase=passphrase,
+            max_scrypt_work_factor=max_scrypt_work_factor,
+        ).manifest
+    except Refused as exc:
+        if exc.code == "wrong_key" and passphrase is None and contract_keys.any_destroyed():
+            raise Refused(
+                "contract_erased",
+                _(
+                    "この Genchi にある鍵ではこのパッケージを開けません。消去済みの契約のパッケージは、"
+                    "受け取り鍵を破棄したため開けません(別の組織あてのパッケージの可能性もあります)。"
+                ),
+            ) from None
+        raise
+    return manifest
 
 
 @dataclass(frozen=True)

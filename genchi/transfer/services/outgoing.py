@@ -29,7 +29,7 @@ from genchi.package_format import WrittenPackage, write_package
 from genchi.parties.models import Contract, Organisation
 from genchi.parties.selectors import does_office_work_on
 
-from .. import handlers, ledger, orgkeys
+from .. import contract_keys, handlers, ledger, orgkeys
 from ..models import HandoverSlip, Package, UsbStick
 from .common import Refusal, Refused, log_refusal, name_of, refusal_message, user_or_none
 from .slips import issue_slip
@@ -197,7 +197,7 @@ def _send(
     secret = orgkeys.secret_keys(sender)
     recipients: list[str] = []
     if passphrase is None:
-        recipients = [orgkeys.partner_card(sender, recipient).age_recipient]
+        recipients = [contract_keys.recipient_for(contract, sender, recipient)]
     _require_folder(out_dir)
     written = _write(
         kind=source.kind,
@@ -266,7 +266,7 @@ def export_results_package(
             not_allowed=_("結果パッケージを書き出す権限がありません。"),
         )
         secret = orgkeys.secret_keys(sender)
-        card = orgkeys.partner_card(sender, recipient)
+        to = contract_keys.recipient_for(contract, sender, recipient)
         written = _write(
             kind="results",
             contract=contract,
@@ -275,7 +275,7 @@ def export_results_package(
             records=records,
             signing_key=secret.signing,
             out_dir=Path(out_dir),
-            recipients=[card.age_recipient],
+            recipients=[to],
             csv_columns=columns,
             answers=answers,
         )

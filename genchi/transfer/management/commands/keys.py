@@ -1,10 +1,13 @@
 """`genchi keys`: this installation's organisation key pairs and the partners' public key
-cards (create, export, import, list). The master key is `genchi master-key` (vault)."""
+cards (create, export, import, list); the contract recipient keys and their cards
+(contract-create, contract-export, contract-import) and their destruction when a contract
+is erased (contract-erase). The master key is `genchi master-key` (vault)."""
 
 from pathlib import Path
 
 from genchi.core.commands import CommandError, GenchiCommand
-from genchi.transfer import orgkeys
+from genchi.parties.models import Contract
+from genchi.transfer import contract_keys, orgkeys
 from genchi.transfer.models import OrganisationKeyPair, PartnerKeyCard
 from genchi.transfer.refusals import Refused
 
@@ -33,10 +36,34 @@ class Command(GenchiCommand):
         )
         imp.add_argument("--replace", action="store_true", help="相手の鍵の更新として置き換える")
         sub.add_parser("list", help="組織の鍵ペアと登録済みの公開鍵カードを一覧する")
+        ccreate = sub.add_parser("contract-create", help="契約の受け取り鍵を作り、カードを発行する")
+        ccreate.add_argument("--contract", required=True, help="契約コード")
+        ccreate.add_argument("--org", required=True, help="受け取る側(自分)の組織コード")
+        cexport = sub.add_parser("contract-export", help="契約の受け取り鍵カードを書き出す")
+        cexport.add_argument("--contract", required=True, help="契約コード")
+        cexport.add_argument("--org", required=True, help="受け取る側(自分)の組織コード")
+        cexport.add_argument("--out", help="カードの書き出し先 (.json)")
+        cexport.add_argument("--qr", help="QRコード (SVG) の書き出し先")
+        cimport = sub.add_parser("contract-import", help="相手の契約の受け取り鍵カードを登録する")
+        cimport.add_argument("file", help="契約の受け取り鍵カード (.json)")
+        cimport.add_argument("--org", required=True, help="登録する側(自分)の組織コード")
+        cimport.add_argument(
+            "--fingerprint",
+            required=True,
+            help="相手から読み上げられた受け取り鍵のフィンガープリント(照合して登録)",
+        )
+        cimport.add_argument("--replace", action="store_true", help="カードの更新として置き換える")
+        cerase = sub.add_parser(
+            "contract-erase",
+            help="契約の消去: 自組織側のデータ鍵と受け取り鍵を破棄する(元に戻せません)",
+        )
+        cerase.add_argument("--contract", required=True, help="契約コード")
+        cerase.add_argument("--org", required=True, help="消去する側(自分)の組織コード")
+        cerase.add_argument("--confirm", required=True, help="確認のため、もう一度契約コードを入力")
 
     def run(self, *args, action, **options):
         try:
-            getattr(self, f"_{action}")(**options)
+            getattr(self, "_" + action.replace("-", "_"))(**options)
         except Refused as exc:
             raise refusal(exc) from None
 
@@ -93,6 +120,61 @@ class Command(GenchiCommand):
             )
             self._fingerprints(card.encryption_fingerprint, card.signing_fingerprint)
 
+    def _contract_create(self, *, contract, org, **_):
+        row = contract_keys.create_recipient_key(_contract(contract), organisation(org))
+        self.stdout.write(f"契約 {contract} の受け取り鍵を作成しました: {row.organisation.name}")
+        self.stdout.write(f"  受け取り鍵: {row.encryption_fingerprint}")
+
+    def _contract_export(self, *, contract, org, out=None, qr=None, **_):
+        row = contract_keys.recipient_key(_contract(contract), organisation(org))
+        if row is None:
+            raise CommandError(
+                f"契約 {contract} の受け取り鍵がありません。先に contract-create で作成してください。"
+            )
+        data = contract_keys.export_card(row)
+        if out:
+            Path(out).write_bytes(data)
+            self.stdout.write(f"受け取り鍵カードを書き出しました: {Path(out).name}")
+        else:
+            self.stdout.write(data.decode("utf-8").rstrip("\n"))
+        if qr:
+            svg = contract_keys.own_card(row).qr_svg(title=f"{contract} 受け取り鍵カード")
+            Path(qr).write_text(svg, encoding="utf-8")
+            self.stdout.write(f"QRコードを書き出しました: {Path(qr).name}")
+        self.stdout.write(f"  受け取り鍵: {row.encryption_fingerprint}")
+        self.stdout.write("相手とフィンガープリントを読み合わせて照合してください。")
+
+    def _contract_import(self, *, file, org, fingerprint, replace=False, **_):
+        path = Path(file)
+        if not path.is_file():
+            raise CommandError(f"ファイルがありません: {file}")
+        row = contract_keys.import_card(
+            organisation(org),
+            path.read_bytes()[: 64 * 1024],
+            expected_fingerprint=fingerprint,
+            replace=replace,
+        )
+        self.stdout.write(
+            f"契約 {row.contract.code} の受け取り鍵カードを登録しました: {row.subject.name}"
+        )
+        self.stdout.write(f"  受け取り鍵: {row.encryption_fingerprint}")
+
+    def _contract_erase(self, *, contract, org, confirm, **_):
+        if confirm != contract:
+            raise CommandError("確認の契約コードが一致しません。何も破棄していません。")
+        destroyed = contract_keys.erase_contract_keys(_contract(contract), organisation(org))
+        self.stdout.write(
+            f"契約 {contract} の {org} 側の鍵を破棄しました(データ鍵 {len(destroyed)} 個と受け取り鍵)。"
+            "この契約のパッケージは、コピーが残っていてももう開けません。"
+        )
+
     def _fingerprints(self, encryption: str, signing: str) -> None:
         self.stdout.write(f"  暗号化鍵: {encryption}")
         self.stdout.write(f"  署名鍵:   {signing}")
+
+
+def _contract(code: str) -> Contract:
+    contract = Contract.objects.select_related("ward", "contractor").filter(code=code).first()
+    if contract is None:
+        raise CommandError(f"契約 {code} が見つかりません。")
+    return contract
