@@ -11,7 +11,7 @@ from genchi.transfer.ledger_docs import safe_cell
 
 LEADING = ["", " ", "\t", "\r", "\n", "\r\n", "  \t", "\u3000", "\xa0"]
 STARTS = ["=", "+", "-", "@", "＝", "＋", "－", "＠"]
-HOSTILE = [lead + start + "HYPERLINK(\"http://x\",\"y\")" for lead in LEADING for start in STARTS]
+HOSTILE = [lead + start + 'HYPERLINK("http://x","y")' for lead in LEADING for start in STARTS]
 HARMLESS = ["山田 太郎", " 山田", "\t備考", "1001", "東京都新宿区西新宿2-8-1", "", " ", "a=b"]
 
 

@@ -425,6 +425,8 @@ def test_a_formula_after_leading_whitespace_is_refused_in_every_column_and_quote
     run = ImportRun.objects.get()
     assert run.error_row_numbers == list(range(2, len(rows) + 2))
     report = client.get(f"/intake/import/{run.pk}/errors.csv")
-    cells = [c for line in csv.reader(io.StringIO(report.content.decode("utf-8-sig"))) for c in line]
+    cells = [
+        c for line in csv.reader(io.StringIO(report.content.decode("utf-8-sig"))) for c in line
+    ]
     assert any("HYPERLINK" in c for c in cells)
     assert not [c for c in cells if looks_like_formula(c) and not c.startswith("'")]
