@@ -14,9 +14,12 @@ from pathlib import Path
 
 import dj_database_url
 
+from genchi.core import datafolder
+
 BASE_DIR = Path(__file__).resolve().parent
-DATA_DIR = Path(os.environ.get("GENCHI_DATA_DIR", "var")).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+# Private from the start: what this process creates is 0600 (folders 0700); the folder
+# is checked at start-up (genchi.core.checks).
+DATA_DIR = datafolder.prepare(Path(os.environ.get("GENCHI_DATA_DIR", "var")).resolve())
 
 PRODUCTION = os.environ.get("GENCHI_PRODUCTION") == "1"
 DEBUG = os.environ.get("GENCHI_DEBUG") == "1" and not PRODUCTION
@@ -111,12 +114,16 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "genchi.sqlite3",
+            "NAME": datafolder.create_private_file(DATA_DIR / "genchi.sqlite3"),
             # IMMEDIATE serialises writers up front, which the audit chain relies on.
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "init_command": (
+                    # secure_delete: a deleted row (a session, a replaced seed) is
+                    # overwritten in the file, not left in a free page.
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON;"
+                ),
             },
         }
     }
