@@ -147,6 +147,8 @@ AUTH_PASSWORD_VALIDATORS = [
 GENCHI_LOCKOUT_THRESHOLD = int(os.environ.get("GENCHI_LOCKOUT_THRESHOLD", "5"))
 GENCHI_LOCKOUT_MINUTES = int(os.environ.get("GENCHI_LOCKOUT_MINUTES", "15"))
 GENCHI_IDLE_TIMEOUT_SECONDS = int(os.environ.get("GENCHI_IDLE_TIMEOUT_SECONDS", str(15 * 60)))
+# Rows are stored under a hash of the key: one read from the database opens no session.
+SESSION_ENGINE = "genchi.accounts.sessions"
 SESSION_COOKIE_AGE = 12 * 60 * 60  # absolute ceiling; idle timeout is enforced by middleware
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
