@@ -7,9 +7,8 @@ import datetime as dt
 import pytest
 from django.test import Client
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from genchi.accounts.models import Role
+from genchi.accounts.models import Role, TOTPDevice
 from genchi.parties import services
 from genchi.parties.models import Contract, Designation, Organisation
 from genchi.vault import keys

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from genchi.accounts.models import TOTPDevice
 from genchi.audit.chain import record
 from genchi.audit.context import Actor, actor_for_user
 
