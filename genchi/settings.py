@@ -15,9 +15,12 @@ from pathlib import Path
 
 import dj_database_url
 
+from genchi.core import datafolder
+
 BASE_DIR = Path(__file__).resolve().parent
-DATA_DIR = Path(os.environ.get("GENCHI_DATA_DIR", "var")).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+# Private from the start: what this process creates is 0600 (folders 0700); the folder
+# is checked at start-up (genchi.core.checks).
+DATA_DIR = datafolder.prepare(Path(os.environ.get("GENCHI_DATA_DIR", "var")).resolve())
 
 PRODUCTION = os.environ.get("GENCHI_PRODUCTION") == "1"
 DEBUG = os.environ.get("GENCHI_DEBUG") == "1" and not PRODUCTION
@@ -50,7 +53,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_otp",
-    "django_otp.plugins.otp_totp",
     "genchi.core",
     "genchi.accounts",
     "genchi.parties",
@@ -113,12 +115,18 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
+            # Created by SQLite on first use, private under the umask `prepare` set (0600);
+            # a command that needs no database (`genchi plan solve`) creates none.
             "NAME": DATA_DIR / "genchi.sqlite3",
             # IMMEDIATE serialises writers up front, which the audit chain relies on.
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "init_command": (
+                    # secure_delete: a deleted row (a session, a replaced seed) is
+                    # overwritten in the file, not left in a free page.
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON;"
+                ),
             },
         }
     }
@@ -142,6 +150,8 @@ AUTH_PASSWORD_VALIDATORS = [
 GENCHI_LOCKOUT_THRESHOLD = int(os.environ.get("GENCHI_LOCKOUT_THRESHOLD", "5"))
 GENCHI_LOCKOUT_MINUTES = int(os.environ.get("GENCHI_LOCKOUT_MINUTES", "15"))
 GENCHI_IDLE_TIMEOUT_SECONDS = int(os.environ.get("GENCHI_IDLE_TIMEOUT_SECONDS", str(15 * 60)))
+# Rows are stored under a hash of the key: one read from the database opens no session.
+SESSION_ENGINE = "genchi.accounts.sessions"
 SESSION_COOKIE_AGE = 12 * 60 * 60  # absolute ceiling; idle timeout is enforced by middleware
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

@@ -9,9 +9,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from genchi.accounts.models import Role
+from genchi.accounts.models import Role, TOTPDevice
 from genchi.parties import services
 from genchi.parties.models import Contract, Designation, Organisation
 from genchi.vault import keys

@@ -20,8 +20,8 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from genchi.accounts.models import TOTPDevice
 from genchi.audit.chain import record
 from genchi.core.acting import Actor, actor_for_user
 

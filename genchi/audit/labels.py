@@ -34,6 +34,7 @@ ACTION_LABELS = {
     "person.created": _("利用者の登録"),
     "person.updated": _("利用者の変更"),
     "vault.master_rotated": _("マスター鍵の更新"),
+    "data.dumped_personal": _("個人情報を含むデータの書き出し(dumpdata)"),
     # Intake
     "intake.import.uploaded": _("取込ファイルの受付"),
     "intake.import.checked": _("取込ファイルの検査"),

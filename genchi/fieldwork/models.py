@@ -25,10 +25,14 @@ class SurveyCase(models.Model):
     )
     case_ref = models.CharField(_("案件番号"), max_length=32)
     # The four items of J3, exactly as the package carried them.
-    postal_code = EncryptedTextField(_("郵便番号"), blank=True, holder=CONTRACTOR)
-    address = EncryptedTextField(_("住所"), holder=CONTRACTOR)
-    building_line = EncryptedTextField(_("方書"), blank=True, holder=CONTRACTOR)
-    name = EncryptedTextField(_("氏名"), holder=CONTRACTOR)
+    postal_code = EncryptedTextField(
+        _("郵便番号"), blank=True, holder=CONTRACTOR, row_field="case_ref"
+    )
+    address = EncryptedTextField(_("住所"), holder=CONTRACTOR, row_field="case_ref")
+    building_line = EncryptedTextField(
+        _("方書"), blank=True, holder=CONTRACTOR, row_field="case_ref"
+    )
+    name = EncryptedTextField(_("氏名"), holder=CONTRACTOR, row_field="case_ref")
     received_in = models.ForeignKey(
         "transfer.Package",
         on_delete=models.PROTECT,

@@ -11,6 +11,9 @@ from genchi.vault.scopes import WARD
 
 # Everything intake keeps is the ward's: encrypted under the ward's key of the contract (D1).
 HOLDER = WARD
+# Encrypted values are bound to their case by its reference, set before the row is
+# inserted (bulk imports encrypt before the database gives ids) and never changed.
+ROW = "ref"
 
 
 def new_case_ref() -> str:
@@ -36,21 +39,23 @@ class Case(models.Model):
         _("状態"), max_length=20, choices=Status.choices, default=Status.IMPORTED, db_index=True
     )
     # The four items of J3, as the ward gave them.
-    name = EncryptedTextField(_("氏名"), holder=HOLDER)
-    postal_code = EncryptedTextField(_("郵便番号"), blank=True, holder=HOLDER)
-    address = EncryptedTextField(_("住所"), holder=HOLDER)
-    building_line = EncryptedTextField(_("方書"), blank=True, holder=HOLDER)
+    name = EncryptedTextField(_("氏名"), holder=HOLDER, row_field=ROW)
+    postal_code = EncryptedTextField(_("郵便番号"), blank=True, holder=HOLDER, row_field=ROW)
+    address = EncryptedTextField(_("住所"), holder=HOLDER, row_field=ROW)
+    building_line = EncryptedTextField(_("方書"), blank=True, holder=HOLDER, row_field=ROW)
     # Ward-internal: never handed over (J3).
-    taxpayer_no = EncryptedTextField(_("宛名番号"), blank=True, holder=HOLDER)
-    name_kana = EncryptedTextField(_("フリガナ"), blank=True, holder=HOLDER)
-    ward_notes = EncryptedTextField(_("区の内部情報(JSON)"), blank=True, holder=HOLDER)
+    taxpayer_no = EncryptedTextField(_("宛名番号"), blank=True, holder=HOLDER, row_field=ROW)
+    name_kana = EncryptedTextField(_("フリガナ"), blank=True, holder=HOLDER, row_field=ROW)
+    ward_notes = EncryptedTextField(
+        _("区の内部情報(JSON)"), blank=True, holder=HOLDER, row_field=ROW
+    )
     # Address engine output. Prefecture and city stay clear for filtering and area planning.
     pref = models.CharField(_("都道府県"), max_length=8, blank=True, db_index=True)
     city = models.CharField(_("市区町村"), max_length=32, blank=True, db_index=True)
-    town = EncryptedTextField(_("町字"), blank=True, holder=HOLDER)
-    rest = EncryptedTextField(_("番地以下"), blank=True, holder=HOLDER)
-    lat = EncryptedTextField(_("緯度"), blank=True, holder=HOLDER)
-    lng = EncryptedTextField(_("経度"), blank=True, holder=HOLDER)
+    town = EncryptedTextField(_("町字"), blank=True, holder=HOLDER, row_field=ROW)
+    rest = EncryptedTextField(_("番地以下"), blank=True, holder=HOLDER, row_field=ROW)
+    lat = EncryptedTextField(_("緯度"), blank=True, holder=HOLDER, row_field=ROW)
+    lng = EncryptedTextField(_("経度"), blank=True, holder=HOLDER, row_field=ROW)
     geocode_level = models.PositiveSmallIntegerField(
         _("住所の判定レベル"), default=0, db_index=True
     )

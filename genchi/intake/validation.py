@@ -15,6 +15,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from genchi.core.formulas import looks_like_formula
 from genchi.core.wareki import ERA_INITIALS, ERAS, gregorian_year
 from genchi.geo import NormalizedAddress, normalize, postal_codes_for, postal_lookup
 from genchi.vault import blind_index, contract_scope
@@ -36,7 +37,6 @@ MAX_LENGTH = {
     "tax_year": 16,
     "notes": 1000,
 }
-FORMULA_PREFIXES = ("=", "+", "-", "@")
 ADDRESS_CACHE_SIZE = 20_000
 _HYPHENS = re.compile("[-‐‑‒–—―−ー－﹣]")
 _SPACES = re.compile(r"\s+")
@@ -108,21 +108,6 @@ _CONTROL_BUT_NEWLINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f" + _CONTROL_TAIL
 def has_control_chars(text: str, *, allow_newlines: bool = False) -> bool:
     """Control, format, surrogate or private-use characters (tab/CR/LF allowed on request)."""
     return bool((_CONTROL_BUT_NEWLINES if allow_newlines else _CONTROL).search(text))
-
-
-def looks_like_formula(text: str) -> bool:
-    """Spreadsheet formula injection: a cell starting with = + - @ (any width)."""
-    if not text:
-        return False
-    first = unicodedata.normalize("NFKC", text[0])
-    return first.startswith(FORMULA_PREFIXES)
-
-
-def neutralise_formula(value: Any) -> Any:
-    """For every export: a text starting like a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value and (looks_like_formula(value) or value[0] in "\t\r"):
-        return "'" + value
-    return value
 
 
 def parse_amount(text: str) -> int | None:

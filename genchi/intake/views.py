@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST, require_safe
 from genchi.access.policy import permits, policy
 from genchi.access.roles import WARD_READERS, WARD_WRITERS
 from genchi.audit.chain import record
+from genchi.core.formulas import neutralise_formula
 from genchi.geo import normalize
 from genchi.jobs.outcomes import interrupt_if_stale
 
@@ -41,7 +42,6 @@ from .forms import (
 from .models import Batch, Case, ImportRun
 from .reader import MAX_FILE_BYTES
 from .services import ImportOptions
-from .validation import neutralise_formula
 
 ISSUES_SHOWN = 500
 CASES_PER_PAGE = 100

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,8 +25,11 @@ CASE_KEYS = frozenset(k for k, _ in CASE_FIELDS)
 MAX_FIELD_CHARS = 1000
 MAX_LINE_BYTES = 1024 * 1024
 
-# A cell starting with one of these is a formula for spreadsheet software.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A cell whose first character after leading whitespace is one of these is a formula for
+# spreadsheet software (Excel skips spaces, tabs and line breaks first); one starting with
+# TAB or CR is quoted too. The same rule as genchi.core.formulas, which this library
+# cannot import.
+_FORMULA_START = ("=", "+", "-", "@")
 
 
 def default_columns(kind: str) -> tuple[tuple[str, str], ...] | None:
@@ -96,7 +100,10 @@ def csv_cell(value: Any) -> str:
         text = str(value)
     else:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    if text.startswith(_FORMULA_START):
+    rest = text.lstrip()
+    if text.startswith(("\t", "\r")) or (
+        rest and unicodedata.normalize("NFKC", rest[0]).startswith(_FORMULA_START)
+    ):
         text = "'" + text
     return text
 

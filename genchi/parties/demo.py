@@ -9,9 +9,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from genchi.accounts.models import Role, User
+from genchi.accounts.models import Role, TOTPDevice, User
 
 from . import services
 from .models import Contract, Designation, Organisation

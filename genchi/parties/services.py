@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from genchi.accounts.models import WARD_ROLES, Role, User
 from genchi.audit.chain import record
+from genchi.vault.keys import create_contract_key
 
 from .models import Contract, Designation, Organisation
 
@@ -59,8 +60,12 @@ def create_contract(
     )
     contract.full_clean()
     contract.save()
-    record(  # the vault gave the contract its data key as it was saved (D1)
-        "contract.created", obj=contract, contract=contract, detail={"max_cases": max_cases}
+    key = create_contract_key(contract)  # D1: the contract's own data key from day one
+    record(
+        "contract.created",
+        obj=contract,
+        contract=contract,
+        detail={"data_key": str(key.id), "max_cases": max_cases},
     )
     return contract
 

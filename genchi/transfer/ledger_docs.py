@@ -13,6 +13,7 @@ from reportlab.platypus import Spacer, Table
 
 from genchi.core import pdf
 from genchi.core.documents import in_japanese
+from genchi.core.formulas import neutralise_formula
 from genchi.core.pdf import mm, para
 from genchi.core.wareki import format_date, format_datetime
 from genchi.parties.models import Organisation
@@ -49,14 +50,10 @@ EVENT_HEADERS = (
     "結果",
 )
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
 
 def safe_cell(value):
-    """A cell value spreadsheet software never runs as a formula."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    """A cell value spreadsheet software never runs as a formula (genchi.core.formulas)."""
+    return neutralise_formula(value)
 
 
 def _overview_row(r: StickRow) -> list[str]:

@@ -22,8 +22,8 @@ Public API::
   organisation alone. One side's erasure leaves the other side's data readable.
 - A *context* says what the data is and which row it belongs to; it is bound into the
   ciphertext with the scope, so a blob moved elsewhere does not decrypt.
-- `EncryptedTextField(holder="ward")` (`genchi.vault.fields`) encrypts a model's text
-  columns under its side's key of the row's contract.
+- `EncryptedTextField(holder="ward", row_field="ref")` (`genchi.vault.fields`) encrypts a
+  model's text columns under its side's key of the row's contract, bound to the row.
 - Failures: `DecryptionFailed` (altered, moved, or another scope's key),
   `KeyUnavailable` (the key was destroyed: crypto-erased), `MasterKeyError`.
 

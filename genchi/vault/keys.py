@@ -10,12 +10,12 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
 
 from genchi.audit.chain import record
-from genchi.parties.models import Contract, Organisation
 
 from .errors import DecryptionFailed, KeyUnavailable
 from .master import (
@@ -29,6 +29,9 @@ from .master import (
 )
 from .models import DataKey
 from .scopes import HOLDERS, Scope
+
+if TYPE_CHECKING:
+    from genchi.parties.models import Contract, Organisation
 
 _lock = threading.Lock()
 _by_key_id: dict[uuid.UUID, bytes] = {}
@@ -67,7 +70,9 @@ def contract_scope(contract_id: int, holder: str) -> Scope:
         return scope
     if holder not in HOLDERS:
         raise ValueError(f"holder は {' / '.join(HOLDERS)} のどちらかです: {holder!r}")
-    parties = Contract.objects.filter(pk=contract_id).values_list("ward_id", "contractor_id")
+    # The vault sits below `parties`: it reaches the contract through its own foreign key.
+    contracts = DataKey._meta.get_field("contract").related_model._default_manager
+    parties = contracts.filter(pk=contract_id).values_list("ward_id", "contractor_id")
     row = parties.first()
     if row is None:
         raise ValueError(f"契約が見つかりません: {contract_id}")

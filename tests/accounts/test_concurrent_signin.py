@@ -12,11 +12,10 @@ import threading
 import time
 
 import pytest
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from pytest_django.live_server_helper import LiveServer
 
 from genchi.accounts import services
-from genchi.accounts.models import Role, User
+from genchi.accounts.models import Role, TOTPDevice, User
 from genchi.audit.models import AuditEntry
 from tests.accounts.concurrent_http import WebClient, all_at_once
 from tests.conftest import PASSWORD, current_code, make_person

@@ -9,9 +9,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from genchi.accounts.models import Role, User
+from genchi.accounts.models import Role, TOTPDevice, User
 from genchi.audit.models import AuditEntry
 from tests.conftest import PASSWORD, make_person, signed_in_client
 

@@ -5,9 +5,8 @@ import time
 import pytest
 from django.test import Client
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from genchi.accounts.models import Role, User
+from genchi.accounts.models import Role, TOTPDevice, User
 from genchi.audit.models import AuditEntry
 from tests.conftest import PASSWORD, current_code, make_person, signed_in_client
 

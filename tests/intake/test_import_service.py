@@ -9,10 +9,11 @@ import pytest
 from django.db import connection
 
 from genchi.audit.models import AuditEntry
+from genchi.core.formulas import neutralise_formula
 from genchi.intake.demo_data import to_csv_bytes, to_xlsx_bytes
 from genchi.intake.models import Case
 from genchi.intake.services import ImportOptions, check_file, import_file
-from genchi.intake.validation import clean_postal_code, neutralise_formula, parse_tax_year
+from genchi.intake.validation import clean_postal_code, parse_tax_year
 
 from .conftest import csv_bytes, row
 

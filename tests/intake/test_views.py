@@ -397,3 +397,36 @@ def test_counts_read_right_in_english(client_for, contract):
     assert ">2 cases</p>" in client.get("/cases/").content.decode()
     client.post("/language/", {"language": "ja", "next": "/cases/"})
     assert ">2 件</p>" in client.get("/cases/").content.decode()
+
+
+LEADING_WHITESPACE = [" ", "\t", "\r", "\n", "\r\n", "\u3000"]
+
+
+def test_a_formula_after_leading_whitespace_is_refused_in_every_column_and_quoted_in_the_report(
+    client_for, contract
+):
+    """Excel skips leading spaces, tabs and line breaks before it decides a cell is a
+    formula: each column, the notes too, refuses such a cell, and the error report
+    quotes it."""
+    import csv
+    import io
+
+    from genchi.core.formulas import looks_like_formula
+    from genchi.intake.demo_data import HEADER
+
+    rows = []
+    for column in range(len(HEADER)):
+        for lead in LEADING_WHITESPACE:
+            cells = row(number=str(len(rows) + 10), name=f"山田 {len(rows)}")
+            cells[column] = lead + '=HYPERLINK("http://x","y")'
+            rows.append(cells)
+    client = client_for(Role.WARD_ADMIN)
+    upload(client, contract, csv_bytes(rows))
+    run = ImportRun.objects.get()
+    assert run.error_row_numbers == list(range(2, len(rows) + 2))
+    report = client.get(f"/intake/import/{run.pk}/errors.csv")
+    cells = [
+        c for line in csv.reader(io.StringIO(report.content.decode("utf-8-sig"))) for c in line
+    ]
+    assert any("HYPERLINK" in c for c in cells)
+    assert not [c for c in cells if looks_like_formula(c) and not c.startswith("'")]

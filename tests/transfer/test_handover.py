@@ -85,7 +85,7 @@ def test_round_trip(sealed_batch, lent_stick, tmp_path, people, contract):
     with connection.cursor() as cur:
         cur.execute("SELECT name, address FROM fieldwork_surveycase")
         for name, address in cur.fetchall():
-            assert name.startswith("g2:") and address.startswith("g2:")
+            assert name.startswith("g3:") and address.startswith("g3:")
     slip = imported.slip
     assert slip.state == HandoverSlip.State.RECEIVED
     assert slip.digest == result.package.digest == imported.package.digest

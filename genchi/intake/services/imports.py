@@ -225,7 +225,7 @@ def _encrypting_getter(f) -> Callable[[NewCase], str]:
         value = getattr(case, attname)
         if value is None or value == "":
             return value
-        return encrypt_for(case.contract_id, str(value))
+        return encrypt_for(case.contract_id, case.ref, str(value))
 
     return get
 
