@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.utils import timezone
-from django_otp.oath import totp
+from django_otp.oath import TOTP, totp
 
 from genchi.accounts.models import Role, TOTPDevice, User
 from genchi.audit.models import AuditEntry
@@ -112,8 +112,12 @@ def _second_session(person: User) -> Client:
     """Another signed-in session: the code of the next time step (a code works once)."""
     client, _ = _sign_in(person.username, PASSWORD)
     device = TOTPDevice.objects.get(user=person, confirmed=True)
-    ahead = totp(device.bin_key, device.step, device.t0 - device.step, device.digits)
-    assert client.post("/signin/second-factor/", {"code": f"{ahead:06d}"}).status_code == 302
+    # The step after the last accepted one: inside the tolerance whether or not the clock
+    # has moved on to the next step since the first session (a fixed offset was flaky).
+    after_last = TOTP(device.bin_key, device.step, device.t0, device.digits)
+    after_last.time = device.t0 + (max(device.last_t + 1, after_last.t())) * device.step
+    code = after_last.token()
+    assert client.post("/signin/second-factor/", {"code": f"{code:06d}"}).status_code == 302
     return client
 
 
