@@ -1,7 +1,7 @@
 import time
 
 from django.conf import settings
-from django_otp.oath import totp
+from django_otp.oath import TOTP
 
 from genchi.accounts.models import User
 from genchi.accounts.services import confirmed_device
@@ -23,7 +23,14 @@ class Command(GenchiCommand):
         device = confirmed_device(user)
         if device is None:
             raise CommandError(f"{username} は二要素認証を登録していません。")
-        code = totp(device.bin_key, device.step, device.t0, device.digits, device.drift)
-        remaining = device.step - int(time.time() - device.t0) % device.step
-        self.stdout.write(f"{code:0{device.digits}d}")
-        self.stderr.write(f"(あと {remaining} 秒有効)")
+        # A code works once: if this step's code was used, give the next step's, which the
+        # tolerance accepts; wait for the clock when even that one was used.
+        clock = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+        while device.last_t + 1 > clock.t() + device.tolerance:
+            time.sleep(1)
+            clock = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+        step = max(clock.t(), device.last_t + 1)
+        clock.time = device.t0 + (step - device.drift) * device.step  # t() adds the drift
+        remaining = device.t0 + (step - device.drift + 1) * device.step - time.time()
+        self.stdout.write(f"{clock.token():0{device.digits}d}")
+        self.stderr.write(f"(あと {int(remaining)} 秒有効)")
