@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from . import age
 from .errors import Refused, register_codes
-from .keys import MAX_CARD_BYTES, EncryptionKeyPair, SigningKeyPair, fingerprint
+from .keys import EncryptionKeyPair, SigningKeyPair, card_object, fingerprint
 from .manifest import canonical_json, is_code
 
 CONTRACT_CARD_FORMAT = "genchi-contract-recipient-card"
@@ -133,21 +132,7 @@ def sign_contract_card(
 def parse_contract_card(data: bytes | str) -> ContractRecipientCard:
     """Read and check a contract recipient card's form (not yet its signature: `verify`
     with the signing key of its organisation as registered). Raises Refused."""
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    if len(data) > MAX_CARD_BYTES:
-        raise Refused("too_large", detail=f"{len(data)} bytes")
-    try:
-        obj = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise Refused("not_json") from None
-    if not isinstance(obj, dict) or obj.get("format") != CONTRACT_CARD_FORMAT:
-        raise Refused("wrong_format")
-    if obj.get("version") != CONTRACT_CARD_VERSION:
-        version = obj.get("version")
-        raise Refused(
-            "unsupported_version", detail=repr(version), reason="card_version", version=version
-        )
+    obj = card_object(data, card_format=CONTRACT_CARD_FORMAT, version=CONTRACT_CARD_VERSION)
     if not is_code(obj.get("contract")):
         raise Refused("bad_contract_code")
     if not is_code(obj.get("org_code")):

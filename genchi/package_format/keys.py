@@ -249,9 +249,10 @@ class PublicKeyCard:
         return out.getvalue().decode("utf-8")
 
 
-def parse_public_key_card(data: bytes | str) -> PublicKeyCard:
-    """Read and check an imported public key card. Raises Refused (the card codes of
-    errors.CODES)."""
+def card_object(data: bytes | str, *, card_format: str, version: int) -> dict[str, Any]:
+    """The JSON object of a card of `card_format` and `version`, read within the card
+    limits (size, nesting, numbers). Raises Refused; the card's own fields are the
+    caller's to check."""
     if isinstance(data, str):
         data = data.encode("utf-8")
     if len(data) > MAX_CARD_BYTES:
@@ -261,13 +262,20 @@ def parse_public_key_card(data: bytes | str) -> PublicKeyCard:
     except bounded_json.JsonLimit as exc:
         # Deep nesting or an endless number is JSON, but no card of ours.
         raise Refused("not_json" if exc.kind == "not_json" else "wrong_format") from None
-    if not isinstance(obj, dict) or obj.get("format") != CARD_FORMAT:
+    if not isinstance(obj, dict) or obj.get("format") != card_format:
         raise Refused("wrong_format")
-    if obj.get("version") != KEYS_VERSION:
-        version = obj.get("version")
+    if obj.get("version") != version:
+        found = obj.get("version")
         raise Refused(
-            "unsupported_version", detail=repr(version), reason="card_version", version=version
+            "unsupported_version", detail=repr(found), reason="card_version", version=found
         )
+    return obj
+
+
+def parse_public_key_card(data: bytes | str) -> PublicKeyCard:
+    """Read and check an imported public key card. Raises Refused (the card codes of
+    errors.CODES)."""
+    obj = card_object(data, card_format=CARD_FORMAT, version=KEYS_VERSION)
     if not is_code(obj.get("org_code")):
         raise Refused("bad_org_code")
     name = obj.get("org_name")

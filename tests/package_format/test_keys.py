@@ -197,3 +197,23 @@ def test_generate_rejects_bad_codes():
         keys.generate_organisation_keys("with space", "名前")
     with pytest.raises(ValueError):
         keys.generate_organisation_keys("ok", "")
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        b'{"format": "x", "a": ' + b"[" * 1_000 + b"]" * 1_000 + b"}",
+        b'{"format": "x", "version": NaN}',
+        b'{"format": "x", "version": ' + b"9" * 5000 + b"}",
+    ],
+    ids=["deep", "nan", "long-number"],
+)
+def test_both_kinds_of_card_are_read_within_the_card_limits(hostile):
+    """Issue 12: a contract recipient card went through plain json.loads; both card kinds
+    now share one bounded reader (`keys.card_object`)."""
+    from genchi.package_format.contract_card import parse_contract_card
+
+    for parse in (keys.parse_public_key_card, parse_contract_card):
+        with pytest.raises(Refused) as refused:
+            parse(hostile)
+        assert refused.value.code in ("not_json", "wrong_format")
