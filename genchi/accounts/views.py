@@ -94,10 +94,8 @@ def second_factor(request):
     context = {"form": form, "error": error, "enrolling": enrolling}
     if enrolling:
         uri = device.config_url
-        svg = segno.make(uri, error="m").svg_inline(scale=5, border=2)
-        context["qr_data_uri"] = "data:image/svg+xml;base64," + base64.b64encode(
-            svg.encode()
-        ).decode("ascii")
+        # As an <img> source the SVG needs its namespace, or browsers draw nothing (issue 13).
+        context["qr_data_uri"] = segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
         context["secret"] = base64.b32encode(device.bin_key).decode("ascii").rstrip("=")
     return render(request, "accounts/second_factor.html", context, status=200 if not error else 401)
 

@@ -230,6 +230,9 @@ def test_after_a_reset_the_person_chooses_a_password_then_enrols_and_can_change_
         page.click("main button[type=submit]")
         page.wait_for_url(base + "/signin/second-factor/")
         assert "二要素認証の登録" in page.inner_text("main")
+        # The QR code is drawn (issue 13: without its namespace the image was empty).
+        drawn = page.eval_on_selector("img.qr", "img => img.complete && img.naturalWidth")
+        assert drawn and drawn > 50, drawn
         page.screenshot(path=str(tmp_path / "enrol.png"), full_page=True)
         secret = page.inner_text(".mono").strip()
         from django_otp.oath import totp
