@@ -51,13 +51,17 @@ def is_locked(user: User) -> bool:
     return lockout.is_locked(user)
 
 
-def _unknown_name_counter(username: str) -> UnknownNameCounter:
-    """The counter of a name without an account, keyed by a hash of the name under the
-    installation's secret, so the table never holds what was typed."""
-    digest = hmac.new(
+def _name_hash(username: str) -> str:
+    """A name without an account, keyed under the installation's secret: neither the
+    counter table nor the log keeps what was typed (often a password in the wrong field),
+    yet the log still shows which failures were the same name."""
+    return hmac.new(
         settings.SECRET_KEY.encode(), b"unknown-name\0" + username.encode(), hashlib.sha256
     ).hexdigest()
-    return UnknownNameCounter.objects.get_or_create(name_hash=digest)[0]
+
+
+def _unknown_name_counter(username: str) -> UnknownNameCounter:
+    return UnknownNameCounter.objects.get_or_create(name_hash=_name_hash(username))[0]
 
 
 def _record_failure(
@@ -68,11 +72,12 @@ def _record_failure(
     elif user is not None:
         record("signin.failed", obj=user, detail={"stage": stage}, actor=actor)
     else:
-        record("signin.failed", detail={"stage": stage, "username": username}, actor=actor)
+        detail = {"stage": stage, "unknown_name": _name_hash(username)[:16]}
+        record("signin.failed", detail=detail, actor=actor)
     if settled.just_locked:
         detail = {"minutes": settings.GENCHI_LOCKOUT_MINUTES}
         if user is None:
-            detail["username"] = username
+            detail["unknown_name"] = _name_hash(username)[:16]
         record("signin.locked", obj=user, detail=detail, actor=actor)
 
 
@@ -89,7 +94,7 @@ def _checked_password(
             if admission.just_locked:
                 detail = {"minutes": settings.GENCHI_LOCKOUT_MINUTES, "reason": "tries_at_once"}
                 if user is None:
-                    detail["username"] = username
+                    detail["unknown_name"] = _name_hash(username)[:16]
                 record("signin.locked", obj=user, detail=detail, actor=actor)
             record("signin.refused_locked", obj=user, detail={"stage": stage}, actor=actor)
     if not admission.admitted:

@@ -5,12 +5,14 @@ message, the same lockout after the same number of failures, the same password h
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 
 import pytest
 from django.test import Client
 
 from genchi.accounts.models import Role, UnknownNameCounter, User
+from genchi.audit.models import AuditEntry
 from tests.conftest import PASSWORD, make_person
 from tests.hashers import FastArgon2PasswordHasher
 
@@ -88,3 +90,16 @@ def test_a_locked_name_costs_no_hashing_whether_it_exists_or_not(ward, settings,
         hashing.clear()
         _answers(name, 1)
         assert hashing == [], name
+
+
+def test_the_log_keeps_no_typed_unknown_name():
+    client = Client()
+    """People type passwords into the name field: the log names an unknown name only by a
+    keyed hash, the same for the same name, so failures can still be grouped."""
+    typed = "my-secret-password-2026"
+    for _ in range(2):
+        client.post("/signin/", {"username": typed, "password": "wrong"})
+    entries = AuditEntry.objects.filter(action="signin.failed")
+    assert entries.count() == 2
+    assert all(typed not in json.dumps(e.detail) and typed not in e.actor for e in entries)
+    assert len({e.detail["unknown_name"] for e in entries}) == 1
