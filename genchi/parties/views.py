@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
@@ -9,7 +10,7 @@ from genchi.access.policy import permits, policy
 from genchi.access.roles import ALL_ROLES, ORGANISATION_ADMINS, WARD_ADMINS, assignable_roles
 from genchi.accounts import services as account_services
 from genchi.accounts.models import Role
-from genchi.accounts.selectors import people_for
+from genchi.accounts.selectors import account_state, people_for
 from genchi.parties.selectors import contract_for, contracts_for
 
 from . import services
@@ -158,7 +159,11 @@ def person_list(request):
                 request, _("利用者「%(person)s」を登録しました。") % {"person": person}
             )
             return redirect("parties:person_list")
-    people = people_for(request.user).order_by("username")
+    now = timezone.now()
+    people = [
+        (person, account_state(person, now))
+        for person in people_for(request.user).order_by("username")
+    ]
     return render(request, "parties/person_list.html", {"people": people, "form": form})
 
 

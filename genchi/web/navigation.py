@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, resolve, reverse
@@ -9,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from genchi.access.policy import policy_of
+from genchi.access.roles import ORGANISATION_ADMINS, WARD_WRITERS, has_role
 
 
 @dataclass(frozen=True)
@@ -16,6 +18,15 @@ class MenuEntry:
     url_name: str
     label: str
     description: str = ""
+    # The home tile promises changes only to those who may make them (`writers`);
+    # everyone else who may open the page reads `reader_description`.
+    reader_description: str = ""
+    writers: Collection[str] = ()
+
+    def description_for(self, user) -> str:
+        if self.writers and not has_role(user, self.writers):
+            return self.reader_description
+        return self.description
 
 
 # Menu labels carry the context "menu": in English they are short plurals ("Cases"),
@@ -23,7 +34,11 @@ class MenuEntry:
 MENU: list[MenuEntry] = [
     MenuEntry("web:home", pgettext_lazy("menu", "ホーム")),
     MenuEntry(
-        "intake:case_list", pgettext_lazy("menu", "案件"), _("取り込んだ調査対象の一覧と修正")
+        "intake:case_list",
+        pgettext_lazy("menu", "案件"),
+        _("取り込んだ調査対象の一覧と修正"),
+        _("取り込んだ調査対象の一覧"),
+        WARD_WRITERS,
     ),
     MenuEntry(
         "intake:import_start",
@@ -31,7 +46,11 @@ MENU: list[MenuEntry] = [
         _("税システムの一覧(CSV・Excel)を取り込む"),
     ),
     MenuEntry(
-        "intake:batch_list", pgettext_lazy("menu", "委託バッチ"), _("委託する案件を選び、封緘する")
+        "intake:batch_list",
+        pgettext_lazy("menu", "委託バッチ"),
+        _("委託する案件を選び、封緘する"),
+        _("委託バッチの一覧と内容"),
+        WARD_WRITERS,
     ),
     MenuEntry(
         "transfer:package_list",
@@ -42,8 +61,16 @@ MENU: list[MenuEntry] = [
         "transfer:usb_list",
         pgettext_lazy("menu", "USBメモリ台帳"),
         _("USBメモリの貸出・返却・消去"),
+        _("USBメモリの台帳と記録"),
+        WARD_WRITERS,
     ),
-    MenuEntry("parties:contract_list", pgettext_lazy("menu", "契約"), _("委託契約と担当者の指定")),
+    MenuEntry(
+        "parties:contract_list",
+        pgettext_lazy("menu", "契約"),
+        _("委託契約と担当者の指定"),
+        _("委託契約と担当者"),
+        ORGANISATION_ADMINS,
+    ),
     MenuEntry("parties:organisation_list", pgettext_lazy("menu", "組織"), _("区と受託事業者")),
     MenuEntry(
         "parties:person_list",
@@ -70,7 +97,7 @@ def entries_for(user, current_path: str = "") -> list[dict]:
             {
                 "url": url,
                 "label": entry.label,
-                "description": entry.description,
+                "description": entry.description_for(user),
                 "current": url == current_path,
                 "name": entry.url_name,
             }
