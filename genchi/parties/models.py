@@ -4,6 +4,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from genchi.core.models import RecordedBy
+from genchi.core.wareki import fiscal_year_label
 
 
 class Organisation(models.Model):
@@ -71,6 +72,11 @@ class Contract(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title}({self.code})"
+
+    @property
+    def fiscal_year_label(self) -> str:
+        """令和8年度: how the ward names the year of its budget."""
+        return fiscal_year_label(self.fiscal_year)
 
 
 class Designation(RecordedBy):

@@ -74,3 +74,13 @@ def test_the_people_list_shows_a_locked_account_as_locked(client_for, people):
     row = row[: row.index("</tr>")]
     assert 'data-state="locked"' in row and "ロック中" in row
     assert "有効" not in row
+
+
+def test_contracts_are_named_by_title_and_japanese_fiscal_year(client_for, contract):
+    for path in ("/", "/contracts/"):
+        body = client_for(Role.WARD_ADMIN).get(path).content.decode()
+        table = body[body.index("<table") : body.index("</table>")]
+        assert contract.title in table
+        assert '<td class="nowrap">令和8年度</td>' in table and ">2026<" not in table
+        # The contract's code is for commands and the contract's own page, not for tables.
+        assert f">{contract.code}<" not in table
