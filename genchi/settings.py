@@ -16,6 +16,7 @@ from pathlib import Path
 import dj_database_url
 
 from genchi.core import datafolder
+from genchi.geo.maps import tile_origin
 
 BASE_DIR = Path(__file__).resolve().parent
 # Private from the start: what this process creates is 0600 (folders 0700); the folder
@@ -178,12 +179,18 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Maps draw over Genchi's own outline of Japan; a tile server (e.g. 地理院タイル or the
+# contractor's own) is used only when named here, and only its origin is let through.
+GENCHI_MAP_TILE_URL = os.environ.get("GENCHI_MAP_TILE_URL", "")
+GENCHI_MAP_TILE_ATTRIBUTION = os.environ.get("GENCHI_MAP_TILE_ATTRIBUTION", "")
+_TILE_ORIGINS = [tile_origin(GENCHI_MAP_TILE_URL)] if GENCHI_MAP_TILE_URL else []
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
+        "img-src": ["'self'", "data:", *_TILE_ORIGINS],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],
