@@ -73,6 +73,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "genchi.core.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -210,6 +211,10 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
+# Whatever Django's storages write (collected static files included) stays as private
+# as the rest of the data folder; by default Django would chmod them 0644.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -246,9 +251,24 @@ GENCHI_JOB_ABANDON_AFTER_SECONDS = float(
     os.environ.get("GENCHI_JOB_ABANDON_AFTER_SECONDS", str(24 * 60 * 60))
 )
 
+# Operational logs (not the audit log): one JSON line per event on standard output in
+# production (journald, docker), with one line per request; plain text otherwise.
+GENCHI_LOG_FORMAT = os.environ.get("GENCHI_LOG_FORMAT", "json" if PRODUCTION else "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "genchi.core.logs.JsonLineFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            **({"formatter": "json"} if GENCHI_LOG_FORMAT == "json" else {}),
+        }
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "genchi.requests": {"level": "INFO" if GENCHI_LOG_FORMAT == "json" else "WARNING"},
+        # Django's own request errors are logged once, by genchi.requests.
+        "django.request": {"level": "ERROR"},
+    },
 }

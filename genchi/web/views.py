@@ -2,15 +2,20 @@
 
 import contextlib
 
+from django.db import DatabaseError, connection
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views import i18n as i18n_views
 from django.views.decorators.http import require_POST, require_safe
 
+from genchi import __version__
 from genchi.access.denied import render_denied
 from genchi.access.policy import policy
 from genchi.access.roles import ALL_ROLES
 from genchi.audit.chain import record
+from genchi.core.database import pending_migrations
+from genchi.jobs.selectors import queue_counts
 from genchi.parties.selectors import contracts_for
 
 from .navigation import entries_for
@@ -28,6 +33,28 @@ def home(request):
             "contracts": contracts_for(request.user).select_related("ward", "contractor"),
         },
     )
+
+
+@require_safe
+@policy(public=True, description="稼働状態(監視用。個人情報なし)")
+def health(request):
+    """For the proxy and the monitoring: 200 when pages can be served, 503 when not.
+    Counts and versions only; no personal data, no names, no contract codes."""
+    body: dict = {"status": "ok", "version": __version__}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        pending = pending_migrations()
+        body["database"] = "ok"
+        body["migrations"] = "pending" if pending else "ok"
+        body["jobs"] = queue_counts()
+    except DatabaseError:
+        body["database"] = "unreachable"
+    if body.get("database") != "ok" or body.get("migrations") != "ok":
+        body["status"] = "unavailable"
+    response = JsonResponse(body, status=200 if body["status"] == "ok" else 503)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_POST

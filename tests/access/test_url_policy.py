@@ -49,6 +49,7 @@ FORM = ("get", "post")  # a page whose form posts back to itself, under the same
 KINDS: dict[str, tuple[str, ...]] = {
     "web:home": PAGE,
     "web:set_language": ACTION,
+    "web:health": PAGE,
     "accounts:login": FORM,
     "accounts:second_factor": FORM,
     "accounts:new_password": FORM,
