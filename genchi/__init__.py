@@ -1,3 +1,3 @@
 """Genchi (現地): residence-verification field surveys, end to end."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
