@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "genchi.transfer",
     "genchi.fieldwork",
     "genchi.planner",
+    "genchi.backups",
     "genchi.jobs",
     "django_tasks",
     "django_tasks_db",

@@ -34,6 +34,10 @@ ACTION_LABELS = {
     "person.created": _("利用者の登録"),
     "person.updated": _("利用者の変更"),
     "vault.master_rotated": _("マスター鍵の更新"),
+    "master_key.exported": _("マスター鍵の書き出し(紙の控え)"),
+    "backup.recipient_set": _("バックアップの宛先の設定"),
+    "backup.created": _("バックアップの作成"),
+    "backup.restored": _("バックアップからの復元"),
     "data.dumped_personal": _("個人情報を含むデータの書き出し(dumpdata)"),
     # Intake
     "intake.import.uploaded": _("取込ファイルの受付"),

@@ -1,15 +1,19 @@
 """`genchi keys`: this installation's organisation key pairs and the partners' public key
 cards (create, export, import, list); the contract recipient keys and their cards
 (contract-create, contract-export, contract-import) and their destruction when a contract
-is erased (contract-erase). The master key is `genchi master-key` (vault)."""
+is erased (contract-erase); the master key written out for paper (export-master; its
+rotation is `genchi master-key`, vault)."""
 
 from pathlib import Path
 
+from genchi.audit.chain import record
 from genchi.core.commands import CommandError, GenchiCommand
+from genchi.core.terminal import terminal_qr
 from genchi.parties.models import Contract
 from genchi.transfer import contract_keys, orgkeys
 from genchi.transfer.models import OrganisationKeyPair, PartnerKeyCard
 from genchi.transfer.refusals import Refused
+from genchi.vault.master import MasterKeyError, master_key_to_paper, read_master_key
 
 from ._common import organisation, refusal
 
@@ -60,12 +64,31 @@ class Command(GenchiCommand):
         cerase.add_argument("--contract", required=True, help="契約コード")
         cerase.add_argument("--org", required=True, help="消去する側(自分)の組織コード")
         cerase.add_argument("--confirm", required=True, help="確認のため、もう一度契約コードを入力")
+        sub.add_parser(
+            "export-master",
+            help="マスター鍵を紙に控えるため、文字列と QR コードで表示する(バックアップの復元に使う)",
+        )
 
     def run(self, *args, action, **options):
         try:
             getattr(self, "_" + action.replace("-", "_"))(**options)
         except Refused as exc:
             raise refusal(exc) from None
+
+    def _export_master(self, **_):
+        try:
+            master = read_master_key()
+        except MasterKeyError as exc:
+            raise CommandError(str(exc)) from None
+        paper = master_key_to_paper(master)
+        record("master_key.exported", detail={"master_key_id": master.key_id})
+        self.stdout.write(f"マスター鍵 {master.key_id}(バックアップの復元に必要です)")
+        self.stdout.write(
+            "紙に写すか印刷して、バックアップとは別の場所(金庫など)に保管してください。"
+        )
+        self.stdout.write("")
+        self.stdout.write(paper)
+        self.stdout.write(terminal_qr(paper), ending="")
 
     def _create(self, *, org, replace=False, **_):
         row = orgkeys.create_key_pair(organisation(org), replace=replace)

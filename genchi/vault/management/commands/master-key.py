@@ -23,3 +23,9 @@ class Command(GenchiCommand):
         except MasterKeyError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"マスター鍵を更新しました: {old_id} → {new_id}(鍵 {count} 件を包み直し)")
+        # The old key is gone: backups made before now need it and no longer open.
+        self.stdout.write(
+            "これより前のバックアップは開けなくなりました。新しいマスター鍵を "
+            "`genchi keys export-master` で控え、`genchi backup create` で新しいバックアップを"
+            "作ってください。"
+        )
