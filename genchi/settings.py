@@ -16,6 +16,7 @@ from pathlib import Path
 import dj_database_url
 
 from genchi.core import datafolder
+from genchi.core.logs import console_logging
 from genchi.geo.maps import tile_origin
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -258,14 +259,7 @@ GENCHI_LOG_FORMAT = os.environ.get("GENCHI_LOG_FORMAT", "json" if PRODUCTION els
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "genchi.core.logs.JsonLineFormatter"}},
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "stream": "ext://sys.stdout",
-            **({"formatter": "json"} if GENCHI_LOG_FORMAT == "json" else {}),
-        }
-    },
+    **console_logging(json_lines=GENCHI_LOG_FORMAT == "json"),
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "genchi.requests": {"level": "INFO" if GENCHI_LOG_FORMAT == "json" else "WARNING"},

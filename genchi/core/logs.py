@@ -18,6 +18,18 @@ REQUEST_LOGGER = logging.getLogger("genchi.requests")
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
+def console_logging(*, json_lines: bool) -> dict:
+    """The formatters and the handler of a logging configuration that writes to standard
+    output, as JSON lines or as plain text (settings.LOGGING, gunicorn's logconfig_dict)."""
+    handler = {"class": "logging.StreamHandler", "stream": "ext://sys.stdout"}
+    if json_lines:
+        handler["formatter"] = "json"
+    return {
+        "formatters": {"json": {"()": "genchi.core.logs.JsonLineFormatter"}},
+        "handlers": {"console": handler},
+    }
+
+
 class JsonLineFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = {
