@@ -39,6 +39,7 @@ ACTION_LABELS = {
     "backup.created": _("バックアップの作成"),
     "backup.restored": _("バックアップからの復元"),
     "data.dumped_personal": _("個人情報を含むデータの書き出し(dumpdata)"),
+    "operator.console_opened": _("管理用コンソールの使用(shell・dbshell)"),
     # Intake
     "intake.import.uploaded": _("取込ファイルの受付"),
     "intake.import.checked": _("取込ファイルの検査"),
