@@ -267,6 +267,12 @@ def test_the_card_commands(contract, ward, contractor, org_cards, tmp_path):
     )
     assert code == 0, out
     assert contract_keys.recipient_for(contract, ward, contractor).startswith("age1")
+    # Both the key and the partner's card are listed, with the fingerprint to compare.
+    code, out, _ = genchi("keys", "list")
+    assert code == 0
+    assert f"[契約の受け取り鍵] {contract.code} {contractor.code}(有効)" in out
+    assert f"[相手の契約の受け取り鍵] {ward.code} が登録: {contract.code} {contractor.code}" in out
+    assert out.count(fingerprint) == 2
 
 
 # --- pages ----------------------------------------------------------------------------------

@@ -11,7 +11,12 @@ from genchi.core.commands import CommandError, GenchiCommand
 from genchi.core.terminal import terminal_qr
 from genchi.parties.models import Contract
 from genchi.transfer import contract_keys, orgkeys
-from genchi.transfer.models import OrganisationKeyPair, PartnerKeyCard
+from genchi.transfer.models import (
+    ContractRecipientKey,
+    OrganisationKeyPair,
+    PartnerContractCard,
+    PartnerKeyCard,
+)
 from genchi.transfer.refusals import Refused
 from genchi.vault.master import MasterKeyError, master_key_to_paper, read_master_key
 
@@ -142,6 +147,20 @@ class Command(GenchiCommand):
                 f"[相手] {card.holder.code} が登録: {card.subject.code} {card.org_name}({checked})"
             )
             self._fingerprints(card.encryption_fingerprint, card.signing_fingerprint)
+        for key in ContractRecipientKey.objects.select_related("contract", "organisation"):
+            state = f"破棄 {key.destroyed_at:%Y-%m-%d %H:%M}" if key.destroyed_at else "有効"
+            self.stdout.write(
+                f"[契約の受け取り鍵] {key.contract.code} {key.organisation.code}({state})"
+            )
+            self.stdout.write(f"  暗号化鍵 {key.encryption_fingerprint}")
+        for card in PartnerContractCard.objects.filter(retired_at__isnull=True).select_related(
+            "holder", "contract", "subject"
+        ):
+            self.stdout.write(
+                f"[相手の契約の受け取り鍵] {card.holder.code} が登録: "
+                f"{card.contract.code} {card.subject.code}"
+            )
+            self.stdout.write(f"  暗号化鍵 {card.encryption_fingerprint}")
 
     def _contract_create(self, *, contract, org, **_):
         row = contract_keys.create_recipient_key(_contract(contract), organisation(org))
