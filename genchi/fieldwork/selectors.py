@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from genchi.access.roles import CONTRACTOR_OFFICE, has_role
 from genchi.audit.chain import record
@@ -133,6 +134,7 @@ def surveyor_options(user) -> list:
     ids = Designation.objects.filter(
         contract__in=office_contracts_for(user),
         role=Designation.Role.SURVEYOR,
+        starts_on__lte=timezone.localdate(),
         ended_at__isnull=True,
     ).values("person_id")
     return list(get_user_model().objects.filter(pk__in=ids).order_by("username"))

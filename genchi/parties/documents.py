@@ -97,7 +97,7 @@ def roster_pdf(contract: Contract, rows: list[dict]) -> bytes:
         )
     if len(data) == 1:
         data.append([para("指定された者はいません。", st["small"])] + [""] * (len(header) - 1))
-    widths = [16, 24, 24, 24, 24, 24, 36, 16, 24, 18]
+    widths = [18, 26, 27, 27, 27, 27, 44, 16, 27, 20]
     table = Table(data, colWidths=[w * mm for w in widths], repeatRows=1)
     table.setStyle(grid_style(("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.93, 0.93, 0.93))))
     story.append(table)

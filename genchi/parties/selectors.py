@@ -112,16 +112,24 @@ def qualification_problems(person, on: dt.date | None = None) -> list[str]:
     """Why `person` may not handle personal data on `on` (empty when trained within a year
     and pledged). The reasons are Japanese sentences for the page."""
     on = on or timezone.localdate()
+    return problems_of(latest_training(person, on), latest_pledge(person, on), on)
+
+
+def problems_of(
+    training: TrainingRecord | None, pledge: Pledge | None, on: dt.date | None = None
+) -> list[str]:
+    """The reasons of `qualification_problems`, from a person's latest complete training
+    and latest pledge (for pages that read them for many people at once)."""
+    on = on or timezone.localdate()
     reasons: list[str] = []
-    training = latest_training(person, on)
-    if training is None:
+    if training is None or training.trained_on > on:
         reasons.append(_("個人情報保護の研修(条例と特記事項の周知を含む)の受講記録がありません。"))
     elif (on - training.trained_on).days > TRAINING_VALID_DAYS:
         reasons.append(
             _("最後の研修(%(day)s)から1年を超えています。研修を受け直してください。")
             % {"day": training.trained_on.isoformat()}
         )
-    if latest_pledge(person, on) is None:
+    if pledge is None or pledge.signed_on > on:
         reasons.append(_("秘密保持の誓約書が登録されていません。"))
     return reasons
 

@@ -122,6 +122,7 @@ def _contract_page(request, contract, form: DesignationForm | None):
         cards.setdefault(card.designation_id, []).append(card)
     for row in rows:
         row["cards"] = cards.get(row["designation"].pk, [])
+        row["has_valid_card"] = any(card.status == "valid" for card in row["cards"])
     return render(
         request,
         "parties/contract_detail.html",

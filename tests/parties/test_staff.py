@@ -307,3 +307,22 @@ def test_another_contractor_cannot_check_our_cards(people, contract):
     stranger = make_person("o-manager", other, Role.MANAGER)
     assert selectors.card_by_token(stranger, card.token) is None
     assert selectors.card_by_token(people[Role.HANDLER], card.token) == card
+
+
+def test_the_card_qr_code_opens_the_check_page(client_for, people, monkeypatch):
+    from genchi.parties import documents
+
+    encoded: list[str] = []
+    real = documents.QrCode
+
+    def recording(data, *args, **kwargs):
+        encoded.append(data)
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(documents, "QrCode", recording)
+    card = services.issue_id_card(Designation.objects.get(person=people[Role.SURVEYOR]))
+    client = client_for(Role.MANAGER)
+    assert client.get(f"/id-cards/{card.pk}/pdf/").status_code == 200
+    assert encoded and set(encoded) == {f"http://testserver/id-cards/check/{card.token}/"}
+    path = encoded[0].removeprefix("http://testserver")
+    assert "有効な身分証明書です" in client.get(path).content.decode()
