@@ -53,7 +53,8 @@ class SurveyCase(models.Model):
         on_delete=models.PROTECT,
         null=True,
         blank=True,
-        related_name="+",
+        # The assignee, not the record's author (that would be core.RecordedBy).
+        related_name="assigned_survey_cases",
         verbose_name=_("調査員"),
     )
     # Counted by the visits issue; 0 until a visit is recorded.

@@ -59,7 +59,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='surveycase',
             name='surveyor',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='調査員'),
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='assigned_survey_cases', to=settings.AUTH_USER_MODEL, verbose_name='調査員'),
         ),
         migrations.AddField(
             model_name='surveycase',
