@@ -40,7 +40,7 @@ MENU: list[MenuEntry] = [
     ),
     MenuEntry(
         "fieldwork:case_list",
-        pgettext_lazy("menu", "受領案件"),
+        pgettext_lazy("menu", "調査案件"),
         _("受領した案件の一覧と調査員への割当"),
     ),
     MenuEntry(
