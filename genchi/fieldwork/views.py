@@ -19,6 +19,7 @@ from genchi.access.policy import permits, policy
 from genchi.access.roles import CONTRACTOR_OFFICE, CONTRACTOR_ROLES
 
 from . import selectors, services
+from .addresses import address_fields
 from .forms import AssignForm, CaseFilterForm
 
 CASES_PER_PAGE = 100
@@ -87,6 +88,10 @@ def case_list(request):
 def case_detail(request, code: str, case_ref: str):
     case = selectors.case_for(request.user, code, case_ref)
     selectors.log_case_view(case)
+    if not case.pref and case.geocode_level == 0:
+        # Received before addresses were read at import: read it for this showing only.
+        for field, value in address_fields(case.address, case.postal_code).items():
+            setattr(case, field, value)
     return render(request, "fieldwork/case_detail.html", {"case": case})
 
 

@@ -184,3 +184,14 @@ def test_assign_through_the_page_and_refusal_shown(received, people, contract, c
     assert (
         signed_in_client(people[Role.SURVEYOR]).post("/fieldwork/cases/assign/").status_code == 403
     )
+
+
+def test_a_case_received_before_addresses_were_read_is_read_on_display(
+    received, contract, client_for
+):
+    SurveyCase.objects.filter(pk=received[0].pk).update(
+        pref="", city="", pref_code=0, geocode_level=0
+    )
+    page = client_for(Role.HANDLER).get(f"/fieldwork/cases/{contract.code}/{received[0].case_ref}/")
+    assert "東京都練馬区豊玉北" in page.content.decode()
+    assert SurveyCase.objects.get(pk=received[0].pk).geocode_level == 0  # nothing stored
