@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("genchi.compliance.urls")),
     path("", include("genchi.intake.urls")),
     path("", include("genchi.transfer.urls")),
+    path("", include("genchi.fieldwork.urls")),
 ]
 
 handler400 = "genchi.web.views.bad_request"

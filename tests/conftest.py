@@ -8,9 +8,10 @@ import importlib
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 from django_otp.oath import totp
 
-from genchi.accounts.models import Role, TOTPDevice
+from genchi.accounts.models import CONTRACTOR_ROLES, Role, TOTPDevice
 from genchi.parties import services
 from genchi.parties.models import Contract, Designation, Organisation
 from genchi.vault import keys
@@ -61,9 +62,17 @@ def contract(ward, contractor) -> Contract:
 
 
 def make_person(
-    username: str, org: Organisation, role: str, *, device: bool = True, own_password: bool = True
+    username: str,
+    org: Organisation,
+    role: str,
+    *,
+    device: bool = True,
+    own_password: bool = True,
+    qualified: bool = True,
 ):
-    """A person; by default one who already chose PASSWORD as their own password."""
+    """A person; by default one who already chose PASSWORD as their own password. A
+    contractor person is by default `qualified`: trained a month ago and pledged, so that
+    they may be designated (S18)."""
     person = services.create_person(
         username=username,
         full_name=username,
@@ -74,7 +83,23 @@ def make_person(
     )
     if device:
         TOTPDevice.objects.create(user=person, name="test", confirmed=True)
+    if qualified and role in CONTRACTOR_ROLES:
+        qualify(person)
     return person
+
+
+def qualify(person, *, trained_on: dt.date | None = None) -> None:
+    """Give a contractor person a complete training and a pledge on paper (S18)."""
+    day = trained_on or timezone.localdate() - dt.timedelta(days=30)
+    services.record_training(
+        person,
+        trained_on=day,
+        course="個人情報保護研修",
+        taught_by="研修講師",
+        ordinance_read=True,
+        provisions_read=True,
+    )
+    services.record_pledge(person, signed_on=day, on_paper=True)
 
 
 def current_code(person) -> str:

@@ -36,6 +36,13 @@ CONTRACTOR_OFFICE = frozenset({Role.MANAGER, Role.HANDLER})
 """The contractor's office: receives packages, reads cases, sends results (C-O1, S13);
 on a contract only while designated on it (`parties.selectors.does_office_work_on`)."""
 
+CONTRACTOR_ADMINS = frozenset({Role.MANAGER})
+"""The contractor's handling manager (取扱責任者): its people's training, pledges, photos
+and ID cards (S18, C-O3)."""
+
+CARD_CHECKERS = WARD_READERS | CONTRACTOR_OFFICE
+"""Who may open the check page a surveyor's ID card points to (each side its own cards)."""
+
 # --- both sides ---------------------------------------------------------------------------
 ORGANISATION_ADMINS = frozenset({Role.WARD_ADMIN, Role.MANAGER})
 """Each organisation's administrator: its people, designations, key pair and partner cards."""
@@ -72,6 +79,8 @@ __all__ = [
     "ALL_ROLES",
     "ASSIGNABLE_ROLES",
     "AUDIT_READERS",
+    "CARD_CHECKERS",
+    "CONTRACTOR_ADMINS",
     "CONTRACTOR_OFFICE",
     "CONTRACTOR_ROLES",
     "HANDOVER_READERS",

@@ -1,5 +1,6 @@
 """The contractor's working copy of the cases it received (J3 items only, encrypted, D1)."""
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -12,9 +13,11 @@ class SurveyCase(models.Model):
     """One received case on the contractor side. Grown by the fieldwork issue."""
 
     class Status(models.TextChoices):
-        RECEIVED = "received", _("受領済み")
+        # "received" is the stored value of a case nobody has been assigned yet.
+        RECEIVED = "received", _("未割当")
         ASSIGNED = "assigned", _("割当済み")
-        SURVEYED = "surveyed", _("調査済み")
+        VISITED = "visited", _("訪問済み")
+        DONE = "done", _("完了")
         REPORTED = "reported", _("報告済み")
 
     contract = models.ForeignKey(
@@ -33,6 +36,29 @@ class SurveyCase(models.Model):
         _("方書"), blank=True, holder=CONTRACTOR, row_field="case_ref"
     )
     name = EncryptedTextField(_("氏名"), holder=CONTRACTOR, row_field="case_ref")
+    # The address engine's reading (genchi.geo.normalize), computed at import. Prefecture
+    # and city stay clear for the filters and area planning; the rest is encrypted.
+    pref = models.CharField(_("都道府県"), max_length=8, blank=True, db_index=True)
+    pref_code = models.PositiveSmallIntegerField(_("都道府県コード"), default=0)
+    city = models.CharField(_("市区町村"), max_length=32, blank=True, db_index=True)
+    town = EncryptedTextField(_("町字"), blank=True, holder=CONTRACTOR, row_field="case_ref")
+    rest = EncryptedTextField(_("番地以下"), blank=True, holder=CONTRACTOR, row_field="case_ref")
+    lat = EncryptedTextField(_("緯度"), blank=True, holder=CONTRACTOR, row_field="case_ref")
+    lng = EncryptedTextField(_("経度"), blank=True, holder=CONTRACTOR, row_field="case_ref")
+    geocode_level = models.PositiveSmallIntegerField(_("住所の判定レベル"), default=0)
+    # Keyed hash of the name (vault.blind_index): exact-match search, never the name itself.
+    name_index = models.CharField(_("氏名の照合キー"), max_length=64, blank=True, db_index=True)
+    surveyor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        # The assignee, not the record's author (that would be core.RecordedBy).
+        related_name="assigned_survey_cases",
+        verbose_name=_("調査員"),
+    )
+    # Counted by the visits issue; 0 until a visit is recorded.
+    visit_count = models.PositiveIntegerField(_("訪問回数"), default=0)
     received_in = models.ForeignKey(
         "transfer.Package",
         on_delete=models.PROTECT,
@@ -46,6 +72,7 @@ class SurveyCase(models.Model):
 
     class Meta:
         ordering = ["contract", "id"]
+        indexes = [models.Index(fields=["contract", "surveyor"], name="survey_case_surveyor")]
         verbose_name = _("調査案件(受託者)")
         constraints = [
             models.UniqueConstraint(

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from genchi.transfer.handlers import IncomingPackage
 from genchi.transfer.services import Refused
 
+from .addresses import address_fields, name_key
 from .models import SurveyCase
 
 CHUNK = 250
@@ -38,6 +39,8 @@ class ReceivedCases:
                     building_line=row["building_line"],
                     name=row["name"],
                     received_in=incoming.package,
+                    name_index=name_key(incoming.contract, row["name"]),
+                    **address_fields(row["address"], row["postal_code"]),
                 )
             )
             if len(pending) >= CHUNK:

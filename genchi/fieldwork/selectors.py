@@ -1,28 +1,164 @@
-"""Scoped reads of received cases (D2): only the manager and handlers of the contract.
+"""Scoped reads of received cases (D2).
 
-Surveyors get their own cases once assignments exist (fieldwork issue); until then none.
+The manager and handlers designated on a contract (office work) read all its cases; a
+surveyor designated on it reads only the cases assigned to them (C-S2.4). Everyone else
+reads none. Views never build case querysets themselves; each view of personal data is
+logged through `log_case_view` / `log_case_list_view` (D3).
 """
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
 
 from genchi.access.roles import CONTRACTOR_OFFICE, has_role
-from genchi.parties.models import Contract
-from genchi.parties.selectors import does_office_work_on, office_contracts_for
+from genchi.audit.chain import record
+from genchi.core.roles import Role
+from genchi.parties.models import Contract, Designation
+from genchi.parties.selectors import (
+    active_designations,
+    does_office_work_on,
+    office_contracts_for,
+)
 
+from .addresses import name_key
 from .models import SurveyCase
+
+SURVEYOR_ROLES = frozenset({Role.SURVEYOR})
 
 
 def can_read_cases(user, contract: Contract) -> bool:
     return does_office_work_on(user, contract)
 
 
-def survey_cases_for(user, contract: Contract) -> QuerySet[SurveyCase]:
-    """Received cases of `contract` this person may read (none if not designated for office work)."""
-    if not can_read_cases(user, contract):
+def surveyor_contracts_for(user) -> QuerySet[Contract]:
+    """Contracts a surveyor is designated on as surveyor now (none for anyone else)."""
+    if not has_role(user, SURVEYOR_ROLES):
+        return Contract.objects.none()
+    designated = active_designations(user).filter(role=Designation.Role.SURVEYOR)
+    return Contract.objects.filter(
+        contractor_id=user.organisation_id, pk__in=designated.values("contract_id")
+    )
+
+
+def case_contracts_for(user) -> QuerySet[Contract]:
+    """Contracts whose received cases this person sees any of."""
+    if has_role(user, CONTRACTOR_OFFICE):
+        return office_contracts_for(user)
+    return surveyor_contracts_for(user)
+
+
+def survey_cases_for(user, contract: Contract | None = None) -> QuerySet[SurveyCase]:
+    """Received cases this person may read: all of their office contracts' cases, or a
+    surveyor's own assigned cases (C-S2.4); none for anyone else."""
+    if has_role(user, CONTRACTOR_OFFICE):
+        qs = SurveyCase.objects.filter(contract__in=office_contracts_for(user))
+    elif has_role(user, SURVEYOR_ROLES):
+        qs = SurveyCase.objects.filter(contract__in=surveyor_contracts_for(user), surveyor=user)
+    else:
         return SurveyCase.objects.none()
-    return SurveyCase.objects.filter(contract=contract)
+    if contract is not None:
+        qs = qs.filter(contract=contract)
+    return qs
+
+
+def case_for(user, code: str, ref: str) -> SurveyCase:
+    """One case by contract code and reference, or 404 — the same whether it exists or
+    is only outside this person's scope."""
+    case = (
+        survey_cases_for(user)
+        .filter(contract__code=code, case_ref=ref)
+        .select_related("contract__ward", "received_in", "surveyor")
+        .first()
+    )
+    if case is None:
+        raise Http404("案件が見つかりません")
+    return case
+
+
+def filter_cases(
+    qs: QuerySet[SurveyCase],
+    *,
+    contracts: list[Contract],
+    contract: str = "",
+    pref: str = "",
+    city: str = "",
+    status: str = "",
+    surveyor: str = "",
+    q: str = "",
+) -> QuerySet[SurveyCase]:
+    if contract:
+        qs = qs.filter(contract__code=contract)
+    if pref:
+        qs = qs.filter(pref=pref)
+    if city:
+        qs = qs.filter(city=city)
+    if status:
+        qs = qs.filter(status=status)
+    if surveyor == "none":
+        qs = qs.filter(surveyor__isnull=True)
+    elif surveyor.isdigit():
+        qs = qs.filter(surveyor_id=int(surveyor))
+    q = q.strip()
+    if q:
+        # A reference by its start; a name only exactly, through its keyed hash per
+        # contract (names are encrypted: there is no clear column to search).
+        keys = [k for k in (name_key(c, q) for c in contracts) if k]
+        qs = qs.filter(Q(case_ref__startswith=q) | Q(name_index__in=keys))
+    return qs
+
+
+def facet_values(qs: QuerySet[SurveyCase]) -> dict[str, list]:
+    """Prefectures (JIS code order) and cities of the visible cases, each once."""
+    prefs: list[str] = []
+    cities: list[str] = []
+    for _code, pref, city in (
+        qs.order_by()
+        .values_list("pref_code", "pref", "city")
+        .distinct()
+        .order_by("pref_code", "city")
+    ):
+        if pref and pref not in prefs:
+            prefs.append(pref)
+        if city and city not in cities:
+            cities.append(city)
+    return {"prefs": prefs, "cities": cities}
+
+
+def surveyor_options(user) -> list:
+    """The surveyors designated now on this person's office contracts, each once."""
+    if not has_role(user, CONTRACTOR_OFFICE):
+        return []
+    ids = Designation.objects.filter(
+        contract__in=office_contracts_for(user),
+        role=Designation.Role.SURVEYOR,
+        starts_on__lte=timezone.localdate(),
+        ended_at__isnull=True,
+    ).values("person_id")
+    return list(get_user_model().objects.filter(pk__in=ids).order_by("username"))
+
+
+def log_case_view(case: SurveyCase) -> None:
+    record(
+        "survey_case.viewed",
+        obj=case,
+        contract=case.contract,
+        detail={"ref": case.case_ref, "view": "detail"},
+    )
+
+
+def log_case_list_view(cases: list[SurveyCase], *, view: str = "case_list") -> None:
+    if not cases:
+        return
+    codes = {c.contract.code for c in cases}
+    record(
+        "survey_case.list_viewed",
+        object_type="fieldwork.surveycase",
+        contract=next(iter(codes)) if len(codes) == 1 else "",
+        detail={"view": view, "count": len(cases), "refs": [c.case_ref for c in cases]},
+    )
 
 
 def received_counts(user) -> dict[int, int]:

@@ -65,8 +65,10 @@ def create_demo_parties() -> None:
         # Demo people start with a second factor, so `genchi demo-otp` can sign them in.
         TOTPDevice.objects.create(user=person, name="Genchi (demo)", confirmed=True)
         admin = admin or person
+        if role in (Role.MANAGER, Role.HANDLER, Role.SURVEYOR):
+            _qualify(person, today)
         if designation:
-            services.designate(
+            made = services.designate(
                 contract=contract,
                 person=person,
                 role=designation,
@@ -74,6 +76,22 @@ def create_demo_parties() -> None:
                 by=admin,
                 reported_to_ward_on=contract.starts_on,
             )
+            if designation == Designation.Role.SURVEYOR:
+                services.issue_id_card(made)  # C-O3: surveyors carry ID
+
+
+def _qualify(person: User, today: dt.date) -> None:
+    """Contractor people are trained and pledged before they are designated (S18)."""
+    trained_on = today - dt.timedelta(days=20)
+    services.record_training(
+        person,
+        trained_on=trained_on,
+        course="個人情報保護・情報セキュリティ研修(令和8年度)",
+        taught_by="高田 誠(取扱責任者)",
+        ordinance_read=True,
+        provisions_read=True,
+    )
+    services.record_pledge(person, signed_on=trained_on, on_paper=True)
 
 
 def demo_is_prepared() -> bool:

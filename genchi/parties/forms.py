@@ -83,3 +83,27 @@ class PersonEditForm(forms.Form):
     full_name = forms.CharField(label=_("氏名"), max_length=100)
     role = forms.ChoiceField(label=_("役割"), choices=Role.choices)
     is_active = forms.BooleanField(label=_("有効"), required=False)
+
+
+class TrainingForm(forms.Form):
+    trained_on = forms.DateField(label=_("受講日"), widget=DateInput())
+    course = forms.CharField(label=_("研修名"), max_length=200)
+    taught_by = forms.CharField(label=_("講師"), max_length=100)
+    ordinance_read = forms.BooleanField(label=_("個人情報保護条例を周知した"), required=False)
+    provisions_read = forms.BooleanField(label=_("特記事項を周知した"), required=False)
+
+
+class PledgeForm(forms.Form):
+    signed_on = forms.DateField(label=_("誓約日"), widget=DateInput())
+    scan = forms.FileField(
+        label=_("誓約書のスキャン"),
+        required=False,
+        help_text=_("PDF・JPEG・PNG、5 MB まで。暗号化して保管します。"),
+    )
+    on_paper = forms.BooleanField(label=_("署名した紙を事務所で保管している"), required=False)
+
+
+class PhotoForm(forms.Form):
+    photo = forms.FileField(
+        label=_("身分証明書の写真"), help_text=_("JPEG・PNG、2 MB まで。暗号化して保管します。")
+    )

@@ -113,3 +113,102 @@ class Designation(RecordedBy):
     @property
     def is_active(self) -> bool:
         return self.ended_at is None and self.starts_on <= timezone.localdate()
+
+
+class TrainingRecord(RecordedBy):
+    """One training a contractor person took (S18): PI handling and information security,
+    with the ward's ordinance and the contract's special provisions read."""
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="trainings",
+        verbose_name=_("受講者"),
+    )
+    trained_on = models.DateField(_("受講日"))
+    course = models.CharField(_("研修名"), max_length=200)
+    taught_by = models.CharField(_("講師"), max_length=100)
+    ordinance_read = models.BooleanField(_("個人情報保護条例を周知"), default=False)
+    provisions_read = models.BooleanField(_("特記事項を周知"), default=False)
+    created_at = models.DateTimeField(_("登録日時"), default=timezone.now)
+
+    class Meta:
+        ordering = ["person", "-trained_on", "-id"]
+        verbose_name = _("研修の記録")
+
+    def __str__(self) -> str:
+        return f"{self.person}: {self.course} ({self.trained_on})"
+
+
+class Pledge(RecordedBy):
+    """A signed confidentiality pledge (誓約書). The signed paper is kept as a scan
+    (encrypted under the organisation's key) or ticked as filed on paper."""
+
+    class ScanType(models.TextChoices):
+        PDF = "pdf", "PDF"
+        JPEG = "jpeg", "JPEG"
+        PNG = "png", "PNG"
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="pledges",
+        verbose_name=_("誓約者"),
+    )
+    signed_on = models.DateField(_("誓約日"))
+    on_paper = models.BooleanField(_("紙で保管"), default=False)
+    scan = models.BinaryField(_("スキャン(暗号化)"), blank=True, default=b"")
+    scan_type = models.CharField(
+        _("スキャンの形式"), max_length=8, choices=ScanType.choices, blank=True
+    )
+    created_at = models.DateTimeField(_("登録日時"), default=timezone.now)
+
+    class Meta:
+        ordering = ["person", "-signed_on", "-id"]
+        verbose_name = _("誓約書")
+
+    def __str__(self) -> str:
+        return f"{self.person}: {self.signed_on}"
+
+    @property
+    def has_scan(self) -> bool:
+        return bool(self.scan_type)
+
+
+class StaffPhoto(RecordedBy):
+    """A person's photo for the ID card, encrypted under the organisation's key."""
+
+    person = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="staff_photo",
+        verbose_name=_("本人"),
+    )
+    image = models.BinaryField(_("写真(暗号化)"))
+    image_type = models.CharField(_("形式"), max_length=8)
+    created_at = models.DateTimeField(_("登録日時"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("身分証明書の写真")
+
+
+class IdCard(RecordedBy):
+    """A surveyor's ID card and letter of commission (C-O3), checkable by its QR code."""
+
+    designation = models.ForeignKey(
+        Designation, on_delete=models.PROTECT, related_name="id_cards", verbose_name=_("指定")
+    )
+    serial = models.CharField(_("証明書番号"), max_length=32, unique=True)
+    # The QR code carries this random token, not the serial: a card cannot be guessed.
+    token = models.CharField(_("照合キー"), max_length=64, unique=True)
+    issued_on = models.DateField(_("発行日"))
+    valid_until = models.DateField(_("有効期限"))
+    revoked_at = models.DateTimeField(_("失効日時"), null=True, blank=True)
+    created_at = models.DateTimeField(_("登録日時"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-issued_on", "-id"]
+        verbose_name = _("身分証明書・委託証明書")
+
+    def __str__(self) -> str:
+        return self.serial

@@ -14,5 +14,6 @@ class TransferConfig(AppConfig):
 
         if rewrap_secrets not in master_key_rewrappers:
             master_key_rewrappers.append(rewrap_secrets)
-        # The handover round trip needs the sealed demo batch: it runs after every other step.
+        # The handover round trip needs the sealed demo batch: it runs after the steps that
+        # prepare data (only the contractor's work on the received cases comes later).
         register_demo_step("handover", demo_step, order=90)

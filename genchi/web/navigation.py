@@ -58,6 +58,11 @@ MENU: list[MenuEntry] = [
         _("暗号化パッケージと受け渡し票"),
     ),
     MenuEntry(
+        "fieldwork:case_list",
+        pgettext_lazy("menu", "調査案件"),
+        _("受領した案件の一覧と調査員への割当"),
+    ),
+    MenuEntry(
         "transfer:usb_list",
         pgettext_lazy("menu", "USBメモリ台帳"),
         _("USBメモリの貸出・返却・消去"),

@@ -38,6 +38,12 @@ URL_PARAMS: dict[str, Callable[[dict], str]] = {
     "slip_id": lambda w: str(w["slip"].pk),
     "stick_id": lambda w: str(w["stick"].pk),
     "job_id": lambda w: str(w["handover_job"].pk),
+    "case_ref": lambda w: w["survey_case"].case_ref,
+    "person_id": lambda w: str(w["people"][Role.SURVEYOR].pk),
+    "pledge_id": lambda w: str(w["pledge"].pk),
+    "designation_id": lambda w: str(w["surveyor_designation"].pk),
+    "card_id": lambda w: str(w["id_card"].pk),
+    "token": lambda w: w["id_card"].token,
 }
 
 
@@ -66,6 +72,18 @@ KINDS: dict[str, tuple[str, ...]] = {
     "parties:person_detail": FORM,
     "parties:person_reset_second_factor": ACTION,
     "parties:person_unlock": ACTION,
+    "parties:staff_training": ACTION,
+    "parties:staff_pledge": ACTION,
+    "parties:staff_pledge_scan": PAGE,
+    "parties:staff_photo": ACTION,
+    "parties:roster_pdf": PAGE,
+    "parties:id_card_issue": ACTION,
+    "parties:id_card_pdf": PAGE,
+    "parties:id_card_revoke": ACTION,
+    "parties:id_card_check": PAGE,
+    "fieldwork:case_list": PAGE,
+    "fieldwork:case_detail": PAGE,
+    "fieldwork:case_assign": ACTION,
     "compliance:log": PAGE,
     "compliance:check_start": ACTION,
     "compliance:check_status": PAGE,
@@ -156,17 +174,54 @@ def world(people, contract) -> dict:
     intake.commit_run(run)
     batch = intake.create_batch(contract, title="world")
     intake.add_cases(batch, list(contract.cases.all()))
+    case = contract.cases.get()  # before the worlds below add their own cases
+    handover = url_policy_world(people, contract)
+    survey_case, pledge, designation, card = fieldwork_world(people, contract)
     return {
+        "survey_case": survey_case,
+        "pledge": pledge,
+        "surveyor_designation": designation,
+        "id_card": card,
         "people": people,
         "contract": contract,
-        "case": contract.cases.get(),
+        "case": case,
         "import_run": run,
         "batch": batch,
         "handover_job": HandoverJob.objects.create(
             direction=HandoverJob.Direction.EXPORT, organisation=contract.ward, kind="cases"
         ),
-        **url_policy_world(people, contract),
+        **handover,
     }
+
+
+def fieldwork_world(people, contract):
+    """A received case assigned to the surveyor (who may open it), a pledge scan and an
+    ID card of the surveyor."""
+    import io
+
+    from PIL import Image
+
+    from genchi.fieldwork.services import assign_cases
+    from genchi.parties import services as parties
+    from genchi.parties.models import Designation
+    from tests.fieldwork.world import receive
+
+    case = receive(
+        people,
+        contract,
+        rows=[("100-0001", "東京都千代田区千代田1-1", "", "試験 二郎")],
+        number=901,
+    )[0]
+    surveyor = people[Role.SURVEYOR]
+    assign_cases(contract, [case.case_ref], surveyor, by=people[Role.MANAGER])
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8), "white").save(png, "PNG")
+    png.seek(0)
+    png.name = "pledge.png"
+    pledge = parties.record_pledge(surveyor, signed_on=contract.starts_on, scan=png)
+    designation = Designation.objects.get(contract=contract, person=surveyor)
+    card = parties.issue_id_card(designation)
+    return case, pledge, designation, card
 
 
 def test_every_url_has_an_expectation():

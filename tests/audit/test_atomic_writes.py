@@ -513,6 +513,93 @@ def arrange_run_chain_check(w: World):
     return lambda: run_chain_check(check, job)
 
 
+def _received(w: World) -> list:
+    from genchi.fieldwork.models import SurveyCase
+
+    transfer.import_cases_package(w.export.path, by=w.manager)
+    return list(SurveyCase.objects.filter(contract=w.contract).order_by("pk"))
+
+
+def _png() -> Any:
+    import io
+
+    from PIL import Image
+
+    data = io.BytesIO()
+    Image.new("RGB", (4, 4), "white").save(data, "PNG")
+    data.seek(0)
+    data.name = "scan.png"
+    return data
+
+
+@scenario("genchi.fieldwork.selectors.log_case_view")
+def arrange_fieldwork_log_case_view(w: World):
+    from genchi.fieldwork import selectors as fieldwork_selectors
+
+    case = _received(w)[0]
+    return lambda: fieldwork_selectors.log_case_view(case)
+
+
+@scenario("genchi.fieldwork.selectors.log_case_list_view")
+def arrange_fieldwork_log_case_list_view(w: World):
+    from genchi.fieldwork import selectors as fieldwork_selectors
+
+    cases = _received(w)
+    return lambda: fieldwork_selectors.log_case_list_view(cases)
+
+
+@scenario("genchi.fieldwork.services.assign_cases")
+def arrange_assign_cases(w: World):
+    from genchi.fieldwork.services import assign_cases
+
+    refs = [c.case_ref for c in _received(w)]
+    surveyor, manager = w.people[Role.SURVEYOR], w.manager
+    return lambda: assign_cases(w.contract, refs, surveyor, by=manager)
+
+
+@scenario("genchi.parties.services.record_training")
+def arrange_record_training(w: World):
+    surveyor, manager = w.people[Role.SURVEYOR], w.manager
+    return lambda: parties.record_training(
+        surveyor,
+        trained_on=timezone.localdate(),
+        course="研修",
+        taught_by="講師",
+        ordinance_read=True,
+        provisions_read=True,
+        by=manager,
+    )
+
+
+@scenario("genchi.parties.services.record_pledge")
+def arrange_record_pledge(w: World):
+    surveyor, manager, scan = w.people[Role.SURVEYOR], w.manager, _png()
+    return lambda: parties.record_pledge(
+        surveyor, signed_on=timezone.localdate(), scan=scan, by=manager
+    )
+
+
+@scenario("genchi.parties.services.set_photo")
+def arrange_set_photo(w: World):
+    surveyor, manager, photo = w.people[Role.SURVEYOR], w.manager, _png()
+    return lambda: parties.set_photo(surveyor, photo, by=manager)
+
+
+@scenario("genchi.parties.services.issue_id_card")
+def arrange_issue_id_card(w: World):
+    designation = Designation.objects.get(person=w.people[Role.SURVEYOR])
+    manager = w.manager
+    return lambda: parties.issue_id_card(designation, by=manager)
+
+
+@scenario("genchi.parties.services.revoke_id_card")
+def arrange_revoke_id_card(w: World):
+    designation = Designation.objects.get(person=w.people[Role.SURVEYOR])
+    card = parties.issue_id_card(designation, by=w.manager)
+    manager = w.manager
+    return lambda: parties.revoke_id_card(card, by=manager)
+
+
 # --- the tests ---------------------------------------------------------------------------------
 
 

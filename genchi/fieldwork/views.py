@@ -1,0 +1,139 @@
+"""The contractor's received cases: list with filters and paging, case page, assignment.
+
+Reads go through `selectors` (scoped per role and assignment, C-S2.4); each showing of
+personal data is logged; writes go through `services`.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST, require_safe
+
+from genchi.access.policy import permits, policy
+from genchi.access.roles import CONTRACTOR_OFFICE, CONTRACTOR_ROLES
+
+from . import selectors, services
+from .addresses import address_fields
+from .forms import AssignForm, CaseFilterForm
+
+CASES_PER_PAGE = 100
+
+
+def _filtered(request):
+    contracts = list(selectors.case_contracts_for(request.user))
+    base = selectors.survey_cases_for(request.user)
+    surveyors = selectors.surveyor_options(request.user)
+    facets = selectors.facet_values(base)
+    form = CaseFilterForm(
+        request.GET or None,
+        contracts=contracts,
+        prefs=facets["prefs"],
+        cities=facets["cities"],
+        surveyors=surveyors,
+    )
+    qs = base
+    if form.is_valid():
+        data = form.cleaned_data
+        qs = selectors.filter_cases(
+            qs,
+            contracts=contracts,
+            contract=data["contract"],
+            pref=data["pref"],
+            city=data["city"],
+            status=data["status"],
+            surveyor=data.get("surveyor", ""),
+            q=data["q"],
+        )
+    return form, qs, surveyors
+
+
+@require_safe
+@policy(CONTRACTOR_ROLES, personal_data=True, description="受領した案件の一覧")
+def case_list(request):
+    form, qs, surveyors = _filtered(request)
+    paginator = Paginator(
+        qs.select_related("contract", "received_in", "surveyor").order_by("contract_id", "id"),
+        CASES_PER_PAGE,
+    )
+    page = paginator.get_page(request.GET.get("page"))
+    cases = list(page.object_list)
+    selectors.log_case_list_view(cases)
+    query = request.GET.copy()
+    query.pop("page", None)
+    can_assign = permits(case_assign, request.user) and bool(surveyors)
+    return render(
+        request,
+        "fieldwork/case_list.html",
+        {
+            "form": form,
+            "page": page,
+            "cases": cases,
+            "total": paginator.count,
+            "query": query.urlencode(),
+            "can_assign": can_assign,
+            "assign_form": AssignForm(surveyors=surveyors) if can_assign else None,
+            "next": request.get_full_path(),
+        },
+    )
+
+
+@require_safe
+@policy(CONTRACTOR_ROLES, personal_data=True, description="受領した案件の詳細")
+def case_detail(request, code: str, case_ref: str):
+    case = selectors.case_for(request.user, code, case_ref)
+    selectors.log_case_view(case)
+    if not case.pref and case.geocode_level == 0:
+        # Received before addresses were read at import: read it for this showing only.
+        for field, value in address_fields(case.address, case.postal_code).items():
+            setattr(case, field, value)
+    return render(request, "fieldwork/case_detail.html", {"case": case})
+
+
+@require_POST
+@policy(CONTRACTOR_OFFICE, description="案件を調査員に割り当てる")
+def case_assign(request):
+    back = request.POST.get("next", "")
+    target = back if back.startswith("/fieldwork/cases/") else "fieldwork:case_list"
+    ids = [
+        int(i) for i in request.POST.getlist("case") if i.isascii() and i.isdigit() and len(i) <= 18
+    ]
+    contracts = {c.pk: c for c in selectors.case_contracts_for(request.user)}
+    refs: dict[int, list[str]] = {}
+    for contract_id, ref in (
+        selectors.survey_cases_for(request.user)
+        .filter(pk__in=ids)
+        .values_list("contract_id", "case_ref")
+    ):
+        refs.setdefault(contract_id, []).append(ref)
+    surveyors = {str(p.pk): p for p in selectors.surveyor_options(request.user)}
+    choice = request.POST.get("surveyor", "")
+    if not refs:
+        messages.error(request, _("割り当てる案件を選んでください。"))
+        return redirect(target)
+    if choice and choice not in surveyors:
+        messages.error(request, _("調査員を選び直してください。"))
+        return redirect(target)
+    count = 0
+    try:
+        with transaction.atomic():  # all contracts' cases or none
+            for contract_id, contract_refs in refs.items():
+                count += services.assign_cases(
+                    contracts[contract_id], contract_refs, surveyors.get(choice), by=request.user
+                )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            ngettext("%(n)d 件の割当を変更しました。", "%(n)d 件の割当を変更しました。", count)
+            % {"n": count},
+        )
+    return redirect(target)
