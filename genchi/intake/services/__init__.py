@@ -9,12 +9,14 @@
 The names below are the intake's public write API; import them from here.
 """
 
+from ..models import PRIORITIES
 from .batches import (
-    PRIORITIES,
+    Added,
     add_cases,
     create_batch,
     delete_batch,
     eligible_cases,
+    fill_by_condition,
     order_by_priority,
     remove_cases,
     seal_batch,
@@ -37,6 +39,7 @@ from .runs import (
 __all__ = [
     "EDITABLE_CASE_STATUSES",
     "PRIORITIES",
+    "Added",
     "ImportOptions",
     "ImportReport",
     "add_cases",
@@ -49,6 +52,7 @@ __all__ = [
     "create_run",
     "delete_batch",
     "eligible_cases",
+    "fill_by_condition",
     "import_file",
     "order_by_priority",
     "remove_cases",
