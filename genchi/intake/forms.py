@@ -103,15 +103,18 @@ class CommitForm(forms.Form):
     )
 
 
-def area_choices(cities_by_pref: dict[str, list[str]], pref: str = ""):
-    """(prefecture choices, city choices): the cities of `pref` when one is chosen, else
-    every city grouped under its prefecture (JIS order); each value once."""
+def area_choices(cities_by_pref: dict[str, list[str]], pref: str = "", city: str = ""):
+    """(prefecture choices, city choices): the cities of `pref` once one is chosen (each
+    once). Before that the city list is empty (the page's script fills it as soon as a
+    prefecture is picked), but for a city already asked for, so it stays chosen."""
     everyone = [("", _("すべて"))]
     prefs = everyone + [(p, p) for p in cities_by_pref]
     if pref in cities_by_pref:
         cities = everyone + [(c, c) for c in cities_by_pref[pref]]
+    elif city and any(city in cs for cs in cities_by_pref.values()):
+        cities = [*everyone, (city, city)]
     else:
-        cities = everyone + [(p, [(c, c) for c in cs]) for p, cs in cities_by_pref.items() if cs]
+        cities = everyone
     return prefs, cities
 
 
@@ -129,7 +132,8 @@ class AreaFieldsMixin:
                 self.data[city_key] = ""
         self.cities_by_pref = cities_by_pref
         self.city_map_id = self.add_prefix("city-map")
-        prefs, cities = area_choices(cities_by_pref, pref)
+        city = self.data.get(self.add_prefix("city"), "") if self.is_bound else ""
+        prefs, cities = area_choices(cities_by_pref, pref, city)
         self.fields["pref"].choices = prefs
         self.fields["city"].choices = cities
         # genchi.js refills the city list when the prefecture changes (no request).
@@ -150,7 +154,9 @@ class CaseFilterForm(AreaFieldsMixin, forms.Form):
         label=_("状態"), required=False, choices=[("", _("すべて")), *Case.Status.choices]
     )
     pref = forms.ChoiceField(label=_("都道府県"), required=False)
-    city = forms.ChoiceField(label=_("市区町村"), required=False)
+    city = forms.ChoiceField(
+        label=_("市区町村"), required=False, help_text=_("都道府県を選ぶと選べます。")
+    )
     level = forms.ChoiceField(label=_("住所の判定"), required=False, choices=LEVEL_CHOICES)
 
     def __init__(self, *args, contracts, cities_by_pref: dict[str, list[str]], **kwargs):
@@ -199,7 +205,9 @@ class BatchCreateForm(forms.Form):
 
 class BatchFillForm(AreaFieldsMixin, forms.Form):
     pref = forms.ChoiceField(label=_("都道府県"), required=False)
-    city = forms.ChoiceField(label=_("市区町村"), required=False)
+    city = forms.ChoiceField(
+        label=_("市区町村"), required=False, help_text=_("都道府県を選ぶと選べます。")
+    )
     min_level = forms.ChoiceField(
         label=_("住所の判定"),
         choices=[("3", _("町字まで特定できた案件のみ")), ("0", _("すべて"))],

@@ -47,5 +47,9 @@ class Migration(migrations.Migration):
             model_name="case",
             index=models.Index(fields=["contract", "pref", "city"], name="case_contract_area"),
         ),
+        migrations.AddIndex(
+            model_name="case",
+            index=models.Index(fields=["contract", "status"], name="case_contract_status"),
+        ),
         migrations.RunPython(fill_search_keys, migrations.RunPython.noop),
     ]

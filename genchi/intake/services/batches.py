@@ -37,17 +37,14 @@ def _number(value: Any, default: int) -> int:
 
 
 def _priority_key(priority: str) -> Callable[[Case], Any]:
+    # Ties go to the case imported first (ids grow with the import order).
     if priority == "amount_desc":
-        return lambda c: (
-            -_number(_notes(c.ward_notes).get("amount_owed"), 0),
-            c.created_at,
-            c.pk,
-        )
+        return lambda c: (-_number(_notes(c.ward_notes).get("amount_owed"), 0), c.pk)
     if priority == "tax_year_asc":
-        return lambda c: (_number(_notes(c.ward_notes).get("tax_year"), 9999), c.created_at, c.pk)
+        return lambda c: (_number(_notes(c.ward_notes).get("tax_year"), 9999), c.pk)
     if priority == "postal_asc":
         return lambda c: (c.postal_code or "9999999", c.pk)
-    return lambda c: (c.created_at, c.pk)
+    return lambda c: c.pk
 
 
 def eligible_cases(contract: Contract) -> QuerySet[Case]:
@@ -55,6 +52,13 @@ def eligible_cases(contract: Contract) -> QuerySet[Case]:
     return Case.objects.filter(contract=contract, status=Case.Status.IMPORTED).exclude(
         batch_items__isnull=False
     )
+
+
+def eligible_count(contract: Contract) -> int:
+    """How many cases of the contract a batch can still take. A case's status says it
+    (picking sets 選定済み, removing and deleting a draft set 取込済み again), so this
+    reads the (contract, status) index instead of probing the batch items of each case."""
+    return Case.objects.filter(contract=contract, status=Case.Status.IMPORTED).count()
 
 
 def order_by_priority(cases: Iterable[Case], priority: str) -> list[Case]:
@@ -73,22 +77,22 @@ def _best_ids(pool: QuerySet[Case], contract: Contract, priority: str, count: in
     if count <= 0:
         return []
     if priority not in ("amount_desc", "tax_year_asc", "postal_asc"):
-        return list(pool.order_by("created_at", "pk").values_list("pk", flat=True)[:count])
+        return list(pool.order_by("pk").values_list("pk", flat=True)[:count])
     column = "postal_code" if priority == "postal_asc" else "ward_notes"
     open_for = Case._meta.get_field(column).open_for
-    rows = pool.order_by().values_list("pk", "ref", "created_at", column)
+    rows = pool.order_by().values_list("pk", "ref", column)
 
     def keys() -> Iterator[tuple]:
-        for pk, ref, created_at, stored in rows.iterator(chunk_size=SCAN_CHUNK):
+        for pk, ref, stored in rows.iterator(chunk_size=SCAN_CHUNK):
             value = open_for(contract.pk, ref, stored) if stored else ""
             if priority == "postal_asc":
                 yield (value or "9999999", pk)
                 continue
             notes = _notes(value)
             if priority == "amount_desc":
-                yield (-_number(notes.get("amount_owed"), 0), created_at, pk)
+                yield (-_number(notes.get("amount_owed"), 0), pk)
             else:
-                yield (_number(notes.get("tax_year"), 9999), created_at, pk)
+                yield (_number(notes.get("tax_year"), 9999), pk)
 
     return [key[-1] for key in heapq.nsmallest(count, keys())]
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from genchi.core.dbstats import refresh_statistics
 from genchi.parties.models import Contract
 from genchi.vault.fields import EncryptedTextField
 
@@ -349,6 +350,7 @@ def check_file(
         walk()
         if store and report.total_rows and not report.error_rows:
             write()
+            refresh_statistics()  # the table grew: SQLite plans from fresh statistics
     except FileRefused as exc:
         report.refused, report.message = True, exc.message
     except IntegrityError:  # another import stored the same person meanwhile

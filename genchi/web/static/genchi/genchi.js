@@ -21,20 +21,8 @@ document.addEventListener("DOMContentLoaded", function () {
       return o;
     }
     pref.addEventListener("change", function () {
-      var kept = city.value;
       city.replaceChildren(option("", everyone));
-      var prefs = pref.value ? [pref.value] : Object.keys(citiesByPref);
-      prefs.forEach(function (name) {
-        var parent = city;
-        if (!pref.value) {
-          parent = document.createElement("optgroup");
-          parent.label = name;
-          city.appendChild(parent);
-        }
-        (citiesByPref[name] || []).forEach(function (c) { parent.appendChild(option(c, c)); });
-      });
-      city.value = kept;
-      if (city.value !== kept) city.value = "";
+      (citiesByPref[pref.value] || []).forEach(function (c) { city.appendChild(option(c, c)); });
     });
   });
 });
