@@ -201,6 +201,7 @@ class BatchCreateForm(forms.Form):
     def __init__(self, *args, contracts, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["contract"].queryset = contracts
+        self.fields["contract"].label_from_instance = lambda contract: contract.title
 
 
 class BatchFillForm(AreaFieldsMixin, forms.Form):

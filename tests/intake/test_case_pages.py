@@ -253,6 +253,13 @@ def test_zero_added_in_an_area_without_cases_says_so(contract):
     assert added.count == 0 and added.reason == "福岡県 の案件はありません。"
 
 
+@pytest.mark.parametrize("priority", ["amount_desc", "imported_asc"])
+def test_adding_no_case_by_hand_adds_nothing(contract, priority):
+    _import(contract, [row()])
+    batch = services.create_batch(contract, priority=priority)
+    assert services.add_cases(batch, []) == 0 and not batch.items.exists()
+
+
 def test_filling_from_many_cases_sends_no_list_of_ids(contract):
     _import(contract, _people(60))
     batch = services.create_batch(contract, priority="amount_desc")

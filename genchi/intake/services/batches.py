@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import EmptyResultSet, ValidationError
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -82,8 +82,20 @@ def _best_ids(pool: QuerySet[Case], contract: Contract, priority: str, count: in
     open_for = Case._meta.get_field(column).open_for
     rows = pool.order_by().values_list("pk", "ref", column)
 
+    def fetched() -> Iterator[tuple[int, str, str]]:
+        # Straight from the cursor: the ORM's per-row converters cost more than the
+        # decryption at 100,000 rows, and these three columns need none.
+        try:
+            sql, params = rows.query.sql_with_params()
+        except EmptyResultSet:  # nothing picked (an empty list of ids)
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            while chunk := cursor.fetchmany(SCAN_CHUNK):
+                yield from chunk
+
     def keys() -> Iterator[tuple]:
-        for pk, ref, stored in rows.iterator(chunk_size=SCAN_CHUNK):
+        for pk, ref, stored in fetched():
             value = open_for(contract.pk, ref, stored) if stored else ""
             if priority == "postal_asc":
                 yield (value or "9999999", pk)
