@@ -50,12 +50,15 @@ from genchi.geo.normalize import Candidate, NormalizedAddress, normalize
 from genchi.geo.postal import PostalPlace
 from genchi.geo.postal import codes_for as postal_codes_for
 from genchi.geo.postal import lookup as postal_lookup
+from genchi.geo.prefectures import PREFECTURES, prefecture_code
 
 __all__ = [
     "Candidate",
     "NormalizedAddress",
+    "PREFECTURES",
     "PostalPlace",
     "normalize",
     "postal_codes_for",
     "postal_lookup",
+    "prefecture_code",
 ]

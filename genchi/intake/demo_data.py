@@ -276,6 +276,6 @@ def demo_step() -> None:
         raise RuntimeError(f"デモデータを取り込めませんでした: {report.message}")
     batch = services.create_batch(contract, title="第1回 委託分(デモ)", priority="amount_desc")
     cases = services.eligible_cases(contract).filter(geocode_level=3)
-    services.add_cases(batch, list(cases))
+    services.add_cases(batch, cases)
     services.seal_batch(batch)
     assert Case.objects.filter(contract=contract).count() >= 500

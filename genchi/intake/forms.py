@@ -103,22 +103,71 @@ class CommitForm(forms.Form):
     )
 
 
-class CaseFilterForm(forms.Form):
+def area_choices(cities_by_pref: dict[str, list[str]], pref: str = "", city: str = ""):
+    """(prefecture choices, city choices): the cities of `pref` once one is chosen (each
+    once). Before that the city list is empty (the page's script fills it as soon as a
+    prefecture is picked), but for a city already asked for, so it stays chosen."""
+    everyone = [("", _("すべて"))]
+    prefs = everyone + [(p, p) for p in cities_by_pref]
+    if pref in cities_by_pref:
+        cities = everyone + [(c, c) for c in cities_by_pref[pref]]
+    elif city and any(city in cs for cs in cities_by_pref.values()):
+        cities = [*everyone, (city, city)]
+    else:
+        cities = everyone
+    return prefs, cities
+
+
+class AreaFieldsMixin:
+    """Prefecture and city selects that follow each other: a city left over from another
+    prefecture (a form sent without script after changing the prefecture) is dropped
+    rather than refused."""
+
+    def _set_area_choices(self, cities_by_pref: dict[str, list[str]]) -> None:
+        pref = self.data.get(self.add_prefix("pref"), "") if self.is_bound else ""
+        if self.is_bound and pref in cities_by_pref:
+            city_key = self.add_prefix("city")
+            if self.data.get(city_key) and self.data[city_key] not in cities_by_pref[pref]:
+                self.data = self.data.copy()
+                self.data[city_key] = ""
+        self.cities_by_pref = cities_by_pref
+        self.city_map_id = self.add_prefix("city-map")
+        city = self.data.get(self.add_prefix("city"), "") if self.is_bound else ""
+        prefs, cities = area_choices(cities_by_pref, pref, city)
+        self.fields["pref"].choices = prefs
+        self.fields["city"].choices = cities
+        # genchi.js refills the city list when the prefecture changes (no request).
+        self.fields["city"].widget.attrs.update(
+            {"data-follows": self["pref"].auto_id, "data-cities": self.city_map_id}
+        )
+
+
+class CaseFilterForm(AreaFieldsMixin, forms.Form):
+    q = forms.CharField(
+        label=_("検索"),
+        required=False,
+        max_length=100,
+        help_text=_("氏名・宛名番号(完全一致)、参照番号(先頭から)"),
+    )
     contract = forms.ChoiceField(label=_("契約"), required=False)
     status = forms.ChoiceField(
         label=_("状態"), required=False, choices=[("", _("すべて")), *Case.Status.choices]
     )
     pref = forms.ChoiceField(label=_("都道府県"), required=False)
-    city = forms.ChoiceField(label=_("市区町村"), required=False)
+    city = forms.ChoiceField(
+        label=_("市区町村"), required=False, help_text=_("都道府県を選ぶと選べます。")
+    )
     level = forms.ChoiceField(label=_("住所の判定"), required=False, choices=LEVEL_CHOICES)
 
-    def __init__(self, *args, contracts, prefs, cities, **kwargs):
+    def __init__(self, *args, contracts, cities_by_pref: dict[str, list[str]], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["contract"].choices = [("", _("すべて"))] + [
             (c.code, c.title) for c in contracts
         ]
-        self.fields["pref"].choices = [("", _("すべて"))] + [(p, p) for p in prefs]
-        self.fields["city"].choices = [("", _("すべて"))] + [(c, c) for c in cities]
+        self.fields["q"].widget.attrs.update(
+            {"type": "search", "placeholder": _("例: 山田太郎 / 1001 / 7741-0012")}
+        )
+        self._set_area_choices(cities_by_pref)
 
 
 class AddressForm(forms.Form):
@@ -146,17 +195,20 @@ class BatchCreateForm(forms.Form):
     contract = forms.ModelChoiceField(label=_("契約"), queryset=None, empty_label=None)
     title = forms.CharField(label=_("名称"), max_length=200, required=False)
     priority = forms.ChoiceField(
-        label=_("優先順位の基準"), choices=[(k, _(v)) for k, v in PRIORITIES.items()]
+        label=_("優先順位の基準"), choices=[(k, v) for k, v in PRIORITIES.items()]
     )
 
     def __init__(self, *args, contracts, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["contract"].queryset = contracts
+        self.fields["contract"].label_from_instance = lambda contract: contract.title
 
 
-class BatchFillForm(forms.Form):
-    pref = forms.CharField(label=_("都道府県"), required=False, max_length=8)
-    city = forms.CharField(label=_("市区町村"), required=False, max_length=32)
+class BatchFillForm(AreaFieldsMixin, forms.Form):
+    pref = forms.ChoiceField(label=_("都道府県"), required=False)
+    city = forms.ChoiceField(
+        label=_("市区町村"), required=False, help_text=_("都道府県を選ぶと選べます。")
+    )
     min_level = forms.ChoiceField(
         label=_("住所の判定"),
         choices=[("3", _("町字まで特定できた案件のみ")), ("0", _("すべて"))],
@@ -165,3 +217,7 @@ class BatchFillForm(forms.Form):
     limit = forms.IntegerField(
         label=_("追加する件数"), required=False, min_value=1, help_text=_("空欄なら上限まで")
     )
+
+    def __init__(self, *args, cities_by_pref: dict[str, list[str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self._set_area_choices(cities_by_pref)

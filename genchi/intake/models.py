@@ -61,6 +61,10 @@ class Case(models.Model):
     )
     # Keyed hash of the normalised person+address: duplicate detection without decrypting.
     identity_key = models.CharField(max_length=64, db_index=True)
+    # Keyed hashes of the normalised name and of the taxpayer number, for an exact search
+    # without decrypting (genchi.intake.search); not personal data in clear (security.md).
+    name_key = models.CharField(max_length=64, blank=True, db_index=True)
+    taxpayer_key = models.CharField(max_length=64, blank=True, db_index=True)
     created_at = models.DateTimeField(_("登録日時"), default=timezone.now)
     # Where the case came from: the import run and the row number in its file.
     import_run = models.ForeignKey(
@@ -76,6 +80,13 @@ class Case(models.Model):
     class Meta:
         ordering = ["id"]
         verbose_name = _("案件")
+        # The filter lists read the distinct prefectures and cities of the contracts from
+        # this index alone, without visiting the rows.
+        indexes = [
+            models.Index(fields=["contract", "pref", "city"], name="case_contract_area"),
+            # What a batch can still take: counted on every batch page.
+            models.Index(fields=["contract", "status"], name="case_contract_status"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["contract", "identity_key"], name="case_unique_person_per_contract"
@@ -84,6 +95,20 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return self.ref
+
+    @property
+    def short_ref(self) -> str:
+        """The first eight hex digits, as people read them out: 「7741-0012」."""
+        return f"{self.ref[:4]}-{self.ref[4:8]}"
+
+
+# How a batch picks its cases when filled by condition (the `priority` of a batch).
+PRIORITIES: dict[str, str] = {
+    "amount_desc": _("滞納額の多い順"),
+    "tax_year_asc": _("課税年度の古い順"),
+    "imported_asc": _("取込の古い順"),
+    "postal_asc": _("郵便番号順(地域ごと)"),
+}
 
 
 class Batch(RecordedBy):
@@ -117,6 +142,16 @@ class Batch(RecordedBy):
 
     def __str__(self) -> str:
         return f"{self.contract.code}-B{self.number}"
+
+    @property
+    def priority_label(self) -> str:
+        return str(PRIORITIES.get(self.priority, self.priority))
+
+    @property
+    def label(self) -> str:
+        """How people name it: 「第 3 バッチ(6月分)」."""
+        text = _("第 %(n)d バッチ") % {"n": self.number}
+        return f"{text}({self.title})" if self.title else text
 
 
 class BatchItem(models.Model):

@@ -7,14 +7,20 @@ caller through `log_case_view` / `log_case_list_view` (D3).
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from genchi.access.roles import WARD_READERS, has_role
 from genchi.audit.chain import record
+from genchi.geo import prefecture_code
 from genchi.parties.models import Contract
 from genchi.parties.selectors import contracts_for
 
+from . import search
 from .models import Batch, Case, ImportRun, MappingPreset
 
 
@@ -30,6 +36,11 @@ def cases_for(user, contract: Contract | None = None) -> QuerySet[Case]:
     if contract is not None:
         qs = qs.filter(contract=contract)
     return qs.select_related("contract")
+
+
+def contract_cases(contract: Contract) -> QuerySet[Case]:
+    """All the cases of a contract the caller already holds (e.g. a batch's)."""
+    return Case.objects.filter(contract=contract)
 
 
 def case_for(user, ref: str) -> Case:
@@ -61,11 +72,99 @@ def filter_cases(
     return qs
 
 
-def facet_values(qs: QuerySet[Case]) -> dict[str, list[str]]:
-    """Distinct prefectures and cities (clear columns) for the filter lists."""
-    prefs = sorted(p for p in qs.values_list("pref", flat=True).distinct() if p)
-    cities = sorted(c for c in qs.values_list("city", flat=True).distinct() if c)
-    return {"prefs": prefs, "cities": cities}
+_HEX = re.compile(r"[0-9a-f]{4,32}")
+MAX_SEARCH_HITS = 1000
+
+
+def search_cases(qs: QuerySet[Case], text: str, contract_ids: Iterable[int]) -> QuerySet[Case]:
+    """Cases whose full name or taxpayer number is exactly `text` (compared by their keyed
+    hashes, genchi.intake.search), or whose reference starts with it (4 hex digits or more,
+    dashes ignored: 「7741-0012」)."""
+    text = text.strip()
+    if not text:
+        return qs
+    match = Q()
+    for contract_id in contract_ids:
+        keys = Q()
+        if name := search.name_key(contract_id, text):
+            keys |= Q(name_key=name)
+        if number := search.taxpayer_key(contract_id, text):
+            keys |= Q(taxpayer_key=number)
+        if keys:
+            match |= Q(contract_id=contract_id) & keys
+    ref = search.taxpayer_text(text).lower()
+    if _HEX.fullmatch(ref):
+        # A range, not LIKE: SQLite's LIKE ignores case and so cannot use the index.
+        match |= Q(ref__gte=ref, ref__lt=ref + "g")
+    if not match:
+        return qs.none()
+    # The matches first, each term through its own index (a few ids: an exact name or
+    # number, or a reference prefix); combined with the other filters the planner would
+    # otherwise walk the whole contract.
+    ids = list(Case.objects.filter(match).values_list("pk", flat=True)[:MAX_SEARCH_HITS])
+    return qs.filter(pk__in=ids)
+
+
+@dataclass(frozen=True)
+class Facets:
+    """The filter lists: each prefecture once in JIS order (北海道 … 沖縄県), and the
+    cities of each prefecture once, by name."""
+
+    cities_by_pref: dict[str, list[str]]
+
+    @property
+    def prefs(self) -> list[str]:
+        return list(self.cities_by_pref)
+
+
+def facet_values(qs: QuerySet[Case]) -> Facets:
+    """Distinct (prefecture, city) pairs of the cases, in one query.
+
+    `Meta.ordering` would add `id` to the SELECT DISTINCT and make every row distinct, so
+    the ordering is cleared first; the (contract, pref, city) index answers it alone."""
+    # With the contract first, SQLite skips through the (contract, pref, city) index.
+    rows = qs.order_by().values_list("contract_id", "pref", "city").distinct()
+    by_pref: dict[str, set[str]] = {}
+    for _contract, pref, city in rows:
+        if pref:
+            cities = by_pref.setdefault(pref, set())
+            if city:
+                cities.add(city)
+    ordered = sorted(by_pref, key=lambda p: (prefecture_code(p), p))
+    return Facets({p: sorted(by_pref[p]) for p in ordered})
+
+
+@dataclass(frozen=True)
+class KeysetPage:
+    """One page of a list ordered by id, found from the id next to it (no OFFSET: a deep
+    page costs what the first does)."""
+
+    items: list
+    next_after: int | None  # the id after which the next page starts
+    previous_before: int | None  # the id before which the previous page ends
+
+
+def keyset_page(
+    qs: QuerySet, *, size: int, after: int | None = None, before: int | None = None
+) -> KeysetPage:
+    if before is not None:
+        items = list(qs.filter(pk__lt=before).order_by("-pk")[: size + 1])
+        more_before = len(items) > size
+        items = items[:size][::-1]
+        more_after = True
+    else:
+        start = qs.filter(pk__gt=after) if after is not None else qs
+        items = list(start.order_by("pk")[: size + 1])
+        more_after = len(items) > size
+        items = items[:size]
+        more_before = after is not None and qs.filter(pk__lte=after).exists()
+    if not items:
+        return KeysetPage([], None, None)
+    return KeysetPage(
+        items,
+        next_after=items[-1].pk if more_after else None,
+        previous_before=items[0].pk if more_before else None,
+    )
 
 
 def log_case_view(case: Case, *, reason: str = "detail") -> None:

@@ -20,6 +20,7 @@ from genchi.core.wareki import ERA_INITIALS, ERAS, gregorian_year
 from genchi.geo import NormalizedAddress, normalize, postal_codes_for, postal_lookup
 from genchi.vault import blind_index, contract_scope
 
+from . import search
 from .columns import FIELDS, ColumnMap
 from .models import HOLDER
 
@@ -70,6 +71,8 @@ class RowResult:
     issues: list[Issue] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
     identity_key: str = ""
+    name_key: str = ""
+    taxpayer_key: str = ""
     duplicate_of: str = ""  # "file:<row>" or "held" when a duplicate
 
     @property
@@ -380,4 +383,6 @@ class RowChecker:
             contract_scope(self.contract_id, HOLDER),
             identity_text(values["name"], address_key(norm, address_line, building)),
         )
+        result.name_key = search.name_key(self.contract_id, values["name"])
+        result.taxpayer_key = search.taxpayer_key(self.contract_id, values.get("taxpayer_no", ""))
         return result

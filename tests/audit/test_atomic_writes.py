@@ -231,6 +231,12 @@ def arrange_add_cases(w: World):
     return lambda: intake.add_cases(batch, cases)
 
 
+@scenario("genchi.intake.services.batches.fill_by_condition")
+def arrange_fill_by_condition(w: World):
+    batch, _cases = w.draft_batch, w.cases
+    return lambda: intake.fill_by_condition(batch)
+
+
 @scenario("genchi.intake.services.batches.remove_cases")
 def arrange_remove_cases(w: World):
     batch, ids = w.filled_batch, [case.pk for case in w.cases[:2]]

@@ -9,12 +9,15 @@
 The names below are the intake's public write API; import them from here.
 """
 
+from ..models import PRIORITIES
 from .batches import (
-    PRIORITIES,
+    Added,
     add_cases,
     create_batch,
     delete_batch,
     eligible_cases,
+    eligible_count,
+    fill_by_condition,
     order_by_priority,
     remove_cases,
     seal_batch,
@@ -37,6 +40,7 @@ from .runs import (
 __all__ = [
     "EDITABLE_CASE_STATUSES",
     "PRIORITIES",
+    "Added",
     "ImportOptions",
     "ImportReport",
     "add_cases",
@@ -49,6 +53,8 @@ __all__ = [
     "create_run",
     "delete_batch",
     "eligible_cases",
+    "eligible_count",
+    "fill_by_condition",
     "import_file",
     "order_by_priority",
     "remove_cases",

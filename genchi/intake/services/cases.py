@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from genchi.audit.chain import record
 
+from .. import search
 from ..columns import map_columns
 from ..models import Batch, Case
 from ..validation import ERROR, WARNING, RowChecker
@@ -44,6 +45,9 @@ def correct_address(case: Case, *, address: str, building_line: str, postal_code
     case.pref, case.city = v["pref"][:8], v["city"][:32]
     case.geocode_level = v["geocode_level"]
     case.identity_key = result.identity_key
+    # The check above saw no taxpayer-number column: the keys come from the case itself.
+    case.name_key = search.name_key(case.contract_id, case.name)
+    case.taxpayer_key = search.taxpayer_key(case.contract_id, case.taxpayer_no)
     case.save()
     record(
         "case.address_corrected",

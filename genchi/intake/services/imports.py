@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from genchi.core.dbstats import refresh_statistics
 from genchi.parties.models import Contract
 from genchi.vault.fields import EncryptedTextField
 
@@ -155,7 +156,8 @@ class NewCase:
     """A validated row about to be stored: the values of a Case without ORM overhead."""
 
     __slots__ = (*_CASE_VALUES, "contract_id", "ref", "status", "pref", "city",
-                 "identity_key", "import_run_id", "source_row")  # fmt: skip
+                 "identity_key", "name_key", "taxpayer_key", "import_run_id",
+                 "source_row")  # fmt: skip
 
     def __init__(self, contract: Contract, result, run: ImportRun | None) -> None:
         v = result.values
@@ -167,6 +169,8 @@ class NewCase:
         self.pref = v["pref"][:8]
         self.city = v["city"][:32]
         self.identity_key = result.identity_key
+        self.name_key = result.name_key
+        self.taxpayer_key = result.taxpayer_key
         self.import_run_id = run.pk if run else None
         self.source_row = result.row
 
@@ -182,6 +186,8 @@ _PLAIN_COLUMNS = {
     "city": lambda c: c.city,
     "geocode_level": lambda c: c.geocode_level,
     "identity_key": lambda c: c.identity_key,
+    "name_key": lambda c: c.name_key,
+    "taxpayer_key": lambda c: c.taxpayer_key,
     "import_run": lambda c: c.import_run_id,
     "source_row": lambda c: c.source_row,
 }
@@ -344,6 +350,7 @@ def check_file(
         walk()
         if store and report.total_rows and not report.error_rows:
             write()
+            refresh_statistics()  # the table grew: SQLite plans from fresh statistics
     except FileRefused as exc:
         report.refused, report.message = True, exc.message
     except IntegrityError:  # another import stored the same person meanwhile

@@ -64,7 +64,7 @@ class Command(GenchiCommand):
         )
         try:
             batch = services.create_batch(target, title=title, priority=priority)
-            added = services.add_cases(batch, list(cases), limit=limit)
+            added = services.add_cases(batch, cases, limit=limit)
             if seal:
                 batch = services.seal_batch(batch)
         except ValidationError as exc:
