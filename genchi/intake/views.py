@@ -22,7 +22,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST, require_safe
 
 from genchi.access.policy import permits, policy
-from genchi.access.roles import WARD_READERS, WARD_WRITERS
+from genchi.access.roles import WARD_READERS, WARD_WRITERS, has_role
 from genchi.audit.chain import record
 from genchi.core.formulas import neutralise_formula
 from genchi.geo import normalize
@@ -461,6 +461,9 @@ def _batch_page(request, batch: Batch, fill_form: BatchFillForm | None = None):
             "items": items,
             "fill_form": fill_form or BatchFillForm(prefix="fill"),
             "can_write": permits(batch_fill, request.user) and batch.status == Batch.Status.DRAFT,
+            # The next step of a sealed batch: export it (the handover's page, by URL name).
+            "can_export": batch.status == Batch.Status.SEALED
+            and has_role(request.user, WARD_WRITERS),
             "eligible": services.eligible_cases(batch.contract).count(),
             "priority_label": services.PRIORITIES.get(batch.priority, batch.priority),
         },

@@ -6,6 +6,7 @@ A refusal stores nothing and is logged as `package.refused` with its code.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Callable
@@ -51,6 +52,7 @@ def import_cases_package(
     giver_name: str = "",
     stick_label: str = "",
     max_scrypt_work_factor: int = WEB_MAX_SCRYPT_WORK_FACTOR,
+    handed_at: dt.datetime | None = None,
 ) -> ImportResult:
     """The contractor receives the ward's case package (see receive_package)."""
     return receive_package(
@@ -62,6 +64,7 @@ def import_cases_package(
         giver_name=giver_name,
         stick_label=stick_label,
         max_scrypt_work_factor=max_scrypt_work_factor,
+        handed_at=handed_at,
     )
 
 
@@ -76,6 +79,7 @@ def receive_package(
     stick_label: str = "",
     within: Callable[[ImportResult], None] | None = None,
     max_scrypt_work_factor: int = WEB_MAX_SCRYPT_WORK_FACTOR,
+    handed_at: dt.datetime | None = None,
 ) -> ImportResult:
     """Verify and decrypt a package and hand its records to the receiver registered for
     its kind, all or nothing; this side's slip is recorded as received. `within(result)`
@@ -131,6 +135,7 @@ def receive_package(
                 receiver_name=name_of(by),
                 by=by,
                 state=HandoverSlip.State.RECEIVED,
+                handed_at=handed_at,  # as on the ward's slip (else now)
             )
             if stick_label.strip():
                 slip.stick_label = stick_label.strip()[:64]
