@@ -23,9 +23,9 @@ class DateTimeInput(forms.DateTimeInput):
 
 
 def batch_choice_label(item) -> str:
-    """A sealed batch as the export menu names it: code, title, case count, contract."""
+    """A sealed batch as the export menu names it: code and title, and its case count."""
     count = ngettext("%(n)d 件", "%(n)d 件", item.record_count) % {"n": item.record_count}
-    return f"{item.label} — {count}({item.contract.title})"
+    return f"{item.label} — {count}"
 
 
 class ExportForm(forms.Form):
@@ -76,6 +76,8 @@ class ExportForm(forms.Form):
         if len(only) == 1:
             self.fields["stick"].initial = only[0].pk
             self.fields["stick"].empty_label = None
+        else:
+            self.fields["stick"].empty_label = _("選んでください")
         if settings.GENCHI_STICK_MOUNTED_HERE:
             self.fields["delivery"].initial = Package.Delivery.FOLDER
         else:  # on a server the stick is in the officer's PC: a download is the only way

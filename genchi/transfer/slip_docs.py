@@ -61,7 +61,7 @@ def slip_pdf(slip: HandoverSlip) -> bytes:
             pdf.styles()["small"].clone("c", alignment=1),
         )
     )
-    story.append(Spacer(1, 5 * mm))
+    story.append(Spacer(1, 3 * mm))
 
     encryption = "パスワード方式(scrypt)" if package.passphrase_protected else "公開鍵方式(X25519)"
     rows = [
@@ -78,7 +78,7 @@ def slip_pdf(slip: HandoverSlip) -> bytes:
         ("パッケージID", str(slip.package_uuid)),
         ("ダイジェスト", _split_hash(slip.digest) + "\n(署名済みマニフェストの SHA-256)"),
         ("ファイル名", package.filename),
-        ("ファイルの SHA-256", _split_hash(package.file_sha256) if package.file_sha256 else "—"),
+        ("ファイルの\nSHA-256", _split_hash(package.file_sha256) if package.file_sha256 else "—"),
         ("USBメモリ", stick_line(slip)),
         ("暗号化", f"{encryption}・署名 Ed25519"),
         ("署名鍵", package.signing_fingerprint),
@@ -91,7 +91,7 @@ def slip_pdf(slip: HandoverSlip) -> bytes:
     mono_rows = {
         "パッケージID",
         "ダイジェスト",
-        "ファイルの SHA-256",
+        "ファイルの\nSHA-256",
         "署名鍵",
         "ファイル名",
         "監査ログ",
@@ -106,7 +106,7 @@ def slip_pdf(slip: HandoverSlip) -> bytes:
     table = Table(data, colWidths=[32 * mm, width - 32 * mm])
     table.setStyle(pdf.grid_style(pdf.label_column_style(len(data))))
     story.append(table)
-    story.append(Spacer(1, 5 * mm))
+    story.append(Spacer(1, 3 * mm))
 
     checks = "\n".join(f"□ {c}" for c in CHECKS)
     confirm = Table(
@@ -127,7 +127,7 @@ def slip_pdf(slip: HandoverSlip) -> bytes:
         pdf.grid_style(("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (0, 0), (0, 0), "CENTER"))
     )
     story.append(confirm)
-    story.append(Spacer(1, 5 * mm))
+    story.append(Spacer(1, 3 * mm))
 
     seals = pdf.seal_boxes(["渡した者", "受け取った者", "区 確認者", "受託者 確認者"], box_mm=28)
     seals.hAlign = "RIGHT"

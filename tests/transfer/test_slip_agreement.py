@@ -119,7 +119,7 @@ def test_a_sealed_batch_leads_to_its_export(contract, keys_exchanged, people, cl
     assert f'value="{second.pk}" selected' in selected
     assert f'value="{first.pk}" selected' not in selected
     # Title and count, not the code alone; no dashes line.
-    assert "第1回 — 3 件(令和8年度 居住実態調査)" in selected and "---------" not in selected
+    assert "第1回 — 3 件" in selected and "---------" not in selected
 
 
 def test_one_batch_and_one_stick_need_no_choosing(sealed_batch, stick, client_for):

@@ -28,6 +28,7 @@ from .common import (
     WEB_MAX_SCRYPT_WORK_FACTOR,
     Refusal,
     Refused,
+    file_sha256,
     log_refusal,
     name_of,
     user_or_none,
@@ -275,6 +276,7 @@ def _record_incoming(
                 digest=verified.digest,
                 size=path.stat().st_size,
                 filename=path.name[:200],
+                file_sha256=file_sha256(path),  # the same file as the giver's slip names
                 passphrase_protected=passphrase is not None,
                 manifest_created_at=m.created_at,
                 signing_fingerprint=orgkeys.partner_card(holder, sender).signing_fingerprint,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
 import secrets
 import time
@@ -34,7 +33,15 @@ from genchi.parties.selectors import does_office_work_on
 
 from .. import contract_keys, handlers, ledger, orgkeys
 from ..models import HandoverSlip, Package, UsbStick
-from .common import Refusal, Refused, log_refusal, name_of, refusal_message, user_or_none
+from .common import (
+    Refusal,
+    Refused,
+    file_sha256,
+    log_refusal,
+    name_of,
+    refusal_message,
+    user_or_none,
+)
 from .slips import issue_slip
 
 RESULT_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -396,7 +403,7 @@ def _record_outgoing(
     delivery: str = Package.Delivery.FOLDER,
     folder: str = "",
 ) -> Package:
-    file_sha256 = _sha256_of(written.path)
+    sha256 = file_sha256(written.path)
     package = Package.objects.create(
         package_id=uuid.UUID(written.package_id),
         holder=sender,
@@ -417,7 +424,7 @@ def _record_outgoing(
         answers=uuid.UUID(answers) if answers else None,
         by=user_or_none(by),
         delivery=delivery,
-        file_sha256=file_sha256,
+        file_sha256=sha256,
     )
     record(
         "package.exported",
@@ -431,7 +438,7 @@ def _record_outgoing(
             "batch": batch_code,
             "stick": stick.label if stick else "",
             "file": written.path.name,
-            "file_sha256": file_sha256,
+            "file_sha256": sha256,
             "passphrase": passphrase_protected,
             # Which happened: kept for download, or written into a folder on this machine.
             "delivery": delivery,
@@ -447,14 +454,6 @@ def _folder_label(out_dir: Path, stick: UsbStick | None) -> str:
     if stick is not None and out_dir == usb_folder(stick):
         return usb_folder_shown(stick)
     return out_dir.name
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # --- the download of a package kept on the server ---------------------------------------
