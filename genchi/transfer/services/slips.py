@@ -59,6 +59,8 @@ def issue_slip(
     else now)."""
     count, head_hash = head()
     now = timezone.now()
+    if handed_at is not None and handed_at > now + dt.timedelta(minutes=5):
+        raise Refused("bad_handed_at", _("受け渡し日時が未来になっています。"))
     slip = HandoverSlip.objects.create(
         package=package,
         holder=package.holder,
