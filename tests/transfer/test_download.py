@@ -98,6 +98,10 @@ def test_downloadable_until_the_handover_is_confirmed(downloadable, client_for, 
     path.write_bytes(data)
     imported = services.import_cases_package(path, by=people[Role.MANAGER])
     assert imported.created == 3
+    # Both sides' slips name the same file by its SHA-256.
+    assert imported.package.file_sha256 == downloadable.file_sha256
+    page = client_for(Role.MANAGER).get(f"/handover/slips/{imported.slip.pk}/").content.decode()
+    assert downloadable.file_sha256 in page
     slip = downloadable.slip
     services.mark_received(slip, receiver_name="高田 誠", by=people[Role.WARD_STAFF])
     assert _download(staff, downloadable).status_code == 200  # not yet confirmed
