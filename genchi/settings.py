@@ -7,6 +7,9 @@ Everything that differs between installations comes from the environment:
 - GENCHI_ALLOWED_HOSTS: comma-separated host names for production
 - GENCHI_TASKS_BACKEND: the task backend that runs jobs (default: the database; docs/jobs.md)
 - GENCHI_AUDIT_DIR: the audit log's anchor files (default: audit/ in the data folder)
+- GENCHI_STICK_MOUNTED_HERE=1: Genchi runs on the officer's PC, where the USB stick is
+  mounted; the export page then also offers writing into the stick's folder (the usual
+  set-up, a server, gives the package as a download to save onto the stick)
 """
 
 import os
@@ -230,6 +233,8 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 # Genchi state under the data folder.
 GENCHI_KEY_DIR = DATA_DIR / "keys"
 GENCHI_FILES_DIR = DATA_DIR / "files"
+# Only on the officer's own PC can Genchi write to the stick itself (docs/handover.md §3).
+GENCHI_STICK_MOUNTED_HERE = os.environ.get("GENCHI_STICK_MOUNTED_HERE") == "1"
 # The audit log's anchor outside the database (D3): every committed head, keyed, and the
 # signed checkpoints of handovers. May point to another disk; see docs/security.md.
 GENCHI_AUDIT_DIR = Path(os.environ.get("GENCHI_AUDIT_DIR", DATA_DIR / "audit")).resolve()

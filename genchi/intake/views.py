@@ -22,7 +22,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST, require_safe
 
 from genchi.access.policy import permits, policy
-from genchi.access.roles import WARD_READERS, WARD_WRITERS
+from genchi.access.roles import WARD_READERS, WARD_WRITERS, has_role
 from genchi.audit.chain import record
 from genchi.core.formulas import neutralise_formula
 from genchi.core.wareki import WarekiError, fiscal_year_label
@@ -535,6 +535,9 @@ def _batch_page(request, batch: Batch, fill_form: BatchFillForm | None = None):
             "fill_form": (fill_form or _fill_form(batch)) if can_write else None,
             "can_write": can_write,
             "eligible": services.eligible_count(batch.contract),
+            # The next step of a sealed batch: export it (the handover's page, by URL name).
+            "can_export": batch.status == Batch.Status.SEALED
+            and has_role(request.user, WARD_WRITERS),
         },
     )
 

@@ -77,10 +77,24 @@ def handover_round_trip(
         by=boss,
         giver_name=staff.full_name or staff.username,
         stick_label=stick.label,
+        handed_at=exported.slip.handed_at,  # as on the ward's slip
     )
     count = imported.package.record_count
-    services.confirm_slip(imported.slip, code=imported.slip.qr_text, record_count=count, by=boss)
-    services.confirm_slip(exported.slip, code=exported.slip.qr_text, record_count=count, by=staff)
+    handed_at = exported.slip.handed_at
+    services.confirm_slip(
+        imported.slip,
+        code=imported.slip.qr_text,
+        record_count=count,
+        handed_at=handed_at,
+        by=boss,
+    )
+    services.confirm_slip(
+        exported.slip,
+        code=exported.slip.qr_text,
+        record_count=count,
+        handed_at=handed_at,
+        by=staff,
+    )
     ledger.return_stick(stick, returned_by_name=boss.full_name or boss.username, by=staff)
     ledger.wipe_stick(
         stick,

@@ -1,23 +1,51 @@
 from django import forms
+from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from genchi.parties.models import Organisation
 from genchi.parties.selectors import contractors_of
 
 from .ledger import MAX_CAPACITY_GB
-from .models import StickEvent
+from .models import Package, StickEvent
 
 
 class DateInput(forms.DateInput):
     input_type = "date"
 
 
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
+
+def batch_choice_label(item) -> str:
+    """A sealed batch as the export menu names it: code and title, and its case count."""
+    count = ngettext("%(n)d 件", "%(n)d 件", item.record_count) % {"n": item.record_count}
+    return f"{item.label} — {count}"
+
+
 class ExportForm(forms.Form):
     batch = forms.TypedChoiceField(label=_("封緘済みの委託バッチ"), coerce=int)
     stick = forms.ModelChoiceField(
-        label=_("書き出すUSBメモリ"),
+        label=_("受け渡しに使うUSBメモリ"),
         queryset=None,
-        help_text=_("USBメモリのフォルダ(データフォルダの usb/管理番号/)に書き出します。"),
+        help_text=_(
+            "パッケージを保存するUSBメモリ。台帳と受け渡し票にこの管理番号が記録されます。"
+        ),
+    )
+    delivery = forms.ChoiceField(
+        label=_("USBメモリへの入れ方"),
+        choices=Package.Delivery.choices,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "Genchi をこのパソコンで動かしていて、USBメモリをこのパソコンに挿している場合だけ、"
+            "USBメモリのフォルダに直接書き込めます。"
+        ),
     )
     passphrase = forms.CharField(
         label=_("パスワード(任意)"),
@@ -31,16 +59,29 @@ class ExportForm(forms.Form):
         label=_("パスワード(確認)"), required=False, widget=forms.PasswordInput
     )
 
-    def __init__(self, *args, batches, sticks, **kwargs):
+    def __init__(self, *args, batches, sticks, preselect: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["batch"].choices = [("", "---------")] + [(b.key, b.label) for b in batches]
-        self.fields["stick"].queryset = sticks
-        # The usual case is one sealed batch and one wiped stick: nothing to choose.
+        choices = [(b.key, batch_choice_label(b)) for b in batches]
+        # The usual case is one sealed batch and one wiped stick: nothing to choose, and
+        # no empty line to choose by mistake.
+        self.fields["batch"].choices = (
+            choices if len(choices) == 1 else [("", _("選んでください")), *choices]
+        )
         if len(batches) == 1:
             self.fields["batch"].initial = batches[0].key
+        elif preselect in {b.key for b in batches}:
+            self.fields["batch"].initial = preselect  # came from the batch's page
+        self.fields["stick"].queryset = sticks
         only = list(sticks[:2])
         if len(only) == 1:
             self.fields["stick"].initial = only[0].pk
+            self.fields["stick"].empty_label = None
+        else:
+            self.fields["stick"].empty_label = _("選んでください")
+        if settings.GENCHI_STICK_MOUNTED_HERE:
+            self.fields["delivery"].initial = Package.Delivery.FOLDER
+        else:  # on a server the stick is in the officer's PC: a download is the only way
+            del self.fields["delivery"]
 
     def clean(self):
         data = super().clean()
@@ -49,6 +90,12 @@ class ExportForm(forms.Form):
             self.add_error("passphrase2", _("パスワードが一致しません。"))
         if p1 and len(p1) < 12:
             self.add_error("passphrase", _("パスワードは12文字以上にしてください。"))
+        if not data.get("delivery"):
+            data["delivery"] = (
+                Package.Delivery.FOLDER
+                if settings.GENCHI_STICK_MOUNTED_HERE
+                else Package.Delivery.DOWNLOAD
+            )
         return data
 
 
@@ -63,10 +110,27 @@ class ImportForm(forms.Form):
     stick_label = forms.CharField(
         label=_("USBメモリの管理番号(受け渡し票の記載どおり)"), required=False, max_length=64
     )
+    handed_at = forms.DateTimeField(
+        label=_("受け渡し日時(受け渡し票の記載どおり)"),
+        required=False,
+        widget=DateTimeInput(),
+        help_text=_(
+            "USBメモリを受け取った日時。空欄なら取り込んだ日時を仮に記録し、票の確認で合わせます。"
+        ),
+    )
 
 
 class ReceiveForm(forms.Form):
     receiver_name = forms.CharField(label=_("受け取った人の氏名"), max_length=100)
+    handed_at = forms.DateTimeField(
+        label=_("受け渡し日時(USBメモリを手渡した日時)"),
+        widget=DateTimeInput(),
+        help_text=_("両者の受け渡し票にこの日時が記載されます。"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["handed_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
 
 
 class ConfirmForm(forms.Form):
@@ -75,10 +139,10 @@ class ConfirmForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2, "autocomplete": "off", "spellcheck": "false"}),
     )
     record_count = forms.IntegerField(label=_("票に記載の件数"), min_value=0)
+    handed_at = forms.DateTimeField(label=_("票に記載の受け渡し日時"), widget=DateTimeInput())
     giver_name = forms.CharField(
         label=_("渡した人の氏名(票の記載どおり)"), required=False, max_length=100
     )
-    checked_date = forms.BooleanField(label=_("受け渡し日時を確認した"))
     checked_handler = forms.BooleanField(label=_("取扱者(渡した者・受け取った者)を確認した"))
     checked_content = forms.BooleanField(label=_("内容を確認した"))
     checked_count = forms.BooleanField(label=_("件数を確認した"))
@@ -172,6 +236,12 @@ class InspectForm(forms.Form):
 
 
 class WipeForm(forms.Form):
-    method = forms.ChoiceField(label=_("消去方法"), choices=StickEvent.WipeMethod.choices)
+    # The recommended method first and chosen: the page says file overwriting alone is
+    # not enough for flash storage (NIST SP 800-88).
+    method = forms.ChoiceField(
+        label=_("消去方法"),
+        choices=StickEvent.WipeMethod.choices,
+        initial=StickEvent.WipeMethod.DEVICE_SECURE_ERASE,
+    )
     performed_by = forms.CharField(label=_("実施者の氏名"), max_length=100, required=False)
     note = forms.CharField(label=_("備考"), max_length=300, required=False)

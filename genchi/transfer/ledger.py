@@ -16,17 +16,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from genchi.audit.chain import record
-from genchi.core.wareki import format_date
 from genchi.package_format import FILE_SUFFIX
 from genchi.parties.models import Organisation
 from genchi.parties.selectors import contractors_of
 
+from . import ledger_text
 from .models import Package, StickEvent, StickLoan, UsbStick
 
 WIPE_CHUNK = 1024 * 1024
@@ -73,9 +74,29 @@ def check_writable(stick: UsbStick, owner: Organisation) -> None:
         )
 
 
+def package_params(package: Package, stick: UsbStick | None = None) -> dict:
+    """The values a ledger line keeps about a package: kind, count, short id, digest
+    prefix (as on the slip) and the stick's label; no path of any machine."""
+    label = stick.label if stick else (package.stick.label if package.stick_id else "")
+    return {
+        "kind": package.kind,
+        "count": package.record_count,
+        "package": package.short_id,
+        "digest": package.digest[:12],
+        "stick": label,
+    }
+
+
+WRITTEN_CODE = {
+    Package.Delivery.DOWNLOAD: ledger_text.WRITTEN_DOWNLOAD,
+    Package.Delivery.FOLDER: ledger_text.WRITTEN_FOLDER,
+}
+
+
 def record_package_written(stick: UsbStick, package: Package, *, by=None) -> StickLoan | None:
     """Inside the export's transaction: the stick now holds `package` (it must be wiped
-    before its next use); an open loan without a package takes this one."""
+    before its next use); an open loan without a package takes this one. The line says
+    how it reached the stick: kept for download onto it, or written into its folder."""
     loan = stick.loans.filter(returned_at__isnull=True).first()
     if loan is not None and loan.package_id is None:
         loan.package = package
@@ -89,9 +110,26 @@ def record_package_written(stick: UsbStick, package: Package, *, by=None) -> Sti
         by_name=_name(by),
         loan=loan,
         package=package,
-        note=f"{package.get_kind_display()} {package.record_count}件",
+        text_code=WRITTEN_CODE.get(package.delivery, ledger_text.WRITTEN),
+        text_params=package_params(package, stick),
     )
     return loan
+
+
+def record_package_downloaded(package: Package, *, by=None) -> StickEvent | None:
+    """Inside the download's transaction: the ledger line of one download of `package`
+    for its stick (the n-th). None when the package names no stick."""
+    if package.stick_id is None:
+        return None
+    return StickEvent.objects.create(
+        stick=package.stick,
+        kind=StickEvent.Kind.PACKAGE_DOWNLOADED,
+        by=_user(by),
+        by_name=_name(by),
+        package=package,
+        text_code=ledger_text.DOWNLOADED,
+        text_params={**package_params(package), "n": package.download_count},
+    )
 
 
 def register_stick(
@@ -104,7 +142,7 @@ def register_stick(
     by=None,
 ) -> UsbStick:
     if not owner.is_ward:
-        raise LedgerError("not_ward", _("USBメモリは区が管理します(W-O4)。"))
+        raise LedgerError("not_ward", _("USBメモリは区が管理します。"))
     if not 0 < capacity_gb <= MAX_CAPACITY_GB:
         raise LedgerError("bad_capacity", _("容量を正しく入力してください。"))
     try:
@@ -122,7 +160,8 @@ def register_stick(
                 kind=StickEvent.Kind.REGISTERED,
                 by=_user(by),
                 by_name=_name(by),
-                note=f"製造番号 {stick.serial} / {capacity_gb}GB",
+                text_code=ledger_text.REGISTERED,
+                text_params={"serial": stick.serial, "capacity_gb": capacity_gb},
             )
             _log("usb.registered", stick, serial=stick.serial, capacity_gb=capacity_gb)
     except IntegrityError:
@@ -163,6 +202,31 @@ def awaiting_handover(
     if events is None:
         events = stick.events.select_related("package").order_by("at", "id")
     return _written_since_wipe(events)
+
+
+class StickState(models.TextChoices):
+    """A stick's state as every view of the ledger names it (page, stick page, PDF, XLSX)."""
+
+    RETIRED = "retired", gettext_lazy("廃棄済み")
+    LENT = "lent", gettext_lazy("貸出中")
+    AWAITING_HANDOVER = "awaiting_handover", gettext_lazy("受け渡し待ち")
+    AWAITING_WIPE = "awaiting_wipe", gettext_lazy("消去待ち")
+    AVAILABLE = "available", gettext_lazy("保管中")
+
+
+def stick_state(stick: UsbStick, events: Iterable[StickEvent] | None = None) -> StickState:
+    """The one rule for a stick's state: retired, lent (whatever it carries), written and
+    not yet lent (awaiting handover), back and not yet wiped (awaiting its wipe), or in
+    storage ready for use. `events`: the stick's events in ledger order, if at hand."""
+    if stick.status == UsbStick.Status.RETIRED:
+        return StickState.RETIRED
+    if stick.status == UsbStick.Status.LENT:
+        return StickState.LENT
+    if stick.needs_wipe:
+        if awaiting_handover(stick, events):
+            return StickState.AWAITING_HANDOVER
+        return StickState.AWAITING_WIPE
+    return StickState.AVAILABLE
 
 
 def sort_unwiped(
@@ -211,7 +275,7 @@ def lend_stick(
         if stick.needs_wipe and not carried:
             raise LedgerError(
                 "not_wiped",
-                _("%(stick)s は消去・初期化が記録されていないため貸し出せません(W-O6)。")
+                _("%(stick)s は消去・初期化が記録されていないため貸し出せません。")
                 % {"stick": stick.label},
             )
         if not borrower_name.strip():
@@ -246,9 +310,12 @@ def lend_stick(
             by_name=_name(by),
             loan=loan,
             package=loan.package,
-            note=f"{loan.borrower_name}"
-            + (f"({borrower_org.name})" if borrower_org else "")
-            + f" 返却予定 {format_date(due_on)}",
+            text_code=ledger_text.LENT,
+            text_params={
+                "borrower": loan.borrower_name,
+                "org": borrower_org.name if borrower_org else "",
+                "due": due_on.isoformat(),
+            },
         )
         _log(
             "usb.lent",
@@ -284,11 +351,9 @@ def return_stick(
             by=_user(by),
             by_name=_name(by),
             loan=loan,
-            note=(
-                f"返却者 {loan.returned_by_name}"
-                + (" 期限超過" if overdue else "")
-                + (f" {note}" if note else "")
-            )[:300],
+            text_code=ledger_text.RETURNED,
+            text_params={"returned_by": loan.returned_by_name, "overdue": overdue},
+            note=note.strip()[:300],
         )
         _log("usb.returned", stick, returned_by=loan.returned_by_name, overdue=overdue)
     return loan
@@ -419,8 +484,9 @@ def wipe_stick(
             method=method,
             files_removed=removed,
             result_ok=not (plan and plan.skipped),
-            note=note.strip()[:300]
-            or (f"Genchi パッケージ {removed} 件を上書き削除" if plan else ""),
+            text_code=ledger_text.WIPED_FILES if plan else "",
+            text_params={"n": removed} if plan else {},
+            note=note.strip()[:300],
         )
         stick.needs_wipe = False
         if method == StickEvent.WipeMethod.DESTROYED:
@@ -456,6 +522,7 @@ class StickRow:
     last_wipe: StickEvent | None
     last_inspection: StickEvent | None
     awaiting_handover: bool  # written since its wipe, to be lent with the packages on it
+    state: StickState
 
 
 def ledger_rows(owner: Organisation, today: dt.date | None = None) -> list[StickRow]:
@@ -487,6 +554,7 @@ def ledger_rows(owner: Organisation, today: dt.date | None = None) -> list[Stick
                     (e for e in reversed(events) if e.kind == StickEvent.Kind.INSPECTED), None
                 ),
                 awaiting_handover=bool(awaiting_handover(stick, events)),
+                state=stick_state(stick, events),
             )
         )
     return rows

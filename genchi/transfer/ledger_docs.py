@@ -35,7 +35,6 @@ OVERVIEW_HEADERS = (
     "現在の保管者",
     "返却予定日",
     "期限超過",
-    "消去待ち",
     "最終消去",
     "最終点検",
 )
@@ -70,25 +69,21 @@ def _overview_row(r: StickRow) -> list[str]:
         s.label,
         s.serial,
         f"{s.capacity_gb}GB",
-        s.get_status_display(),
+        str(r.state.label),  # the one rule, as on the pages (ledger.stick_state)
         r.custodian,
         format_date(r.loan.due_on) if r.loan else "—",
         "超過" if r.overdue else "",
-        "要消去" if s.needs_wipe else "",
         wipe,
         inspection,
     ]
 
 
 def _event_row(e: StickEvent) -> list[str]:
-    detail = e.note
-    if e.loan and e.kind == StickEvent.Kind.LENT:
-        detail = e.note
     return [
         format_datetime(e.at),
         e.stick.label,
         e.get_kind_display(),
-        detail,
+        e.text,  # rendered now, in Japanese (in_japanese)
         str(e.package.package_id)[:8] if e.package else "",
         e.get_method_display() if e.method else "",
         e.by_name,
@@ -109,11 +104,11 @@ def ledger_pdf(owner: Organisation) -> bytes:
         para("1. 保管・貸出の状況", st["heading"]),
         Spacer(1, 2 * mm),
     ]
-    widths = [22, 30, 14, 18, 48, 28, 16, 16, 46, 29]
+    widths = [22, 30, 14, 26, 52, 28, 16, 50, 29]
     data = [[para(h, st["small"]) for h in OVERVIEW_HEADERS]]
     data += [[para(v, st["small"]) for v in _overview_row(r)] for r in rows]
     if not rows:
-        data.append([para("登録されたUSBメモリはありません。", st["small"])] + [""] * 9)
+        data.append([para("登録されたUSBメモリはありません。", st["small"])] + [""] * 8)
     table = Table(data, colWidths=[w * mm for w in widths], repeatRows=1)
     extra = [("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.9, 0.9, 0.9))]
     for i, r in enumerate(rows, 1):

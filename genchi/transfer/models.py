@@ -193,6 +193,14 @@ class Package(RecordedBy):
         RESULTS = "results", _("調査結果データ")
         CERTIFICATE = "certificate", _("消去証明書")
 
+    class Delivery(models.TextChoices):
+        """How a sent package reached the stick (blank: received, or from before)."""
+
+        # Genchi on a server: the officer downloads the file and saves it onto the stick.
+        DOWNLOAD = "download", _("ダウンロードしてUSBメモリに保存")
+        # Genchi on the officer's PC (or the command line): written into a folder there.
+        FOLDER = "folder", _("この機器のフォルダに書き込み")
+
     package_id = models.UUIDField(_("パッケージID"), default=uuid.uuid4)
     holder = models.ForeignKey(
         "parties.Organisation",
@@ -237,6 +245,18 @@ class Package(RecordedBy):
     )
     answers = models.UUIDField(_("応答元パッケージ"), null=True, blank=True)
     at = models.DateTimeField(_("日時"), default=timezone.now)
+    delivery = models.CharField(
+        _("書き出し方法"), max_length=10, choices=Delivery.choices, blank=True
+    )
+    # SHA-256 of the encrypted file itself: what the officer compares after saving it.
+    file_sha256 = models.CharField(_("ファイルの SHA-256"), max_length=64, blank=True)
+    download_count = models.PositiveIntegerField(_("ダウンロード回数"), default=0)
+    last_downloaded_at = models.DateTimeField(_("最終ダウンロード日時"), null=True, blank=True)
+    last_downloaded_by = actor(_("最終ダウンロード者"))
+    # When the server's copy of a download package was overwritten and deleted.
+    server_copy_removed_at = models.DateTimeField(
+        _("サーバー上のファイルの削除日時"), null=True, blank=True
+    )
 
     class Meta:
         ordering = ["-at"]
@@ -289,7 +309,9 @@ class HandoverSlip(RecordedBy):
     package_uuid = models.UUIDField(_("パッケージID"))
     digest = models.CharField(_("ダイジェスト"), max_length=64)
     stick_label = models.CharField(_("USBメモリ"), max_length=64, blank=True)
-    handed_at = models.DateTimeField(_("受け渡し日時"), default=timezone.now)
+    # When the stick changed hands, the same on both sides' slips: the giver records it
+    # with the handover, the receiver takes it from the paper slip (docs/handover.md §4).
+    handed_at = models.DateTimeField(_("受け渡し日時"), null=True, blank=True)
     log_count = models.BigIntegerField(_("監査ログ件数"))
     log_head = models.CharField(_("監査ログ先頭ハッシュ"), max_length=64)
     issued_at = models.DateTimeField(_("発行日時"), default=timezone.now)  # the issuer is `by`
@@ -406,6 +428,7 @@ class StickEvent(RecordedByName):
         REGISTERED = "registered", _("登録")
         LENT = "lent", _("貸出")
         PACKAGE_WRITTEN = "written", _("パッケージ書込")
+        PACKAGE_DOWNLOADED = "downloaded", _("パッケージのダウンロード")
         RETURNED = "returned", _("返却")
         INSPECTED = "inspected", _("点検")
         WIPED = "wiped", _("消去・初期化")
@@ -431,6 +454,10 @@ class StickEvent(RecordedByName):
     method = models.CharField(_("消去方法"), max_length=16, choices=WipeMethod.choices, blank=True)
     result_ok = models.BooleanField(_("結果良好"), default=True)
     files_removed = models.PositiveIntegerField(_("削除したファイル数"), default=0)
+    # What Genchi says about the line, as a code and its values (ledger_text.py puts it
+    # in the reader's language); `note` is only what a person typed (and old rows' text).
+    text_code = models.CharField(_("記録の種類コード"), max_length=32, blank=True)
+    text_params = models.JSONField(_("記録の値"), default=dict, blank=True)
     note = models.CharField(_("備考"), max_length=300, blank=True)
 
     class Meta:
@@ -439,6 +466,13 @@ class StickEvent(RecordedByName):
 
     def __str__(self) -> str:
         return f"{self.stick.label}: {self.get_kind_display()}"
+
+    @property
+    def text(self) -> str:
+        """The line's content in the active language (see ledger_text.py)."""
+        from .ledger_text import event_text
+
+        return event_text(self)
 
 
 class HandoverJob(JobRow):
@@ -487,6 +521,13 @@ class HandoverJob(JobRow):
     filename = models.CharField(_("ファイル名"), max_length=200, blank=True)
     giver_name = models.CharField(_("渡した担当者"), max_length=100, blank=True)
     stick_label = models.CharField(_("USBメモリの管理番号"), max_length=64, blank=True)
+    handed_at = models.DateTimeField(_("受け渡し日時"), null=True, blank=True)
+    delivery = models.CharField(
+        _("書き出し方法"),
+        max_length=10,
+        choices=Package.Delivery.choices,
+        default=Package.Delivery.DOWNLOAD,
+    )
     package = models.ForeignKey(
         Package, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )

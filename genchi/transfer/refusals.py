@@ -41,6 +41,10 @@ TRANSFER_CODES: dict[str, str] = {
     "bad_slip_code": "the scanned or typed slip code cannot be read",
     "bad_state": "the slip is not in a state that allows this",
     "no_receiver": "the receiver's name is missing",
+    "bad_handed_at": "the handover time given is in the future or before the export",
+    "handed_at_mismatch": "the handover time on the paper slip differs from the one recorded",
+    "not_downloadable": "the package is not kept for download (any more): its handover "
+    "was confirmed and the server's copy deleted, or it was written into a folder",
     "slip_mismatch": "the package id or digest entered differs from the slip",
     "no_file": "the package file does not exist",
     "no_key_pair": "the organisation has no key pair here",
@@ -108,6 +112,9 @@ MESSAGES: dict[str, Promise] = {
     "bad_secret_keys": _("秘密鍵ファイルが不正です。"),
     # the handover (raised with their own, more precise, message)
     "not_allowed": _("この操作をする権限がありません。"),
+    "not_downloadable": _("このパッケージはダウンロードできません。"),
+    "bad_handed_at": _("受け渡し日時が正しくありません。"),
+    "handed_at_mismatch": _("受け渡し日時が記録と一致しません。"),
     "not_designated": _("この契約の取扱責任者・取扱者に指定されていません。"),
     "batch_not_sealed": _("封緘済みのバッチだけを書き出せます。"),
     "batch_empty": _("バッチに案件がありません。"),
@@ -154,7 +161,12 @@ MESSAGES: dict[str, Promise] = {
 
 # reason -> its message, which may name the refusal's params (see errors.REASONS).
 REASON_MESSAGES: dict[str, Promise] = {
-    "not_age": _("age 形式の暗号化ファイルとして読めません。"),
+    # Said in the user's words: they chose a file; it is not one of ours, or it broke.
+    "not_age": _(
+        "このファイルは Genchi の引渡パッケージではないか、ファイルが壊れています。"
+        "区から受け取ったUSBメモリの「.genchi.age」で終わるファイルを選んでください。"
+        "同じファイルで続けて失敗する場合は、区に連絡して書き出し直してもらってください。"
+    ),
     "armored": _(
         "ASCII 形式 (armor) の age ファイルには対応していません。バイナリ形式で作成してください。"
     ),

@@ -15,7 +15,7 @@ from genchi.core.documents import in_japanese
 from genchi.core.pdf import mm, para
 from genchi.core.wareki import format_date, format_datetime
 
-from .models import HandoverSlip
+from .models import HandoverSlip, Package
 
 CHECKS = (
     "受け渡し日時",
@@ -42,7 +42,9 @@ def slip_pdf(slip: HandoverSlip) -> bytes:
     head = Table(
         [
             [
-                para(f"{contract.ward.name}", st["small"]),
+                # Each side's slip is headed with its own name: the contractor's copy
+                # is the contractor's record, not the ward's.
+                para(f"{slip.holder.name}", st["small"]),
                 para(
                     f"票番号 {slip.number}\n発行日 {format_date(slip.issued_at)}",
                     pdf.styles()["right"],
@@ -59,12 +61,12 @@ def slip_pdf(slip: HandoverSlip) -> bytes:
             pdf.styles()["small"].clone("c", alignment=1),
         )
     )
-    story.append(Spacer(1, 5 * mm))
+    story.append(Spacer(1, 3 * mm))
 
     encryption = "パスワード方式(scrypt)" if package.passphrase_protected else "公開鍵方式(X25519)"
     rows = [
         ("契約", f"{contract.title}(契約コード {contract.code})"),
-        ("受け渡し日時", format_datetime(slip.handed_at)),
+        ("受け渡し日時", handed_at_text(slip)),
         ("方向", slip.get_direction_display()),
         ("渡した者", f"{slip.giver_org}\n担当: {slip.giver_name or '                    (自署)'}"),
         (
@@ -76,7 +78,8 @@ def slip_pdf(slip: HandoverSlip) -> bytes:
         ("パッケージID", str(slip.package_uuid)),
         ("ダイジェスト", _split_hash(slip.digest) + "\n(署名済みマニフェストの SHA-256)"),
         ("ファイル名", package.filename),
-        ("USBメモリ", slip.stick_label or "—"),
+        ("ファイルの\nSHA-256", _split_hash(package.file_sha256) if package.file_sha256 else "—"),
+        ("USBメモリ", stick_line(slip)),
         ("暗号化", f"{encryption}・署名 Ed25519"),
         ("署名鍵", package.signing_fingerprint),
         (
@@ -85,7 +88,14 @@ def slip_pdf(slip: HandoverSlip) -> bytes:
         ),
         ("状態", _state_text(slip)),
     ]
-    mono_rows = {"パッケージID", "ダイジェスト", "署名鍵", "ファイル名", "監査ログ"}
+    mono_rows = {
+        "パッケージID",
+        "ダイジェスト",
+        "ファイルの\nSHA-256",
+        "署名鍵",
+        "ファイル名",
+        "監査ログ",
+    }
     data = [
         [
             para(label, st["cell"]),
@@ -96,7 +106,7 @@ def slip_pdf(slip: HandoverSlip) -> bytes:
     table = Table(data, colWidths=[32 * mm, width - 32 * mm])
     table.setStyle(pdf.grid_style(pdf.label_column_style(len(data))))
     story.append(table)
-    story.append(Spacer(1, 5 * mm))
+    story.append(Spacer(1, 3 * mm))
 
     checks = "\n".join(f"□ {c}" for c in CHECKS)
     confirm = Table(
@@ -104,7 +114,7 @@ def slip_pdf(slip: HandoverSlip) -> bytes:
             [
                 pdf.QrCode(slip.qr_text, size=34 * mm),
                 para(
-                    "受け取り側の確認(C-O8)\n"
+                    "受け取り側の確認\n"
                     "このQRコードを読み取るか、パッケージIDとダイジェストを入力して、"
                     "Genchi に記録された内容と一致することを確かめてください。\n\n" + checks,
                     st["small"],
@@ -117,7 +127,7 @@ def slip_pdf(slip: HandoverSlip) -> bytes:
         pdf.grid_style(("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (0, 0), (0, 0), "CENTER"))
     )
     story.append(confirm)
-    story.append(Spacer(1, 5 * mm))
+    story.append(Spacer(1, 3 * mm))
 
     seals = pdf.seal_boxes(["渡した者", "受け取った者", "区 確認者", "受託者 確認者"], box_mm=28)
     seals.hAlign = "RIGHT"
@@ -126,7 +136,7 @@ def slip_pdf(slip: HandoverSlip) -> bytes:
     story.append(
         para(
             "この票は区と受託者がそれぞれ保管します。USBメモリは受け渡しの後、"
-            "データを消去して初期化し、USBメモリ管理台帳に記録してください(W-O6)。",
+            "データを消去して初期化し、USBメモリ管理台帳に記録してください。",
             st["tiny"],
         )
     )
@@ -135,6 +145,26 @@ def slip_pdf(slip: HandoverSlip) -> bytes:
         return f"Genchi 受け渡し票 {slip.number} / パッケージ {str(slip.package_uuid)[:8]}"
 
     return pdf.build_document(story, title=f"受け渡し票 {slip.number}", footer=footer)
+
+
+def handed_at_text(slip: HandoverSlip) -> str:
+    """The time the stick changed hands; before it is recorded, a blank to write it in."""
+    if slip.handed_at is None:
+        return "　　　　年　　月　　日　　時　　分(手渡しの時に記入し、Genchi にも記録)"
+    return format_datetime(slip.handed_at)
+
+
+def stick_line(slip: HandoverSlip) -> str:
+    """The stick and how the package reached it, in the words of the ledger's line (never
+    a path): downloaded to be saved onto it, or written with it plugged into this PC."""
+    if not slip.stick_label:
+        return "—"
+    delivery = slip.package.delivery
+    if delivery == Package.Delivery.DOWNLOAD:
+        return f"{slip.stick_label}(ダウンロードしたファイルを保存)"
+    if delivery == Package.Delivery.FOLDER and slip.package.stick_id:
+        return f"{slip.stick_label}(この機器に接続して書き込み)"
+    return slip.stick_label
 
 
 def _state_text(slip: HandoverSlip) -> str:

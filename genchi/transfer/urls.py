@@ -31,6 +31,11 @@ urlpatterns = [
     ),
     path("handover/export/", views.package_export, name="package_export"),
     path("handover/import/", views.package_import, name="package_import"),
+    path(
+        "handover/packages/<int:package_id>/download/",
+        views.package_download,
+        name="package_download",
+    ),
     path("handover/jobs/<int:job_id>/", views.handover_job, name="handover_job"),
     path(
         "handover/jobs/<int:job_id>/progress/",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -257,7 +258,13 @@ def package_list(request):
 def package_export(request):
     batches = selectors.sendable_for(request.user)
     sticks = selectors.writable_sticks(request.user)
-    form = ExportForm(request.POST or None, batches=batches, sticks=sticks)
+    preselect = request.GET.get("batch", "")
+    form = ExportForm(
+        request.POST or None,
+        batches=batches,
+        sticks=sticks,
+        preselect=int(preselect) if preselect.isdigit() else None,
+    )
     if request.method == "POST" and form.is_valid():
         job = services.start_export(
             kind="cases",
@@ -265,6 +272,7 @@ def package_export(request):
             stick=form.cleaned_data["stick"],
             passphrase=form.cleaned_data["passphrase"] or None,
             by=request.user,
+            delivery=form.cleaned_data["delivery"],
         )
         return redirect("transfer:handover_job", job_id=job.pk)
     awaiting_wipe, awaiting_handover = ledger.sort_unwiped(
@@ -279,6 +287,7 @@ def package_export(request):
             "has_sticks": sticks.exists(),
             "awaiting_wipe": awaiting_wipe,
             "awaiting_handover": awaiting_handover,
+            "stick_mounted_here": settings.GENCHI_STICK_MOUNTED_HERE,
         },
     )
 
@@ -292,6 +301,7 @@ def package_import(request):
             passphrase=form.cleaned_data["passphrase"] or None,
             giver_name=form.cleaned_data["giver_name"],
             stick_label=form.cleaned_data["stick_label"],
+            handed_at=form.cleaned_data["handed_at"],
             by=request.user,
         )
         return redirect("transfer:handover_job", job_id=job.pk)
@@ -305,7 +315,11 @@ def _job_for(request, job_id: int) -> HandoverJob:
 
 
 def _job_done(request, job: HandoverJob) -> str | None:
-    """Where a finished job leads: its slip, with the job's words."""
+    """Where a finished import leads: its slip, with the job's words. A finished export
+    stays on its page: the package to download (or where it was written), the slip and
+    the ledger."""
+    if job.direction == HandoverJob.Direction.EXPORT:
+        return None
     if job.job_state == JobState.SUCCEEDED and job.slip_id:
         messages.success(request, job.job_message)
         return reverse("transfer:slip_detail", kwargs={"slip_id": job.slip_id})
@@ -319,7 +333,48 @@ def handover_job(request, job_id: int):
     target = _job_done(request, job)
     if target:
         return redirect(target)
-    return render(request, "transfer/job.html", {"job": job, "states": JobState})
+    package = job.package if job.job_state == JobState.SUCCEEDED else None
+    return render(
+        request,
+        "transfer/job.html",
+        {"job": job, "states": JobState, **_delivery_context(request, package)},
+    )
+
+
+def _delivery_context(request, package: Package | None) -> dict:
+    """What a page needs to show how a sent package reached (or is to reach) its stick."""
+    if package is None or package.direction != Package.Direction.OUTGOING:
+        return {"package": package, "can_download": False}
+    return {
+        "package": package,
+        "can_download": services.downloadable(package) and permits(package_download, request.user),
+        "folder_shown": services.usb_folder_shown(package.stick) if package.stick_id else "",
+        "deliveries": Package.Delivery,
+    }
+
+
+@require_safe
+@policy(WARD_WRITERS, description="書き出したパッケージのダウンロード(USBメモリへの保存用)")
+def package_download(request, package_id: int):
+    """The package file as it was written (encrypted), to save onto the stick; each
+    download is logged and put in the ledger. Allowed until the handover is confirmed."""
+    package = get_object_or_404(
+        selectors.packages_for(request.user).filter(direction=Package.Direction.OUTGOING),
+        pk=package_id,
+    )
+    try:
+        path = services.download_package(package, by=request.user)
+    except services.Refusal as exc:
+        messages.error(request, refusal_message(exc))
+        return redirect("transfer:slip_detail", slip_id=package.slip.pk)
+    response = FileResponse(
+        open(path, "rb"),  # noqa: SIM115 - FileResponse closes it
+        as_attachment=True,
+        filename=package.filename,
+        content_type="application/octet-stream",
+    )
+    response["X-Content-SHA256"] = package.file_sha256
+    return response
 
 
 @require_safe
@@ -359,7 +414,7 @@ def _slip_page(request, slip: HandoverSlip, *, receive_form=None, confirm_form=N
         "transfer/slip_detail.html",
         {
             "slip": slip,
-            "package": slip.package,
+            **_delivery_context(request, slip.package),
             "can_receive": permits(slip_receive, request.user),
             "can_confirm": permits(slip_confirm, request.user),
             "receive_form": receive_form or ReceiveForm(prefix="receive"),
@@ -376,6 +431,17 @@ def slip_detail(request, slip_id: int):
     return _slip_page(request, _slip_for(request, slip_id))
 
 
+# A refusal about one field of a slip form, shown at that field.
+_REFUSAL_FIELDS = {
+    "count_mismatch": "record_count",
+    "slip_mismatch": "code",
+    "bad_slip_code": "code",
+    "no_receiver": "receiver_name",
+    "bad_handed_at": "handed_at",
+    "handed_at_mismatch": "handed_at",
+}
+
+
 def _slip_action(request, slip_id: int, prefix: str, form_class, act) -> HttpResponse:
     """Check the form posted under `prefix` and record it on the slip with `act` (which
     returns the message): back to the slip, or its page again with the form and what was
@@ -386,7 +452,11 @@ def _slip_action(request, slip_id: int, prefix: str, form_class, act) -> HttpRes
         try:
             text = act(slip, form.cleaned_data)
         except Refused as exc:
-            messages.error(request, refusal_message(exc))
+            field = _REFUSAL_FIELDS.get(exc.code)
+            if field in form.fields:  # said at the field it is about
+                form.add_error(field, refusal_message(exc))
+            else:
+                messages.error(request, refusal_message(exc))
         else:
             messages.success(request, text)
             return redirect("transfer:slip_detail", slip_id=slip.pk)
@@ -397,14 +467,19 @@ def _slip_action(request, slip_id: int, prefix: str, form_class, act) -> HttpRes
 @policy(HANDOVER_WRITERS, description="受け渡し票: 手渡しの記録(受領済み)")
 def slip_receive(request, slip_id: int):
     def receive(slip: HandoverSlip, data: dict) -> str:
-        services.mark_received(slip, by=request.user, receiver_name=data["receiver_name"])
+        services.mark_received(
+            slip,
+            by=request.user,
+            receiver_name=data["receiver_name"],
+            handed_at=data["handed_at"],
+        )
         return _("受領を記録しました。")
 
     return _slip_action(request, slip_id, "receive", ReceiveForm, receive)
 
 
 @require_POST
-@policy(HANDOVER_WRITERS, description="受け渡し票: 票の内容の確認(C-O8)")
+@policy(HANDOVER_WRITERS, description="受け渡し票: 票の内容の確認")
 def slip_confirm(request, slip_id: int):
     def confirm(slip: HandoverSlip, data: dict) -> str:
         services.confirm_slip(
@@ -412,6 +487,7 @@ def slip_confirm(request, slip_id: int):
             code=data["code"],
             record_count=data["record_count"],
             giver_name=data["giver_name"],
+            handed_at=data["handed_at"],
             by=request.user,
         )
         return _("受け渡し票を確認済みにしました。")
@@ -490,14 +566,16 @@ def _usb_page(request, stick: UsbStick, posted: dict | None = None):
     """The stick's page; `posted` holds the one form just sent back, with its errors."""
     forms = {name: build(stick) for name, build in _STICK_FORMS.items()} | (posted or {})
     can_write = permits(usb_inspect, request.user)
+    events = list(stick.events.select_related("package", "loan").order_by("at", "id"))
     return render(
         request,
         "transfer/usb_detail.html",
         {
             "stick": stick,
+            "state": ledger.stick_state(stick, events),
             "loan": ledger.open_loan(stick),
-            "carried": [e.package for e in ledger.awaiting_handover(stick)],
-            "events": stick.events.select_related("package", "loan").order_by("-at", "-id"),
+            "carried": [e.package for e in ledger.awaiting_handover(stick, events)],
+            "events": events[::-1],
             "loans": stick.loans.select_related("borrower_org", "package").order_by("-lent_at"),
             "forms": forms,
             "can_write": can_write,

@@ -44,6 +44,7 @@ URL_PARAMS: dict[str, Callable[[dict], str]] = {
     "designation_id": lambda w: str(w["surveyor_designation"].pk),
     "card_id": lambda w: str(w["id_card"].pk),
     "token": lambda w: w["id_card"].token,
+    "package_id": lambda w: str(w["package"].pk),
 }
 
 
@@ -116,6 +117,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "transfer:contract_card_import": ACTION,
     "transfer:package_export": FORM,
     "transfer:package_import": FORM,
+    "transfer:package_download": PAGE,
     "transfer:handover_job": PAGE,
     "transfer:handover_job_progress": PAGE,
     "transfer:handover_job_restart": ACTION,
@@ -163,11 +165,12 @@ def fill(route: str, world: dict) -> str:
 
 
 @pytest.fixture
-def world(people, contract) -> dict:
+def world(people, contract, settings, tmp_path) -> dict:
     from genchi.intake import services as intake
     from genchi.transfer.models import HandoverJob
     from tests.transfer.handover_world import url_policy_world
 
+    settings.DATA_DIR = tmp_path / "data"  # the package kept for download waits there
     data = "氏名,郵便番号,住所\r\n山田 太郎,154-0004,東京都世田谷区太子堂4-1-1\r\n".encode()
     run = intake.create_run(contract, data, filename="world.csv")
     intake.check_run(run)

@@ -471,6 +471,27 @@ def arrange_inspect_file(w: World):
     return lambda: transfer.inspect_file(path)
 
 
+def _download_export(w: World) -> transfer.ExportResult:
+    w.keys_exchanged()
+    out = transfer.download_folder(w.ward)
+    out.mkdir(parents=True, exist_ok=True)
+    return transfer.export_batch(
+        w.sealed_batch, out, by=w.staff, stick=w.stick, delivery="download"
+    )
+
+
+@scenario("genchi.transfer.services.outgoing.download_package")
+def arrange_download_package(w: World):
+    package = _download_export(w).package
+    return lambda: transfer.download_package(package, by=w.staff)
+
+
+@scenario("genchi.transfer.services.outgoing.remove_server_copy")
+def arrange_remove_server_copy(w: World):
+    package = _download_export(w).package
+    return lambda: transfer.remove_server_copy(package)
+
+
 @scenario("genchi.transfer.services.slips.issue_slip")
 def arrange_issue_slip(w: World):
     package = w.export.package

@@ -58,10 +58,8 @@ def make_sealed_batch(contract, cases, *, number: int = 1, by=None) -> Batch:
 
 def url_policy_world(people, contract) -> dict:
     """Objects behind the handover URLs, for tests/access/test_url_policy.py."""
-    import tempfile
-    from pathlib import Path
-
     from genchi.transfer import services
+    from genchi.transfer.models import Package
 
     orgkeys.exchange_demo_cards(contract.ward, contract.contractor)
     contract_keys.exchange_demo_cards(contract)
@@ -71,11 +69,13 @@ def url_policy_world(people, contract) -> dict:
         make_cases(contract, rows=[("100-0001", "東京都千代田区千代田1-1", "", "試験 一郎")]),
         number=900,
     )
-    out = Path(tempfile.mkdtemp(prefix="genchi-url-world-"))
-    result = services.export_batch(batch, out, by=people[Role.WARD_STAFF], stick=stick)
-    result.path.unlink()
-    out.rmdir()
-    return {"slip": result.slip, "stick": stick}
+    # Kept for download, as a page's export on a server keeps it (the download URL).
+    out = services.download_folder(contract.ward)
+    out.mkdir(parents=True, exist_ok=True)
+    result = services.export_batch(
+        batch, out, by=people[Role.WARD_STAFF], stick=stick, delivery=Package.Delivery.DOWNLOAD
+    )
+    return {"slip": result.slip, "stick": stick, "package": result.package}
 
 
 def tampered_export(batch, folder: Path, *, by) -> Path:

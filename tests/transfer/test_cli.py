@@ -13,6 +13,7 @@ from unittest import mock
 
 import pytest
 from django.core.management import ManagementUtility
+from django.utils import timezone
 
 from genchi.fieldwork.models import SurveyCase
 from genchi.transfer.models import HandoverSlip, OrganisationKeyPair, PartnerKeyCard, StickEvent
@@ -129,10 +130,16 @@ def test_package_export_import_inspect(sealed_batch, stick, tmp_path, people):
     assert summary["file_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert summary["digest"] == HandoverSlip.objects.get().digest != summary["file_sha256"]
 
-    code, text, err = genchi("package", "import", str(path), "--user", "c-manager")
+    code, _text, err = genchi("package", "import", str(path), "--handed-at", "昨日")
+    assert code == 1 and "受け渡し日時の形式が違います" in err and "Traceback" not in err
+    handed = f"{timezone.localdate() - dt.timedelta(days=1)} 14:05"  # as on the ward's slip
+    code, text, err = genchi(
+        "package", "import", str(path), "--user", "c-manager", "--handed-at", handed
+    )
     assert code == 0, err
     assert SurveyCase.objects.count() == 3
-    assert HandoverSlip.objects.filter(state="received").count() == 1
+    [received] = HandoverSlip.objects.filter(state="received")
+    assert timezone.localtime(received.handed_at).strftime("%Y-%m-%d %H:%M") == handed
 
     code, text, err = genchi("package", "import", str(path))
     assert code == 1

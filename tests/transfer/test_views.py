@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import pytest
 from django.utils import timezone
@@ -29,20 +30,48 @@ def _data_dir(settings, tmp_path):
     settings.DATA_DIR = tmp_path / "data"
 
 
-def test_export_import_confirm_through_the_pages(sealed_batch, lent_stick, client_for):
+def test_export_import_confirm_through_the_pages(sealed_batch, lent_stick, client_for, tmp_path):
+    """On a server: the export is kept for download; the downloaded bytes are what the
+    page's digest says, and the contractor's import page takes them unchanged."""
     ward = client_for(Role.WARD_STAFF)
     response = ward.get("/handover/")
     assert response.status_code == 200 and "書き出し待ち" in response.content.decode()
     response = ward.post("/handover/export/", {"batch": sealed_batch.pk, "stick": lent_stick.pk})
     assert response.status_code == 302, response.content.decode()[:2000]
     ward_slip = HandoverSlip.objects.get(holder=lent_stick.owner)
-    [path] = list(services.usb_folder(lent_stick).glob("*.genchi.age"))
+    package = ward_slip.package
+    assert package.delivery == Package.Delivery.DOWNLOAD
+    assert not services.usb_folder(lent_stick).exists()  # nothing pretends to be the stick
+    page = ward.get(response["Location"]).content.decode()
+    assert "まだUSBメモリには入っていません" in page and "USB-01" in page
+    assert package.filename in page and package.file_sha256 in page
+    assert f"/handover/packages/{package.pk}/download/" in page
+    assert f"/handover/slips/{ward_slip.pk}/" in page and f"/usb/{lent_stick.pk}/" in page
+    download = ward.get(f"/handover/packages/{package.pk}/download/")
+    assert download.status_code == 200
+    assert package.filename in download["Content-Disposition"]
+    data = b"".join(download.streaming_content)
+    assert hashlib.sha256(data).hexdigest() == package.file_sha256
+    assert len(data) == package.size
+    path = tmp_path / package.filename
+    path.write_bytes(data)
     pdf = ward.get(f"/handover/slips/{ward_slip.pk}/pdf/")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
+    # The stick changes hands: the ward records when (the time both slips will carry).
+    handed = timezone.localtime().replace(second=0, microsecond=0)
+    when = handed.strftime("%Y-%m-%dT%H:%M")
+    response = ward.post(
+        f"/handover/slips/{ward_slip.pk}/receive/",
+        {"receive-receiver_name": "高田 誠", "receive-handed_at": when},
+    )
+    assert response.status_code == 302
+
     manager = client_for(Role.MANAGER)
     with open(path, "rb") as fh:
-        response = manager.post("/handover/import/", {"package": fh, "giver_name": "戸山 花子"})
+        response = manager.post(
+            "/handover/import/", {"package": fh, "giver_name": "戸山 花子", "handed_at": ""}
+        )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert SurveyCase.objects.count() == 3
     slip = HandoverSlip.objects.exclude(pk=ward_slip.pk).get()
@@ -52,15 +81,18 @@ def test_export_import_confirm_through_the_pages(sealed_batch, lent_stick, clien
     form = {
         "confirm-code": slip.qr_text,
         "confirm-record_count": "3",
-        "confirm-checked_date": "on",
+        "confirm-handed_at": when,  # as printed on the ward's slip
         "confirm-checked_handler": "on",
         "confirm-checked_content": "on",
         "confirm-checked_count": "on",
     }
     wrong = manager.post(
         f"/handover/slips/{slip.pk}/confirm/", {**form, "confirm-record_count": "4"}
-    )
-    assert "一致しません" in wrong.content.decode()
+    ).content.decode()
+    # Said at the count field (right after it), not at the top of the page.
+    after_count = wrong.split('name="confirm-record_count"', 1)[1].split("<label", 1)[0]
+    assert "入力された件数 (4 件) が記録 (3 件) と一致しません" in after_count
+    assert "一致しません" not in wrong.split('name="confirm-record_count"', 1)[0]
     assert manager.post(f"/handover/slips/{slip.pk}/confirm/", form).status_code == 302
     slip.refresh_from_db()
     assert slip.state == HandoverSlip.State.CONFIRMED
@@ -74,16 +106,18 @@ def test_export_import_confirm_through_the_pages(sealed_batch, lent_stick, clien
     job = HandoverJob.objects.filter(direction=HandoverJob.Direction.IMPORT).latest("id")
     assert job.job_state == JobState.REFUSED and job.job_outcome == "replayed"
 
-    # Ward: handed over in person, then the sealed slip came back.
-    response = ward.post(
-        f"/handover/slips/{ward_slip.pk}/receive/", {"receive-receiver_name": "高田 誠"}
-    )
-    assert response.status_code == 302
+    # Ward: the sealed slip came back.
     ward.post(
         f"/handover/slips/{ward_slip.pk}/confirm/", {**form, "confirm-code": ward_slip.qr_text}
     )
     ward_slip.refresh_from_db()
     assert ward_slip.state == HandoverSlip.State.CONFIRMED
+    # Both slips carry the time the stick changed hands.
+    assert ward_slip.handed_at == slip.handed_at == handed
+    # Confirmed: the server's copy is gone, and the download with it.
+    assert not services.server_copy(package).exists()
+    assert ward.get(f"/handover/packages/{package.pk}/download/").status_code == 302
+    assert "削除されました" in ward.get(f"/handover/slips/{ward_slip.pk}/").content.decode()
 
 
 def test_tampered_upload_is_refused(sealed_batch, stick, client_for, tmp_path, people):
@@ -291,7 +325,9 @@ def test_an_interrupted_export_is_started_again_with_one_click(
     sealed_batch, lent_stick, client_for, settings
 ):
     """The worker died while writing: the page says so, nothing was recorded, and the
-    restart writes the package and leads to its slip."""
+    restart writes the package (here into the stick's folder: Genchi on the officer's
+    PC) and its page says where, with the slip."""
+    settings.GENCHI_STICK_MOUNTED_HERE = True
     staff = client_for(Role.WARD_STAFF)
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
     passphrase = "correct horse battery"
@@ -320,8 +356,12 @@ def test_an_interrupted_export_is_started_again_with_one_click(
     job.refresh_from_db()
     assert job.job_state == JobState.SUCCEEDED and job.package.passphrase_protected
     assert bytes(job.passphrase_encrypted) == b"" and job.slip is not None
-    follow = staff.get(response["Location"])
-    assert follow.status_code == 302 and follow["Location"] == f"/handover/slips/{job.slip_id}/"
+    page = staff.get(response["Location"]).content.decode()
+    assert f"/handover/slips/{job.slip_id}/" in page
+    assert "データフォルダの usb/shinjuku-tax/USB-01/" in page and "書き込みました" in page
+    assert str(settings.DATA_DIR) not in page  # never the machine's own path
+    assert "/download/" not in page
+    assert job.package.delivery == Package.Delivery.FOLDER
     assert [p.name for p in services.usb_folder(lent_stick).iterdir()] == [job.package.filename]
 
 

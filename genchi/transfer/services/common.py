@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any
 
 from genchi.audit.refusals import record_refusal
@@ -31,6 +33,16 @@ def user_or_none(by) -> Any:
 
 def name_of(by) -> str:
     return (getattr(by, "full_name", "") or getattr(by, "username", "")) if by else ""
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a package file as it lies on disk (the encrypted bytes): what a person
+    compares after copying it, and what both slips print."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def log_refusal(action: str, exc: Exception, **detail: Any) -> None:

@@ -11,6 +11,7 @@ a passphrase waits encrypted under the organisation's own key, erased at the end
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from django.core.files.uploadedfile import UploadedFile
@@ -23,10 +24,10 @@ from genchi.jobs import files, runner
 from genchi.jobs.models import JobState
 
 from .. import handlers
-from ..models import HandoverJob, UsbStick
+from ..models import HandoverJob, Package, UsbStick
 from .common import WEB_MAX_SCRYPT_WORK_FACTOR, Refusal, Refused, refusal_message
 from .incoming import ImportResult, receive_package
-from .outgoing import ExportResult, send_item, usb_folder
+from .outgoing import ExportResult, download_folder, send_item, usb_folder, usb_folder_shown
 
 PACKAGE_FILE = "package.genchi.age"
 
@@ -51,9 +52,16 @@ def _passphrase_of(job: HandoverJob) -> str | None:
 
 
 def start_export(
-    *, kind: str, key: int, stick: UsbStick, passphrase: str | None, by
+    *,
+    kind: str,
+    key: int,
+    stick: UsbStick,
+    passphrase: str | None,
+    by,
+    delivery: str = Package.Delivery.DOWNLOAD,
 ) -> HandoverJob:
-    """Ask a worker to write item `key` of `kind` to the stick's folder."""
+    """Ask a worker to write item `key` of `kind` for `stick`: kept for the officer to
+    download onto it (DOWNLOAD), or into its folder on this machine (FOLDER)."""
     from ..tasks import export_package
 
     source = handlers.source_for(kind)
@@ -66,6 +74,7 @@ def start_export(
             kind=kind,
             item_key=key,
             stick=stick,
+            delivery=delivery,
         )
         _keep_passphrase(job, passphrase)
         runner.enqueue(job, export_package, by=by, step="write")
@@ -73,7 +82,13 @@ def start_export(
 
 
 def start_import(
-    upload: UploadedFile, *, passphrase: str | None, giver_name: str, stick_label: str, by
+    upload: UploadedFile,
+    *,
+    passphrase: str | None,
+    giver_name: str,
+    stick_label: str,
+    by,
+    handed_at: dt.datetime | None = None,
 ) -> HandoverJob:
     """Keep the uploaded package (ciphertext) for a worker and ask it to import it."""
     from ..tasks import import_package
@@ -86,6 +101,7 @@ def start_import(
             filename=Path(upload.name or PACKAGE_FILE).name[:200],
             giver_name=giver_name.strip()[:100],
             stick_label=stick_label.strip()[:64],
+            handed_at=handed_at,
         )
         path = files.private_folder(job, create=True) / PACKAGE_FILE
         try:
@@ -133,19 +149,36 @@ def _refused(job: runner.JobRun, exc: BaseException) -> None:
         )
 
 
+def _export_message(row: HandoverJob, n: int) -> str:
+    """What the finished export says happened: kept for download, or written into the
+    stick's folder on this machine (named inside the data folder, never a full path)."""
+    if row.delivery == Package.Delivery.FOLDER:
+        return ngettext(
+            "%(n)d 件を USBメモリ %(stick)s のフォルダ(データフォルダの %(folder)s)に"
+            "書き込みました。受け渡し票を印刷してください。",
+            "%(n)d 件を USBメモリ %(stick)s のフォルダ(データフォルダの %(folder)s)に"
+            "書き込みました。受け渡し票を印刷してください。",
+            n,
+        ) % {"n": n, "stick": row.stick.label, "folder": usb_folder_shown(row.stick)}
+    return ngettext(
+        "%(n)d 件のパッケージを用意しました。まだUSBメモリには入っていません。"
+        "ダウンロードして USBメモリ %(stick)s に保存してください。",
+        "%(n)d 件のパッケージを用意しました。まだUSBメモリには入っていません。"
+        "ダウンロードして USBメモリ %(stick)s に保存してください。",
+        n,
+    ) % {"n": n, "stick": row.stick.label}
+
+
 def export_job(row: HandoverJob, job: runner.JobRun) -> None:
-    folder = usb_folder(row.stick)
+    if row.delivery == Package.Delivery.FOLDER:
+        folder = usb_folder(row.stick)
+    else:
+        folder = download_folder(row.organisation)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     def done(result: ExportResult) -> None:
-        n = result.package.record_count
         job.finish(
-            message=ngettext(
-                "%(n)d 件を USBメモリ %(stick)s に書き出しました。受け渡し票を印刷してください。",
-                "%(n)d 件を USBメモリ %(stick)s に書き出しました。受け渡し票を印刷してください。",
-                n,
-            )
-            % {"n": n, "stick": row.stick.label},
+            message=_export_message(row, result.package.record_count),
             package=result.package,
             slip=result.slip,
             passphrase_encrypted=b"",
@@ -160,6 +193,7 @@ def export_job(row: HandoverJob, job: runner.JobRun) -> None:
             stick=row.stick,
             passphrase=_passphrase_of(row),
             within=done,
+            delivery=row.delivery,
         )
     except Refusal as exc:
         _refused(job, exc)
@@ -171,8 +205,8 @@ def import_job(row: HandoverJob, job: runner.JobRun) -> None:
     def done(result: ImportResult) -> None:
         job.finish(
             message=ngettext(
-                "%(n)d 件を取り込みました。受け渡し票の内容を確認してください(C-O8)。",
-                "%(n)d 件を取り込みました。受け渡し票の内容を確認してください(C-O8)。",
+                "%(n)d 件を取り込みました。受け渡し票の内容を確認してください。",
+                "%(n)d 件を取り込みました。受け渡し票の内容を確認してください。",
                 result.created,
             )
             % {"n": result.created},
@@ -190,6 +224,7 @@ def import_job(row: HandoverJob, job: runner.JobRun) -> None:
             passphrase=_passphrase_of(row),
             giver_name=row.giver_name,
             stick_label=row.stick_label,
+            handed_at=row.handed_at,
             within=done,
             max_scrypt_work_factor=WEB_MAX_SCRYPT_WORK_FACTOR,
         )

@@ -6,6 +6,7 @@ A refusal stores nothing and is logged as `package.refused` with its code.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from .common import (
     WEB_MAX_SCRYPT_WORK_FACTOR,
     Refusal,
     Refused,
+    file_sha256,
     log_refusal,
     name_of,
     user_or_none,
@@ -51,6 +53,7 @@ def import_cases_package(
     giver_name: str = "",
     stick_label: str = "",
     max_scrypt_work_factor: int = WEB_MAX_SCRYPT_WORK_FACTOR,
+    handed_at: dt.datetime | None = None,
 ) -> ImportResult:
     """The contractor receives the ward's case package (see receive_package)."""
     return receive_package(
@@ -62,6 +65,7 @@ def import_cases_package(
         giver_name=giver_name,
         stick_label=stick_label,
         max_scrypt_work_factor=max_scrypt_work_factor,
+        handed_at=handed_at,
     )
 
 
@@ -76,6 +80,7 @@ def receive_package(
     stick_label: str = "",
     within: Callable[[ImportResult], None] | None = None,
     max_scrypt_work_factor: int = WEB_MAX_SCRYPT_WORK_FACTOR,
+    handed_at: dt.datetime | None = None,
 ) -> ImportResult:
     """Verify and decrypt a package and hand its records to the receiver registered for
     its kind, all or nothing; this side's slip is recorded as received. `within(result)`
@@ -131,6 +136,7 @@ def receive_package(
                 receiver_name=name_of(by),
                 by=by,
                 state=HandoverSlip.State.RECEIVED,
+                handed_at=handed_at,  # as on the ward's slip (else now)
             )
             if stick_label.strip():
                 slip.stick_label = stick_label.strip()[:64]
@@ -270,6 +276,7 @@ def _record_incoming(
                 digest=verified.digest,
                 size=path.stat().st_size,
                 filename=path.name[:200],
+                file_sha256=file_sha256(path),  # the same file as the giver's slip names
                 passphrase_protected=passphrase is not None,
                 manifest_created_at=m.created_at,
                 signing_fingerprint=orgkeys.partner_card(holder, sender).signing_fingerprint,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -21,6 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from genchi.access.roles import SIDE_OFFICE, has_role
@@ -31,7 +33,15 @@ from genchi.parties.selectors import does_office_work_on
 
 from .. import contract_keys, handlers, ledger, orgkeys
 from ..models import HandoverSlip, Package, UsbStick
-from .common import Refusal, Refused, log_refusal, name_of, refusal_message, user_or_none
+from .common import (
+    Refusal,
+    Refused,
+    file_sha256,
+    log_refusal,
+    name_of,
+    refusal_message,
+    user_or_none,
+)
 from .slips import issue_slip
 
 RESULT_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -54,8 +64,24 @@ class ExportResult:
 
 
 def usb_folder(stick: UsbStick) -> Path:
-    """The folder standing for a mounted stick in the web UI (a browser cannot write USB)."""
+    """The folder standing for a mounted stick when Genchi runs on the officer's PC
+    (settings.GENCHI_STICK_MOUNTED_HERE): a page can write there, not to a USB port."""
     return Path(settings.DATA_DIR) / "usb" / stick.owner.code / stick.label
+
+
+def usb_folder_shown(stick: UsbStick) -> str:
+    """How pages and the log name the stick's folder: inside the data folder, never the
+    machine's full path."""
+    return f"usb/{stick.owner.code}/{stick.label}/"
+
+
+def download_folder(owner: Organisation) -> Path:
+    """Where a package to be downloaded waits, encrypted, until its handover is confirmed."""
+    return Path(settings.DATA_DIR) / "outbox" / owner.code
+
+
+def server_copy(package: Package) -> Path:
+    return download_folder(package.holder) / package.filename
 
 
 def settle_staged(out_dir: Path, *, min_age: float = STAGING_GRACE_SECONDS) -> int:
@@ -87,10 +113,9 @@ def settle_staged(out_dir: Path, *, min_age: float = STAGING_GRACE_SECONDS) -> i
 
 def settle_staged_everywhere(*, min_age: float = STAGING_GRACE_SECONDS) -> int:
     """`settle_staged` in every stick folder of this installation."""
-    root = Path(settings.DATA_DIR) / "usb"
-    return sum(
-        settle_staged(folder, min_age=min_age) for folder in root.glob("*/*") if folder.is_dir()
-    )
+    data = Path(settings.DATA_DIR)
+    folders = [*(data / "usb").glob("*/*"), *(data / "outbox").glob("*")]
+    return sum(settle_staged(folder, min_age=min_age) for folder in folders if folder.is_dir())
 
 
 def _discard(written: WrittenPackage) -> None:
@@ -137,9 +162,12 @@ def export_batch(
     by=None,
     stick: UsbStick | None = None,
     passphrase: str | None = None,
+    delivery: str = Package.Delivery.FOLDER,
 ) -> ExportResult:
     """Write a sealed batch (anything with the `pk` of one) as the `cases` package."""
-    return send_item("cases", batch.pk, out_dir, by=by, stick=stick, passphrase=passphrase)
+    return send_item(
+        "cases", batch.pk, out_dir, by=by, stick=stick, passphrase=passphrase, delivery=delivery
+    )
 
 
 Within = Callable[["ExportResult"], None]
@@ -154,10 +182,13 @@ def send_item(
     stick: UsbStick | None = None,
     passphrase: str | None = None,
     within: Within | None = None,
+    delivery: str = Package.Delivery.FOLDER,
 ) -> ExportResult:
     """Write an item of the source registered for `kind` as an encrypted, signed package
     and open its handover slip; the source then moves the item on (e.g. handed over).
-    `within(result)` runs inside the transaction that records it (a job ends there)."""
+    `within(result)` runs inside the transaction that records it (a job ends there).
+    `delivery`: FOLDER writes into `out_dir` as the stick (or a folder the person chose);
+    DOWNLOAD keeps it in `out_dir` (the download folder) to be downloaded onto the stick."""
     source = handlers.source_for(kind)
     item = source.get(key) if source else None
     contract = item.contract if item else None
@@ -167,7 +198,14 @@ def send_item(
         if item is None:
             raise Refused("no_item", _("書き出す対象が見つかりません。"))
         return _send(
-            source, item, Path(out_dir), by=by, stick=stick, passphrase=passphrase, within=within
+            source,
+            item,
+            Path(out_dir),
+            by=by,
+            stick=stick,
+            passphrase=passphrase,
+            within=within,
+            delivery=delivery,
         )
     except Refusal as exc:
         log_refusal("package.export_refused", exc, contract=contract, kind=kind, item=key)
@@ -183,6 +221,7 @@ def _send(
     stick: UsbStick | None,
     passphrase: str | None,
     within: Within | None,
+    delivery: str,
 ) -> ExportResult:
     contract = item.contract
     sender, recipient = parties_of(contract, source.side)
@@ -227,6 +266,8 @@ def _send(
                 batch_code=item.code,
                 stick=stick,
                 passphrase_protected=passphrase is not None,
+                delivery=delivery,
+                folder=_folder_label(out_dir, stick) if delivery == Package.Delivery.FOLDER else "",
             )
             source.mark_sent(item, package)
             loan = ledger.record_package_written(stick, package, by=by) if stick else None
@@ -359,7 +400,10 @@ def _record_outgoing(
     stick: UsbStick | None = None,
     passphrase_protected: bool = False,
     answers: str | None = None,
+    delivery: str = Package.Delivery.FOLDER,
+    folder: str = "",
 ) -> Package:
+    sha256 = file_sha256(written.path)
     package = Package.objects.create(
         package_id=uuid.UUID(written.package_id),
         holder=sender,
@@ -379,6 +423,8 @@ def _record_outgoing(
         stick=stick,
         answers=uuid.UUID(answers) if answers else None,
         by=user_or_none(by),
+        delivery=delivery,
+        file_sha256=sha256,
     )
     record(
         "package.exported",
@@ -392,10 +438,120 @@ def _record_outgoing(
             "batch": batch_code,
             "stick": stick.label if stick else "",
             "file": written.path.name,
+            "file_sha256": sha256,
             "passphrase": passphrase_protected,
+            # Which happened: kept for download, or written into a folder on this machine.
+            "delivery": delivery,
+            "folder": folder,
         },
     )
     return package
+
+
+def _folder_label(out_dir: Path, stick: UsbStick | None) -> str:
+    """The folder a package was written into, as the log names it: the stick's folder
+    inside the data folder, or the last part of a folder the person chose."""
+    if stick is not None and out_dir == usb_folder(stick):
+        return usb_folder_shown(stick)
+    return out_dir.name
+
+
+# --- the download of a package kept on the server ---------------------------------------
+
+
+def downloadable(package: Package) -> bool:
+    """The rule: a package kept for download may be downloaded, any number of times (each
+    logged), until its handover is confirmed; then the server's copy is deleted."""
+    slip = getattr(package, "slip", None)
+    return (
+        package.direction == Package.Direction.OUTGOING
+        and package.delivery == Package.Delivery.DOWNLOAD
+        and package.server_copy_removed_at is None
+        and (slip is None or slip.state != HandoverSlip.State.CONFIRMED)
+    )
+
+
+def download_package(package: Package, *, by) -> Path:
+    """Record one download of `package` by `by` (the log entry, the count, the ledger
+    line for its stick) and give the file to send. Refused when the rule above no longer
+    allows it or the person may not send for the contract."""
+    try:
+        _require_may_send(
+            by,
+            package.contract,
+            "ward" if package.sender_id == package.contract.ward_id else "contractor",
+            not_allowed=_("このパッケージをダウンロードする権限がありません。"),
+        )
+        with transaction.atomic():
+            locked = Package.objects.select_for_update().get(pk=package.pk)
+            path = server_copy(locked)
+            if not downloadable(locked) or not path.is_file():
+                raise Refused(
+                    "not_downloadable",
+                    _(
+                        "このパッケージはもうダウンロードできません"
+                        "(受け渡しが確認済みになり、サーバー上のファイルは削除されました)。"
+                    ),
+                )
+            locked.download_count += 1
+            locked.last_downloaded_at = timezone.now()
+            locked.last_downloaded_by = user_or_none(by)
+            locked.save(
+                update_fields=["download_count", "last_downloaded_at", "last_downloaded_by"]
+            )
+            ledger.record_package_downloaded(locked, by=by)
+            record(
+                "package.downloaded",
+                obj=locked,
+                contract=locked.contract,
+                detail={
+                    "package_id": str(locked.package_id),
+                    "file": locked.filename,
+                    "file_sha256": locked.file_sha256,
+                    "stick": locked.stick.label if locked.stick_id else "",
+                    "n": locked.download_count,
+                    "by": name_of(by),
+                },
+            )
+    except Refusal as exc:
+        log_refusal(
+            "package.download_refused", exc, contract=package.contract, package=package.short_id
+        )
+        raise
+    package.download_count = locked.download_count
+    return path
+
+
+def remove_server_copy(package: Package) -> bool:
+    """Overwrite and delete the server's copy of a download package (its handover is
+    confirmed: the copy on the stick is the one that counts). True if there was one."""
+    if package.delivery != Package.Delivery.DOWNLOAD or package.server_copy_removed_at:
+        return False
+    path = server_copy(package)
+    existed = path.is_file() and not path.is_symlink()
+    with transaction.atomic():
+        package.server_copy_removed_at = timezone.now()
+        Package.objects.filter(pk=package.pk).update(
+            server_copy_removed_at=package.server_copy_removed_at
+        )
+        record(
+            "package.server_copy_removed",
+            obj=package,
+            contract=package.contract,
+            detail={"package_id": str(package.package_id), "file": package.filename},
+        )
+    # The file goes last, once its entry is written (as a stick's wipe does): a removal
+    # that could not be logged leaves it in place.
+    if existed:
+        size = path.stat().st_size
+        with open(path, "r+b") as fh:
+            written = 0
+            while written < size:
+                written += fh.write(secrets.token_bytes(min(1024 * 1024, size - written)))
+            fh.flush()
+            os.fsync(fh.fileno())
+        path.unlink()
+    return existed
 
 
 def _write_error(exc: OSError) -> str:

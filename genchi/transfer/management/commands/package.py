@@ -1,5 +1,8 @@
+import datetime as dt
 import json
 from pathlib import Path
+
+from django.utils import timezone
 
 from genchi.core.commands import CommandError, GenchiCommand
 from genchi.core.wareki import format_datetime
@@ -45,6 +48,11 @@ class Command(GenchiCommand):
         imp.add_argument("--user", help="受け取った取扱責任者・取扱者のユーザー名")
         imp.add_argument("--giver", default="", help="渡した区職員の氏名(票の記載どおり)")
         imp.add_argument("--stick", default="", help="USBメモリの管理番号(票の記載どおり)")
+        imp.add_argument(
+            "--handed-at",
+            default="",
+            help="受け渡し日時(票の記載どおり、例: 2026-12-01 14:05)。省略すると今",
+        )
         inspect = sub.add_parser(
             "inspect", help="マニフェストと署名の状態を表示(個人情報は表示しない)"
         )
@@ -83,12 +91,23 @@ class Command(GenchiCommand):
         self.stdout.write(f"書き出しました: {result.path.name}")
         self.stdout.write(f"  パッケージID: {p.package_id}")
         self.stdout.write(f"  ダイジェスト: {p.digest}")
+        self.stdout.write(f"  ファイルの SHA-256: {p.file_sha256}")
         self.stdout.write(f"  件数:         {p.record_count}")
         self.stdout.write(f"  受け渡し票:   {result.slip.number}(発行済み)")
 
     def _import(
-        self, *, file, contract=None, passphrase_file=None, user=None, giver="", stick="", **_
+        self,
+        *,
+        file,
+        contract=None,
+        passphrase_file=None,
+        user=None,
+        giver="",
+        stick="",
+        handed_at="",
+        **_,
     ):
+        when = _handed_at(handed_at)
         try:
             result = services.import_cases_package(
                 file,
@@ -98,6 +117,7 @@ class Command(GenchiCommand):
                 giver_name=giver,
                 stick_label=stick,
                 max_scrypt_work_factor=services.COMMAND_MAX_SCRYPT_WORK_FACTOR,
+                handed_at=when,
             )
         except services.Refusal as exc:
             raise refusal(exc) from None
@@ -182,3 +202,14 @@ class Command(GenchiCommand):
 
 def _json_dumps(value) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def _handed_at(text: str) -> dt.datetime | None:
+    """The handover time as typed from the slip (local time), or None for now."""
+    if not text.strip():
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise CommandError(f"受け渡し日時の形式が違います: {text}(例: 2026-12-01 14:05)") from None
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
