@@ -30,7 +30,6 @@ def request_chain_check(*, by) -> ChainCheck:
 def run_chain_check(check: ChainCheck, job: runner.JobRun) -> None:
     """The job's work: verify everything, then store the result with its log entry."""
     result = chain.verify()
-    refresh_statistics()  # the log has grown since: the audit page plans from fresh figures
     problems = [problem.text for problem in result.problems]
     with transaction.atomic():
         job.finish(
@@ -45,3 +44,6 @@ def run_chain_check(check: ChainCheck, job: runner.JobRun) -> None:
             obj=check,
             detail={"ok": result.ok, "entries": result.count, "problems": problems},
         )
+    # The log has grown since the last check: the audit page plans from fresh figures.
+    # After the result is stored, so a check that could not store it changed nothing.
+    refresh_statistics()
