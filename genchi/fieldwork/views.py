@@ -11,18 +11,22 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST, require_safe
 
 from genchi.access.policy import permits, policy
 from genchi.access.roles import CONTRACTOR_OFFICE, CONTRACTOR_ROLES
+from genchi.geo.maps import MapLayers
 
 from . import selectors, services
 from .addresses import address_fields
 from .forms import AssignForm, CaseFilterForm
 
 CASES_PER_PAGE = 100
+# A contract has at most a few hundred cases; the map shows the filtered ones up to this.
+MAP_LIMIT = 2000
 
 
 def _filtered(request):
@@ -53,10 +57,34 @@ def _filtered(request):
     return form, qs, surveyors
 
 
+def _case_map(qs) -> tuple[MapLayers, int, int]:
+    """The filtered cases on a map, coloured by surveyor, each surveyor's area as a hull;
+    (layers, cases drawn, cases without a place). Every case drawn is logged as shown."""
+    cases = list(
+        qs.select_related("contract", "surveyor").order_by("contract_id", "id")[:MAP_LIMIT]
+    )
+    layers = MapLayers()
+    unplaced = 0
+    for case in cases:
+        if case.surveyor_id is None:
+            group = layers.group("none", _("未割当"), neutral=True)
+        else:
+            group = layers.group(str(case.surveyor_id), str(case.surveyor))
+        url = reverse("fieldwork:case_detail", args=[case.contract.code, case.case_ref])
+        if not layers.marker(case.lat, case.lng, label=case.case_ref, group=group, href=url):
+            unplaced += 1
+    for key in layers.groups:
+        if key != "none":
+            layers.hull_of_markers(key)
+    selectors.log_case_list_view(cases, view="case_map")
+    return layers, len(cases) - unplaced, unplaced
+
+
 @require_safe
 @policy(CONTRACTOR_ROLES, personal_data=True, description="受領した案件の一覧")
 def case_list(request):
     form, qs, surveyors = _filtered(request)
+    case_map, mapped, unplaced = _case_map(qs)
     paginator = Paginator(
         qs.select_related("contract", "received_in", "surveyor").order_by("contract_id", "id"),
         CASES_PER_PAGE,
@@ -79,6 +107,10 @@ def case_list(request):
             "can_assign": can_assign,
             "assign_form": AssignForm(surveyors=surveyors) if can_assign else None,
             "next": request.get_full_path(),
+            "case_map": case_map,
+            "mapped": mapped,
+            "unplaced": unplaced,
+            "map_limit": MAP_LIMIT,
         },
     )
 

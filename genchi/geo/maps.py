@@ -74,10 +74,12 @@ class MapLayers:
     hulls: list[dict] = field(default_factory=list)
     routes: list[dict] = field(default_factory=list)
 
-    def group(self, key: str, label: str) -> str:
-        """Declare a group once; its colour comes from the palette in order of declaration."""
+    def group(self, key: str, label: str, *, neutral: bool = False) -> str:
+        """Declare a group once; its colour comes from the palette in order of declaration,
+        or is the neutral grey (`neutral`: what is nobody's yet, e.g. unassigned cases)."""
         if key not in self.groups:
-            colour = PALETTE[len(self.groups) % len(PALETTE)]
+            coloured = sum(1 for g in self.groups.values() if g["color"] != UNGROUPED)
+            colour = UNGROUPED if neutral else PALETTE[coloured % len(PALETTE)]
             self.groups[key] = {"label": label, "color": colour}
         return key
 

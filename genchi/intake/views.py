@@ -27,6 +27,7 @@ from genchi.audit.chain import record
 from genchi.core.formulas import neutralise_formula
 from genchi.core.wareki import WarekiError, fiscal_year_label
 from genchi.geo import normalize
+from genchi.geo.maps import MapLayers
 from genchi.jobs.outcomes import interrupt_if_stale
 
 from . import selectors, services
@@ -400,6 +401,8 @@ def _case_page(request, case: Case, form: AddressForm | None):
     except ValueError:
         notes = {}
     tax_year, amount = notes.get("tax_year"), notes.get("amount_owed")
+    location = MapLayers()
+    location.marker(case.lat, case.lng, label=f"{case.pref}{case.city}{case.town}")
     return render(
         request,
         "intake/case_detail.html",
@@ -410,6 +413,7 @@ def _case_page(request, case: Case, form: AddressForm | None):
             "tax_year": _tax_year_text(tax_year),
             "amount": f"{amount:,}" if isinstance(amount, int) else "",
             "batches": list(case.batches.select_related("contract")),
+            "location": location if not location.empty else None,
         },
     )
 

@@ -195,3 +195,32 @@ def test_a_case_received_before_addresses_were_read_is_read_on_display(
     page = client_for(Role.HANDLER).get(f"/fieldwork/cases/{contract.code}/{received[0].case_ref}/")
     assert "東京都練馬区豊玉北" in page.content.decode()
     assert SurveyCase.objects.get(pk=received[0].pk).geocode_level == 0  # nothing stored
+
+
+def _map_data(body: str) -> dict:
+    import json
+    import re
+
+    found = re.search(
+        r'<script id="case-list-map-data" type="application/json">(.*?)</script>', body, re.S
+    )
+    return json.loads(found.group(1)) if found else {"markers": [], "groups": {}, "hulls": []}
+
+
+def test_the_map_shows_each_surveyors_cases_in_their_colour(received, people, contract, client_for):
+    surveyor = people[Role.SURVEYOR]
+    assign_cases(contract, [c.case_ref for c in received[:3]], surveyor, by=people[Role.MANAGER])
+    manager = _map_data(client_for(Role.MANAGER).get("/fieldwork/cases/").content.decode())
+    placed = {m["label"]: m for m in manager["markers"]}
+    assert set(placed) == {c.case_ref for c in received}  # every case here reads to a town
+    assigned_colour = manager["groups"][str(surveyor.pk)]["color"]
+    assert manager["groups"]["none"]["color"] == "#7A7A7A"  # unassigned: neutral grey
+    assert {placed[c.case_ref]["color"] for c in received[:3]} == {assigned_colour}
+    assert placed[received[3].case_ref]["color"] == "#7A7A7A"
+    assert placed[received[0].case_ref]["href"].startswith("/fieldwork/cases/")
+    assert [h["group"] for h in manager["hulls"]] == [str(surveyor.pk)]
+    # The surveyor's map holds their own cases only (C-S2.4), and drawing it is logged.
+    own = _map_data(client_for(Role.SURVEYOR).get("/fieldwork/cases/").content.decode())
+    assert {m["label"] for m in own["markers"]} == {c.case_ref for c in received[:3]}
+    logged = AuditEntry.objects.filter(action="survey_case.list_viewed", detail__view="case_map")
+    assert logged.count() == 2

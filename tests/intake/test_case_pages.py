@@ -289,7 +289,11 @@ def test_pages_show_names_words_and_formatted_values(client_for, contract):
     detail = client.get(f"/cases/{case.ref}/").content.decode()
     assert "<title>山田 太郎" in detail and case.short_ref in detail
     assert "8,000 円" in detail and "令和4年度" in detail and ">2022<" not in detail
-    assert case.lat and case.lat not in detail and case.lng not in detail
+    # No raw coordinates to read: a small map instead, whose data carries the point.
+    shown = re.sub(r'<script id="case-map-data".*?</script>', "", detail, flags=re.S)
+    assert case.lat and case.lat not in shown and case.lng not in shown
+    assert 'data-map="case-map-data"' in detail
+    assert f'"lat": {float(case.lat)}' in detail
     assert "(J3)" not in detail and "(C-O" not in detail
     batch = services.create_batch(contract, title="6月分", priority="amount_desc")
     page = client.get(f"/batches/{batch.pk}/").content.decode()

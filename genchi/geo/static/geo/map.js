@@ -76,7 +76,10 @@
       if (m.label) marker.bindTooltip(m.label);
       if (m.href) marker.on("click", function () { window.location.href = m.href; });
     });
-    if (drawn.getLayers().length) {
+    if (data.markers.length === 1 && !data.hulls.length && !data.routes.length) {
+      // One place: the town and its neighbours' names around it.
+      map.setView([data.markers[0].lat, data.markers[0].lng], 12);
+    } else if (drawn.getLayers().length) {
       map.fitBounds(drawn.getBounds(), { padding: [24, 24], maxZoom: 14 });
     } else {
       map.fitBounds(JAPAN);
