@@ -26,6 +26,7 @@ from genchi.jobs.models import JobState
 from genchi.parties.models import Contract
 from genchi.vault import contract_scope, decrypt, encrypt
 
+from ..messages import dumps, render
 from ..models import HOLDER, ImportRun, MappingPreset
 from .imports import (
     MAX_KEPT_ISSUES,
@@ -33,7 +34,7 @@ from .imports import (
     ImportReport,
     Progress,
     check_file,
-    summary_message,
+    summary_parts,
 )
 
 
@@ -47,7 +48,8 @@ def _apply_counts(run: ImportRun, report: ImportReport) -> None:
     run.error_rows = report.error_rows
     run.duplicate_rows = report.duplicate_rows
     run.error_row_numbers = report.error_row_numbers[:MAX_KEPT_ISSUES]
-    run.message = summary_message(report)
+    run.message_parts = summary_parts(report)
+    run.message = render(run.message_parts)
 
 
 def _audit_detail(run: ImportRun, report: ImportReport) -> dict[str, Any]:
@@ -187,7 +189,7 @@ def check_run(run: ImportRun, *, job: runner.JobRun | None = None) -> ImportRepo
             job.finish(
                 state=JobState.REFUSED if report.message else JobState.SUCCEEDED,
                 outcome="refused" if report.message else "ok",
-                message=run.message,
+                message=dumps(run.message_parts),
             )
     return report
 
@@ -234,7 +236,7 @@ def commit_run(
         _log_outcome("intake.import.committed", run, report)
         run.save()  # the run's row is locked last: its job's heartbeat goes on until here
         if job:
-            job.finish(message=run.message)
+            job.finish(message=dumps(run.message_parts))
 
     try:
         data = _decrypt_run_data(run, "file", run.payload)
@@ -245,7 +247,11 @@ def commit_run(
                 run.save()
                 _log_outcome("intake.import.refused", run, report)
                 if job:
-                    job.finish(state=JobState.REFUSED, outcome="refused", message=run.message)
+                    job.finish(
+                        state=JobState.REFUSED,
+                        outcome="refused",
+                        message=dumps(run.message_parts),
+                    )
     except BaseException:
         # Nothing was stored, so the check still holds: the run can be committed again.
         _set_status_back(run, ImportRun.Status.COMMITTING, ImportRun.Status.CHECKED)
