@@ -50,7 +50,7 @@ _ERA_YEAR = re.compile(rf"^({_ERA_NAMES})(元|\d{{1,2}})年?度?$", re.IGNORECAS
 DUPLICATE = "duplicate"  # a row not stored because the person is there already
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Issue:
     row: int
     field: str  # field name (e.g. "name"), "" for the whole row

@@ -177,11 +177,15 @@ def _log_outcome(action: str, run: ImportRun, report: ImportReport) -> None:
 def check_run(run: ImportRun, *, job: runner.JobRun | None = None) -> ImportReport:
     """The preview: prove every row and keep the (encrypted) report; stores no case."""
     data = _decrypt_run_data(run, "file", run.payload)
+    # The kept file is not written back: drop its ciphertext while the rows are proven
+    # (deferred: read from the database again if anything asks for it).
+    del run.payload
     report = _prove(run, data, store=False, job=job)
+    del data
     run.status = ImportRun.Status.REFUSED if report.message else ImportRun.Status.CHECKED
     run.checked_at = timezone.now()
     with transaction.atomic():
-        run.save()
+        run.save(update_fields=_fields_but_payload())
         _log_outcome(
             "intake.import.refused" if report.message else "intake.import.checked", run, report
         )
@@ -192,6 +196,15 @@ def check_run(run: ImportRun, *, job: runner.JobRun | None = None) -> ImportRepo
                 message=dumps(run.message_parts),
             )
     return report
+
+
+def _fields_but_payload() -> list[str]:
+    """What `save()` writes of a run, minus its kept file (the job's columns aside)."""
+    return [
+        f.name
+        for f in ImportRun._meta.concrete_fields
+        if not f.primary_key and not f.name.startswith("job_") and f.name != "payload"
+    ]
 
 
 def _set_status_back(run: ImportRun, busy: str, before: str) -> None:
@@ -240,11 +253,14 @@ def commit_run(
 
     try:
         data = _decrypt_run_data(run, "file", run.payload)
+        # Only its emptying is written back (`committed`); a refusal leaves it as it is.
+        del run.payload
         report = _prove(run, data, store=True, excluded=excluded, job=job, then=committed)
+        del data
         if not report.stored:
             run.status = ImportRun.Status.REFUSED
             with transaction.atomic():
-                run.save()
+                run.save(update_fields=_fields_but_payload())
                 _log_outcome("intake.import.refused", run, report)
                 if job:
                     job.finish(
