@@ -327,3 +327,35 @@ def test_an_unticked_confirmation_says_what_to_confirm(field, words):
     assert not form.is_valid()
     message = form.errors[field][0]
     assert words in message and "このフィールドは必須です" not in message
+
+
+def test_large_buffers_go_back_to_the_system_where_glibc_runs():
+    import platform
+
+    from genchi.core.memory import return_large_buffers
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("not glibc")
+    assert return_large_buffers() is True
+
+
+def test_the_kept_file_is_let_go_before_its_rows_are_proven(client_for, contract, good_csv):
+    """The run's ciphertext is not held beside the file while rows are proven, and the
+    run is saved without writing the file back."""
+    from genchi.intake.services import runs
+
+    run = runs.create_run(contract, good_csv, filename="a.csv")
+    seen = []
+    prove = runs._prove
+
+    def watching(run, data, **kwargs):
+        seen.append("payload" in run.__dict__)
+        return prove(run, data, **kwargs)
+
+    import unittest.mock
+
+    with unittest.mock.patch.object(runs, "_prove", watching):
+        runs.check_run(run)
+    assert seen == [False]
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.CHECKED and bytes(run.payload)  # still kept

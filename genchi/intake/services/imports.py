@@ -22,6 +22,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop as N_
 
+from genchi.core.memory import return_large_buffers
 from genchi.parties.models import Contract
 from genchi.vault.fields import EncryptedTextField
 
@@ -364,6 +365,7 @@ def check_file(
     inside the storing transaction once every row is written, so the caller records its
     outcome in the same commit as the rows."""
     started = time.monotonic()
+    return_large_buffers()  # a freed copy of the file leaves resident memory (core.memory)
     options = options or ImportOptions()
     report = ImportReport()
     try:

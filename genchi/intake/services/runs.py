@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from genchi.audit.chain import record
+from genchi.core.memory import return_large_buffers
 from genchi.jobs import runner
 from genchi.jobs.models import JobState
 from genchi.parties.models import Contract
@@ -118,6 +119,19 @@ def _decrypt_run_data(run: ImportRun, purpose: str, blob: bytes) -> bytes:
     return zlib.decompress(decrypt(scope, f"intake:{purpose}:{run.pk}", blob))
 
 
+def _take_kept_file(run: ImportRun) -> bytes:
+    """The run's kept file, its ciphertext let go first (deferred: read again from the
+    database if anything asks for it): at most the compressed file and the file are in
+    memory together, never the ciphertext beside them (issue 13)."""
+    return_large_buffers()
+    blob = run.payload
+    del run.payload
+    scope = contract_scope(run.contract_id, HOLDER)
+    compressed = decrypt(scope, f"intake:file:{run.pk}", blob)
+    del blob
+    return zlib.decompress(compressed)
+
+
 def _options_of(run: ImportRun, exclude_rows: Iterable[int] = ()) -> ImportOptions:
     return ImportOptions(
         encoding=run.encoding_override,
@@ -176,10 +190,7 @@ def _log_outcome(action: str, run: ImportRun, report: ImportReport) -> None:
 
 def check_run(run: ImportRun, *, job: runner.JobRun | None = None) -> ImportReport:
     """The preview: prove every row and keep the (encrypted) report; stores no case."""
-    data = _decrypt_run_data(run, "file", run.payload)
-    # The kept file is not written back: drop its ciphertext while the rows are proven
-    # (deferred: read from the database again if anything asks for it).
-    del run.payload
+    data = _take_kept_file(run)  # not written back: the run is saved without it
     report = _prove(run, data, store=False, job=job)
     del data
     run.status = ImportRun.Status.REFUSED if report.message else ImportRun.Status.CHECKED
@@ -252,9 +263,8 @@ def commit_run(
             job.finish(message=dumps(run.message_parts))
 
     try:
-        data = _decrypt_run_data(run, "file", run.payload)
         # Only its emptying is written back (`committed`); a refusal leaves it as it is.
-        del run.payload
+        data = _take_kept_file(run)
         report = _prove(run, data, store=True, excluded=excluded, job=job, then=committed)
         del data
         if not report.stored:
