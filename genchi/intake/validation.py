@@ -38,7 +38,8 @@ MAX_LENGTH = {
     "tax_year": 16,
     "notes": 1000,
 }
-ADDRESS_CACHE_SIZE = 20_000
+# Small: a list has few people per address, so a larger cache mostly holds memory.
+ADDRESS_CACHE_SIZE = 5_000
 _HYPHENS = re.compile("[-‐‑‒–—―−ー－﹣]")
 _SPACES = re.compile(r"\s+")
 _KANA_OK = re.compile(r"^[\u3040-\u309F\u30A0-\u30FF\u31F0-\u31FF\uFF65-\uFF9F 　ー・]+$")
