@@ -12,14 +12,16 @@ import unicodedata
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_noop as N_
+
+from .messages import Part, part
 
 IGNORE = "_ignore"
 
 # Field name → (label, synonyms). Order is the order of the column table in the docs.
 FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "taxpayer_no": (
-        gettext_lazy("宛名番号"),
+        N_("宛名番号"),
         (
             "宛名番号",
             "納税者番号",
@@ -30,35 +32,35 @@ FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "name": (
-        gettext_lazy("氏名"),
+        N_("氏名"),
         ("氏名", "名前", "納税者氏名", "滞納者氏名", "納税義務者氏名", "氏名漢字", "漢字氏名"),
     ),
     "name_kana": (
-        gettext_lazy("フリガナ"),
+        N_("フリガナ"),
         ("フリガナ", "カナ", "ふりがな", "氏名カナ", "カナ氏名", "氏名フリガナ", "フリガナ氏名"),
     ),
     "postal_code": (
-        gettext_lazy("郵便番号"),
+        N_("郵便番号"),
         ("郵便番号", "〒", "郵便", "転出先郵便番号", "現住所郵便番号"),
     ),
     "address": (
-        gettext_lazy("住所"),
+        N_("住所"),
         ("住所", "現住所", "転出先住所", "住所1", "所在地", "居所"),
     ),
     "building_line": (
-        gettext_lazy("方書"),
+        N_("方書"),
         ("方書", "建物名", "建物名・部屋番号", "建物名部屋番号", "住所2", "方書き", "アパート名"),
     ),
     # Ward-internal: kept for the ward's own prioritising, never handed over (J3).
     "amount_owed": (
-        gettext_lazy("滞納額"),
+        N_("滞納額"),
         ("滞納額", "滞納金額", "滞納税額", "未納額", "金額", "税額", "滞納額合計"),
     ),
     "tax_year": (
-        gettext_lazy("課税年度"),
+        N_("課税年度"),
         ("年度", "課税年度", "賦課年度", "最古年度", "滞納年度"),
     ),
-    "notes": (gettext_lazy("備考"), ("備考", "メモ", "摘要", "特記事項")),
+    "notes": (N_("備考"), ("備考", "メモ", "摘要", "特記事項")),
 }
 REQUIRED_FIELDS = ("name", "address")
 WARD_INTERNAL_FIELDS = ("taxpayer_no", "name_kana", "amount_owed", "tax_year", "notes")
@@ -81,11 +83,11 @@ for _field, (_label, _names) in FIELDS.items():
 def field_label(name: str) -> str:
     if name == IGNORE:
         return _("取り込まない")
-    return str(FIELDS[name][0]) if name in FIELDS else name
+    return _(FIELDS[name][0]) if name in FIELDS else name
 
 
 def field_choices() -> list[tuple[str, str]]:
-    return [(IGNORE, _("取り込まない"))] + [(k, str(v[0])) for k, v in FIELDS.items()]
+    return [(IGNORE, _("取り込まない"))] + [(k, _(v[0])) for k, v in FIELDS.items()]
 
 
 @dataclass(frozen=True)
@@ -102,25 +104,38 @@ class ColumnMap:
     def ok(self) -> bool:
         return not (self.unknown or self.missing or self.duplicated)
 
-    def problems(self) -> list[str]:
+    def problems(self) -> list[list[Part]]:
+        """What stops the file, each problem as stored message parts."""
         out = []
         if self.missing:
             out.append(
-                _("必須の列がありません: %(cols)s")
-                % {"cols": "、".join(field_label(f) for f in self.missing)}
+                [
+                    part(
+                        N_("必須の列がありません: %(cols)s"),
+                        cols=[part(FIELDS[f][0]) for f in self.missing],
+                    )
+                ]
             )
         if self.unknown:
             out.append(
-                _(
-                    "不明な列があります: %(cols)s。列の対応を指定してください"
-                    "(不要な列は「取り込まない」を選びます)。"
-                )
-                % {"cols": "、".join(h or _("(空の見出し)") for h in self.unknown)}
+                [
+                    part(
+                        N_(
+                            "不明な列があります: %(cols)s。列の対応を指定してください"
+                            "(不要な列は「取り込まない」を選びます)。"
+                        ),
+                        cols=[part(h) if h else part(N_("(空の見出し)")) for h in self.unknown],
+                    )
+                ]
             )
         if self.duplicated:
             out.append(
-                _("同じ項目に複数の列が対応しています: %(cols)s")
-                % {"cols": "、".join(field_label(f) for f in self.duplicated)}
+                [
+                    part(
+                        N_("同じ項目に複数の列が対応しています: %(cols)s"),
+                        cols=[part(FIELDS[f][0]) for f in self.duplicated],
+                    )
+                ]
             )
         return out
 

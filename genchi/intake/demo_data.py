@@ -183,7 +183,13 @@ def _tax_year(rng: random.Random) -> str:
     return str(year)
 
 
-def generate(count: int, *, seed: int = 2026, exclude_city: str = "東京都新宿区") -> list[dict]:
+# The seed of the demo's list (`genchi demo`): `genchi cases generate` picks another.
+DEMO_SEED = 2026
+
+
+def generate(
+    count: int, *, seed: int = DEMO_SEED, exclude_city: str = "東京都新宿区"
+) -> list[dict]:
     """`count` synthetic taxpayers (dicts keyed by HEADER)."""
     rng = random.Random(seed)
     pool = town_pool(exclude_city=exclude_city)
@@ -243,7 +249,7 @@ def to_xlsx_bytes(rows: Iterable[dict], *, sheet: str = "滞納者一覧") -> by
     return buffer.getvalue()
 
 
-def write_files(count: int, folder: Path, *, seed: int = 2026) -> tuple[Path, Path]:
+def write_files(count: int, folder: Path, *, seed: int = DEMO_SEED) -> tuple[Path, Path]:
     """Write the same taxpayers as CP932 CSV and XLSX; returns both paths."""
     rows = generate(count, seed=seed)
     folder.mkdir(parents=True, exist_ok=True)

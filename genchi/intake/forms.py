@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .columns import field_choices, map_columns, normalise_header
+from .columns import IGNORE, REQUIRED_FIELDS, field_choices, map_columns, normalise_header
 from .models import Case
 from .reader import MAX_FILE_BYTES
 from .services import PRIORITIES
@@ -70,18 +70,27 @@ class MappingForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.header = header
         auto = map_columns(header, current)
+        choices = [
+            (name, _("%(field)s(必須)") % {"field": label} if name in REQUIRED_FIELDS else label)
+            for name, label in field_choices()
+        ]
         by_index = {index: field for field, index in auto.by_field.items()}
         for index, title in enumerate(header):
             key = normalise_header(title)
             initial = current.get(key) or by_index.get(index) or "_ignore"
+            # Not "required" as a field: every column has a choice (取り込まない by default),
+            # and what must be chosen is 氏名 and 住所, marked in the choices (issue 13).
             self.fields[f"col_{index}"] = forms.ChoiceField(
-                label=title or _("(空の見出し)"), choices=field_choices(), initial=initial
+                label=title or _("(空の見出し)"),
+                choices=choices,
+                initial=initial,
+                required=False,
             )
         self.order_fields([f"col_{i}" for i in range(len(header))] + ["save_as"])
 
     def mapping(self) -> dict[str, str]:
         return {
-            normalise_header(title): self.cleaned_data[f"col_{index}"]
+            normalise_header(title): self.cleaned_data.get(f"col_{index}") or IGNORE
             for index, title in enumerate(self.header)
         }
 

@@ -2,6 +2,7 @@ import uuid
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from genchi.core.models import RecordedBy, actor
@@ -212,6 +213,10 @@ class ImportRun(RecordedBy, JobRow):
         _("状態"), max_length=16, choices=Status.choices, default=Status.UPLOADED
     )
     message = models.TextField(_("結果"), blank=True)
+    # The same outcome as stored message parts (genchi.intake.messages), shown in the
+    # reader's language; `message` keeps the words in the language of the run's job for
+    # the command line and rows written before the parts were kept.
+    message_parts = models.JSONField(_("結果(言語によらない形)"), default=list, blank=True)
     total_rows = models.PositiveIntegerField(_("行数"), default=0)
     good_rows = models.PositiveIntegerField(_("正常"), default=0)
     warning_rows = models.PositiveIntegerField(_("警告"), default=0)
@@ -231,6 +236,17 @@ class ImportRun(RecordedBy, JobRow):
         return f"{self.contract.code} #{self.pk} {self.filename}"
 
     @property
+    def message_text(self) -> str:
+        """The outcome in the reader's language (the stored words for older rows)."""
+        from .messages import render
+
+        return render(self.message_parts) if self.message_parts else self.message
+
+    @property
+    def excluded_count(self) -> int:
+        return len(self.excluded_rows or [])
+
+    @property
     def can_commit(self) -> bool:
         return self.status == self.Status.CHECKED
 
@@ -244,29 +260,34 @@ class ImportRun(RecordedBy, JobRow):
         # commit goes back to checked, so one click commits again; a check goes back to
         # uploaded, and the kept file is checked again with one click.
         if self.status == self.Status.COMMITTING:
-            return {
-                "status": self.Status.CHECKED,
-                "message": _(
+            return _stored_message(
+                self.Status.CHECKED,
+                gettext_noop(
                     "登録が中断されました(ワーカーの停止など)。何も登録していません。"
                     "もう一度「登録する」を押してください。"
                 ),
-            }
-        return {
-            "status": self.Status.UPLOADED,
-            "message": _(
+            )
+        return _stored_message(
+            self.Status.UPLOADED,
+            gettext_noop(
                 "検査が中断されました(ワーカーの停止など)。"
                 "「もう一度検査する」を押すと、受け付けたファイルをもう一度検査します。"
             ),
-        }
+        )
 
     def job_failed_changes(self) -> dict:
         # Nothing was stored: a failed commit leaves the run checked (commit again), a
         # failed check leaves it uploaded (check again), each saying what happened.
         checked = self.status in (self.Status.COMMITTING, self.Status.CHECKED)
-        return {
-            "status": self.Status.CHECKED if checked else self.Status.UPLOADED,
-            "message": _("処理中にエラーが発生しました。何も登録していません。"),
-        }
+        return _stored_message(
+            self.Status.CHECKED if checked else self.Status.UPLOADED,
+            gettext_noop("処理中にエラーが発生しました。何も登録していません。"),
+        )
+
+
+def _stored_message(status: str, msgid: str) -> dict:
+    """A run's new status and its message, as words (for the command line) and as parts."""
+    return {"status": status, "message": gettext(msgid), "message_parts": [{"text": msgid}]}
 
 
 class MappingPreset(RecordedBy):

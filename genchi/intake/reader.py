@@ -8,13 +8,16 @@ whose message is Japanese and meant for the person who uploaded the file.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
+
+from .messages import Part, part, render
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_XLSX_UNCOMPRESSED = 512 * 1024 * 1024  # a zip bomb stops here, before openpyxl reads it
@@ -31,10 +34,15 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 class FileRefused(Exception):
     """The file as a whole cannot be read; nothing of it is imported."""
 
-    def __init__(self, message: str, *, row: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: Part | list[Part], *, row: int | None = None) -> None:
+        self.parts = message if isinstance(message, list) else [message]
+        super().__init__(self.parts)
         self.row = row
+
+    @property
+    def message(self) -> str:
+        """The reason in the active language."""
+        return render(self.parts)
 
 
 @dataclass
@@ -53,13 +61,17 @@ def sniff_format(data: bytes, filename: str = "") -> str:
         return "xlsx"
     if data.startswith(_OLE_MAGIC):
         raise FileRefused(
-            _(
-                "旧形式の Excel ファイル(.xls)には対応していません。"
-                "Excel で「.xlsx」または CSV として保存し直してください。"
+            part(
+                N_(
+                    "旧形式の Excel ファイル(.xls)には対応していません。"
+                    "Excel で「.xlsx」または CSV として保存し直してください。"
+                )
             )
         )
     if filename.lower().endswith((".xlsx", ".xlsm")):
-        raise FileRefused(_("Excel ファイル(.xlsx)として読めません。ファイルが壊れています。"))
+        raise FileRefused(
+            part(N_("Excel ファイル(.xlsx)として読めません。ファイルが壊れています。"))
+        )
     return "csv"
 
 
@@ -69,43 +81,62 @@ def detect_encoding(data: bytes) -> str:
         return "utf-8-sig"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FileRefused(
-            _(
-                "文字コード UTF-16 のファイルには対応していません。"
-                "UTF-8 または Shift_JIS(CP932) で保存し直してください。"
+            part(
+                N_(
+                    "文字コード UTF-16 のファイルには対応していません。"
+                    "UTF-8 または Shift_JIS(CP932) で保存し直してください。"
+                )
             )
         )
     if b"\x00" in data[:65536]:
         raise FileRefused(
-            _("テキストファイル(CSV)ではありません。CSV か Excel(.xlsx) を選んでください。")
+            part(N_("テキストファイル(CSV)ではありません。CSV か Excel(.xlsx) を選んでください。"))
         )
-    try:
-        data.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        data.decode("cp932")
-        return "cp932"
-    except UnicodeDecodeError:
-        pass
+    for encoding in ("utf-8", "cp932"):
+        if _bad_byte(data, encoding) is None:
+            return encoding
     raise FileRefused(
-        _(
-            "文字コードを判別できません。UTF-8 または Shift_JIS(CP932) の CSV にしてください"
-            "(文字コードを指定して読み直すこともできます)。"
+        part(
+            N_(
+                "文字コードを判別できません。UTF-8 または Shift_JIS(CP932) の CSV にしてください"
+                "(文字コードを指定して読み直すこともできます)。"
+            )
         )
     )
 
 
-def _decode(data: bytes, encoding: str) -> str:
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+DECODE_SLICE = 1024 * 1024
+
+
+def _bad_byte(data: bytes, encoding: str) -> int | None:
+    """The offset of the first byte `encoding` cannot read, or None when all can.
+
+    Decoded a slice at a time and the text thrown away: proving the whole file readable
+    costs one slice of memory, not a copy of the file as text."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    view = memoryview(data)
+    for start in range(0, len(data), DECODE_SLICE):
+        piece = view[start : start + DECODE_SLICE]
+        try:
+            decoder.decode(piece, final=start + DECODE_SLICE >= len(data))
+        except UnicodeDecodeError as exc:
+            # The decoder's buffer holds at most a few bytes of an unfinished character.
+            return max(start + exc.start - len(decoder.getstate()[0]), 0)
+    return None
+
+
+def _check_decodable(data: bytes, encoding: str) -> None:
+    bad = _bad_byte(data, encoding)
+    if bad is not None:
+        line = data[:bad].count(b"\n") + 1
         raise FileRefused(
-            _("指定された文字コード(%(enc)s)で読めない文字があります(%(line)d 行目付近)。")
-            % {"enc": ENCODING_LABELS.get(encoding, encoding), "line": line},
+            part(
+                N_("指定された文字コード(%(enc)s)で読めない文字があります(%(line)d 行目付近)。"),
+                enc=ENCODING_LABELS.get(encoding, encoding),
+                line=line,
+            ),
             row=line,
-        ) from exc
+        )
 
 
 def _clean_header(cells: list[str]) -> list[str]:
@@ -118,25 +149,28 @@ def _clean_header(cells: list[str]) -> list[str]:
 def _csv_table(data: bytes, encoding_override: str = "") -> Table:
     if encoding_override:
         if encoding_override not in ENCODINGS:
-            raise FileRefused(_("文字コードの指定が正しくありません。"))
+            raise FileRefused(part(N_("文字コードの指定が正しくありません。")))
         encoding = encoding_override
         if encoding == "utf-8" and data.startswith(b"\xef\xbb\xbf"):
             encoding = "utf-8-sig"
     else:
         encoding = detect_encoding(data)
-    text = _decode(data, encoding)
-    if "\x00" in text:
-        raise FileRefused(_("テキストファイル(CSV)ではありません。"))
-    if not text.strip():
-        raise FileRefused(_("ファイルが空です。"))
+    _check_decodable(data, encoding)
+    if b"\x00" in data:
+        raise FileRefused(part(N_("テキストファイル(CSV)ではありません。")))
     csv.field_size_limit(MAX_CELL_CHARS * 4)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    # The rows are decoded as they are read: memory holds the file's bytes and one
+    # buffer of text, not the whole file as text (issue 13: memory grew with the file).
+    stream = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+    reader = csv.reader(stream, strict=True)
     try:
         header_row = next(reader)
-    except (csv.Error, StopIteration) as exc:
-        raise FileRefused(_("CSV の見出し行を読めません。")) from exc
+    except StopIteration as exc:
+        raise FileRefused(part(N_("ファイルが空です。"))) from exc
+    except csv.Error as exc:
+        raise FileRefused(part(N_("CSV の見出し行を読めません。"))) from exc
     header = _clean_header(header_row)
-    estimated = max(text.count("\n") - 1, 0)
+    estimated = max(data.count(b"\n") - 1, 0)
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         number = 1
@@ -147,8 +181,10 @@ def _csv_table(data: bytes, encoding_override: str = "") -> Table:
                 yield number, cells
         except csv.Error as exc:
             raise FileRefused(
-                _("CSV の形式が正しくありません(%(line)d 行目付近: 引用符の閉じ忘れなど)。")
-                % {"line": reader.line_num},
+                part(
+                    N_("CSV の形式が正しくありません(%(line)d 行目付近: 引用符の閉じ忘れなど)。"),
+                    line=reader.line_num,
+                ),
                 row=reader.line_num,
             ) from exc
 
@@ -170,19 +206,21 @@ def _check_zip(data: bytes) -> None:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise FileRefused(_("Excel ファイル(.xlsx)が壊れているか、途中で切れています。")) from exc
+        raise FileRefused(
+            part(N_("Excel ファイル(.xlsx)が壊れているか、途中で切れています。"))
+        ) from exc
     total = sum(i.file_size for i in infos)
     if total > MAX_XLSX_UNCOMPRESSED or len(infos) > 10_000:
-        raise FileRefused(_("Excel ファイルの展開後のサイズが大きすぎます。"))
+        raise FileRefused(part(N_("Excel ファイルの展開後のサイズが大きすぎます。")))
     for info in infos:
         if info.compress_size and info.file_size / info.compress_size > 1000:
-            raise FileRefused(_("Excel ファイルの圧縮率が異常です(展開を中止しました)。"))
+            raise FileRefused(part(N_("Excel ファイルの圧縮率が異常です(展開を中止しました)。")))
     names = {i.filename for i in infos}
     if "xl/workbook.xml" not in names:
-        raise FileRefused(_("Excel ファイル(.xlsx)ではありません。"))
+        raise FileRefused(part(N_("Excel ファイル(.xlsx)ではありません。")))
     bad = archive.testzip()
     if bad is not None:
-        raise FileRefused(_("Excel ファイル(.xlsx)が壊れています(%(name)s)。") % {"name": bad})
+        raise FileRefused(part(N_("Excel ファイル(.xlsx)が壊れています(%(name)s)。"), name=bad))
 
 
 def _cell_text(value) -> str:
@@ -205,14 +243,21 @@ def _xlsx_table(data: bytes, sheet: str = "") -> Table:
             io.BytesIO(data), read_only=True, data_only=True, keep_links=False
         )
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise FileRefused(_("Excel ファイル(.xlsx)を開けません。ファイルが壊れています。")) from exc
+        raise FileRefused(
+            part(N_("Excel ファイル(.xlsx)を開けません。ファイルが壊れています。"))
+        ) from exc
     except Exception as exc:  # openpyxl raises many kinds on malformed XML
-        raise FileRefused(_("Excel ファイル(.xlsx)を開けません。ファイルが壊れています。")) from exc
+        raise FileRefused(
+            part(N_("Excel ファイル(.xlsx)を開けません。ファイルが壊れています。"))
+        ) from exc
     if sheet:
         if sheet not in workbook.sheetnames:
             raise FileRefused(
-                _("シート「%(sheet)s」がありません(あるシート: %(names)s)。")
-                % {"sheet": sheet, "names": "、".join(workbook.sheetnames)}
+                part(
+                    N_("シート「%(sheet)s」がありません(あるシート: %(names)s)。"),
+                    sheet=sheet,
+                    names="、".join(workbook.sheetnames),
+                )
             )
         worksheet = workbook[sheet]
     else:
@@ -221,9 +266,9 @@ def _xlsx_table(data: bytes, sheet: str = "") -> Table:
     try:
         first = next(iterator, None)
     except Exception as exc:
-        raise FileRefused(_("Excel ファイル(.xlsx)のシートを読めません。")) from exc
+        raise FileRefused(part(N_("Excel ファイル(.xlsx)のシートを読めません。"))) from exc
     if first is None:
-        raise FileRefused(_("ファイルが空です。"))
+        raise FileRefused(part(N_("ファイルが空です。")))
     header = _clean_header([_cell_text(v) for v in first])
     try:
         estimated = max((worksheet.max_row or 0) - 1, 0)
@@ -240,7 +285,7 @@ def _xlsx_table(data: bytes, sheet: str = "") -> Table:
             raise
         except Exception as exc:
             raise FileRefused(
-                _("Excel ファイルの %(row)d 行目付近が壊れています。") % {"row": number},
+                part(N_("Excel ファイルの %(row)d 行目付近が壊れています。"), row=number),
                 row=number,
             ) from exc
         finally:
@@ -252,16 +297,18 @@ def _xlsx_table(data: bytes, sheet: str = "") -> Table:
 def open_table(data: bytes, *, filename: str = "", encoding: str = "", sheet: str = "") -> Table:
     """Open uploaded bytes as a table, or raise `FileRefused`."""
     if not data or not data.strip():
-        raise FileRefused(_("ファイルが空です。"))
+        raise FileRefused(part(N_("ファイルが空です。")))
     if len(data) > MAX_FILE_BYTES:
         raise FileRefused(
-            _("ファイルが大きすぎます(上限 %(mb)d MB)。分割して取り込んでください。")
-            % {"mb": MAX_FILE_BYTES // (1024 * 1024)}
+            part(
+                N_("ファイルが大きすぎます(上限 %(mb)d MB)。分割して取り込んでください。"),
+                mb=MAX_FILE_BYTES // (1024 * 1024),
+            )
         )
     file_format = sniff_format(data, filename)
     table = _xlsx_table(data, sheet) if file_format == "xlsx" else _csv_table(data, encoding)
     if not any(table.header):
-        raise FileRefused(_("見出し行(1 行目)が空です。1 行目に列名を入れてください。"))
+        raise FileRefused(part(N_("見出し行(1 行目)が空です。1 行目に列名を入れてください。")))
     if len(table.header) > MAX_COLUMNS:
-        raise FileRefused(_("列が多すぎます(上限 %(n)d 列)。") % {"n": MAX_COLUMNS})
+        raise FileRefused(part(N_("列が多すぎます(上限 %(n)d 列)。"), n=MAX_COLUMNS))
     return table

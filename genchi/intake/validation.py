@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from genchi.core.formulas import looks_like_formula
 from genchi.core.wareki import ERA_INITIALS, ERAS, gregorian_year
@@ -21,7 +21,8 @@ from genchi.geo import NormalizedAddress, normalize, postal_codes_for, postal_lo
 from genchi.vault import blind_index, contract_scope
 
 from . import search
-from .columns import FIELDS, ColumnMap
+from .columns import FIELDS, ColumnMap, field_label
+from .messages import Part, part, render
 from .models import HOLDER
 
 ERROR = "error"
@@ -38,7 +39,8 @@ MAX_LENGTH = {
     "tax_year": 16,
     "notes": 1000,
 }
-ADDRESS_CACHE_SIZE = 20_000
+# Small: a list has few people per address, so a larger cache mostly holds memory.
+ADDRESS_CACHE_SIZE = 5_000
 _HYPHENS = re.compile("[-‐‑‒–—―−ー－﹣]")
 _SPACES = re.compile(r"\s+")
 _KANA_OK = re.compile(r"^[\u3040-\u309F\u30A0-\u30FF\u31F0-\u31FF\uFF65-\uFF9F 　ー・]+$")
@@ -47,20 +49,32 @@ _ERA_NAMES = "|".join([name for name, _start in ERAS] + list(ERA_INITIALS.values
 _ERA_YEAR = re.compile(rf"^({_ERA_NAMES})(元|\d{{1,2}})年?度?$", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+DUPLICATE = "duplicate"  # a row not stored because the person is there already
+
+
+@dataclass(frozen=True, slots=True)
 class Issue:
     row: int
-    column: str  # field label as the ward knows it (e.g. 氏名), "" for the whole row
+    field: str  # field name (e.g. "name"), "" for the whole row
     value: str
-    message: str
+    parts: list[Part]  # the message, stored as code and parameters (`messages`)
     level: str = ERROR
+
+    @property
+    def column(self) -> str:
+        """The column as the ward knows it (氏名), in the active language."""
+        return field_label(self.field) if self.field else ""
+
+    @property
+    def message(self) -> str:
+        return render(self.parts)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "row": self.row,
-            "column": self.column,
+            "field": self.field,
             "value": self.value,
-            "message": self.message,
+            "parts": self.parts,
             "level": self.level,
         }
 
@@ -218,29 +232,34 @@ class RowChecker:
             value = cells[index] if index < len(cells) else ""
             raw[name] = (value or "").strip().strip("\u3000") if name != "notes" else value or ""
 
-        def add(name: str, message: str, level: str = ERROR, value: str | None = None) -> None:
-            label = str(FIELDS[name][0]) if name in FIELDS else ""
+        def add(
+            name: str, message: Part | list[Part], level: str = ERROR, value: str | None = None
+        ) -> None:
             shown = raw.get(name, "") if value is None else value
-            issues.append(Issue(row, label, shown[:200], message, level))
+            parts = message if isinstance(message, list) else [message]
+            issues.append(Issue(row, name if name in FIELDS else "", shown[:200], parts, level))
 
         # Text hygiene for every column: controls, absurd lengths, formulas.
         for name, value in raw.items():
             if not value:
                 continue
             if has_control_chars(value, allow_newlines=(name == "notes")):
-                add(name, _("制御文字(改行・タブなど)が含まれています。"))
+                add(name, part(N_("制御文字(改行・タブなど)が含まれています。")))
             limit = MAX_LENGTH.get(name, 200)
             if len(value) > limit:
                 add(
                     name,
-                    _("長すぎます(%(n)d 文字。上限 %(limit)d 文字)。")
-                    % {"n": len(value), "limit": limit},
+                    part(
+                        N_("長すぎます(%(n)d 文字。上限 %(limit)d 文字)。"),
+                        n=len(value),
+                        limit=limit,
+                    ),
                 )
             if name not in ("amount_owed",) and looks_like_formula(value):
-                add(name, _("数式とみなされる文字(= + - @)で始まっています。"))
+                add(name, part(N_("数式とみなされる文字(= + - @)で始まっています。")))
         for name in ("name", "address"):
             if not raw.get(name):
-                add(name, _("必須項目が空です。"), value="")
+                add(name, part(N_("必須項目が空です。")), value="")
         if result.has_error:
             return result
 
@@ -253,22 +272,22 @@ class RowChecker:
         if values["taxpayer_no"] and not _TAXPAYER_NO_OK.match(
             unicodedata.normalize("NFKC", values["taxpayer_no"])
         ):
-            add("taxpayer_no", _("宛名番号には英数字とハイフンだけを使えます。"))
+            add("taxpayer_no", part(N_("宛名番号には英数字とハイフンだけを使えます。")))
         if values["name_kana"] and not _KANA_OK.match(values["name_kana"]):
-            add("name_kana", _("フリガナにカナ以外の文字が含まれています。"), WARNING)
+            add("name_kana", part(N_("フリガナにカナ以外の文字が含まれています。")), WARNING)
 
         # Ward-internal columns (never handed over, J3).
         notes: dict[str, Any] = {}
         if raw.get("amount_owed"):
             amount = parse_amount(raw["amount_owed"])
             if amount is None:
-                add("amount_owed", _("滞納額は 0 以上の整数(円)で入力してください。"))
+                add("amount_owed", part(N_("滞納額は 0 以上の整数(円)で入力してください。")))
             else:
                 notes["amount_owed"] = amount
         if raw.get("tax_year"):
             year = parse_tax_year(raw["tax_year"])
             if year is None:
-                add("tax_year", _("年度として読めません(例: 2023、令和5)。"))
+                add("tax_year", part(N_("年度として読めません(例: 2023、令和5)。")))
             else:
                 notes["tax_year"] = year
         if raw.get("notes"):
@@ -286,14 +305,14 @@ class RowChecker:
             ):
                 # Excel drops the leading 0 of a code kept as a number (北海道: 0xx-xxxx).
                 postal = "0" + digits
-                add("postal_code", _("先頭の 0 が欠けていたため補いました。"), WARNING)
+                add("postal_code", part(N_("先頭の 0 が欠けていたため補いました。")), WARNING)
             if postal is None:
                 add(
                     "postal_code",
-                    _("郵便番号の形式が正しくありません(7 桁の数字。例: 160-0023)。"),
+                    part(N_("郵便番号の形式が正しくありません(7 桁の数字。例: 160-0023)。")),
                 )
             elif not self._postal_known(postal):
-                add("postal_code", _("存在しない郵便番号です。"))
+                add("postal_code", part(N_("存在しない郵便番号です。")))
                 postal = None
 
         address_line = _SPACES.sub(" ", raw["address"].replace("\u3000", " ")).strip()
@@ -302,56 +321,66 @@ class RowChecker:
             # The engine's reason is already a sentence ("住所として読み取れません" …).
             add(
                 "address",
-                _("%(reason)s。都道府県か市区町村から書かれた住所か確認してください。")
-                % {"reason": norm.error},
+                part(
+                    N_("%(reason)s。都道府県か市区町村から書かれた住所か確認してください。"),
+                    reason=part(norm.error),
+                ),
             )
         elif norm.level <= 1:
             add(
                 "address",
-                _("市区町村を特定できません。住所を確認してください。"),
+                part(N_("市区町村を特定できません。住所を確認してください。")),
             )
         else:
             if in_home_city(norm, self.home_city):
                 add(
                     "address",
-                    _("区内(%(city)s)の住所です。転出した人だけが対象です。")
-                    % {"city": self.home_city},
+                    part(
+                        N_("区内(%(city)s)の住所です。転出した人だけが対象です。"),
+                        city=self.home_city,
+                    ),
                 )
             if norm.level == 2:
                 hint = "、".join(c.pref + c.city + c.town for c in norm.candidates[:3])
-                message = _("町名まで特定できません。登録後に住所の手修正が必要です。")
+                message = [part(N_("町名まで特定できません。登録後に住所の手修正が必要です。"))]
                 if hint:
-                    message += _("候補: %(hint)s") % {"hint": hint}
+                    message.append(part(N_("候補: %(hint)s"), hint=hint))
                 add("address", message, WARNING)
             for warning in norm.warnings:
                 if "郵便番号" in warning and postal_match is False:
                     continue
-                add("address", warning, WARNING)
+                # The engine's words: shown translated where the catalogue has them.
+                add("address", part(warning), WARNING)
             if postal and postal_match is False:
                 implied = self._codes(norm)
-                message = _("郵便番号が住所と一致しません。")
+                mismatch = [part(N_("郵便番号が住所と一致しません。"))]
                 if implied:
-                    message += _("住所から求めた郵便番号: %(codes)s") % {
-                        "codes": "、".join(format_postal_code(c) for c in implied[:3])
-                    }
-                add("postal_code", message)
+                    mismatch.append(
+                        part(
+                            N_("住所から求めた郵便番号: %(codes)s"),
+                            codes="、".join(format_postal_code(c) for c in implied[:3]),
+                        )
+                    )
+                add("postal_code", mismatch)
             if not raw.get("postal_code"):
                 implied = self._codes(norm) if norm.level >= 3 else []
                 if implied:
                     postal = implied[0]
                     add(
                         "postal_code",
-                        _("郵便番号がありません。住所から %(code)s を補いました。")
-                        % {"code": format_postal_code(postal)},
+                        part(
+                            N_("郵便番号がありません。住所から %(code)s を補いました。"),
+                            code=format_postal_code(postal),
+                        ),
                         WARNING,
                         value="",
                     )
                 else:
                     add(
                         "postal_code",
-                        _("郵便番号がなく、町名まで特定できないため住所からも補えません。")
+                        part(N_("郵便番号がなく、町名まで特定できないため住所からも補えません。"))
                         if norm.level < 3
-                        else _("郵便番号がなく、住所からも求められません。"),
+                        else part(N_("郵便番号がなく、住所からも求められません。")),
                         WARNING,
                         value="",
                     )

@@ -31,7 +31,7 @@ from genchi.geo.maps import MapLayers
 from genchi.jobs.outcomes import interrupt_if_stale
 
 from . import selectors, services
-from .columns import FIELDS
+from .columns import FIELDS, field_label
 from .forms import (
     AddressForm,
     BatchCreateForm,
@@ -41,6 +41,8 @@ from .forms import (
     ImportUploadForm,
     MappingForm,
 )
+from .messages import render as render_parts
+from .messages import shown_issue
 from .models import Batch, Case, ImportRun
 from .reader import MAX_FILE_BYTES
 from .services import ImportOptions
@@ -166,7 +168,7 @@ def import_run(request, run_id: int):
     if busy:
         return render(request, "intake/import_run.html", context)
     report = services.report_of(run)
-    issues = report.get("issues", [])
+    issues = [shown_issue(i) for i in report.get("issues", [])]
     if issues:
         record(
             "intake.import.report_viewed",
@@ -175,21 +177,42 @@ def import_run(request, run_id: int):
             detail={"run": run.pk, "issues_shown": min(len(issues), ISSUES_SHOWN)},
         )
     errors = [i for i in issues if i["level"] == "error"]
-    warnings = [i for i in issues if i["level"] != "error"]
+    duplicates = [i for i in issues if i["level"] == "duplicate"]
+    warnings = [i for i in issues if i["level"] == "warning"]
+    importable = run.good_rows + run.warning_rows
     context.update(
         {
             "errors": errors[:ISSUES_SHOWN],
             "warnings": warnings[:ISSUES_SHOWN],
+            "duplicates": duplicates[:ISSUES_SHOWN],
             "more_errors": max(len(errors) - ISSUES_SHOWN, 0),
             "more_warnings": max(len(warnings) - ISSUES_SHOWN, 0),
-            "column_problems": report.get("column_problems", []),
+            "more_duplicates": max(len(duplicates) - ISSUES_SHOWN, 0),
+            # Rows, not issues: a row with two warnings is one row of the tile.
+            "warning_row_count": len({i["row"] for i in warnings}),
+            "column_problems": [render_parts(p) for p in report.get("column_problems", [])],
             "header": report.get("header", []),
             "commit_form": CommitForm() if run.can_commit else None,
             "can_map": bool(report.get("header")) and run.status != ImportRun.Status.COMMITTED,
-            "importable": run.good_rows + run.warning_rows,
+            "importable": importable,
+            "nothing_to_register": _nothing_to_register(run, importable),
         }
     )
     return render(request, "intake/import_run.html", context)
+
+
+def _nothing_to_register(run: ImportRun, importable: int) -> str:
+    """Why the register button is disabled, in words ("" when it is not)."""
+    if importable:
+        return ""
+    if run.duplicate_rows and not run.error_rows:
+        return _(
+            "すべての行が重複(登録済みの案件、またはファイル内の別の行と同じ人・同じ住所)"
+            "のため、登録するものがありません。"
+        )
+    if run.error_rows:
+        return _("エラーのない行がないため、登録するものがありません。")
+    return _("登録できる行がありません。")
 
 
 @require_safe
@@ -231,7 +254,7 @@ def import_mapping(request, run_id: int):
     return render(
         request,
         "intake/import_mapping.html",
-        {"run": run, "form": form, "fields": [(k, v[0]) for k, v in FIELDS.items()]},
+        {"run": run, "form": form, "fields": [(k, field_label(k)) for k in FIELDS]},
     )
 
 
@@ -268,23 +291,26 @@ def import_errors(request, run_id: int):
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([_("行"), _("列"), _("区分"), _("値"), _("理由")])
-    for issue in report.get("issues", []):
+    kinds = {"error": _("エラー"), "warning": _("警告"), "duplicate": _("重複")}
+    for stored in report.get("issues", []):
+        issue = shown_issue(stored)
         writer.writerow(
             [
                 neutralise_formula(v)
                 for v in (
                     issue["row"],
                     issue["column"],
-                    _("エラー") if issue["level"] == "error" else _("警告"),
+                    kinds.get(issue["level"], issue["level"]),
                     issue["value"],
                     issue["message"],
                 )
             ]
         )
     for problem in report.get("column_problems", []):
-        writer.writerow(["", "", _("エラー"), "", neutralise_formula(problem)])
-    if run.message and not report.get("issues") and not report.get("column_problems"):
-        writer.writerow(["", "", _("エラー"), "", neutralise_formula(run.message)])
+        writer.writerow(["", "", _("エラー"), "", neutralise_formula(render_parts(problem))])
+    message = run.message_text
+    if message and not report.get("issues") and not report.get("column_problems"):
+        writer.writerow(["", "", _("エラー"), "", neutralise_formula(message)])
     record(
         "intake.import.report_downloaded",
         obj=run,

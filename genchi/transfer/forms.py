@@ -143,9 +143,29 @@ class ConfirmForm(forms.Form):
     giver_name = forms.CharField(
         label=_("渡した人の氏名(票の記載どおり)"), required=False, max_length=100
     )
-    checked_handler = forms.BooleanField(label=_("取扱者(渡した者・受け取った者)を確認した"))
-    checked_content = forms.BooleanField(label=_("内容を確認した"))
-    checked_count = forms.BooleanField(label=_("件数を確認した"))
+    # An unticked box says what to confirm, not Django's 「このフィールドは必須です。」.
+    checked_handler = forms.BooleanField(
+        label=_("取扱者(渡した者・受け取った者)を確認した"),
+        error_messages={
+            "required": _(
+                "渡した者・受け取った者を確かめて、「取扱者を確認した」にチェックを入れてください。"
+            )
+        },
+    )
+    checked_content = forms.BooleanField(
+        label=_("内容を確認した"),
+        error_messages={
+            "required": _(
+                "受け取った内容を確かめて、「内容を確認した」にチェックを入れてください。"
+            )
+        },
+    )
+    checked_count = forms.BooleanField(
+        label=_("件数を確認した"),
+        error_messages={
+            "required": _("票の件数を確かめて、「件数を確認した」にチェックを入れてください。")
+        },
+    )
 
 
 class KeyCreateForm(forms.Form):

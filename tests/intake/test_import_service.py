@@ -216,7 +216,7 @@ def test_duplicates_in_file_and_reimport(contract):
     rows = [row(number="1"), row(number="2", name="山田　太郎"), row(number="3", name="別人 花子")]
     _run, first = import_file(contract, csv_bytes(rows))
     assert first.stored and first.imported == 2 and first.duplicate_rows == 1
-    assert any("2 行目と同じ" in w.message for w in first.warnings)
+    assert any("2 行目と同じ" in w.message for w in first.duplicates)
     _run, again = import_file(contract, csv_bytes(rows))
     assert again.stored and again.imported == 0 and again.duplicate_rows == 3
     assert Case.objects.count() == 2

@@ -15,6 +15,7 @@ from django.utils import timezone
 from genchi.accounts.models import Role
 from genchi.audit.models import AuditEntry
 from genchi.intake import services
+from genchi.intake.messages import loads, render
 from genchi.intake.models import Case, ImportRun
 from genchi.intake.services import imports, runs
 from genchi.jobs import files, outcomes, runner
@@ -48,7 +49,9 @@ def test_a_job_keeps_its_progress_outcome_and_who_asked_on_its_row(contract, peo
     assert run.job_state == JobState.SUCCEEDED and run.job_outcome == "ok"
     assert run.job_attempts == 1 and run.job_task_id and run.job_requested_by == staff
     assert run.job_done == run.job_total == 5 and run.job_percent == 100
-    assert run.job_started_at <= run.job_finished_at and run.job_message == run.message
+    assert run.job_started_at <= run.job_finished_at
+    # The job's message is stored as message parts, rendered in the reader's language.
+    assert render(loads(run.job_message)) == run.message_text == run.message
     entry = AuditEntry.objects.get(action="intake.import.checked")
     assert (entry.actor, entry.channel) == (staff.username, "job")
 
@@ -59,13 +62,14 @@ def test_a_failing_job_is_marked_failed_logged_and_stores_nothing(
 ):
     staff = people[Role.WARD_STAFF]
     run = _checked(contract, staff)
-    insert = imports._insert_cases
+    write = imports._ProvenRows.write
+    who = Case.objects.none().model(name="山田 太郎").name
 
-    def insert_then_fail(cases):
-        insert(cases)
-        raise RuntimeError(f"cannot store {cases[0].name}")  # a message quoting data
+    def write_then_fail(self, storing):
+        write(self, storing)
+        raise RuntimeError(f"cannot store {who}")  # a message quoting data
 
-    monkeypatch.setattr(imports, "_insert_cases", insert_then_fail)
+    monkeypatch.setattr(imports._ProvenRows, "write", write_then_fail)
     services.start_commit(run, by=staff)
     run.refresh_from_db()
     assert Case.objects.count() == 0

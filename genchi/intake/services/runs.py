@@ -21,11 +21,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from genchi.audit.chain import record
+from genchi.core.memory import return_large_buffers
 from genchi.jobs import runner
 from genchi.jobs.models import JobState
 from genchi.parties.models import Contract
 from genchi.vault import contract_scope, decrypt, encrypt
 
+from ..messages import dumps, render
 from ..models import HOLDER, ImportRun, MappingPreset
 from .imports import (
     MAX_KEPT_ISSUES,
@@ -33,7 +35,7 @@ from .imports import (
     ImportReport,
     Progress,
     check_file,
-    summary_message,
+    summary_parts,
 )
 
 
@@ -47,7 +49,8 @@ def _apply_counts(run: ImportRun, report: ImportReport) -> None:
     run.error_rows = report.error_rows
     run.duplicate_rows = report.duplicate_rows
     run.error_row_numbers = report.error_row_numbers[:MAX_KEPT_ISSUES]
-    run.message = summary_message(report)
+    run.message_parts = summary_parts(report)
+    run.message = render(run.message_parts)
 
 
 def _audit_detail(run: ImportRun, report: ImportReport) -> dict[str, Any]:
@@ -116,6 +119,19 @@ def _decrypt_run_data(run: ImportRun, purpose: str, blob: bytes) -> bytes:
     return zlib.decompress(decrypt(scope, f"intake:{purpose}:{run.pk}", blob))
 
 
+def _take_kept_file(run: ImportRun) -> bytes:
+    """The run's kept file, its ciphertext let go first (deferred: read again from the
+    database if anything asks for it): at most the compressed file and the file are in
+    memory together, never the ciphertext beside them (issue 13)."""
+    return_large_buffers()
+    blob = run.payload
+    del run.payload
+    scope = contract_scope(run.contract_id, HOLDER)
+    compressed = decrypt(scope, f"intake:file:{run.pk}", blob)
+    del blob
+    return zlib.decompress(compressed)
+
+
 def _options_of(run: ImportRun, exclude_rows: Iterable[int] = ()) -> ImportOptions:
     return ImportOptions(
         encoding=run.encoding_override,
@@ -174,12 +190,13 @@ def _log_outcome(action: str, run: ImportRun, report: ImportReport) -> None:
 
 def check_run(run: ImportRun, *, job: runner.JobRun | None = None) -> ImportReport:
     """The preview: prove every row and keep the (encrypted) report; stores no case."""
-    data = _decrypt_run_data(run, "file", run.payload)
+    data = _take_kept_file(run)  # not written back: the run is saved without it
     report = _prove(run, data, store=False, job=job)
+    del data
     run.status = ImportRun.Status.REFUSED if report.message else ImportRun.Status.CHECKED
     run.checked_at = timezone.now()
     with transaction.atomic():
-        run.save()
+        run.save(update_fields=_fields_but_payload())
         _log_outcome(
             "intake.import.refused" if report.message else "intake.import.checked", run, report
         )
@@ -187,9 +204,18 @@ def check_run(run: ImportRun, *, job: runner.JobRun | None = None) -> ImportRepo
             job.finish(
                 state=JobState.REFUSED if report.message else JobState.SUCCEEDED,
                 outcome="refused" if report.message else "ok",
-                message=run.message,
+                message=dumps(run.message_parts),
             )
     return report
+
+
+def _fields_but_payload() -> list[str]:
+    """What `save()` writes of a run, minus its kept file (the job's columns aside)."""
+    return [
+        f.name
+        for f in ImportRun._meta.concrete_fields
+        if not f.primary_key and not f.name.startswith("job_") and f.name != "payload"
+    ]
 
 
 def _set_status_back(run: ImportRun, busy: str, before: str) -> None:
@@ -234,18 +260,24 @@ def commit_run(
         _log_outcome("intake.import.committed", run, report)
         run.save()  # the run's row is locked last: its job's heartbeat goes on until here
         if job:
-            job.finish(message=run.message)
+            job.finish(message=dumps(run.message_parts))
 
     try:
-        data = _decrypt_run_data(run, "file", run.payload)
+        # Only its emptying is written back (`committed`); a refusal leaves it as it is.
+        data = _take_kept_file(run)
         report = _prove(run, data, store=True, excluded=excluded, job=job, then=committed)
+        del data
         if not report.stored:
             run.status = ImportRun.Status.REFUSED
             with transaction.atomic():
-                run.save()
+                run.save(update_fields=_fields_but_payload())
                 _log_outcome("intake.import.refused", run, report)
                 if job:
-                    job.finish(state=JobState.REFUSED, outcome="refused", message=run.message)
+                    job.finish(
+                        state=JobState.REFUSED,
+                        outcome="refused",
+                        message=dumps(run.message_parts),
+                    )
     except BaseException:
         # Nothing was stored, so the check still holds: the run can be committed again.
         _set_status_back(run, ImportRun.Status.COMMITTING, ImportRun.Status.CHECKED)

@@ -7,6 +7,7 @@ Exit status: 0 when stored (or, with --dry-run, when it would be), 1 when refuse
 from __future__ import annotations
 
 import json
+import secrets
 import sys
 from pathlib import Path
 
@@ -84,7 +85,12 @@ class Command(GenchiCommand):
         )
         gen.add_argument("count", type=int, help="人数")
         gen.add_argument("--out", default=".", help="書き出すフォルダ")
-        gen.add_argument("--seed", type=int, default=2026, help="乱数の種(同じ種なら同じ一覧)")
+        gen.add_argument(
+            "--seed",
+            type=int,
+            default=None,
+            help="乱数の種(同じ種なら同じ一覧)。省略すると新しい種を選んで表示します",
+        )
         lst = sub.add_parser("list", help="案件の件数を状態・都道府県ごとに表示する")
         lst.add_argument("--contract")
         lst.add_argument("--json", action="store_true")
@@ -97,12 +103,19 @@ class Command(GenchiCommand):
         return self._list(**options)
 
     def _generate(self, *, count: int, out: str, seed: int, **_):
-        from genchi.intake.demo_data import write_files
+        from genchi.intake.demo_data import DEMO_SEED, write_files
 
         if not 1 <= count <= 1_000_000:
             raise CommandError("人数は 1 から 1,000,000 までで指定してください。", returncode=2)
+        if seed is None:
+            # A fresh list each time: the demo's own seed would give its people again,
+            # all duplicates of what the demo imported.
+            seed = secrets.randbelow(1_000_000) + 1
+            while seed == DEMO_SEED:
+                seed = secrets.randbelow(1_000_000) + 1
         csv_path, xlsx_path = write_files(count, Path(out), seed=seed)
         self.stdout.write(f"架空の滞納者 {count:,} 人を書き出しました: {csv_path} / {xlsx_path}")
+        self.stdout.write(f"乱数の種: {seed}(同じ一覧をもう一度作るには --seed {seed})")
 
     def _mapping(self, contract: Contract, preset: str, pairs: list[str]) -> dict[str, str] | None:
         mapping: dict[str, str] = {}
