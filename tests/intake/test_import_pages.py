@@ -314,7 +314,6 @@ def test_the_progress_bar_without_an_estimate_moves_without_a_figure(client_for,
 @pytest.mark.parametrize(
     "field, words",
     [
-        ("checked_date", "受け渡し日時を確認した"),
         ("checked_handler", "取扱者を確認した"),
         ("checked_content", "内容を確認した"),
         ("checked_count", "件数を確認した"),
