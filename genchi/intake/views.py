@@ -9,8 +9,6 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import InMemoryUploadedFile
-from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,6 +23,7 @@ from genchi.access.policy import permits, policy
 from genchi.access.roles import WARD_READERS, WARD_WRITERS, has_role
 from genchi.audit.chain import record
 from genchi.core.formulas import neutralise_formula
+from genchi.core.uploads import MemoryOnlyUploadHandler
 from genchi.core.wareki import WarekiError, fiscal_year_label
 from genchi.geo import normalize
 from genchi.geo.maps import MapLayers
@@ -63,54 +62,13 @@ def _case_ids(request) -> list[int]:
     ]
 
 
-# --- Uploads stay in memory: the plaintext file never touches the disk ------------------
-
-
-class MemoryOnlyUploadHandler(FileUploadHandler):
-    """Keeps the upload in memory whatever its size, up to the intake limit.
-
-    The limit counts every file part of the request together: extra parts cannot each
-    take the limit in memory. Past it the upload stops and `too_large` says why.
-    """
-
-    def __init__(self, request=None):
-        super().__init__(request)
-        self.size = 0
-        self.too_large = False
-
-    def new_file(self, *args, **kwargs):
-        super().new_file(*args, **kwargs)
-        self.buffer = io.BytesIO()
-
-    def receive_data_chunk(self, raw_data, start):
-        self.size += len(raw_data)
-        if self.size > MAX_FILE_BYTES:
-            self.too_large = True
-            self.buffer = io.BytesIO()
-            raise StopUpload(connection_reset=True)
-        self.buffer.write(raw_data)
-        return None
-
-    def file_complete(self, file_size):
-        self.buffer.seek(0)
-        return InMemoryUploadedFile(
-            self.buffer,
-            self.field_name,
-            self.file_name,
-            self.content_type,
-            file_size,
-            self.charset,
-            self.content_type_extra,
-        )
-
-
 # --- Import ----------------------------------------------------------------------------
 
 
 @policy(WARD_WRITERS, description="対象者一覧の取込(ファイルの受付)")
 @csrf_exempt
 def import_start(request):
-    handler = MemoryOnlyUploadHandler(request)
+    handler = MemoryOnlyUploadHandler(request, limit=MAX_FILE_BYTES)
     request.upload_handlers = [handler]
     return _import_start(request, handler)
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import io
 
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import InMemoryUploadedFile
-from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
@@ -80,39 +78,3 @@ def checked_photo(upload) -> tuple[bytes, str]:
         raise ValidationError(_("写真は JPEG または PNG の画像にしてください。"))
     _check_image(data, kind)
     return data, kind
-
-
-class MemoryOnlyUploadHandler(FileUploadHandler):
-    """Keeps uploads (scans, photos: personal data) in memory, never in a temporary file,
-    and stops reading past `limit` bytes for all file parts together (`too_large`)."""
-
-    def __init__(self, request=None, limit: int = PLEDGE_MAX_BYTES):
-        super().__init__(request)
-        self.limit = limit
-        self.size = 0
-        self.too_large = False
-
-    def new_file(self, *args, **kwargs):
-        super().new_file(*args, **kwargs)
-        self.buffer = io.BytesIO()
-
-    def receive_data_chunk(self, raw_data, start):
-        self.size += len(raw_data)
-        if self.size > self.limit:
-            self.too_large = True
-            self.buffer = io.BytesIO()
-            raise StopUpload(connection_reset=True)
-        self.buffer.write(raw_data)
-        return None
-
-    def file_complete(self, file_size):
-        self.buffer.seek(0)
-        return InMemoryUploadedFile(
-            self.buffer,
-            self.field_name,
-            self.file_name,
-            self.content_type,
-            file_size,
-            self.charset,
-            self.content_type_extra,
-        )

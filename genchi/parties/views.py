@@ -24,6 +24,7 @@ from genchi.accounts import services as account_services
 from genchi.accounts.models import Role
 from genchi.accounts.selectors import account_state, people_for
 from genchi.audit.chain import record
+from genchi.core.uploads import MemoryOnlyUploadHandler
 from genchi.parties.selectors import (
     card_by_token,
     card_status,
@@ -47,7 +48,7 @@ from .forms import (
     TrainingForm,
 )
 from .models import Designation, IdCard, Organisation, Pledge, StaffPhoto
-from .uploads import CONTENT_TYPES, PHOTO_MAX_BYTES, PLEDGE_MAX_BYTES, MemoryOnlyUploadHandler
+from .uploads import CONTENT_TYPES, PHOTO_MAX_BYTES, PLEDGE_MAX_BYTES
 
 
 def _form_errors_to_messages(form, exc: ValidationError) -> None:
