@@ -21,6 +21,7 @@ after each rotation.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 import os
@@ -48,7 +49,9 @@ PG_MEMBER = "database.pgdump"
 # Never copied into a backup: the master key, the session signing key (a restored
 # installation makes its own), collected static files and the live database file.
 NEVER = ("keys/master.key", "secret_key")
-NEVER_FOLDERS = ("static", "tmp-backup")
+NEVER_FOLDERS = ("static",)
+# Where a backup or a restore works (inside the private data folder), never backed up.
+WORK_PREFIX = "tmp-backup-"
 
 
 class BackupError(Exception):
@@ -111,7 +114,10 @@ def _data_files() -> list[Path]:
     files = []
     for path in sorted(data.rglob("*")):
         relative = path.relative_to(data)
-        if not path.is_file() or path.is_symlink() or relative.parts[0] in NEVER_FOLDERS:
+        top = relative.parts[0]
+        if not path.is_file() or path.is_symlink() or top in NEVER_FOLDERS:
+            continue
+        if top.startswith(WORK_PREFIX):
             continue
         if path in skip or (live_db and path.name.startswith(live_db.name)):
             continue
@@ -181,8 +187,6 @@ def _encrypt(plain: Path, out: Path, recipient: str) -> None:
             while chunk := src.read(block):
                 writer.write(index, chunk)
                 index += len(chunk) // age.CHUNK_SIZE
-            if size == 0:
-                writer.write(0, b"")
         os.fsync(fd)
     except BaseException:
         os.close(fd)
@@ -199,7 +203,7 @@ def create_backup(out: Path) -> BackupSummary:
     out = out.resolve()
     if out.is_relative_to(_data_dir()):
         raise BackupError("バックアップはデータフォルダの外に書き出してください。")
-    with tempfile.TemporaryDirectory(dir=_data_dir(), prefix="tmp-backup-") as tmp:
+    with tempfile.TemporaryDirectory(dir=_data_dir(), prefix=WORK_PREFIX) as tmp:
         folder = Path(tmp)
         engine, database = _snapshot_database(folder)
         files = _data_files()
@@ -223,8 +227,6 @@ def create_backup(out: Path) -> BackupSummary:
             for path in files:
                 tar.add(path, arcname=f"files/{path.relative_to(_data_dir())}")
         _encrypt(plain, out, recipient)
-    import hashlib
-
     digest = hashlib.sha256()
     with out.open("rb") as f:
         while chunk := f.read(1 << 20):
@@ -261,15 +263,15 @@ def _database_is_empty() -> bool:
 
 def _member_target(name: str, folder: Path) -> Path:
     # Only the members a backup has, each inside the folder it is restored into.
-    age_safe = name.replace("\\", "/")
-    if age_safe in ("manifest.json", SQLITE_MEMBER, PG_MEMBER):
-        return folder / age_safe
-    parts = Path(age_safe).parts
+    normal = name.replace("\\", "/")
+    if normal in ("manifest.json", SQLITE_MEMBER, PG_MEMBER):
+        return folder / normal
+    parts = Path(normal).parts
     if len(parts) < 2 or parts[0] != "files" or any(p in ("..", "") for p in parts):
         raise BackupError(f"バックアップに想定しないファイルがあります: {name[:100]}")
-    if Path(age_safe).is_absolute():
+    if Path(normal).is_absolute():
         raise BackupError(f"バックアップに想定しないファイルがあります: {name[:100]}")
-    return folder / age_safe
+    return folder / normal
 
 
 def _unpack(path: Path, identity: str, folder: Path) -> dict:
@@ -313,7 +315,7 @@ def restore_backup(path: Path, identity: str, master: MasterKey) -> RestoreSumma
             "復元先が空ではありません。新しいデータフォルダと空のデータベースに復元してください"
             "(今のデータを上書きすることはしません)。"
         )
-    with tempfile.TemporaryDirectory(dir=data, prefix="tmp-backup-") as tmp:
+    with tempfile.TemporaryDirectory(dir=data, prefix=WORK_PREFIX) as tmp:
         folder = Path(tmp)
         manifest = _unpack(path, identity, folder)
         if manifest["master_key_id"] != master.key_id:
@@ -350,5 +352,5 @@ def restore_backup(path: Path, identity: str, master: MasterKey) -> RestoreSumma
 
 def inspect_backup(path: Path, identity: str) -> dict:
     """The manifest of a backup (opens it with the identity; writes nothing that stays)."""
-    with tempfile.TemporaryDirectory(dir=_data_dir(), prefix="tmp-backup-") as tmp:
+    with tempfile.TemporaryDirectory(dir=_data_dir(), prefix=WORK_PREFIX) as tmp:
         return _unpack(path, identity, Path(tmp))

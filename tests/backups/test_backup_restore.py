@@ -155,6 +155,8 @@ def test_backup_restore_and_erasure(installs, tmp_path):
     assert missing_key.returncode == 1 and "マスター鍵を読めません" in missing_key.stderr
     restored.genchi("backup", "restore", str(backup), "--identity", str(tmp_path / "backup.key"),
                     "--master-key", str(tmp_path / "master.txt"))  # fmt: skip
+    # Only the installation's own files came back, not the backup's working copies.
+    assert not list(restored.data.glob("tmp-backup-*"))
     restored.genchi("migrate", "--no-input")
     restored.genchi("audit", "verify")
     assert restored.read_everything() == opened
