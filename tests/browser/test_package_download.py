@@ -6,14 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
 
-from tests.browser.test_pages_in_chromium import CHROMIUM, _free_port, signed_in
+from tests.browser.test_pages_in_chromium import CHROMIUM, running_demo, signed_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -23,38 +19,14 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """The demo behind `genchi runserver`, with jobs run at once (no worker to start)."""
-    data = tmp_path_factory.mktemp("browser-download")
-    env = {
-        **os.environ,
-        "GENCHI_DATA_DIR": str(data),
-        "DJANGO_SETTINGS_MODULE": "genchi.settings",
-        "GENCHI_TASKS_BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
-    }
-    env.pop("DATABASE_URL", None)
-    env.pop("GENCHI_STICK_MOUNTED_HERE", None)  # a server: the stick is in the officer's PC
-    genchi = [sys.executable, "-m", "genchi"]
-    prepared = subprocess.run(
-        [*genchi, "demo", "--no-serve"], env=env, capture_output=True, text=True
-    )
-    assert prepared.returncode == 0, prepared.stderr[-2000:]
-    port = _free_port()
-    process = subprocess.Popen(
-        [*genchi, "runserver", f"127.0.0.1:{port}", "--noreload"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    yield {"url": f"http://127.0.0.1:{port}", "env": env, "genchi": genchi}
-    process.terminate()
-    process.wait(timeout=10)
+    """The demo with jobs run at once (no worker to start), as on a server: the stick is
+    in the officer's PC."""
+    with running_demo(
+        tmp_path_factory.mktemp("browser-download"),
+        GENCHI_TASKS_BACKEND="django_tasks.backends.immediate.ImmediateBackend",
+        GENCHI_STICK_MOUNTED_HERE=None,
+    ) as demo:
+        yield demo
 
 
 def test_the_exported_package_downloads_with_the_digest_shown_and_imports(server, tmp_path):

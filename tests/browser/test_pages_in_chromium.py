@@ -31,11 +31,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def demo_server(tmp_path_factory):
-    data = tmp_path_factory.mktemp("browser-demo")
+@contextmanager
+def running_demo(data: Path, **env_changes: str | None) -> Iterator[dict]:
+    """The demo prepared in `data` behind `genchi runserver`; `env_changes` set (or, as
+    None, remove) environment variables of both."""
     env = {**os.environ, "GENCHI_DATA_DIR": str(data), "DJANGO_SETTINGS_MODULE": "genchi.settings"}
     env.pop("DATABASE_URL", None)
+    for name, value in env_changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     genchi = [sys.executable, "-m", "genchi"]
     prepared = subprocess.run(
         [*genchi, "demo", "--no-serve"], env=env, capture_output=True, text=True
@@ -55,9 +61,17 @@ def demo_server(tmp_path_factory):
             break
         except OSError:
             time.sleep(0.2)
-    yield {"url": f"http://127.0.0.1:{port}", "env": env, "genchi": genchi}
-    server.terminate()
-    server.wait(timeout=10)
+    try:
+        yield {"url": f"http://127.0.0.1:{port}", "env": env, "genchi": genchi}
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory):
+    with running_demo(tmp_path_factory.mktemp("browser-demo")) as server:
+        yield server
 
 
 def _otp(server, username: str) -> str:
