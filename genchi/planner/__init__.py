@@ -1,5 +1,6 @@
-"""The Django side of the planner: the `genchi plan` command.
+"""The Django side of the planner: surveyors' bases, the area proposal and the campaign
+plan of a contract, its pages and the `genchi plan` command.
 
-The planning itself is the Django-free library `genchi.planning`; this app only makes
-its command reachable through Genchi's command runner (Django's management commands).
+The planning itself is the Django-free library `genchi.planning`; this app stores what the
+office decides and calls the library.
 """
