@@ -116,6 +116,8 @@ REASONS: dict[str, str] = {
     "field_invalid": "bad_record",  # field
     "empty_case_ref": "bad_record",
     "no_case_ref": "bad_record",
+    "result_fields": "bad_record",  # extra, missing (comma-separated keys, or "")
+    "result_field_invalid": "bad_record",  # field
     "line_not_json": "bad_record",
     "line_json_limit": "bad_record",
     "line_too_long": "bad_record",
@@ -154,6 +156,8 @@ RECORD_PROBLEMS = frozenset(
         "field_invalid",
         "empty_case_ref",
         "no_case_ref",
+        "result_fields",
+        "result_field_invalid",
     )
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -22,8 +23,41 @@ CASE_FIELDS: tuple[tuple[str, str], ...] = (
     ("name", "氏名"),
 )
 CASE_KEYS = frozenset(k for k, _ in CASE_FIELDS)
+
+# J4/J5: what the contractor returns per case (genchi/results/v1), nothing else: whether
+# the person lives there (the outcome), the nameplate, the dwelling's photos, for a rented
+# home the landlord or management company, and the work done (visits, contact slip).
+# Free text never leaves the contractor (S3, S5): interviews and notes stay in its records.
+RESULT_FIELDS: tuple[tuple[str, str], ...] = (
+    ("case_ref", "案件番号"),
+    ("outcome", "調査結果"),
+    ("decided_on", "判定日"),
+    ("visit_count", "訪問回数"),
+    ("visits", "訪問日時"),
+    ("nameplate", "表札"),
+    ("tenure", "持家・借家"),
+    ("landlord", "大家・管理会社"),
+    ("landlord_phone", "大家・管理会社の電話"),
+    ("contact_slip", "連絡票"),
+    ("photos", "写真"),
+)
+RESULT_KEYS = frozenset(k for k, _ in RESULT_FIELDS)
+OUTCOMES = (
+    "resident_confirmed",  # 居住確認: met the person
+    "resident_presumed",  # 居住推定: signs of life
+    "not_resident",  # 不居住: vacant, or someone else lives there
+    "whereabouts_unknown",  # 所在不明: address or building not found
+    "not_surveyable",  # 調査不能: could not survey (auto-lock, refused entry…)
+)
+NAMEPLATES = ("taxpayer", "other", "none", "")
+TENURES = ("owned", "rented", "unknown", "")
+CONTACT_SLIPS = ("in_person", "posted", "not_left", "")
+MAX_VISITS = 50
+MAX_PHOTOS = 50
 MAX_FIELD_CHARS = 1000
 MAX_LINE_BYTES = 1024 * 1024
+_DATE = re.compile(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])")
+_TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 # A cell whose first character after leading whitespace is one of these is a formula for
 # spreadsheet software (Excel skips spaces, tabs and line breaks first); one starting with
@@ -33,7 +67,7 @@ _FORMULA_START = ("=", "+", "-", "@")
 
 
 def default_columns(kind: str) -> tuple[tuple[str, str], ...] | None:
-    return CASE_FIELDS if kind == "cases" else None
+    return {"cases": CASE_FIELDS, "results": RESULT_FIELDS}.get(kind)
 
 
 Problem = tuple[str, dict[str, str]]  # (reason, values for the message): errors.REASONS
@@ -61,6 +95,75 @@ def check_record(kind: str, record: Any) -> Problem | None:
         ref = record.get("case_ref")
         if not isinstance(ref, str) or not ref:
             return "no_case_ref", {}
+        return _result_problem(record)
+    return None
+
+
+def _is_date(value: Any) -> bool:
+    return isinstance(value, str) and _DATE.fullmatch(value) is not None
+
+
+def _is_time(value: Any) -> bool:
+    return isinstance(value, str) and _TIME.fullmatch(value) is not None
+
+
+def _is_text(value: Any, limit: int) -> bool:
+    return isinstance(value, str) and len(value) <= limit
+
+
+def _is_visit(value: Any) -> bool:
+    return (
+        isinstance(value, Mapping)
+        and set(value) == {"on", "at"}
+        and _is_date(value["on"])
+        and _is_time(value["at"])
+    )
+
+
+_RESULT_CHECKS: dict[str, Any] = {
+    "case_ref": lambda v: _is_text(v, 64),
+    "outcome": lambda v: v in OUTCOMES,
+    "decided_on": lambda v: v is None or _is_date(v),
+    "visit_count": lambda v: type(v) is int and 0 <= v <= MAX_VISITS,
+    "visits": lambda v: isinstance(v, list) and len(v) <= MAX_VISITS and all(map(_is_visit, v)),
+    "nameplate": lambda v: v in NAMEPLATES,
+    "tenure": lambda v: v in TENURES,
+    "landlord": lambda v: _is_text(v, 200),
+    "landlord_phone": lambda v: _is_text(v, 40),
+    "contact_slip": lambda v: v in CONTACT_SLIPS,
+    "photos": lambda v: (
+        isinstance(v, list) and len(v) <= MAX_PHOTOS and all(_is_text(n, 200) and n for n in v)
+    ),
+}
+
+
+def blank_result(case_ref: str, outcome: str = "not_surveyable") -> dict[str, Any]:
+    """A genchi/results/v1 record with every item empty: the start of one."""
+    return {
+        "case_ref": case_ref,
+        "outcome": outcome,
+        "decided_on": None,
+        "visit_count": 0,
+        "visits": [],
+        "nameplate": "",
+        "tenure": "",
+        "landlord": "",
+        "landlord_phone": "",
+        "contact_slip": "",
+        "photos": [],
+    }
+
+
+def _result_problem(record: Mapping[str, Any]) -> Problem | None:
+    """The allow-list of genchi/results/v1: exactly the J4/J5 keys, each of its type."""
+    keys = set(record)
+    if keys != RESULT_KEYS:
+        extra = ", ".join(sorted(keys - RESULT_KEYS))
+        missing = ", ".join(sorted(RESULT_KEYS - keys))
+        return "result_fields", {"extra": extra, "missing": missing}
+    for key, _header in RESULT_FIELDS:
+        if not _RESULT_CHECKS[key](record[key]):
+            return "result_field_invalid", {"field": key}
     return None
 
 

@@ -235,6 +235,11 @@ REASON_MESSAGES: dict[str, Promise] = {
     "field_invalid": _("項目 %(field)s が文字列ではないか長すぎます"),
     "empty_case_ref": _("案件番号が空です"),
     "no_case_ref": _("結果レコードに案件番号 (case_ref) がありません"),
+    "result_fields": _(
+        "結果レコードの項目が返却してよい項目 (J4・J5) と一致しません "
+        "(余分: %(extra)s / 不足: %(missing)s)"
+    ),
+    "result_field_invalid": _("結果レコードの項目 %(field)s の値が正しくありません"),
     "line_not_json": _("records.jsonl の %(number)d 行目が JSON として読めません。"),
     "line_json_limit": _(
         "records.jsonl の %(number)d 行目が上限を超えています "
@@ -311,7 +316,7 @@ def _params(exc: Refused) -> dict[str, Any]:
     shown = {key: _SHOWN.get(key, lambda v: v)(value) for key, value in exc.params.items()}
     if exc.reason in _QUOTED_NAMES and "name" in shown:
         shown["name"] = repr(str(shown["name"])[:200])
-    if exc.reason == "case_fields":
+    if exc.reason in ("case_fields", "result_fields"):
         shown["extra"] = shown.get("extra") or gettext("なし")
         shown["missing"] = shown.get("missing") or gettext("なし")
     if "line" in shown:

@@ -13,6 +13,7 @@ from genchi.accounts.models import Role, User
 from genchi.intake import services as intake
 from genchi.intake.demo_data import generate, to_csv_bytes
 from genchi.intake.models import Batch, Case, ImportRun
+from genchi.package_format.records import blank_result
 from genchi.parties.models import Contract, Organisation
 from genchi.transfer import contract_keys, ledger, orgkeys
 from genchi.transfer import services as transfer
@@ -106,9 +107,7 @@ class World:
     def results(self) -> transfer.ExportResult:
         def make() -> transfer.ExportResult:
             self.keys_exchanged()
-            records = [
-                {"case_ref": "ref-0001", "outcome": "居住確認", "visits": 2, "note": "表札あり"}
-            ]
+            records = [blank_result("ref-0001", "resident_confirmed")]
             return transfer.export_results_package(
                 self.contract, records, self.folder("results"), by=self.manager
             )

@@ -45,6 +45,7 @@ from genchi.intake.models import ImportRun
 from genchi.jobs import outcomes
 from genchi.jobs.models import JobState
 from genchi.jobs.runner import JobRun
+from genchi.package_format.records import blank_result
 from genchi.parties import services as parties
 from genchi.parties.models import Designation, Organisation
 from genchi.transfer import contract_keys, ledger, orgkeys
@@ -442,7 +443,7 @@ def arrange_export_batch(w: World):
 @scenario("genchi.transfer.services.outgoing.export_results_package")
 def arrange_export_results_package(w: World):
     w.keys_exchanged()
-    records = [{"case_ref": "ref-0001", "outcome": "不居住", "visits": 1, "note": ""}]
+    records = [blank_result("ref-0001", "not_resident")]
     out, manager = w.folder("results-out"), w.manager
     return lambda: transfer.export_results_package(w.contract, records, out, by=manager)
 

@@ -13,6 +13,7 @@ import pytest
 from genchi.package_format import VerifiedPackage, WrittenPackage, open_package, write_package
 from genchi.package_format.age import AgeReader
 from genchi.package_format.errors import Refused
+from genchi.package_format.records import blank_result
 
 AGE = shutil.which("age")
 
@@ -35,7 +36,7 @@ CASES = [
 ]
 
 
-RESULT_COLUMNS = [("case_ref", "案件番号"), ("outcome", "調査結果"), ("visits", "訪問回数")]
+RESULT_COLUMNS = [("case_ref", "案件番号"), ("outcome", "調査結果"), ("visit_count", "訪問回数")]
 
 
 def write_cases(keys, out: Path, records=CASES, **kw) -> WrittenPackage:
@@ -61,7 +62,7 @@ def write_results(keys, out: Path, photos, case_ref: str = "C0001", **kw):
         contract=CONTRACT,
         sender="CON01",
         recipient="WARD01",
-        records=[{"case_ref": case_ref}],
+        records=[blank_result(case_ref)],
         csv_columns=[("case_ref", "案件番号")],
         photos=photos,
         signing_key=keys["contractor"].signing,

@@ -10,6 +10,7 @@ import tarfile
 import pytest
 
 from genchi.package_format.manifest import canonical_json
+from genchi.package_format.records import blank_result
 from tests.package_format.crafting import craft, entry
 from tests.package_format.packages import (
     CASES,
@@ -111,7 +112,7 @@ def test_missing_member(pkg_keys, pkg_out):
         kind="results",
         photos=photos,
         drop={"photos/C0001/2.jpg"},
-        records=[{"case_ref": "C0001"}],
+        records=[blank_result("C0001")],
         cols=[("case_ref", "案件番号")],
     )
     refused("missing_member", open_cases, pkg_keys, path, expected_kind="results")

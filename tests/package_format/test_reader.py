@@ -14,6 +14,7 @@ import pytest
 
 from genchi.package_format import reader, writer
 from genchi.package_format.errors import Refused
+from genchi.package_format.records import blank_result
 from tests.package_format.crafting import craft
 from tests.package_format.packages import (
     CASES,
@@ -70,8 +71,8 @@ def test_results_round_trip_with_photos_passphrase(pkg_keys, pkg_out, tmp_path):
         photos.append(writer.PhotoSource(p, f"C000{i}/house-{i}.jpg"))
     answered = str(uuid.uuid4())
     records = [
-        {"case_ref": "C0000", "outcome": "居住確認", "visits": 2, "nameplate": "本人"},
-        {"case_ref": "C0001", "outcome": "不居住", "visits": 1, "notes": None},
+        blank_result("C0000") | {"outcome": "resident_confirmed", "visit_count": 2},
+        blank_result("C0001") | {"outcome": "not_resident", "tenure": "rented"},
     ]
     written = writer.write_package(
         kind="results",

@@ -135,6 +135,7 @@ BOUNDED_MEMORY_SCRIPT = textwrap.dedent(
     import os, resource, sys, json
     from pathlib import Path
     from genchi.package_format import keys, reader, writer
+    from genchi.package_format.records import blank_result
 
     work = Path(sys.argv[1])
     photo = work / "big.jpg"
@@ -146,7 +147,7 @@ BOUNDED_MEMORY_SCRIPT = textwrap.dedent(
     out.mkdir()
     written = writer.write_package(
         kind="results", contract="K1", sender="CON01", recipient="WARD01",
-        records=({"case_ref": f"C{i}"} for i in range(500)),
+        records=(blank_result(f"C{i}") for i in range(500)),
         csv_columns=[("case_ref", "案件番号")],
         photos=[(photo, "C1/big.jpg")],
         signing_key=con.signing, out_dir=out, recipients=[ward.encryption.recipient],

@@ -20,6 +20,7 @@ from genchi.fieldwork.models import SurveyCase
 from genchi.intake.models import Batch, Case
 from genchi.intake.package_handlers import CASE_ALLOW_LIST
 from genchi.package_format import EncryptionKeyPair, Refused, SigningKeyPair, age, write_package
+from genchi.package_format.records import blank_result
 from genchi.parties import services as party_services
 from genchi.parties.models import Contract
 from genchi.transfer import contract_keys, orgkeys, services
@@ -482,8 +483,8 @@ def test_no_partner_card(exported, people, contractor, ward):
 
 
 RESULTS = [
-    {"case_ref": "ref-0001", "outcome": "居住確認", "visits": 2, "note": "表札あり"},
-    {"case_ref": "ref-0002", "outcome": "不居住", "visits": 3, "note": '=HYPERLINK("x")'},
+    blank_result("ref-0001", "resident_confirmed") | {"visit_count": 2, "nameplate": "taxpayer"},
+    blank_result("ref-0002", "not_resident") | {"visit_count": 3, "landlord": '=HYPERLINK("x")'},
 ]
 
 
@@ -497,8 +498,21 @@ def test_results_round_trip(people, contract, keys_exchanged, tmp_path):
     assert written.slip.state == HandoverSlip.State.ISSUED
     contents = services.verify_results_package(written.path, by=people[Role.WARD_STAFF])
     assert [r["case_ref"] for r in contents.records] == ["ref-0001", "ref-0002"]
-    assert contents.records[1]["note"] == '=HYPERLINK("x")'  # JSON keeps data as is
+    assert contents.records[1]["landlord"] == '=HYPERLINK("x")'  # JSON keeps data as is
     assert AuditEntry.objects.filter(action="package.verified").exists()
+
+
+def test_results_outside_the_allow_list_are_refused_when_written(
+    people, contract, keys_exchanged, tmp_path
+):
+    out = tmp_path / "r"
+    out.mkdir()
+    leaking = [RESULTS[0] | {"interview": "本人と面談"}]
+    with pytest.raises(Refused) as exc:
+        services.export_results_package(contract, leaking, out, by=people[Role.MANAGER])
+    assert exc.value.code == "write_failed"
+    assert "interview" in str(exc.value)
+    assert not [p for p in out.iterdir() if p.is_file()]
 
 
 def test_results_refused_when_flipped_or_cases_kind(people, contract, keys_exchanged, tmp_path):

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from genchi.access.roles import SIDE_OFFICE, has_role
 from genchi.audit.chain import record
 from genchi.package_format import WrittenPackage, write_package
+from genchi.package_format.records import RESULT_FIELDS
 from genchi.parties.models import Contract, Organisation
 from genchi.parties.selectors import does_office_work_on
 
@@ -44,12 +45,7 @@ from .common import (
 )
 from .slips import issue_slip
 
-RESULT_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("case_ref", "案件番号"),
-    ("outcome", "調査結果"),
-    ("visits", "訪問回数"),
-    ("note", "備考"),
-)
+RESULT_COLUMNS: tuple[tuple[str, str], ...] = RESULT_FIELDS
 
 STAGING = ".genchi-staging"
 # A staged file younger than this may belong to an export still under way elsewhere.
@@ -296,8 +292,10 @@ def export_results_package(
     answers: str | None = None,
     stick_label: str = "",
     columns: tuple[tuple[str, str], ...] = RESULT_COLUMNS,
+    photos: Iterable[tuple[str | os.PathLike[str], str]] = (),
 ) -> ExportResult:
-    """Write a signed result package for the ward and open the return slip (c2w)."""
+    """Write a signed result package for the ward and open the return slip (c2w).
+    `photos` are (file, name inside photos/) pairs, e.g. (path, "C0001/1.jpg")."""
     sender, recipient = parties_of(contract, "contractor")
     try:
         _require_may_send(
@@ -319,6 +317,7 @@ def export_results_package(
             recipients=[to],
             csv_columns=columns,
             answers=answers,
+            photos=photos,
         )
     except Refusal as exc:
         log_refusal("package.export_refused", exc, contract=contract, kind="results")
@@ -414,6 +413,7 @@ def _record_outgoing(
         sender=sender,
         recipient=recipient,
         record_count=written.record_count,
+        photo_count=written.manifest.photo_count,
         digest=written.digest,
         size=written.size,
         filename=written.path.name,
