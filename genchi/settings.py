@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_otp",
+    "django.contrib.humanize",
     "genchi.core",
     "genchi.accounts",
     "genchi.parties",
@@ -71,6 +72,7 @@ INSTALLED_APPS = [
     "genchi.transfer",
     "genchi.fieldwork",
     "genchi.planner",
+    "genchi.results",
     "genchi.backups",
     "genchi.jobs",
     "django_tasks",
@@ -222,6 +224,9 @@ FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Genchi's own files (photos, encrypted by the vault before they get here): the data
+    # folder's files/ by default (MEDIA_ROOT).
+    "genchi_files": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION

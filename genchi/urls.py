@@ -11,6 +11,7 @@ from genchi.compliance import urls as compliance_urls
 from genchi.fieldwork import urls as fieldwork_urls
 from genchi.intake import urls as intake_urls
 from genchi.parties import urls as parties_urls
+from genchi.results import urls as results_urls
 from genchi.transfer import urls as transfer_urls
 from genchi.web import urls as web_urls
 from genchi.web import views as web_views
@@ -23,6 +24,7 @@ urlpatterns = [
     path("", include(intake_urls)),
     path("", include(transfer_urls)),
     path("", include(fieldwork_urls)),
+    path("", include(results_urls)),
 ]
 
 handler400 = web_views.bad_request

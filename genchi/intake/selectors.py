@@ -244,3 +244,41 @@ def batch_summaries(qs: QuerySet[Batch]) -> list[dict]:
             }
         )
     return out
+
+
+@dataclass(frozen=True)
+class SentCase:
+    """A case as the ward sent it in a batch: what results are reconciled against."""
+
+    pk: int
+    ref: str
+    pref: str
+
+
+def sent_cases(contract: Contract, batch_code: str) -> dict[str, SentCase]:
+    """The cases of the batch `batch_code` (e.g. "B3") of `contract`, by the `case_ref`
+    their package carried; {} when there is no such batch."""
+    number = batch_code[1:] if batch_code.startswith("B") else ""
+    if not number.isdigit():
+        return {}
+    batch = Batch.objects.filter(contract=contract, number=int(number)).first()
+    if batch is None:
+        return {}
+    rows = Case.objects.filter(batch_items__batch=batch).values_list("pk", "ref", "pref")
+    return {ref: SentCase(pk, ref, pref) for pk, ref, pref in rows}
+
+
+def taxpayer_numbers(contract: Contract, case_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """(reference, 宛名番号) of these cases, decrypted: for the export to the tax system."""
+    rows = Case.objects.filter(contract=contract, pk__in=list(case_ids)).only(
+        "pk", "ref", "contract_id", "taxpayer_no"
+    )
+    return {c.pk: (c.ref, c.taxpayer_no or "") for c in rows}
+
+
+def handed_over_count(contract: Contract) -> int:
+    """Cases of the contract that went to the contractor (results back or not)."""
+    return Case.objects.filter(
+        contract=contract,
+        status__in=(Case.Status.HANDED_OVER, Case.Status.RESULT_RECEIVED, Case.Status.CLOSED),
+    ).count()

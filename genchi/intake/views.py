@@ -43,6 +43,7 @@ from .forms import (
 from .messages import render as render_parts
 from .messages import shown_issue
 from .models import Batch, Case, ImportRun
+from .panels import case_panels
 from .reader import MAX_FILE_BYTES
 from .services import ImportOptions
 
@@ -398,6 +399,7 @@ def _case_page(request, case: Case, form: AddressForm | None):
             "amount": f"{amount:,}" if isinstance(amount, int) else "",
             "batches": list(case.batches.select_related("contract")),
             "location": location if not location.empty else None,
+            "panels": case_panels(request, case),
         },
     )
 

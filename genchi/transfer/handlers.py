@@ -16,12 +16,14 @@ A kind without a registered handler is refused with the code `no_handler`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from genchi.package_format import PackageContents
     from genchi.parties.models import Contract
 
     from .models import Package
@@ -63,12 +65,18 @@ class OutgoingSource(Protocol):
 
 @dataclass(frozen=True)
 class IncomingPackage:
-    """A verified package handed to its receiver inside the import's transaction."""
+    """A verified package handed to its receiver inside the import's transaction.
+
+    A receiver reads either `records` (streamed) or, for a package with photos,
+    `read_all(folder)`: the records as a list and the photos written into `folder`, each
+    checked again against the signed manifest (`genchi.package_format.PackageContents`).
+    """
 
     package: Package  # the row just recorded (holder, contract, package id, digest …)
     contract: Contract
     records: Iterator[dict[str, Any]]
     record_count: int
+    read_all: Callable[[Path], PackageContents] | None = None
 
 
 class Receiver(Protocol):

@@ -118,3 +118,33 @@ def partner_contract_cards_for(user) -> QuerySet[PartnerContractCard]:
     return PartnerContractCard.objects.filter(
         holder_id=user.organisation_id, contract__in=contracts_for(user)
     ).select_related("contract", "subject", "by")
+
+
+def sent_cases_package(contract, package_id) -> Package | None:
+    """The cases package of `contract` that this installation's ward side wrote with this
+    id (what a results package answers), or None."""
+    return (
+        Package.objects.filter(
+            contract=contract,
+            holder=contract.ward,
+            direction=Package.Direction.OUTGOING,
+            kind=Package.Kind.CASES,
+            package_id=package_id,
+        )
+        .only("pk", "package_id", "batch_code", "contract_id", "record_count")
+        .first()
+    )
+
+
+def sent_cases_package_elsewhere(contract, package_id) -> bool:
+    """Whether this ward wrote a cases package with this id for another contract."""
+    return (
+        Package.objects.filter(
+            holder=contract.ward,
+            direction=Package.Direction.OUTGOING,
+            kind=Package.Kind.CASES,
+            package_id=package_id,
+        )
+        .exclude(contract=contract)
+        .exists()
+    )

@@ -14,12 +14,12 @@ from django.views.decorators.http import require_POST, require_safe
 
 from genchi.access.policy import permits, policy
 from genchi.access.roles import (
-    CONTRACTOR_OFFICE,
     HANDOVER_READERS,
     HANDOVER_WRITERS,
     ORGANISATION_ADMINS,
     WARD_READERS,
     WARD_WRITERS,
+    has_role,
 )
 from genchi.audit.chain import record
 from genchi.core.wareki import format_date
@@ -292,9 +292,15 @@ def package_export(request):
     )
 
 
-@policy(CONTRACTOR_OFFICE, description="パッケージの取り込み(受託者)", personal_data=True)
+@policy(
+    HANDOVER_WRITERS,
+    description="パッケージの取り込み(受託者: 調査対象者データ、区: 調査結果)",
+    personal_data=True,
+)
 def package_import(request):
     form = ImportForm(request.POST or None, request.FILES or None)
+    # The ward receives results; the contractor receives cases.
+    kind = "results" if has_role(request.user, WARD_WRITERS) else "cases"
     if request.method == "POST" and form.is_valid():
         job = services.start_import(
             form.cleaned_data["package"],
@@ -303,9 +309,10 @@ def package_import(request):
             stick_label=form.cleaned_data["stick_label"],
             handed_at=form.cleaned_data["handed_at"],
             by=request.user,
+            kind=kind,
         )
         return redirect("transfer:handover_job", job_id=job.pk)
-    return render(request, "transfer/import.html", {"form": form})
+    return render(request, "transfer/import.html", {"form": form, "kind": kind})
 
 
 def _job_for(request, job_id: int) -> HandoverJob:

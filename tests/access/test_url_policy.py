@@ -45,6 +45,7 @@ URL_PARAMS: dict[str, Callable[[dict], str]] = {
     "card_id": lambda w: str(w["id_card"].pk),
     "token": lambda w: w["id_card"].token,
     "package_id": lambda w: str(w["package"].pk),
+    "photo_id": lambda w: str(w["result_photo"].pk),
 }
 
 
@@ -90,6 +91,11 @@ KINDS: dict[str, tuple[str, ...]] = {
     "compliance:check_status": PAGE,
     "intake:case_list": PAGE,
     "intake:case_detail": PAGE,
+    "results:index": PAGE,
+    "results:summary": PAGE,
+    "results:export_csv": PAGE,
+    "results:export_xlsx": PAGE,
+    "results:photo": PAGE,
     "intake:case_correct_address": ACTION,
     "intake:import_start": FORM,
     "intake:import_run": PAGE,
@@ -193,8 +199,42 @@ def world(people, contract, settings, tmp_path) -> dict:
         "handover_job": HandoverJob.objects.create(
             direction=HandoverJob.Direction.EXPORT, organisation=contract.ward, kind="cases"
         ),
+        "result_photo": result_world(contract, case, handover["package"]),
         **handover,
     }
+
+
+def result_world(contract, case, package):
+    """A result of the ward's case with one photo, as a result package would leave it."""
+    import io
+    import uuid
+
+    from PIL import Image
+
+    from genchi import vault
+    from genchi.results.models import CaseResult, ResultPhoto, ReturnedResults
+    from genchi.results.receiving import photo_context, photo_storage
+
+    returned = ReturnedResults.objects.create(
+        contract=contract, package=package, answers=uuid.uuid4(), batch_code="B1", case_count=1
+    )
+    result = CaseResult.objects.create(
+        contract=contract, case=case, case_ref=case.ref, returned=returned, outcome="not_resident"
+    )
+    jpeg = io.BytesIO()
+    Image.new("RGB", (8, 8), "grey").save(jpeg, "JPEG")
+    jpeg.seek(0)
+    name = "x/1.jpg"
+    stored = vault.save_encrypted_file(
+        photo_storage(),
+        f"results/{contract.pk}/{case.ref}/1.bin",
+        vault.contract_scope(contract.pk, "ward"),
+        photo_context(result, name),
+        jpeg,
+    )
+    return ResultPhoto.objects.create(
+        result=result, name=name, stored_as=stored, size=jpeg.tell(), sha256="0" * 64
+    )
 
 
 def fieldwork_world(people, contract):

@@ -22,7 +22,7 @@ from .batches import (
     remove_cases,
     seal_batch,
 )
-from .cases import EDITABLE_CASE_STATUSES, correct_address
+from .cases import EDITABLE_CASE_STATUSES, correct_address, mark_results_received
 from .imports import ImportOptions, ImportReport, check_file, summary_message
 from .runs import (
     check_run,
@@ -38,6 +38,7 @@ from .runs import (
 )
 
 __all__ = [
+    "mark_results_received",
     "EDITABLE_CASE_STATUSES",
     "PRIORITIES",
     "Added",

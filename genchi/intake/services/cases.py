@@ -65,3 +65,10 @@ def correct_address(case: Case, *, address: str, building_line: str, postal_code
 
 def _in_sealed_batch(case: Case) -> bool:
     return case.batch_items.exclude(batch__status=Batch.Status.DRAFT).exists()
+
+
+def mark_results_received(case_ids: list[int]) -> int:
+    """The survey's results of these handed-over cases have come back (results app)."""
+    return Case.objects.filter(pk__in=case_ids, status=Case.Status.HANDED_OVER).update(
+        status=Case.Status.RESULT_RECEIVED
+    )

@@ -89,15 +89,17 @@ def start_import(
     stick_label: str,
     by,
     handed_at: dt.datetime | None = None,
+    kind: str = "cases",
 ) -> HandoverJob:
-    """Keep the uploaded package (ciphertext) for a worker and ask it to import it."""
+    """Keep the uploaded package (ciphertext) for a worker and ask it to import it: a
+    `cases` package at the contractor, a `results` package at the ward."""
     from ..tasks import import_package
 
     with transaction.atomic():
         job = HandoverJob.objects.create(
             direction=HandoverJob.Direction.IMPORT,
             organisation=by.organisation,
-            kind="cases",
+            kind=kind,
             filename=Path(upload.name or PACKAGE_FILE).name[:200],
             giver_name=giver_name.strip()[:100],
             stick_label=stick_label.strip()[:64],

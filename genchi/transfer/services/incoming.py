@@ -113,6 +113,7 @@ def receive_package(
                     contract=contract,
                     records=verified.iter_records(),
                     record_count=verified.record_count,
+                    read_all=verified.read_all,
                 )
             )
             if created != verified.record_count:
