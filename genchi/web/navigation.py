@@ -58,6 +58,13 @@ MENU: list[MenuEntry] = [
         _("暗号化パッケージと受け渡し票"),
     ),
     MenuEntry(
+        "results:index",
+        pgettext_lazy("menu", "調査結果"),
+        _("受託者から戻った調査結果の集計と書き出し"),
+        _("調査結果の集計"),
+        WARD_WRITERS,
+    ),
+    MenuEntry(
         "fieldwork:case_list",
         pgettext_lazy("menu", "調査案件"),
         _("受領した案件の一覧と調査員への割当"),
