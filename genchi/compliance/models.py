@@ -1,6 +1,8 @@
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from genchi.core.models import RecordedBy
 from genchi.jobs.models import JobRow
 
 
@@ -22,3 +24,89 @@ class ChainCheck(JobRow):
     class Meta:
         ordering = ["-pk"]
         verbose_name = _("改ざん検査")
+
+
+class Incident(RecordedBy):
+    """An incident, a risk of one, or a breach of the special provisions (S19, S20),
+    recorded by either side of a contract. No personal data in its text: the cases it
+    concerns are named by their reference numbers."""
+
+    class Kind(models.TextChoices):
+        LOSS = "loss", _("紛失・盗難")
+        LEAK = "leak", _("漏えい")
+        WRONG_DELIVERY = "wrong_delivery", _("誤送付・誤交付")
+        BREACH = "breach", _("特記事項の違反")
+        RISK = "risk", _("事故のおそれ")
+
+    class State(models.TextChoices):
+        REPORTED = "reported", _("第一報")
+        WRITTEN = "written", _("書面報告済み")
+        INSTRUCTED = "instructed", _("区の指示あり")
+        CLOSED = "closed", _("完了")
+
+    class Side(models.TextChoices):
+        WARD = "ward", _("区")
+        CONTRACTOR = "contractor", _("受託事業者")
+
+    contract = models.ForeignKey(
+        "parties.Contract", on_delete=models.PROTECT, related_name="+", verbose_name=_("契約")
+    )
+    number = models.PositiveIntegerField(_("番号"))
+    side = models.CharField(_("記録した側"), max_length=12, choices=Side.choices)
+    kind = models.CharField(_("種類"), max_length=16, choices=Kind.choices)
+    occurred_at = models.DateTimeField(_("発生日時"), null=True, blank=True)
+    found_at = models.DateTimeField(_("発見日時"))
+    found_by = models.CharField(_("発見者"), max_length=100)
+    summary = models.TextField(_("概要"), max_length=4000)
+    first_actions = models.TextField(_("初動の対応"), max_length=4000, blank=True)
+    affected_refs = models.JSONField(_("対象の案件"), default=list, blank=True)
+    state = models.CharField(
+        _("状態"), max_length=12, choices=State.choices, default=State.REPORTED, db_index=True
+    )
+    created_at = models.DateTimeField(_("記録日時"), default=timezone.now)
+    closed_at = models.DateTimeField(_("完了日時"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("事故報告")
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "number"], name="incident_number")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return f"{self.contract.code}-{self.number:03d}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state != self.State.CLOSED
+
+
+class IncidentEntry(RecordedBy):
+    """One step after the first report: the written report, the ward's instruction, its
+    completion, an improvement order (S20), a note, the closing."""
+
+    class Kind(models.TextChoices):
+        WRITTEN_REPORT = "written_report", _("書面による報告")
+        INSTRUCTION = "instruction", _("区の指示")
+        COMPLETION = "completion", _("指示への対応完了")
+        IMPROVEMENT_ORDER = "improvement_order", _("改善の指示・公表の判断")
+        NOTE = "note", _("経過の記録")
+        CLOSING = "closing", _("完了の確認")
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.PROTECT, related_name="entries", verbose_name=_("事故報告")
+    )
+    kind = models.CharField(_("種類"), max_length=20, choices=Kind.choices)
+    text = models.TextField(_("内容"), max_length=8000)
+    at = models.DateTimeField(_("日時"), default=timezone.now)
+
+    class Meta:
+        ordering = ["incident", "at", "pk"]
+        verbose_name = _("事故報告の経過")
+
+    def __str__(self) -> str:
+        return f"{self.incident}: {self.get_kind_display()}"

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from genchi.access.policy import policy_of
-from genchi.access.roles import ORGANISATION_ADMINS, WARD_WRITERS, has_role
+from genchi.access.roles import CONTRACTOR_OFFICE, ORGANISATION_ADMINS, WARD_WRITERS, has_role
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,13 @@ MENU: list[MenuEntry] = [
         "parties:person_list",
         pgettext_lazy("menu", "利用者"),
         _("利用者の登録と二要素認証の再設定"),
+    ),
+    MenuEntry(
+        "compliance:incident_list",
+        pgettext_lazy("menu", "事故報告"),
+        _("紛失・漏えい等の報告と区の指示"),
+        _("事故報告と経過"),
+        WARD_WRITERS | CONTRACTOR_OFFICE,
     ),
     MenuEntry(
         "compliance:log", pgettext_lazy("menu", "監査ログ"), _("すべての操作の記録と改ざん検査")

@@ -23,9 +23,11 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from genchi.access.policy import policy_of
 from genchi.accounts.models import Role
+from genchi.compliance.models import Incident
 
 # How to fill each URL parameter, given the test world (see `world` below).
 URL_PARAMS: dict[str, Callable[[dict], str]] = {
@@ -46,6 +48,7 @@ URL_PARAMS: dict[str, Callable[[dict], str]] = {
     "token": lambda w: w["id_card"].token,
     "package_id": lambda w: str(w["package"].pk),
     "photo_id": lambda w: str(w["result_photo"].pk),
+    "incident_id": lambda w: str(w["incident"].pk),
 }
 
 
@@ -91,6 +94,11 @@ KINDS: dict[str, tuple[str, ...]] = {
     "compliance:check_status": PAGE,
     "intake:case_list": PAGE,
     "intake:case_detail": PAGE,
+    "compliance:incident_list": PAGE,
+    "compliance:incident_new": FORM,
+    "compliance:incident_detail": PAGE,
+    "compliance:incident_add_entry": ACTION,
+    "compliance:incident_pdf": PAGE,
     "results:index": PAGE,
     "results:summary": PAGE,
     "results:export_csv": PAGE,
@@ -200,6 +208,15 @@ def world(people, contract, settings, tmp_path) -> dict:
             direction=HandoverJob.Direction.EXPORT, organisation=contract.ward, kind="cases"
         ),
         "result_photo": result_world(contract, case, handover["package"]),
+        "incident": Incident.objects.create(
+            contract=contract,
+            number=1,
+            side=Incident.Side.CONTRACTOR,
+            kind=Incident.Kind.RISK,
+            found_at=timezone.now(),
+            found_by="x",
+            summary="x",
+        ),
         **handover,
     }
 
