@@ -22,22 +22,13 @@ from django.utils.translation import gettext as _
 from genchi import vault
 from genchi.intake import selectors as intake_selectors
 from genchi.intake import services as intake_services
-from genchi.package_format import ExtractedPhoto, Refused, register_codes
+from genchi.package_format import ExtractedPhoto, Refused
 from genchi.transfer import selectors as transfer_selectors
 from genchi.transfer.handlers import IncomingPackage
 
 from .models import CaseResult, ResultPhoto, ReturnedResults
 
-CODES = {
-    "results_unanswered": "a results package names no cases package of this ward it answers",
-    "results_foreign": "a results package answers a cases package of another contract",
-    "results_answered_already": "the cases package was answered by an earlier results package",
-    "results_missing": "cases of the answered package have no result",
-    "results_extra": "results for cases the answered package did not carry",
-    "results_photo": "a photo named by a result is missing from the package or not an image",
-}
-register_codes(CODES)
-
+# The refusal codes are registered with the handover's (transfer.refusals).
 SHOWN_REFS = 5
 IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
 

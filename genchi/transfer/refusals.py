@@ -62,6 +62,13 @@ TRANSFER_CODES: dict[str, str] = {
     "no_contract_card": "the other side's contract recipient card is not registered",
     "contract_erased": "the contract's recipient key was destroyed with its erasure, or no "
     "live key opens the package and keys of erased contracts exist here",
+    # results at the ward (genchi.results.receiving): the reconciliation
+    "results_unanswered": "a results package names no cases package of this ward it answers",
+    "results_foreign": "a results package answers a cases package of another contract",
+    "results_answered_already": "the cases package was answered by an earlier results package",
+    "results_missing": "cases of the answered package have no result",
+    "results_extra": "results for cases the answered package did not carry",
+    "results_photo": "a photo named by a result is missing from the package or not an image",
 }
 register_codes(TRANSFER_CODES)
 
@@ -134,6 +141,14 @@ MESSAGES: dict[str, Promise] = {
     "no_file": _("ファイルがありません。"),
     "no_key_pair": _("この Genchi には組織の鍵ペアがありません。"),
     "duplicate_case": _("この契約ですでに受領している案件が含まれています。"),
+    "results_unanswered": _(
+        "この結果パッケージが答える調査対象者データのパッケージが、この区にありません。"
+    ),
+    "results_foreign": _("この結果パッケージは別の契約で渡したデータに答えるものです。"),
+    "results_answered_already": _("このバッチの結果はすでに取り込まれています。"),
+    "results_missing": _("渡した案件の一部に結果がありません。"),
+    "results_extra": _("渡していない案件の結果が含まれています。"),
+    "results_photo": _("結果の写真がパッケージにないか、画像ではありません。"),
     "secret_unreadable": _("組織の秘密鍵を復号できません。マスター鍵が違うか、鍵が壊れています。"),
     "exists": _("組織の鍵ペアはすでにあります(作り直すには置き換えを指定)。"),
     "no_partner_card": _("相手の公開鍵カードが登録されていません。鍵の交換を先に行ってください。"),

@@ -39,6 +39,8 @@ SAMPLE_PARAMS: dict[str, dict] = {
     "key_not_string": {"record": 4},
     "case_fields": {"line": 4, "extra": "birth_date", "missing": ""},
     "field_invalid": {"record": 4, "field": "address"},
+    "result_fields": {"line": 2, "extra": "interview", "missing": ""},
+    "result_field_invalid": {"record": 2, "field": "outcome"},
     "empty_case_ref": {"line": 4},
     "no_case_ref": {"record": 4},
     "line_not_json": {"line": 4},
