@@ -12,8 +12,10 @@ knows the categories (code, label, reason) and how to match:
 - The text is normalised (NFKC, katakana to hiragana, lower case, spaces and 「・」 etc.
   removed) with a map back to the original characters, so 「ｼﾞｻﾂ」「自 殺」 are caught and
   the words reported are the surveyor's own spans.
-- A hit lying wholly inside an exception of its category (「障害物」) or a landmark
-  (「病院の看板」「宗教法人の建物」「〇〇病院前」) is excused.
+- A hit lying wholly inside an exception of its category (「障害物」) or a landmark, a
+  listed facility followed by a position (「宗教法人の建物」「精神科病院の隣」「刑務所前」),
+  is excused. Only the facility itself excuses: in 「入院中の病院の隣」 or
+  「母入院中病院前」 the 「入院」 stays refused.
 """
 
 from __future__ import annotations
@@ -36,8 +38,6 @@ DATA_FILE = Path(__file__).resolve().parent / "data" / "forbidden_words.toml"
 # Characters dropped before matching: spacing and separators used to split a word.
 _DROPPED = frozenset(" \t\r\n\u3000\u00a0・*_\u200b\u200c\u200d\u2060\ufeff\u00ad")
 _KATA_START, _KATA_END = 0x30A1, 0x30F6  # ァ … ヶ
-_PARTICLES = "のでにはがをとへもやか"
-_NAME_STOP = re.escape(_PARTICLES + "、。,.!?()「」『』[]【】:;/")
 
 
 @dataclass(frozen=True)
@@ -201,7 +201,7 @@ def parse_word_list(data: dict[str, Any], source: str = "") -> WordList:
     if facilities and positions:
         fac = "|".join(re.escape(normalised(f)) for f in sorted(facilities, key=len, reverse=True))
         pos = "|".join(re.escape(normalised(p)) for p in sorted(positions, key=len, reverse=True))
-        landmark = re.compile(f"[^{_NAME_STOP}]{{0,15}}(?:{fac})(?:所有|管理)?の?(?:{pos})")
+        landmark = re.compile(f"(?:{fac})(?:所有|管理)?の?(?:{pos})")
     return WordList(tuple(rules), landmark, source)
 
 
@@ -267,8 +267,20 @@ def _spans(pattern: re.Pattern[str] | None, text: str) -> list[tuple[int, int]]:
     return [m.span() for m in pattern.finditer(text) if m.end() > m.start()]
 
 
-def _inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
-    return any(s <= start and end <= e for s, e in spans)
+class _Cover:
+    """Whether a span lies wholly inside one of `spans`, asked with starts in increasing
+    order: the furthest end among the spans starting at or before the start decides."""
+
+    def __init__(self, spans: list[tuple[int, int]]):
+        self.spans = sorted(spans)
+        self.next = 0
+        self.reach = -1
+
+    def covers(self, start: int, end: int) -> bool:
+        while self.next < len(self.spans) and self.spans[self.next][0] <= start:
+            self.reach = max(self.reach, self.spans[self.next][1])
+            self.next += 1
+        return self.reach >= end
 
 
 def _overlapping(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
@@ -296,12 +308,15 @@ def check_text(text: str, word_list: WordList | None = None) -> GuardResult:
     for rule in rules.rules:
         if rule.match is None:
             continue
-        excused = _overlapping(rule.excuse, norm) if rule.excuse else []
+        excused = _Cover(_overlapping(rule.excuse, norm) if rule.excuse else [])
+        at_landmark = _Cover(landmarks)
+        covered_until = -1  # the same word again from a shorter alternative is one hit
         for start, end in _overlapping(rule.match, norm):
-            if _inside(start, end, excused) or _inside(start, end, landmarks):
+            if excused.covers(start, end) or at_landmark.covers(start, end):
                 continue
-            if any(h.category == rule.code and h.start <= start < h.end for h in hits):
-                continue  # the same word again from a shorter alternative
+            if start < covered_until:
+                continue
+            covered_until = end
             o_start, o_end = where[start], where[end - 1] + 1
             hits.append(Hit(rule.code, text[o_start:o_end], o_start, o_end))
     if not hits:

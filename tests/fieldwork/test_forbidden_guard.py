@@ -172,6 +172,8 @@ def test_ordinary_survey_notes_pass():
 
 def test_a_landmark_does_not_excuse_a_hit_before_a_particle():
     assert check_text("入院中の病院の隣").words == ("入院",)
+    assert check_text("母入院中病院前で待つ").words == ("入院",)
+    assert check_text("元受刑者の施設の隣").words == ("受刑",)
     assert not check_text("創価学会の会館の隣").allowed
 
 
@@ -292,3 +294,14 @@ def test_the_message_is_translated(settings):
     with translation.override("en"):
         message = check_text("宗教").message()
     assert "宗教" in message and "Please rephrase" in message
+
+
+def test_a_long_text_full_of_hits_is_checked_in_linear_time():
+    """The command reads up to 1 MB: many hits and many landmarks stay fast (a quadratic
+    de-duplication took minutes on this)."""
+    import time
+
+    started = time.monotonic()
+    result = check_text("入院" * 20000 + "病院の看板の隣" * 5000)
+    assert len(result.hits) == 20000 and result.words == ("入院",)
+    assert time.monotonic() - started < 10
