@@ -1,3 +1,5 @@
+import re
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -36,6 +38,7 @@ class Organisation(models.Model):
 # the letter is about taxes. These never appear in the slip's settings.
 SLIP_TAX_WORDS = ("税", "滞納", "督促", "差押", "差し押", "未納", "延滞", "納付", "徴収", "催告")
 DEFAULT_SLIP_WORDING = "お知らせしたいことがありますので、下記までご連絡ください。"
+_PREFECTURE = re.compile(r"^(?:東京都|北海道|京都府|大阪府|[^都道府県]{2,3}県)")
 SLIP_FIELDS = (
     "contact_department",
     "contact_phone",
@@ -159,12 +162,7 @@ class Contract(models.Model):
         the tax division."""
         if self.contact_department.strip():
             return self.contact_department.strip()
-        city = self.ward.home_city.strip()
-        for pref_end in ("都", "道", "府", "県"):
-            head, sep, rest = city.partition(pref_end)
-            if sep and rest and len(head) <= 3:
-                city = rest
-                break
+        city = _PREFECTURE.sub("", self.ward.home_city.strip())
         return f"{city}役所" if city else ""
 
 

@@ -97,6 +97,21 @@ def test_tax_words_are_refused_in_the_slip_settings(contract):
         contract.refresh_from_db()
 
 
+def test_the_sender_defaults_to_the_wards_office_never_its_organisation_name(contract):
+    for home_city, sender in (
+        ("東京都新宿区", "新宿区役所"),
+        ("京都府京都市", "京都市役所"),
+        ("北海道札幌市中央区", "札幌市中央区役所"),
+        ("神奈川県横浜市", "横浜市役所"),
+        ("", ""),
+    ):
+        contract.ward.home_city = home_city
+        assert contract.slip_sender == sender
+    assert "連絡票の差出人" in slip_problems(contract)[0]
+    contract.contact_department = "区民相談係"
+    assert contract.slip_sender == "区民相談係"
+
+
 def test_a_slip_without_a_phone_cannot_be_printed(contract):
     assert slip_problems(contract) == ["連絡票の電話番号が設定されていません"]
     contract.contact_phone = "03-0000-0000"
