@@ -119,6 +119,8 @@ def test_a_slip_without_a_phone_cannot_be_printed(contract):
 
 
 def test_the_ward_admin_sets_the_slip_on_the_contract_page(contract, client_for):
+    detail = client_for(Role.WARD_ADMIN).get(f"/contracts/{contract.code}/").content.decode()
+    assert "新宿区役所" in detail and "未設定(連絡票を印刷できません)" in detail
     url = f"/contracts/{contract.code}/edit/"
     page = client_for(Role.WARD_ADMIN).get(url).content.decode()
     assert 'name="slip_wording"' in page and 'name="contact_phone"' in page
