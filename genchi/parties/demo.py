@@ -50,6 +50,10 @@ def create_demo_parties() -> None:
         ends_on=today + dt.timedelta(days=90),
         max_cases=500,
         status=Contract.Status.ACTIVE,
+        # The contact slip's settings (a made-up number): the demo's slips print.
+        contact_department="新宿区役所 区民相談係",
+        contact_phone="03-1234-5678",
+        contact_hours="平日 8時30分〜17時15分",
     )
     admin = None
     for username, full_name, org_code, role, designation in DEMO_PEOPLE:

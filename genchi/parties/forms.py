@@ -32,8 +32,17 @@ class ContractForm(forms.ModelForm):
             "ends_on",
             "max_cases",
             "status",
+            "contact_department",
+            "contact_phone",
+            "contact_hours",
+            "contact_address",
+            "slip_wording",
         ]
-        widgets = {"starts_on": DateInput(), "ends_on": DateInput()}
+        widgets = {
+            "starts_on": DateInput(),
+            "ends_on": DateInput(),
+            "slip_wording": forms.Textarea(attrs={"rows": 3}),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

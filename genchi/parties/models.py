@@ -1,4 +1,7 @@
+import re
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -31,6 +34,33 @@ class Organisation(models.Model):
         return self.kind == self.Kind.WARD
 
 
+# A contact slip (連絡票) may be seen by anyone at the address: nothing on it may say that
+# the letter is about taxes. These never appear in the slip's settings.
+SLIP_TAX_WORDS = ("税", "滞納", "督促", "差押", "差し押", "未納", "延滞", "納付", "徴収", "催告")
+DEFAULT_SLIP_WORDING = "お知らせしたいことがありますので、下記までご連絡ください。"
+_PREFECTURE = re.compile(r"^(?:東京都|北海道|京都府|大阪府|[^都道府県]{2,3}県)")
+SLIP_FIELDS = (
+    "contact_department",
+    "contact_phone",
+    "contact_hours",
+    "contact_address",
+    "slip_wording",
+)
+
+
+def validate_slip_text(value: str) -> None:
+    found = [w for w in SLIP_TAX_WORDS if w in (value or "")]
+    if found:
+        raise ValidationError(
+            _(
+                "連絡票は本人以外の方の目に触れることがあるため、「%(words)s」など税に関する"
+                "語は使えません。"
+            ),
+            code="slip_tax_word",
+            params={"words": "」「".join(found)},
+        )
+
+
 class Contract(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("準備中")
@@ -60,6 +90,48 @@ class Contract(models.Model):
         _("状態"), max_length=16, choices=Status.choices, default=Status.DRAFT
     )
     created_at = models.DateTimeField(_("登録日時"), default=timezone.now)
+    # The contact slip (連絡票) the surveyor leaves at the address: whom to call, and how
+    # it is worded. Set by the ward; printed by fieldwork.documents.
+    contact_department = models.CharField(
+        _("連絡票の差出人(部署名)"),
+        max_length=100,
+        blank=True,
+        validators=[validate_slip_text],
+        help_text=_(
+            "連絡票に差出人として印刷します。空欄なら「(区名)役所」。税に関する語は使えません。"
+            "例: 新宿区役所 区民相談係"
+        ),
+    )
+    contact_phone = models.CharField(
+        _("連絡票の電話番号"),
+        max_length=32,
+        blank=True,
+        help_text=_("連絡票を印刷するには必要です。例: 03-1234-5678"),
+    )
+    contact_hours = models.CharField(
+        _("連絡票の受付時間"),
+        max_length=100,
+        blank=True,
+        validators=[validate_slip_text],
+        help_text=_("例: 平日 8時30分〜17時15分"),
+    )
+    contact_address = models.CharField(
+        _("連絡票の所在地"),
+        max_length=200,
+        blank=True,
+        validators=[validate_slip_text],
+    )
+    slip_wording = models.TextField(
+        _("連絡票の文面"),
+        max_length=300,  # a few lines on the slip; longer would run into the number's box
+        blank=True,  # empty: the default wording
+        default=DEFAULT_SLIP_WORDING,
+        validators=[validate_slip_text],
+        help_text=_(
+            "封筒に入れて郵便受けに投函します。本人以外の方が読んでも用件が分からない文面に"
+            "してください(税に関する語は使えません)。空欄なら標準の文面です。"
+        ),
+    )
 
     class Meta:
         ordering = ["-fiscal_year", "code"]
@@ -77,6 +149,21 @@ class Contract(models.Model):
     def fiscal_year_label(self) -> str:
         """令和8年度: how the ward names the year of its budget."""
         return fiscal_year_label(self.fiscal_year)
+
+    @property
+    def slip_text(self) -> str:
+        """The wording printed on the contact slip (the default when left empty)."""
+        return self.slip_wording.strip() or DEFAULT_SLIP_WORDING
+
+    @property
+    def slip_sender(self) -> str:
+        """Who the contact slip is from: the set department, else the ward's office
+        (東京都新宿区 → 新宿区役所); never the ward's organisation name, which may name
+        the tax division."""
+        if self.contact_department.strip():
+            return self.contact_department.strip()
+        city = _PREFECTURE.sub("", self.ward.home_city.strip())
+        return f"{city}役所" if city else ""
 
 
 class Designation(RecordedBy):

@@ -18,7 +18,16 @@ from genchi.audit.chain import record
 from genchi.vault.keys import create_contract_key
 
 from . import uploads
-from .models import Contract, Designation, IdCard, Organisation, Pledge, StaffPhoto, TrainingRecord
+from .models import (
+    SLIP_FIELDS,
+    Contract,
+    Designation,
+    IdCard,
+    Organisation,
+    Pledge,
+    StaffPhoto,
+    TrainingRecord,
+)
 from .selectors import TRAINING_VALID_DAYS, latest_training, may_work_on
 
 # Which organisation role a person needs for each contract role.
@@ -48,6 +57,7 @@ def create_contract(
     ends_on: dt.date,
     max_cases: int = 500,
     status: str = Contract.Status.DRAFT,
+    **slip: str,
 ) -> Contract:
     if ward.kind != Organisation.Kind.WARD or contractor.kind != Organisation.Kind.CONTRACTOR:
         raise ValidationError("委託者には区、受託者には受託事業者を指定してください。")
@@ -62,6 +72,11 @@ def create_contract(
         max_cases=max_cases,
         status=status,
     )
+    for field in SLIP_FIELDS:  # the contact slip's settings (連絡票), all optional
+        if field in slip:
+            setattr(contract, field, slip.pop(field))
+    if slip:
+        raise TypeError(f"unexpected contract fields: {', '.join(slip)}")
     contract.full_clean()
     contract.save()
     key = create_contract_key(contract)  # D1: the contract's own data key from day one

@@ -89,6 +89,8 @@ KINDS: dict[str, tuple[str, ...]] = {
     "fieldwork:case_list": PAGE,
     "fieldwork:case_detail": PAGE,
     "fieldwork:case_assign": ACTION,
+    "slips:case_slip": PAGE,
+    "slips:route_slips": FORM,
     "compliance:log": PAGE,
     "compliance:check_start": ACTION,
     "compliance:check_status": PAGE,
