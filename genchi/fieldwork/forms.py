@@ -46,3 +46,41 @@ class AssignForm(forms.Form):
         self.fields["surveyor"].choices = [("", _("割当を外す"))] + [
             (str(p.pk), str(p)) for p in surveyors
         ]
+
+
+class PositionForm(forms.Form):
+    """A position for a case the address engine placed no further than the prefecture:
+    a corrected address, or latitude and longitude."""
+
+    address = forms.CharField(
+        label=_("住所(書き直し)"),
+        required=False,
+        max_length=200,
+        help_text=_(
+            "都道府県から書いてください。受領した住所は変わりません(位置の判定だけに使います)。"
+        ),
+    )
+    lat = forms.DecimalField(
+        label=_("緯度"),
+        required=False,
+        max_digits=9,
+        decimal_places=6,
+        help_text=_("例: 35.693825"),
+    )
+    lng = forms.DecimalField(
+        label=_("経度"),
+        required=False,
+        max_digits=9,
+        decimal_places=6,
+        help_text=_("例: 139.703356"),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if (
+            not (data.get("address") or "").strip()
+            and data.get("lat") is None
+            and data.get("lng") is None
+        ):
+            raise forms.ValidationError(_("住所か、緯度と経度を入力してください。"))
+        return data

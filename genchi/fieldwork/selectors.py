@@ -161,6 +161,65 @@ def log_case_list_view(cases: list[SurveyCase], *, view: str = "case_list") -> N
     )
 
 
+# Cases the office may still give to a surveyor: not yet out in the field.
+PLANNABLE = (SurveyCase.Status.RECEIVED, SurveyCase.Status.ASSIGNED)
+
+
+def cases_for_planning(user, contract: Contract, *, view: str) -> list[dict]:
+    """The contract's cases not yet out in the field, as plain data for the area planner
+    (`genchi.planner`): ref, lat/lng (floats, None without a position), pref, city, town,
+    geocode_level, surveyor_id, status. Office people of the contract only (empty for
+    anyone else). Reading them is a view of personal data and is logged as such (`view`
+    names the page or action)."""
+    if user is None or not can_read_cases(user, contract):
+        return []
+    rows = (
+        SurveyCase.objects.filter(contract=contract, status__in=PLANNABLE)
+        .order_by("pref_code", "city", "id")
+        .only(
+            "case_ref",
+            "lat",
+            "lng",
+            "pref",
+            "city",
+            "town",
+            "geocode_level",
+            "surveyor_id",
+            "status",
+            "contract_id",
+        )
+    )
+    out = [
+        {
+            "ref": c.case_ref,
+            "lat": _coordinate(c.lat),
+            "lng": _coordinate(c.lng),
+            "pref": c.pref,
+            "city": c.city,
+            "town": c.town,
+            "geocode_level": c.geocode_level,
+            "surveyor_id": c.surveyor_id,
+            "status": c.status,
+        }
+        for c in rows
+    ]
+    if out:
+        record(
+            "survey_case.list_viewed",
+            object_type="fieldwork.surveycase",
+            contract=contract,
+            detail={"view": view, "count": len(out), "refs": [c["ref"] for c in out]},
+        )
+    return out
+
+
+def _coordinate(text: str) -> float | None:
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
+
+
 def received_counts(user) -> dict[int, int]:
     """Number of received cases per visible contract (no personal data read)."""
     if not has_role(user, CONTRACTOR_OFFICE):

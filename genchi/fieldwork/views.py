@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from genchi.access.policy import permits, policy
 from genchi.access.roles import CONTRACTOR_OFFICE, CONTRACTOR_ROLES
@@ -22,7 +22,7 @@ from genchi.geo.maps import MapLayers
 
 from . import selectors, services
 from .addresses import address_fields
-from .forms import AssignForm, CaseFilterForm
+from .forms import AssignForm, CaseFilterForm, PositionForm
 
 CASES_PER_PAGE = 100
 # A contract has at most a few hundred cases; the map shows the filtered ones up to this.
@@ -169,3 +169,41 @@ def case_assign(request):
             % {"n": count},
         )
     return redirect(target)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@policy(CONTRACTOR_OFFICE, personal_data=True, description="案件の位置を修正する")
+def case_position(request, code: str, case_ref: str):
+    """Give a case the address engine could not place below the prefecture a position
+    (a corrected address, or latitude and longitude), so that it can be planned."""
+    case = selectors.case_for(request.user, code, case_ref)
+    back = request.POST.get("next") or request.GET.get("next", "")
+    if not back.startswith(("/planner/", "/fieldwork/")):
+        back = reverse("fieldwork:case_detail", args=[code, case_ref])
+    form = PositionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.correct_position(
+                case.contract,
+                case.case_ref,
+                address=data["address"],
+                lat=None if data["lat"] is None else float(data["lat"]),
+                lng=None if data["lng"] is None else float(data["lng"]),
+                by=request.user,
+            )
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, exc.messages)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("%(ref)s の位置を修正しました。") % {"ref": case.case_ref})
+            return redirect(back)
+    selectors.log_case_view(case)
+    return render(
+        request, "fieldwork/case_position.html", {"case": case, "form": form, "next": back}
+    )
