@@ -68,7 +68,13 @@ def test_bases_by_address_and_by_coordinates_logged(people, contract, client_for
     surveyor = people[Role.SURVEYOR]
     response = client.post(
         f"/planner/{contract.code}/bases/",
-        {"person": surveyor.pk, "kind": "home_station", "label": "中野駅", "lat": "35.705765", "lng": "139.665697"},
+        {
+            "person": surveyor.pk,
+            "kind": "home_station",
+            "label": "中野駅",
+            "lat": "35.705765",
+            "lng": "139.665697",
+        },
     )
     assert response.status_code == 302
     assert SurveyorBase.objects.get(contract=contract, person=surveyor).label == "中野駅"
@@ -77,10 +83,18 @@ def test_bases_by_address_and_by_coordinates_logged(people, contract, client_for
     # Changing a base logs what it was.
     client.post(
         f"/planner/{contract.code}/bases/",
-        {"person": surveyor.pk, "kind": "other", "label": "自宅近く", "lat": "35.7", "lng": "139.6"},
+        {
+            "person": surveyor.pk,
+            "kind": "other",
+            "label": "自宅近く",
+            "lat": "35.7",
+            "lng": "139.6",
+        },
     )
     last = AuditEntry.objects.filter(action="planner.base_set").latest("seq")
-    assert last.detail["before"]["label"] == "中野駅" and last.detail["after"]["label"] == "自宅近く"
+    assert (
+        last.detail["before"]["label"] == "中野駅" and last.detail["after"]["label"] == "自宅近く"
+    )
     page = client.get(f"/planner/{contract.code}/bases/").content.decode()
     assert len(_map(page, "bases-map")["markers"]) == 2
 
@@ -90,12 +104,17 @@ def test_base_errors_are_shown_at_the_field(people, contract, client_for):
     url = f"/planner/{contract.code}/bases/"
     page = client.post(url, {"person": "", "kind": "office", "address": "東京都"}).content.decode()
     assert "市区町村まで判定できませんでした" in page
-    page = client.post(url, {"person": "", "kind": "office", "label": "x", "lat": "135.0", "lng": "35.0"}).content.decode()
+    page = client.post(
+        url, {"person": "", "kind": "office", "label": "x", "lat": "135.0", "lng": "35.0"}
+    ).content.decode()
     assert "北緯20〜46度" in page and "東経122〜154度" in page
     page = client.post(url, {"person": "", "kind": "office"}).content.decode()
     assert "住所か、緯度と経度を入力してください" in page
     # Only a designated surveyor can have a base; the handler is offered nothing else.
-    page = client.post(url, {"person": str(people[Role.HANDLER].pk), "kind": "office", "lat": "35.7", "lng": "139.7"}).content.decode()
+    page = client.post(
+        url,
+        {"person": str(people[Role.HANDLER].pk), "kind": "office", "lat": "35.7", "lng": "139.7"},
+    ).content.decode()
     assert "正しく選択してください" in page or "Select a valid choice" in page
     assert not SurveyorBase.objects.filter(contract=contract).exists()
 
@@ -111,7 +130,9 @@ def test_proposal_from_the_received_cases_with_trips_and_flagged_excluded(
     flagged = world[-1]
     assert flagged.case_ref not in rows  # read only to the prefecture: not in the proposal
     assert len(rows) == len(world) - 1
-    assert all(r.surveyor_id in (people[Role.SURVEYOR].pk, second_surveyor.pk) for r in rows.values())
+    assert all(
+        r.surveyor_id in (people[Role.SURVEYOR].pk, second_surveyor.pk) for r in rows.values()
+    )
     # Osaka and Sapporo are far from both bases: trips (出張), Osaka's two cases together.
     osaka = [rows[c.case_ref] for c in world if c.city == "大阪市北区"]
     sapporo = [rows[c.case_ref] for c in world if c.city == "札幌市中央区"]
@@ -135,9 +156,11 @@ def test_the_page_shows_map_table_towns_and_flagged(world, people, contract, cli
     page = client.get(url).content.decode()
     assert "位置を直す必要のある案件 1 件" in page
     assert world[-1].case_ref in page and "都道府県までしか判定できませんでした" in page
-    response = client.post(f"/planner/{contract.code}/areas/propose/", {
-        "expected_revisits": "0.5", "visit_minutes": "20", "trip_after_minutes": "150"
-    }, follow=True)
+    response = client.post(
+        f"/planner/{contract.code}/areas/propose/",
+        {"expected_revisits": "0.5", "visit_minutes": "20", "trip_after_minutes": "150"},
+        follow=True,
+    )
     page = response.content.decode()
     assert "8 件の案件で担当地域の案を作りました" in page
     data = _map(page, "areas-map")
@@ -149,7 +172,9 @@ def test_the_page_shows_map_table_towns_and_flagged(world, people, contract, cli
     assert "東京都練馬区豊玉北五丁目" in page  # the towns table
     assert "訪問の見込み(再訪問を含む)" in page
     assert "12.0" in page  # 8 cases × (1 + 0.5) expected visits
-    entry = AuditEntry.objects.filter(action="survey_case.list_viewed", detail__view="area_proposal").latest("seq")
+    entry = AuditEntry.objects.filter(
+        action="survey_case.list_viewed", detail__view="area_proposal"
+    ).latest("seq")
     assert entry.detail["count"] == 9
 
 
@@ -178,7 +203,13 @@ def test_moves_of_a_case_and_of_a_town_are_logged(
     other = surveyor if target == second_surveyor else second_surveyor
     response = client.post(
         f"/planner/{contract.code}/areas/move-town/",
-        {"proposal": proposal.pk, "pref": "東京都", "city": "練馬区", "town": nerima.town, "surveyor": other.pk},
+        {
+            "proposal": proposal.pk,
+            "pref": "東京都",
+            "city": "練馬区",
+            "town": nerima.town,
+            "surveyor": other.pk,
+        },
         follow=True,
     )
     assert "の 1 件を移しました" in response.content.decode()
@@ -187,7 +218,9 @@ def test_moves_of_a_case_and_of_a_town_are_logged(
     assert entry.detail["before"] == {nerima.case_ref: target.username}
     # A person who is not an eligible surveyor is refused.
     with pytest.raises(ValidationError):
-        services.move_cases(contract, proposal.pk, [nerima.case_ref], people[Role.HANDLER].pk, by=manager)
+        services.move_cases(
+            contract, proposal.pk, [nerima.case_ref], people[Role.HANDLER].pk, by=manager
+        )
 
 
 def test_confirm_assigns_through_the_gate_and_refusal_is_shown(
@@ -286,7 +319,11 @@ def test_flagged_case_fixed_by_address_or_coordinates(world, people, contract, c
 
 
 def test_only_the_contracts_office_people(world, people, contract, contractor, client_for):
-    urls = [f"/planner/{contract.code}/areas/", f"/planner/{contract.code}/bases/", "/planner/areas/"]
+    urls = [
+        f"/planner/{contract.code}/areas/",
+        f"/planner/{contract.code}/bases/",
+        "/planner/areas/",
+    ]
     for role in (Role.MANAGER, Role.HANDLER):
         for url in urls:
             assert client_for(role).get(url).status_code == 200, (role, url)
@@ -317,7 +354,9 @@ def test_a_fixed_number_of_queries_with_more_cases(people, contract, keys_exchan
             assert client.get(url).status_code == 200
         return len(queries)
 
-    receive(people, contract, rows=[("", "東京都練馬区豊玉北五丁目1番1号", "", "試験 一")], number=1)
+    receive(
+        people, contract, rows=[("", "東京都練馬区豊玉北五丁目1番1号", "", "試験 一")], number=1
+    )
     services.propose(contract, by=people[Role.MANAGER])
     few = count()
     rows = [("", f"東京都練馬区豊玉北五丁目{n}番1号", "", f"試験 {n}") for n in range(2, 32)]
@@ -332,4 +371,7 @@ def test_base_coordinates_are_the_planners_start(world, people, contract):
     assert proposal.params["trip_after_minutes"] == 150
     bases = {b.person_id: b for b in SurveyorBase.objects.filter(contract=contract)}
     assert (float(bases[None].lat), float(bases[None].lng)) == OFFICE
-    assert (float(bases[people[Role.SURVEYOR].pk].lat), float(bases[people[Role.SURVEYOR].pk].lng)) == HOME
+    assert (
+        float(bases[people[Role.SURVEYOR].pk].lat),
+        float(bases[people[Role.SURVEYOR].pk].lng),
+    ) == HOME
