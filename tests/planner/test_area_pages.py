@@ -21,7 +21,7 @@ from genchi.parties import services as parties
 from genchi.parties.models import Designation, TrainingRecord
 from genchi.planner import areas_services as services
 from genchi.planner.models import AreaProposal, SurveyorBase
-from tests.conftest import make_person, qualify
+from tests.conftest import make_person
 from tests.fieldwork.world import receive
 from tests.planner.areas_world import HOME, OFFICE, received_world, with_bases
 
