@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
 from genchi.fieldwork import selectors as cases
@@ -45,6 +48,18 @@ def bases_of(contract: Contract) -> dict:
     }
 
 
+class Row(NamedTuple):
+    case_ref: str
+    surveyor_id: int | None
+    proposed_surveyor_id: int | None
+    trip: str
+    reason: str
+
+    @property
+    def moved(self) -> bool:
+        return self.surveyor_id != self.proposed_surveyor_id
+
+
 @dataclass
 class SurveyorRow:
     person: object
@@ -76,16 +91,22 @@ def proposal_page(user, contract: Contract, proposal: AreaProposal | None) -> di
     if proposal is None:
         return out
     by_ref = {c["ref"]: c for c in read}
-    rows = list(proposal.rows.select_related("surveyor", "proposed_surveyor"))
+    rows = [
+        Row(*values)
+        for values in proposal.rows.order_by("case_ref").values_list(
+            "case_ref", "surveyor_id", "proposed_surveyor_id", "trip", "reason"
+        )
+    ]
     revisits = float(proposal.params.get("expected_revisits", DEFAULT_PARAMS["expected_revisits"]))
     detour = float(proposal.params.get("detour_factor", DEFAULT_PARAMS["detour_factor"]))
     lodging = {t["id"]: t["lodging"] for t in proposal.summary.get("trips", [])}
 
     table: dict = {}
     people = {p.pk: p for p in surveyors}
-    for row in rows:  # surveyors of the proposal no longer eligible still get their line
-        if row.surveyor_id and row.surveyor_id not in people:
-            people[row.surveyor_id] = row.surveyor
+    # Surveyors of the proposal no longer eligible still get their line (one query).
+    named = {r.surveyor_id for r in rows} | {r.proposed_surveyor_id for r in rows}
+    for person in get_user_model().objects.filter(pk__in=named - set(people) - {None}):
+        people[person.pk] = person
     for pk, person in people.items():
         base = base_of(person, bases)
         table[pk] = SurveyorRow(
@@ -133,7 +154,7 @@ def proposal_page(user, contract: Contract, proposal: AreaProposal | None) -> di
                     )[0, 0]
                 )
                 line.km += 2 * visits * km * detour
-        case_rows.append({"row": row, "case": case, "url": f"{detail}{row.case_ref}/"})
+        case_rows.append((row, case))
     for trip, pk in sorted(trip_pairs):
         line = table[pk]
         point = lodging.get(trip)
@@ -155,25 +176,72 @@ def proposal_page(user, contract: Contract, proposal: AreaProposal | None) -> di
             )
     names = {pk: str(line.person) for pk, line in table.items()}
     in_proposal = {r.case_ref for r in rows}
+    editable = proposal.status == AreaProposal.Status.DRAFT
+    moved_badge = format_html(' <span class="badge">{}</span>', _("移動"))
+    town_list = [
+        (
+            key,
+            sum(counter.values()),
+            ", ".join(f"{names.get(pk, _('なし'))} {n}" for pk, n in counter.most_common()),
+        )
+        for key, counter in sorted(towns.items())
+    ]
+    # The two long tables are joined here rather than by the template language, which
+    # costs several times more per cell at 500 rows (docs/performance.md).
     out.update(
         {
             "table": list(table.values()),
-            "case_rows": case_rows,
-            "towns": [
-                {
-                    "pref": key[0],
-                    "city": key[1],
-                    "town": key[2],
-                    "count": sum(counter.values()),
-                    "surveyors": ", ".join(
-                        f"{names.get(pk, _('なし'))} {n}" for pk, n in counter.most_common()
-                    ),
-                }
-                for key, counter in sorted(towns.items())
-            ],
+            "case_count": len(case_rows),
+            "case_html": format_html_join(
+                "\n",
+                '<tr>{}<td class="mono"><a href="{}">{}</a></td><td>{}{}{}</td><td>{}</td>'
+                "<td>{}{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        format_html(
+                            '<td><input type="checkbox" name="case" value="{}" aria-label="{}"></td>',
+                            row.case_ref,
+                            row.case_ref,
+                        )
+                        if editable
+                        else "",
+                        f"{detail}{row.case_ref}/",
+                        row.case_ref,
+                        case["pref"],
+                        case["city"],
+                        case["town"],
+                        names.get(row.proposed_surveyor_id, "—"),
+                        names.get(row.surveyor_id, "—"),
+                        moved_badge if row.moved else "",
+                        row.trip,
+                        row.reason,
+                    )
+                    for row, case in case_rows
+                ),
+            ),
+            "town_html": format_html_join(
+                "\n",
+                "<tr>{}<td>{}{}{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        format_html(
+                            '<td><input type="radio" name="town_key" value="{}" aria-label="{}"></td>',
+                            "|".join(key),
+                            "".join(key),
+                        )
+                        if editable
+                        else "",
+                        *key,
+                        count,
+                        who,
+                    )
+                    for key, count, who in town_list
+                ),
+            ),
+            "town_count": len(town_list),
             "map": layers,
-            "unassigned": sum(1 for r in case_rows if r["row"].surveyor_id is None),
-            "moved": sum(1 for r in case_rows if r["row"].moved),
+            "unassigned": sum(1 for row, _case in case_rows if row.surveyor_id is None),
+            "moved": sum(1 for row, _case in case_rows if row.moved),
             "outside": len(rows) - len(case_rows),
             "new_cases": sum(1 for c in read if placed(c) and c["ref"] not in in_proposal),
         }

@@ -123,9 +123,9 @@ def areas_move_cases(request, code: str):
 @policy(CONTRACTOR_OFFICE, description="担当地域の案で町字ごと別の調査員に移す")
 def areas_move_town(request, code: str):
     contract = selectors.area_contract_for(request.user, code)
-    key = tuple(request.POST.get(k, "")[:100] for k in ("pref", "city", "town"))
+    key = tuple(request.POST.get("town_key", "")[:300].split("|"))
     try:
-        if not key[0]:
+        if len(key) != 3 or not key[0]:
             raise ValidationError(_("移す町字を選んでください。"))
         n = services.move_town(
             contract,

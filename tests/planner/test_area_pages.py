@@ -205,9 +205,7 @@ def test_moves_of_a_case_and_of_a_town_are_logged(
         f"/planner/{contract.code}/areas/move-town/",
         {
             "proposal": proposal.pk,
-            "pref": "東京都",
-            "city": "練馬区",
-            "town": nerima.town,
+            "town_key": f"東京都|練馬区|{nerima.town}",
             "surveyor": other.pk,
         },
         follow=True,
