@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
 from genchi.fieldwork import selectors as cases
-from genchi.geo.maps import MapLayers
+from genchi.geo.maps import MapLayers, convex_hull
 from genchi.parties.models import Contract
 from genchi.parties.selectors import office_contracts_for
 from genchi.planning import haversine_km
@@ -119,17 +119,27 @@ def proposal_page(user, contract: Contract, proposal: AreaProposal | None) -> di
     layers = MapLayers()
     for pk, line in table.items():
         layers.group(str(pk), str(line.person))
-    layers.group("none", _("調査員なし"), neutral=True)
     case_rows = []
     towns: dict[tuple[str, str, str], Counter] = defaultdict(Counter)
     trip_pairs: set[tuple[str, int]] = set()
+    local_points: dict[int, list] = defaultdict(list)
+    trip_rows: dict[str, list] = defaultdict(list)
+    for c in read:  # the towns in the cases' order (prefecture code, city)
+        if placed(c):
+            towns[(c["pref"], c["city"], c["town"])]
     detail = reverse("fieldwork:case_detail", args=[contract.code, "REF"])[: -len("REF/")]
     for row in rows:
         case = by_ref.get(row.case_ref)
         if case is None:  # out in the field or gone since the proposal was made
             continue
         line = table.get(row.surveyor_id)
-        group = str(row.surveyor_id) if line else "none"
+        group = (
+            str(row.surveyor_id) if line else layers.group("none", _("調査員なし"), neutral=True)
+        )
+        if line and not row.trip:
+            local_points[row.surveyor_id].append((case["lat"], case["lng"]))
+        if row.trip:
+            trip_rows[row.trip].append((row, case))
         label = f"{row.case_ref} {case['city']}{case['town']}"
         if row.trip:
             label += f" [{_('出張')} {row.trip}]"
@@ -166,7 +176,10 @@ def proposal_page(user, contract: Contract, proposal: AreaProposal | None) -> di
                 [base, (point["lat"], point["lng"])], group=str(pk), label=f"{_('出張')} {trip}"
             )
     for pk, line in table.items():
-        layers.hull_of_markers(str(pk), label=str(line.person))
+        # The area is the hull of the surveyor's day-trip cases; trips are drawn as lines.
+        hull = convex_hull([p for p in local_points[pk] if p[0] is not None])
+        if len(hull) >= 3:
+            layers.hulls.append({"group": str(pk), "label": str(line.person), "points": hull})
         if line.base is not None:
             layers.marker(
                 line.base.lat,
@@ -177,6 +190,22 @@ def proposal_page(user, contract: Contract, proposal: AreaProposal | None) -> di
     names = {pk: str(line.person) for pk, line in table.items()}
     in_proposal = {r.case_ref for r in rows}
     editable = proposal.status == AreaProposal.Status.DRAFT
+    trips = []
+    for trip in sorted(trip_rows, key=lambda t: (len(t), t)):
+        members = trip_rows[trip]
+        first = members[0][1]
+        trips.append(
+            {
+                "id": trip,
+                "cases": len(members),
+                "where": f"{first['pref']}{first['city']}",
+                "surveyors": ", ".join(
+                    sorted({names.get(r.surveyor_id, "—") for r, _c in members})
+                ),
+            }
+        )
+    for line in table.values():
+        line.trips.sort(key=lambda t: (len(t), t))
     moved_badge = format_html(' <span class="badge">{}</span>', _("移動"))
     town_list = [
         (
@@ -184,7 +213,8 @@ def proposal_page(user, contract: Contract, proposal: AreaProposal | None) -> di
             sum(counter.values()),
             ", ".join(f"{names.get(pk, _('なし'))} {n}" for pk, n in counter.most_common()),
         )
-        for key, counter in sorted(towns.items())
+        for key, counter in towns.items()
+        if counter
     ]
     # The two long tables are joined here rather than by the template language, which
     # costs several times more per cell at 500 rows (docs/performance.md).
@@ -239,6 +269,7 @@ def proposal_page(user, contract: Contract, proposal: AreaProposal | None) -> di
                 ),
             ),
             "town_count": len(town_list),
+            "trips": trips,
             "map": layers,
             "unassigned": sum(1 for row, _case in case_rows if row.surveyor_id is None),
             "moved": sum(1 for row, _case in case_rows if row.moved),
