@@ -392,9 +392,15 @@ def confirm(contract: Contract, proposal_id: int, *, by) -> dict[str, int]:
     (`fieldwork.services.assign_cases`), all or nothing. Returns {username: cases}."""
     _require_office(contract, by)
     proposal = _draft(contract, proposal_id)
+    # Cases whose visits have started since the proposal keep their surveyor.
+    open_refs = {c["ref"] for c in cases.cases_for_planning(by, contract, view="area_confirm")}
     by_surveyor: dict[int, list[str]] = {}
     people = {}
+    skipped = []
     for row in proposal.rows.select_related("surveyor").filter(surveyor__isnull=False):
+        if row.case_ref not in open_refs:
+            skipped.append(row.case_ref)
+            continue
         by_surveyor.setdefault(row.surveyor_id, []).append(row.case_ref)
         people[row.surveyor_id] = row.surveyor
     if not by_surveyor:
@@ -413,6 +419,6 @@ def confirm(contract: Contract, proposal_id: int, *, by) -> dict[str, int]:
         "planner.areas_confirmed",
         obj=proposal,
         contract=contract,
-        detail={"assigned": counts, "moved": moved},
+        detail={"assigned": counts, "moved": moved, "skipped": sorted(skipped)},
     )
     return counts

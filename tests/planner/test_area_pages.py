@@ -373,3 +373,14 @@ def test_base_coordinates_are_the_planners_start(world, people, contract):
         float(bases[people[Role.SURVEYOR].pk].lat),
         float(bases[people[Role.SURVEYOR].pk].lng),
     ) == HOME
+
+
+def test_a_case_out_in_the_field_since_the_proposal_is_left_as_it_is(world, people, contract):
+    manager = people[Role.MANAGER]
+    proposal = services.propose(contract, by=manager)
+    SurveyCase.objects.filter(pk=world[0].pk).update(status=SurveyCase.Status.VISITED)
+    counts = services.confirm(contract, proposal.pk, by=manager)
+    assert counts == {people[Role.SURVEYOR].username: len(world) - 2}
+    assert SurveyCase.objects.get(pk=world[0].pk).surveyor is None
+    entry = AuditEntry.objects.filter(action="planner.areas_confirmed").latest("seq")
+    assert entry.detail["skipped"] == [world[0].case_ref]
