@@ -125,7 +125,10 @@ def case_detail(request, code: str, case_ref: str):
         # Received before addresses were read at import: read it for this showing only.
         for field, value in address_fields(case.address, case.postal_code).items():
             setattr(case, field, value)
-    return render(request, "fieldwork/case_detail.html", {"case": case})
+    can_fix = permits(case_position, request.user) and case.status in services.ASSIGNABLE
+    return render(
+        request, "fieldwork/case_detail.html", {"case": case, "can_fix_position": can_fix}
+    )
 
 
 @require_POST

@@ -293,6 +293,8 @@ def test_flagged_case_fixed_by_address_or_coordinates(world, people, contract, c
     back = f"/planner/{contract.code}/areas/"
     page = client.get(url + f"?next={back}").content.decode()
     assert flagged.address in page
+    detail = client.get(f"/fieldwork/cases/{contract.code}/{flagged.case_ref}/").content.decode()
+    assert url in detail  # the case page links to the fix for the office
     page = client.post(url, {"address": "東京都", "next": back}).content.decode()
     assert "市区町村まで判定できませんでした" in page
     page = client.post(url, {"lat": "35.7", "next": back}).content.decode()
