@@ -12,6 +12,7 @@ from genchi.fieldwork import slip_urls as fieldwork_slip_urls
 from genchi.fieldwork import urls as fieldwork_urls
 from genchi.intake import urls as intake_urls
 from genchi.parties import urls as parties_urls
+from genchi.planner import urls as planner_urls
 from genchi.results import urls as results_urls
 from genchi.transfer import urls as transfer_urls
 from genchi.web import urls as web_urls
@@ -27,6 +28,7 @@ urlpatterns = [
     path("", include(fieldwork_urls)),
     path("", include(results_urls)),
     path("", include(fieldwork_slip_urls)),
+    path("", include(planner_urls)),
 ]
 
 handler400 = web_views.bad_request

@@ -6,12 +6,10 @@ class FieldworkConfig(AppConfig):
     verbose_name = "現地調査"
 
     def ready(self) -> None:
-        from genchi.core.demo import register_demo_step
         from genchi.transfer.handlers import register_receiver
 
-        from .demo import assign_demo_cases
         from .package_handlers import received_cases
 
         register_receiver(received_cases)
-        # After the handover round trip (order 90) has brought the cases in.
-        register_demo_step("fieldwork", assign_demo_cases, order=95)
+        # The demo's cases are assigned by the planner's demo step (a confirmed area
+        # proposal, genchi/planner/areas_demo.py).

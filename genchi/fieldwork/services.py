@@ -59,3 +59,81 @@ def assign_cases(contract: Contract, refs: list[str], surveyor, *, by) -> int:
         },
     )
     return len(cases)
+
+
+# A position the office set by hand (latitude/longitude), above the engine's 0–3
+# (genchi.geo: 0 nothing, 1 prefecture, 2 city, 3 town).
+LEVEL_SET_BY_OFFICE = 4
+
+# Japan and its islands, roughly: a point outside is a typo (swapped or mistyped degrees).
+JAPAN_LAT = (20.0, 46.0)
+JAPAN_LNG = (122.0, 154.0)
+
+
+@transaction.atomic
+def correct_position(
+    contract: Contract,
+    ref: str,
+    *,
+    address: str = "",
+    lat: float | None = None,
+    lng: float | None = None,
+    by,
+) -> SurveyCase:
+    """Give a case whose address was not read below prefecture level a position: either
+    a corrected address read by the address engine (at least to the city), or latitude
+    and longitude set by hand. The received address itself (J3) is kept as it came.
+    Errors are ValidationErrors keyed by field (`address`, `lat`, `lng`)."""
+    from .addresses import address_fields
+
+    if by is not None and not does_office_work_on(by, contract):
+        raise PermissionDenied(_("この契約の案件を修正する権限がありません。"))
+    case = SurveyCase.objects.select_for_update().filter(contract=contract, case_ref=ref).first()
+    if case is None:
+        raise ValidationError(_("案件が見つかりません。"))
+    before = {"level": case.geocode_level, "pref": case.pref, "city": case.city}
+    address = (address or "").strip()
+    if address:
+        fields = address_fields(address)
+        if fields["geocode_level"] < 2 or not fields["lat"]:
+            raise ValidationError(
+                {
+                    "address": _(
+                        "この住所は市区町村まで判定できませんでした。"
+                        "都道府県と市区町村から書き直すか、緯度経度を入力してください。"
+                    )
+                }
+            )
+        for name, value in fields.items():
+            setattr(case, name, value)
+        method = "address"
+    else:
+        errors = {}
+        if lat is None:
+            errors["lat"] = _("緯度を入力してください。")
+        elif not JAPAN_LAT[0] <= lat <= JAPAN_LAT[1]:
+            errors["lat"] = _("緯度は日本国内(北緯20〜46度)の値を入力してください。")
+        if lng is None:
+            errors["lng"] = _("経度を入力してください。")
+        elif not JAPAN_LNG[0] <= lng <= JAPAN_LNG[1]:
+            errors["lng"] = _("経度は日本国内(東経122〜154度)の値を入力してください。")
+        if errors:
+            raise ValidationError(errors)
+        case.lat, case.lng = f"{lat:.6f}", f"{lng:.6f}"
+        case.geocode_level = LEVEL_SET_BY_OFFICE
+        method = "coordinates"
+    case.save(
+        update_fields=["pref", "pref_code", "city", "town", "rest", "lat", "lng", "geocode_level"]
+    )
+    record(
+        "survey_case.position_corrected",
+        obj=case,
+        contract=contract,
+        detail={
+            "ref": case.case_ref,
+            "method": method,
+            "before": before,
+            "after": {"level": case.geocode_level, "pref": case.pref, "city": case.city},
+        },
+    )
+    return case

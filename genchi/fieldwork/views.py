@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from genchi.access.policy import permits, policy
 from genchi.access.roles import CONTRACTOR_OFFICE, CONTRACTOR_ROLES
@@ -22,7 +22,7 @@ from genchi.geo.maps import MapLayers
 
 from . import selectors, services
 from .addresses import address_fields
-from .forms import AssignForm, CaseFilterForm
+from .forms import AssignForm, CaseFilterForm, PositionForm
 
 CASES_PER_PAGE = 100
 # A contract has at most a few hundred cases; the map shows the filtered ones up to this.
@@ -60,24 +60,25 @@ def _filtered(request):
 def _case_map(qs) -> tuple[MapLayers, int, int]:
     """The filtered cases on a map, coloured by surveyor, each surveyor's area as a hull;
     (layers, cases drawn, cases without a place). Every case drawn is logged as shown."""
-    cases = list(
-        qs.select_related("contract", "surveyor").order_by("contract_id", "id")[:MAP_LIMIT]
-    )
+    points = selectors.case_points(qs, MAP_LIMIT)
     layers = MapLayers()
     unplaced = 0
-    for case in cases:
-        if case.surveyor_id is None:
+    # One reverse() per contract, not per case (500 markers: a tenth of the page's time).
+    prefixes: dict[str, str] = {}
+    for _contract_id, code, ref, lat, lng, surveyor_id, surveyor_name in points:
+        if surveyor_id is None:
             group = layers.group("none", _("未割当"), neutral=True)
         else:
-            group = layers.group(str(case.surveyor_id), str(case.surveyor))
-        url = reverse("fieldwork:case_detail", args=[case.contract.code, case.case_ref])
-        if not layers.marker(case.lat, case.lng, label=case.case_ref, group=group, href=url):
+            group = layers.group(str(surveyor_id), surveyor_name)
+        if code not in prefixes:
+            prefixes[code] = reverse("fieldwork:case_detail", args=[code, "-"])[:-2]
+        if not layers.marker(lat, lng, label=ref, group=group, href=f"{prefixes[code]}{ref}/"):
             unplaced += 1
     for key in layers.groups:
         if key != "none":
             layers.hull_of_markers(key)
-    selectors.log_case_list_view(cases, view="case_map")
-    return layers, len(cases) - unplaced, unplaced
+    selectors.log_case_points_view(points, view="case_map")
+    return layers, len(points) - unplaced, unplaced
 
 
 @require_safe
@@ -124,7 +125,10 @@ def case_detail(request, code: str, case_ref: str):
         # Received before addresses were read at import: read it for this showing only.
         for field, value in address_fields(case.address, case.postal_code).items():
             setattr(case, field, value)
-    return render(request, "fieldwork/case_detail.html", {"case": case})
+    can_fix = permits(case_position, request.user) and case.status in services.ASSIGNABLE
+    return render(
+        request, "fieldwork/case_detail.html", {"case": case, "can_fix_position": can_fix}
+    )
 
 
 @require_POST
@@ -169,3 +173,41 @@ def case_assign(request):
             % {"n": count},
         )
     return redirect(target)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@policy(CONTRACTOR_OFFICE, personal_data=True, description="案件の位置を修正する")
+def case_position(request, code: str, case_ref: str):
+    """Give a case the address engine could not place below the prefecture a position
+    (a corrected address, or latitude and longitude), so that it can be planned."""
+    case = selectors.case_for(request.user, code, case_ref)
+    back = request.POST.get("next") or request.GET.get("next", "")
+    if not back.startswith(("/planner/", "/fieldwork/")):
+        back = reverse("fieldwork:case_detail", args=[code, case_ref])
+    form = PositionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.correct_position(
+                case.contract,
+                case.case_ref,
+                address=data["address"],
+                lat=None if data["lat"] is None else float(data["lat"]),
+                lng=None if data["lng"] is None else float(data["lng"]),
+                by=request.user,
+            )
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, exc.messages)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("%(ref)s の位置を修正しました。") % {"ref": case.case_ref})
+            return redirect(back)
+    selectors.log_case_view(case)
+    return render(
+        request, "fieldwork/case_position.html", {"case": case, "form": form, "next": back}
+    )

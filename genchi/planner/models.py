@@ -60,3 +60,91 @@ class SurveyorBase(RecordedBy):
 
     def __str__(self) -> str:
         return self.label
+
+
+# --- Area proposals (C-S2.4): which surveyor takes which case ---------------------------
+
+
+class AreaProposal(RecordedBy):
+    """One run of the area proposal (`genchi.planning.propose_areas`) over a contract's
+    received cases. A draft is changed by the manager's moves, then confirmed (the cases
+    are assigned through `fieldwork.services.assign_cases`) or replaced by a new run."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("案")
+        CONFIRMED = "confirmed", _("確定")
+        DISCARDED = "discarded", _("破棄")
+
+    contract = models.ForeignKey(
+        "parties.Contract",
+        on_delete=models.PROTECT,
+        related_name="area_proposals",
+        verbose_name=_("契約"),
+    )
+    status = models.CharField(
+        _("状態"), max_length=16, choices=Status.choices, default=Status.DRAFT
+    )
+    created_at = models.DateTimeField(_("作成日時"), default=timezone.now)
+    # The parameters the proposal was made with and the solver's figures (workload per
+    # surveyor, trips with their lodging, unassigned cases with the reason): no taxpayer's
+    # data, only case references and the lodging point of each trip.
+    params = models.JSONField(_("条件"), default=dict)
+    summary = models.JSONField(_("結果の概要"), default=dict)
+    confirmed_at = models.DateTimeField(_("確定日時"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("確定者"),
+    )
+
+    class Meta:
+        ordering = ["contract", "-created_at", "-id"]
+        verbose_name = _("担当地域の案")
+
+    def __str__(self) -> str:
+        return f"{self.contract_id}:{self.pk}"
+
+
+class AreaProposalCase(models.Model):
+    """One case of a proposal: the surveyor the planner proposed and the one it has now
+    (after the manager's moves), and its trip (出張) if it is far away."""
+
+    proposal = models.ForeignKey(
+        AreaProposal, on_delete=models.CASCADE, related_name="rows", verbose_name=_("案")
+    )
+    case_ref = models.CharField(_("案件番号"), max_length=32)
+    proposed_surveyor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("提案された調査員"),
+    )
+    surveyor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("調査員"),
+    )
+    trip = models.CharField(_("出張"), max_length=16, blank=True)
+    reason = models.CharField(_("割り当てられない理由"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["proposal", "case_ref"]
+        verbose_name = _("担当地域の案の案件")
+        constraints = [
+            models.UniqueConstraint(fields=["proposal", "case_ref"], name="area_proposal_case_once")
+        ]
+
+    def __str__(self) -> str:
+        return self.case_ref
+
+    @property
+    def moved(self) -> bool:
+        return self.surveyor_id != self.proposed_surveyor_id

@@ -70,6 +70,11 @@ MENU: list[MenuEntry] = [
         _("受領した案件の一覧と調査員への割当"),
     ),
     MenuEntry(
+        "planner:areas_index",
+        pgettext_lazy("menu", "担当地域"),
+        _("調査員ごとの担当地域の案、拠点、確定と割当"),
+    ),
+    MenuEntry(
         "transfer:usb_list",
         pgettext_lazy("menu", "USBメモリ台帳"),
         _("USBメモリの貸出・返却・消去"),
