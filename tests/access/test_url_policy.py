@@ -45,6 +45,7 @@ URL_PARAMS: dict[str, Callable[[dict], str]] = {
     "card_id": lambda w: str(w["id_card"].pk),
     "token": lambda w: w["id_card"].token,
     "package_id": lambda w: str(w["package"].pk),
+    "date": lambda w: w["contract"].starts_on.isoformat(),
 }
 
 
@@ -85,6 +86,14 @@ KINDS: dict[str, tuple[str, ...]] = {
     "fieldwork:case_list": PAGE,
     "fieldwork:case_detail": PAGE,
     "fieldwork:case_assign": ACTION,
+    "planner:plan_index": PAGE,
+    "planner:plan": PAGE,
+    "planner:plan_settings": FORM,
+    "planner:plan_solve": ACTION,
+    "planner:plan_progress": PAGE,
+    "planner:plan_day": PAGE,
+    "planner:plan_replan": ACTION,
+    "planner:plan_lock": ACTION,
     "compliance:log": PAGE,
     "compliance:check_start": ACTION,
     "compliance:check_status": PAGE,
