@@ -196,7 +196,6 @@ def build_instance(
         "stops": stops,
         "surveyors": people,
         "days": cal.days,
-        "weekend_days": cal.weekend_days,
         "max_visits_per_day": campaign.visits_per_day,
         "speed_kmh": mode.speed_kmh,
         "detour_factor": mode.detour_factor,
@@ -204,6 +203,8 @@ def build_instance(
         "expected_revisits": float(campaign.expected_revisits),
         "seconds": float(campaign.seconds),
     }
+    if cal.weekend_days:  # the planner refuses an empty list
+        instance["weekend_days"] = cal.weekend_days
     return Built(instance=instance, excluded=excluded, calendar=cal, problems=problems)
 
 

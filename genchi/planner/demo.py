@@ -7,12 +7,16 @@ the planner proposes areas for the rest.
 
 from __future__ import annotations
 
+import logging
+
 from genchi.accounts.models import User
 from genchi.parties.demo import CONTRACT_CODE
 from genchi.parties.models import Contract
 
 from .models import SurveyorBase
 from .plans import PlanningRefused, campaign_of, save_campaign, solve_now
+
+logger = logging.getLogger("genchi.planner")
 
 # The contractor's office in the demo: near Shinjuku station.
 DEMO_OFFICE = ("35.690921", "139.700258")
@@ -39,5 +43,6 @@ def plan_demo_campaign() -> None:
     save_campaign(campaign, manager)
     try:
         solve_now(contract, manager)
-    except PlanningRefused:
-        return  # no cases came in (the handover step found no batch): nothing to plan
+    except PlanningRefused as exc:
+        # No cases came in (the handover step found no batch): nothing to plan.
+        logger.warning("demo plan not made: %s", exc)

@@ -149,6 +149,14 @@ def test_the_instance_keeps_surveyors_lists_cases_without_position_and_uses_base
     assert all(s["visits"] == 2 and s["gap_days"] == 7 for s in instance["stops"])
 
 
+def test_a_campaign_without_weekend_days_is_planned(cases, campaign, people, contract):
+    campaign.weekdays = [0, 1, 2, 3, 4]
+    campaign.save()
+    row = plans.solve_now(contract, people[Role.MANAGER])
+    assert "weekend_days" not in row.instance
+    assert row.current and row.plan["routes"]
+
+
 def test_no_base_is_a_clear_refusal(cases, contract, people):
     Campaign.objects.create(
         contract=contract,
