@@ -50,6 +50,10 @@ def _overview_map(view: selectors.PlanView, date: dt.date | None) -> MapLayers:
     instance = view.row.instance
     base_of = {s["id"]: (s["lat"], s["lng"]) for s in instance.get("surveyors", ())}
     stop_at = {s["id"]: (s["lat"], s["lng"]) for s in instance.get("stops", ())}
+    lodging = {
+        t["id"]: (t["lodging"]["lat"], t["lodging"]["lng"])
+        for t in (view.row.plan or {}).get("trips", ())
+    }
     for person in view.surveyors:
         layers.group(str(person.pk), str(person))
     for route in view.routes:
@@ -62,7 +66,8 @@ def _overview_map(view: selectors.PlanView, date: dt.date | None) -> MapLayers:
             point = stop_at.get(ref)
             if point:
                 layers.marker(*point, label=f"{n}. {ref}", group=key, href=href)
-        start = base_of.get(route["surveyor"])
+        # A day of a trip (出張) starts and ends at the trip's lodging.
+        start = lodging.get(route.get("trip")) or base_of.get(route["surveyor"])
         line = [stop_at[r] for r in route["shown"] if r in stop_at]
         if start and line:
             layers.route([start, *line, start], group=key, label=str(date))
@@ -148,7 +153,10 @@ def plan_day(request, code: str, person_id: int, date: str):
         ):
             points.append((case.lat, case.lng))
     if start:
-        base_key = layers.group("base", _("拠点"), neutral=True)
+        if day.lodging:
+            base_key = layers.group("base", _("出張の宿泊地"), neutral=True)
+        else:
+            base_key = layers.group("base", _("拠点"), neutral=True)
         layers.marker(*start, label=_("出発・帰着"), group=base_key)
         if points:
             layers.route([start, *points, start], group=key, label=str(day.date))
