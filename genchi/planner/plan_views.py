@@ -119,6 +119,9 @@ def plan_overview(request, code: str):
             log_case_list_view(
                 list(_cases(request.user, contract, shown)), view="plan_overview_map"
             )
+        listed = [u["id"] for u in view.unassigned] + [e["ref"] for e in view.excluded]
+        if listed:
+            log_case_list_view(list(_cases(request.user, contract, listed)), view="plan_overview")
     return render(request, "planner/plan/overview.html", context)
 
 

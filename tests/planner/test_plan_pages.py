@@ -71,6 +71,21 @@ def test_manager_sees_the_table_the_map_and_every_surveyor(
     ).exists()
 
 
+def test_the_unassigned_and_excluded_cases_shown_are_logged(
+    cases, campaign, client_for, contract, people
+):
+    unplaced = cases[5]
+    unplaced.lat = ""
+    unplaced.save()
+    plans.solve_now(contract, people[Role.MANAGER])
+    page = client_for(Role.MANAGER).get(f"/planner/{contract.code}/plan/").content.decode()
+    assert unplaced.case_ref in page and "住所の位置(緯度経度)が求められていません。" in page
+    entry = AuditEntry.objects.filter(
+        action="survey_case.list_viewed", detail__view="plan_overview"
+    ).last()
+    assert unplaced.case_ref in entry.detail["refs"]
+
+
 def test_the_day_page_lists_the_stops_in_order_with_the_route(
     planned, client_for, contract, people
 ):
