@@ -57,6 +57,14 @@ def test_the_solve_runs_as_a_job_with_a_progress_page(cases, campaign, client_fo
     assert row.job_state == "succeeded" and row.current  # the immediate backend ran it
     page = client.get(f"/planner/{contract.code}/plan/progress/").content.decode()
     assert "完了" in page
+    # The polling part, once the job is over, sends the browser to the plan.
+    polled = client.get(f"/planner/{contract.code}/plan/progress/", headers={"HX-Request": "true"})
+    assert polled.status_code == 204
+    assert polled["HX-Redirect"] == f"/planner/{contract.code}/plan/"
+    # A second solve while one is queued is refused in words.
+    CampaignPlan.objects.filter(pk=row.pk).update(job_state="queued")
+    response = client.post(f"/planner/{contract.code}/plan/solve/", follow=True)
+    assert "計画を作成中です。終わるまでお待ちください。" in response.content.decode()
 
 
 def test_manager_sees_the_table_the_map_and_every_surveyor(
