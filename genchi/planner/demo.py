@@ -23,9 +23,9 @@ DEMO_OFFICE = ("35.690921", "139.700258")
 DEMO_SECONDS = 5  # the demo is built in seconds; a real campaign gets its own time limit
 
 
-def plan_demo_campaign() -> None:
-    contract = Contract.objects.filter(code=CONTRACT_CODE).first()
-    manager = User.objects.filter(username="manager").first()
+def plan_demo_campaign(code: str = CONTRACT_CODE, manager_name: str = "manager") -> None:
+    contract = Contract.objects.filter(code=code).first()
+    manager = User.objects.filter(username=manager_name).first()
     if contract is None or manager is None:
         return
     if not SurveyorBase.objects.filter(contract=contract, person__isnull=True).exists():
