@@ -126,6 +126,10 @@ def plan_for(user, contract) -> PlanView | None:
         t["km"] += cell.km
         t["minutes"] += cell.minutes
         out_routes.append({**r, "date": date, "shown": visible_stops})
+    for trip in data.get("trips", ()):  # the long legs to and from a trip's lodging
+        if trip["surveyor"] in totals:
+            totals[trip["surveyor"]]["km"] += float(trip["km"])
+            totals[trip["surveyor"]]["minutes"] += int(trip["minutes"])
     for t in totals.values():
         t["km"] = round(t["km"], 1)
         t["hours"] = round(t["minutes"] / 60, 1)
