@@ -10,6 +10,8 @@ Everything that differs between installations comes from the environment:
 - GENCHI_STICK_MOUNTED_HERE=1: Genchi runs on the officer's PC, where the USB stick is
   mounted; the export page then also offers writing into the stick's folder (the usual
   set-up, a server, gives the package as a download to save onto the stick)
+- GENCHI_ROUTING_ENGINE (osrm | valhalla) and GENCHI_ROUTING_URL: a road-network server
+  the contractor runs, for the planner's travel times (docs/planning.md); off by default
 """
 
 import os
@@ -192,6 +194,12 @@ if PRODUCTION:
 GENCHI_MAP_TILE_URL = os.environ.get("GENCHI_MAP_TILE_URL", "")
 GENCHI_MAP_TILE_ATTRIBUTION = os.environ.get("GENCHI_MAP_TILE_ATTRIBUTION", "")
 _TILE_ORIGINS = [tile_origin(GENCHI_MAP_TILE_URL)] if GENCHI_MAP_TILE_URL else []
+
+# The planner's travel times come from straight-line distance unless a road-network server
+# the contractor runs is named here (docs/planning.md); Genchi calls none otherwise (D5).
+GENCHI_ROUTING_ENGINE = os.environ.get("GENCHI_ROUTING_ENGINE", "").strip().lower()
+GENCHI_ROUTING_URL = os.environ.get("GENCHI_ROUTING_URL", "").strip()
+GENCHI_ROUTING_TIMEOUT_SECONDS = float(os.environ.get("GENCHI_ROUTING_TIMEOUT_SECONDS", "10"))
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

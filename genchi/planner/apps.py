@@ -1,3 +1,10 @@
+"""The Django side of the planner: surveyors' bases, the area proposal and the campaign
+plan of a contract, its pages and the `genchi plan` command.
+
+The planning itself is the Django-free library `genchi.planning`; this app stores what the
+office decides and calls the library.
+"""
+
 from django.apps import AppConfig
 
 
@@ -13,3 +20,9 @@ class PlannerConfig(AppConfig):
         # After the handover round trip (order 90) has brought the cases in: the bases,
         # and the demo batch assigned by a confirmed area proposal.
         register_demo_step("areas", demo_areas, order=95)
+        from .demo import plan_demo_campaign
+        from .receivers import connect
+
+        connect()
+        # After the demo's cases have come in and been given to surveyors (order 95).
+        register_demo_step("planner", plan_demo_campaign, order=98)

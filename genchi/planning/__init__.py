@@ -21,8 +21,9 @@ Public API (plain Python, no Django, no network)::
 - `check_plan(instance, plan) -> list[str]`: every broken rule of a plan (empty when
   feasible); the tests and the benchmark check each plan with it.
 - `TravelProvider`, `StraightLine`: the travel-time seam. The default is straight-line
-  (haversine) distance × `detour_factor` ÷ `speed_kmh`; a road-network provider would
-  implement `matrix(points)` the same way.
+  (haversine) distance × `detour_factor` ÷ `speed_kmh`. `OsrmTable(url)` and
+  `ValhallaMatrix(url)` (roads.py) ask a road-network server the contractor runs, only
+  when a caller passes one; `RoutingError` says in Japanese why a server gave no matrix.
 """
 
 from __future__ import annotations
@@ -40,14 +41,17 @@ from genchi.planning.instance import (
     parse_instance,
 )
 from genchi.planning.plan import Plan, Route, Trip, Unassigned
+from genchi.planning.roads import OsrmTable, RoutingError, ValhallaMatrix
 
 __all__ = [
     "Areas",
     "FieldError",
     "Instance",
     "InstanceError",
+    "OsrmTable",
     "Plan",
     "Route",
+    "RoutingError",
     "StraightLine",
     "Stop",
     "Surveyor",
@@ -55,6 +59,7 @@ __all__ = [
     "TravelProvider",
     "Trip",
     "Unassigned",
+    "ValhallaMatrix",
     "check_plan",
     "haversine_km",
     "parse_instance",

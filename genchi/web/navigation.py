@@ -75,6 +75,11 @@ MENU: list[MenuEntry] = [
         _("調査員ごとの担当地域の案、拠点、確定と割当"),
     ),
     MenuEntry(
+        "planner:plan_index",
+        pgettext_lazy("menu", "訪問計画"),
+        _("調査員ごとの訪問日と順路(地図)"),
+    ),
+    MenuEntry(
         "transfer:usb_list",
         pgettext_lazy("menu", "USBメモリ台帳"),
         _("USBメモリの貸出・返却・消去"),

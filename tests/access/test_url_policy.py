@@ -49,6 +49,7 @@ URL_PARAMS: dict[str, Callable[[dict], str]] = {
     "package_id": lambda w: str(w["package"].pk),
     "photo_id": lambda w: str(w["result_photo"].pk),
     "incident_id": lambda w: str(w["incident"].pk),
+    "date": lambda w: w["contract"].starts_on.isoformat(),
 }
 
 
@@ -99,6 +100,14 @@ KINDS: dict[str, tuple[str, ...]] = {
     "planner:areas_move_town": ACTION,
     "planner:areas_confirm": ACTION,
     "planner:bases": FORM,
+    "planner:plan_index": PAGE,
+    "planner:plan": PAGE,
+    "planner:plan_settings": FORM,
+    "planner:plan_solve": ACTION,
+    "planner:plan_progress": PAGE,
+    "planner:plan_day": PAGE,
+    "planner:plan_replan": ACTION,
+    "planner:plan_lock": ACTION,
     "compliance:log": PAGE,
     "compliance:check_start": ACTION,
     "compliance:check_status": PAGE,

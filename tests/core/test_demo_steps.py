@@ -11,8 +11,8 @@ def test_apps_register_their_steps_in_dependency_order():
     names = [step.name for step in demo.demo_steps()]
     assert names[:2] == ["parties", "intake"]
     # The received cases are assigned (a confirmed area proposal) once the handover round
-    # trip has brought them in.
-    assert names[-2:] == ["handover", "areas"]
+    # trip has brought them in, and planned once assigned.
+    assert names[-3:] == ["handover", "areas", "planner"]
 
 
 def test_a_step_name_cannot_be_taken_twice():
