@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("genchi.intake.urls")),
     path("", include("genchi.transfer.urls")),
     path("", include("genchi.fieldwork.urls")),
+    path("", include("genchi.tablet.urls")),
 ]
 
 handler400 = "genchi.web.views.bad_request"

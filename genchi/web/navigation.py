@@ -63,6 +63,11 @@ MENU: list[MenuEntry] = [
         _("受領した案件の一覧と調査員への割当"),
     ),
     MenuEntry(
+        "tablet:devices",
+        pgettext_lazy("menu", "タブレット"),
+        _("調査員のタブレットの登録と失効"),
+    ),
+    MenuEntry(
         "transfer:usb_list",
         pgettext_lazy("menu", "USBメモリ台帳"),
         _("USBメモリの貸出・返却・消去"),

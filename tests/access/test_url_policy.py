@@ -45,6 +45,7 @@ URL_PARAMS: dict[str, Callable[[dict], str]] = {
     "card_id": lambda w: str(w["id_card"].pk),
     "token": lambda w: w["id_card"].token,
     "package_id": lambda w: str(w["package"].pk),
+    "device_id": lambda w: str(w["tablet_device"].pk),
 }
 
 
@@ -134,6 +135,17 @@ KINDS: dict[str, tuple[str, ...]] = {
     "transfer:usb_return": ACTION,
     "transfer:usb_inspect": ACTION,
     "transfer:usb_wipe": ACTION,
+    "tablet:app": PAGE,
+    "tablet:service_worker": PAGE,
+    "tablet:manifest": PAGE,
+    "tablet:strings": PAGE,
+    "tablet:api_enrol": ACTION,
+    "tablet:api_enrol_status": ACTION,
+    "tablet:api_challenge": ACTION,
+    "tablet:api_signin": ACTION,
+    "tablet:api_sync_down": ACTION,
+    "tablet:devices": FORM,
+    "tablet:device_revoke": ACTION,
 }
 
 
@@ -185,6 +197,7 @@ def world(people, contract, settings, tmp_path) -> dict:
         "pledge": pledge,
         "surveyor_designation": designation,
         "id_card": card,
+        "tablet_device": tablet_world(people, contract),
         "people": people,
         "contract": contract,
         "case": case,
@@ -225,6 +238,19 @@ def fieldwork_world(people, contract):
     designation = Designation.objects.get(contract=contract, person=surveyor)
     card = parties.issue_id_card(designation)
     return case, pledge, designation, card
+
+
+def tablet_world(people, contract):
+    """A tablet enrolled for the surveyor (its key never used: a request is unsigned)."""
+    from genchi.tablet.models import TabletDevice
+
+    return TabletDevice.objects.create(
+        contract=contract,
+        surveyor=people[Role.SURVEYOR],
+        public_key="",
+        key_fingerprint="0" * 64,
+        enrolled_by=people[Role.MANAGER],
+    )
 
 
 def test_every_url_has_an_expectation():
