@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -51,7 +52,12 @@ def app(request):
 @policy(public=True, description="タブレットのサービスワーカー")
 def service_worker(request):
     files = ["/tablet/", "/tablet/strings.json", "/tablet/manifest.webmanifest"]
-    files += [static(name) for name in SHELL_FILES]
+    # Both names of each static file: the page links the stored (in production hashed)
+    # name, while the modules import each other by their plain relative names.
+    for name in SHELL_FILES:
+        for url in (static(name), settings.STATIC_URL + name):
+            if url not in files:
+                files.append(url)
     body = (
         f"const SHELL_VERSION = {json.dumps(SHELL_VERSION)};\n"
         f"const SHELL_FILES = {json.dumps(files)};\n"

@@ -37,7 +37,7 @@ function h(tag, attrs = {}, ...children) {
 }
 
 function show(...children) {
-  screen.replaceChildren(...children);
+  screen.replaceChildren(...children.flat().filter((c) => c != null && c !== false));
   const first = screen.querySelector("input, button");
   if (first) first.focus();
 }
