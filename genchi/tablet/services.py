@@ -122,50 +122,62 @@ def enrolment_problems(surveyor, contract) -> list[str]:
 
 
 def confirm_enrolment(code: str, *, contract, surveyor, label: str, by) -> TabletDevice:
-    """The manager confirms, in the office, the code the tablet shows, for one surveyor."""
-    enrolment = (
-        Enrolment.objects.filter(
-            code=normalise_code(code), device__isnull=True, expires_at__gte=timezone.now()
+    """The manager confirms, in the office, the code the tablet shows, for one surveyor.
+    The refusal's log entry is written after the transaction, so it stays."""
+    try:
+        with transaction.atomic():
+            return _confirm(code, contract=contract, surveyor=surveyor, label=label, by=by)
+    except _Refusal as refusal:
+        record(
+            "tablet.enrolment_refused", obj=refusal.obj, contract=contract, detail=refusal.detail
         )
-        .select_for_update()
+        raise refusal.refused from None
+
+
+class _Refusal(Exception):
+    def __init__(self, refused: Refused, detail: dict, obj=None):
+        self.refused, self.detail, self.obj = refused, detail, obj
+
+
+def _confirm(code: str, *, contract, surveyor, label: str, by) -> TabletDevice:
+    enrolment = (
+        Enrolment.objects.select_for_update()
+        .filter(code=normalise_code(code), device__isnull=True, expires_at__gte=timezone.now())
         .first()
     )
     if enrolment is None:
-        record("tablet.enrolment_refused", contract=contract, detail={"reason": "code"})
-        raise Refused(
-            _("登録コードが見つからないか、有効期限(%(m)d分)を過ぎています。")
-            % {"m": ENROLMENT_MINUTES}
+        raise _Refusal(
+            Refused(
+                _("登録コードが見つからないか、有効期限(%(m)d分)を過ぎています。")
+                % {"m": ENROLMENT_MINUTES}
+            ),
+            {"reason": "code"},
         )
     reasons = enrolment_problems(surveyor, contract)
     if reasons:
-        record(
-            "tablet.enrolment_refused",
-            obj=surveyor,
-            contract=contract,
-            detail={"reason": "person", "reasons": reasons},
+        raise _Refusal(
+            Refused(" ".join(reasons)), {"reason": "person", "reasons": reasons}, surveyor
         )
-        raise Refused(" ".join(reasons))
-    with transaction.atomic():
-        device = TabletDevice.objects.create(
-            contract=contract,
-            surveyor=surveyor,
-            label=label[:64],
-            public_key=enrolment.public_key,
-            key_fingerprint=enrolment.key_fingerprint,
-            enrolled_by=by,
-        )
-        enrolment.device = device
-        enrolment.save(update_fields=["device"])
-        record(
-            "tablet.enrolled",
-            obj=device,
-            contract=contract,
-            detail={
-                "surveyor": surveyor.username,
-                "fingerprint": device.key_fingerprint[:16],
-                "label": device.label,
-            },
-        )
+    device = TabletDevice.objects.create(
+        contract=contract,
+        surveyor=surveyor,
+        label=label[:64],
+        public_key=enrolment.public_key,
+        key_fingerprint=enrolment.key_fingerprint,
+        enrolled_by=by,
+    )
+    enrolment.device = device
+    enrolment.save(update_fields=["device"])
+    record(
+        "tablet.enrolled",
+        obj=device,
+        contract=contract,
+        detail={
+            "surveyor": surveyor.username,
+            "fingerprint": device.key_fingerprint[:16],
+            "label": device.label,
+        },
+    )
     return device
 
 

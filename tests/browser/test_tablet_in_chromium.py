@@ -83,6 +83,23 @@ async () => {
 }
 """
 
+TAMPER_ONE_RECORD = """
+async () => {
+  const open = indexedDB.open("genchi-tablet");
+  const db = await new Promise((ok) => { open.onsuccess = () => ok(open.result); });
+  const tx = db.transaction("records", "readwrite");
+  const store = tx.objectStore("records");
+  const cursor = await new Promise((ok) => { const r = store.openCursor(); r.onsuccess = () => ok(r.result); });
+  const record = cursor.value;
+  const bytes = new Uint8Array(record.data);
+  bytes[0] ^= 1;
+  record.data = bytes.buffer;
+  cursor.update(record);
+  await new Promise((ok) => { tx.oncomplete = ok; });
+  db.close();
+}
+"""
+
 
 def _shot(page, name: str, tmp_path: Path) -> Path:
     folder = SHOTS or tmp_path
@@ -131,6 +148,7 @@ def test_tablet_enrol_sync_offline_unlock_wipe(tablet_demo, tmp_path):
         )
         device = browser.new_context(viewport={"width": 768, "height": 1024}, locale="ja-JP")
         office = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ja-JP")
+        device.clock.install()  # time flows; the idle lock is fast-forwarded below
         tablet = device.new_page()
         tablet.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         tablet.on("pageerror", lambda e: problems.append(str(e)))
@@ -206,9 +224,17 @@ def test_tablet_enrol_sync_offline_unlock_wipe(tablet_demo, tmp_path):
         assert "オフライン" in tablet.inner_text("#net")
         _shot(tablet, "offline-list", tmp_path)
 
+        # Hidden or out of focus: veiled. Idle for the set 2 minutes: locked.
+        tablet.evaluate("() => window.dispatchEvent(new Event('blur'))")
+        assert "veiled" in tablet.get_attribute("body", "class")
+        _shot(tablet, "veiled", tmp_path)
+        tablet.evaluate("() => window.dispatchEvent(new Event('focus'))")
+        assert "veiled" not in (tablet.get_attribute("body", "class") or "")
+        tablet.clock.fast_forward("02:05")
+        tablet.wait_for_selector("#f-pin", timeout=10000)
+        assert tablet.locator("#cases").count() == 0
+
         # The lease: once it has ended, the PIN alone no longer opens the data.
-        tablet.click("#lock-button")
-        tablet.wait_for_selector("#f-pin")
         tablet.evaluate(EXPIRE_LEASE)
         tablet.reload()
         tablet.wait_for_selector("text=利用期限が切れました", timeout=15000)
@@ -223,6 +249,16 @@ def test_tablet_enrol_sync_offline_unlock_wipe(tablet_demo, tmp_path):
         tablet.fill("#f-pin", PIN, timeout=20000)
         tablet.click("main button[type=submit]")
         tablet.wait_for_selector("#cases", timeout=20000)
+
+        # A record altered on the device is refused by AES-GCM, not shown.
+        synced = tablet.locator("#cases li").count()
+        tablet.click("#lock-button")
+        tablet.evaluate(TAMPER_ONE_RECORD)
+        tablet.fill("#f-pin", PIN, timeout=15000)
+        tablet.click("main button[type=submit]")
+        tablet.wait_for_selector("#cases", timeout=20000)
+        assert "改ざん" in tablet.inner_text("main")
+        assert tablet.locator("#cases li").count() == synced - 1
 
         # Five wrong PINs erase the local data (the enrolment stays).
         tablet.click("#lock-button")

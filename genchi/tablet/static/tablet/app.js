@@ -291,10 +291,15 @@ async function unlock(event) {
     return listScreen(message(t("sync_done"), "ok"));
   }
   session.cases = [];
+  let damaged = 0;
   for (const record of await store.allRecords()) {
-    session.cases.push(await unseal(session.dataKey, record));
+    try {
+      session.cases.push(await unseal(session.dataKey, record));
+    } catch {
+      damaged += 1; // altered or swapped on the device: AES-GCM refuses it
+    }
   }
-  return listScreen();
+  return listScreen(damaged ? message(t("records_damaged", { n: damaged })) : null);
 }
 
 function lock() {
