@@ -170,6 +170,7 @@ def test_tablet_enrol_sync_offline_unlock_wipe(tablet_demo, tmp_path):
         desk.fill("#id_label", "T-01")
         desk.click("form.card button[type=submit]")
         assert "登録しました" in desk.inner_text("main")
+        _shot(desk, "office-devices", tmp_path)
 
         # Sign-in at the office (ID, password, device signature), PIN, sync down.
         tablet.wait_for_selector("#f-username", timeout=15000)
