@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "genchi.intake",
     "genchi.transfer",
     "genchi.fieldwork",
+    "genchi.tablet",
     "genchi.planner",
     "genchi.results",
     "genchi.backups",
@@ -191,6 +192,26 @@ if PRODUCTION:
 
 # Maps draw over Genchi's own outline of Japan; a tile server (e.g. 地理院タイル or the
 # contractor's own) is used only when named here, and only its origin is let through.
+# Tablets (D6, C-S2): idle lock, lease, and the networks a tablet may sync from, per
+# contract code ("*": every other contract). GENCHI_TABLET_SYNC_NETWORKS in the
+# environment reads "c2026=10.1.0.0/16,10.2.0.0/16;*=192.168.10.0/24".
+GENCHI_TABLET_IDLE_LOCK_SECONDS = int(os.environ.get("GENCHI_TABLET_IDLE_LOCK_SECONDS", "120"))
+GENCHI_TABLET_LEASE_WORKING_DAYS = int(os.environ.get("GENCHI_TABLET_LEASE_WORKING_DAYS", "1"))
+
+
+def _tablet_networks(text: str) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for part in text.split(";"):
+        code, _sep, blocks = part.partition("=")
+        if code.strip() and blocks.strip():
+            found[code.strip()] = [b.strip() for b in blocks.split(",") if b.strip()]
+    return found
+
+
+GENCHI_TABLET_SYNC_NETWORKS = _tablet_networks(
+    os.environ.get("GENCHI_TABLET_SYNC_NETWORKS", "")
+) or {"*": ["127.0.0.1/32", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}
+
 GENCHI_MAP_TILE_URL = os.environ.get("GENCHI_MAP_TILE_URL", "")
 GENCHI_MAP_TILE_ATTRIBUTION = os.environ.get("GENCHI_MAP_TILE_ATTRIBUTION", "")
 _TILE_ORIGINS = [tile_origin(GENCHI_MAP_TILE_URL)] if GENCHI_MAP_TILE_URL else []

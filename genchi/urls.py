@@ -14,6 +14,7 @@ from genchi.intake import urls as intake_urls
 from genchi.parties import urls as parties_urls
 from genchi.planner import urls as planner_urls
 from genchi.results import urls as results_urls
+from genchi.tablet import urls as tablet_urls
 from genchi.transfer import urls as transfer_urls
 from genchi.web import urls as web_urls
 from genchi.web import views as web_views
@@ -29,6 +30,7 @@ urlpatterns = [
     path("", include(results_urls)),
     path("", include(fieldwork_slip_urls)),
     path("", include(planner_urls)),
+    path("", include(tablet_urls)),
 ]
 
 handler400 = web_views.bad_request

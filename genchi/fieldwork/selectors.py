@@ -283,3 +283,22 @@ def received_counts(user) -> dict[int, int]:
         return {}
     contracts = office_contracts_for(user).annotate(n=Count("survey_cases"))
     return dict(contracts.values_list("pk", "n"))
+
+
+def cases_for_tablet(surveyor, contract: Contract) -> QuerySet[SurveyCase]:
+    """The cases a surveyor's tablet may carry (C-S2.4): those assigned to this surveyor
+    on this contract and still to be visited, while they hold the surveyor role and are
+    designated on the contract as surveyor; none otherwise, whatever their other roles."""
+    if not has_role(surveyor, SURVEYOR_ROLES):
+        return SurveyCase.objects.none()
+    if not surveyor_contracts_for(surveyor).filter(pk=contract.pk).exists():
+        return SurveyCase.objects.none()
+    return (
+        SurveyCase.objects.filter(
+            contract=contract,
+            surveyor=surveyor,
+            status__in=[SurveyCase.Status.ASSIGNED, SurveyCase.Status.VISITED],
+        )
+        .select_related("contract")
+        .order_by("pref_code", "city", "id")
+    )

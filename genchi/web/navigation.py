@@ -80,6 +80,11 @@ MENU: list[MenuEntry] = [
         _("調査員ごとの訪問日と順路(地図)"),
     ),
     MenuEntry(
+        "tablet:devices",
+        pgettext_lazy("menu", "タブレット"),
+        _("調査員のタブレットの登録と失効"),
+    ),
+    MenuEntry(
         "transfer:usb_list",
         pgettext_lazy("menu", "USBメモリ台帳"),
         _("USBメモリの貸出・返却・消去"),

@@ -50,6 +50,7 @@ URL_PARAMS: dict[str, Callable[[dict], str]] = {
     "photo_id": lambda w: str(w["result_photo"].pk),
     "incident_id": lambda w: str(w["incident"].pk),
     "date": lambda w: w["contract"].starts_on.isoformat(),
+    "device_id": lambda w: str(w["tablet_device"].pk),
 }
 
 
@@ -167,6 +168,17 @@ KINDS: dict[str, tuple[str, ...]] = {
     "transfer:usb_return": ACTION,
     "transfer:usb_inspect": ACTION,
     "transfer:usb_wipe": ACTION,
+    "tablet:app": PAGE,
+    "tablet:service_worker": PAGE,
+    "tablet:manifest": PAGE,
+    "tablet:strings": PAGE,
+    "tablet:api_enrol": ACTION,
+    "tablet:api_enrol_status": ACTION,
+    "tablet:api_challenge": ACTION,
+    "tablet:api_signin": ACTION,
+    "tablet:api_sync_down": ACTION,
+    "tablet:devices": FORM,
+    "tablet:device_revoke": ACTION,
 }
 
 
@@ -218,6 +230,7 @@ def world(people, contract, settings, tmp_path) -> dict:
         "pledge": pledge,
         "surveyor_designation": designation,
         "id_card": card,
+        "tablet_device": tablet_world(people, contract),
         "people": people,
         "contract": contract,
         "case": case,
@@ -301,6 +314,19 @@ def fieldwork_world(people, contract):
     designation = Designation.objects.get(contract=contract, person=surveyor)
     card = parties.issue_id_card(designation)
     return case, pledge, designation, card
+
+
+def tablet_world(people, contract):
+    """A tablet enrolled for the surveyor (its key never used: a request is unsigned)."""
+    from genchi.tablet.models import TabletDevice
+
+    return TabletDevice.objects.create(
+        contract=contract,
+        surveyor=people[Role.SURVEYOR],
+        public_key="",
+        key_fingerprint="0" * 64,
+        enrolled_by=people[Role.MANAGER],
+    )
 
 
 def test_every_url_has_an_expectation():

@@ -1,0 +1,130 @@
+"""Enrolled tablets, their pending enrolments, sign-in challenges and sessions (D6).
+
+A tablet is a browser holding a non-extractable ECDSA P-256 key pair it made itself;
+the server keeps only the public key (SubjectPublicKeyInfo, DER, base64). Nothing here
+holds personal data: cases travel to the device encrypted in transit (TLS) and are
+encrypted again on the device under keys the server never sees.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class TabletDevice(models.Model):
+    """One browser enrolled for one surveyor on one contract (C-S2.3)."""
+
+    contract = models.ForeignKey(
+        "parties.Contract",
+        on_delete=models.PROTECT,
+        related_name="tablets",
+        verbose_name=_("契約"),
+    )
+    surveyor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="tablets",
+        verbose_name=_("調査員"),
+    )
+    label = models.CharField(_("端末の名前"), max_length=64, blank=True)
+    public_key = models.TextField(_("公開鍵"))
+    key_fingerprint = models.CharField(_("公開鍵の指紋"), max_length=64, unique=True)
+    enrolled_at = models.DateTimeField(_("登録日時"), default=timezone.now)
+    enrolled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("登録した人"),
+    )
+    revoked_at = models.DateTimeField(_("失効日時"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("失効させた人"),
+    )
+    revoke_reason = models.CharField(_("失効の理由"), max_length=200, blank=True)
+    last_sync_at = models.DateTimeField(_("最終同期"), null=True, blank=True)
+    lease_until = models.DateTimeField(_("利用期限"), null=True, blank=True)
+    # Whether the device has been told to wipe (after its revocation) at a contact.
+    wiped_at = models.DateTimeField(_("消去指示の送信"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-enrolled_at"]
+        verbose_name = _("調査用タブレット")
+
+    def __str__(self) -> str:
+        return f"{self.label or self.key_fingerprint[:12]} ({self.surveyor})"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class Enrolment(models.Model):
+    """A tablet's request to be enrolled: its public key and the short code it shows,
+    waiting for a manager to confirm it in the office (or to expire)."""
+
+    code = models.CharField(_("登録コード"), max_length=16, unique=True)
+    public_key = models.TextField(_("公開鍵"))
+    key_fingerprint = models.CharField(_("公開鍵の指紋"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("作成日時"), default=timezone.now)
+    expires_at = models.DateTimeField(_("有効期限"))
+    device = models.OneToOneField(
+        TabletDevice,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="enrolment",
+        verbose_name=_("登録された端末"),
+    )
+
+    class Meta:
+        verbose_name = _("端末の登録申請")
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Challenge(models.Model):
+    """A one-time random value the device signs to sign in (proof of holding its key)."""
+
+    device = models.ForeignKey(TabletDevice, on_delete=models.CASCADE, related_name="+")
+    value = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"challenge {self.pk}"
+
+
+class DeviceSession(models.Model):
+    """A sign-in of the surveyor on the device at the office: sync requests carry its
+    token (stored here only as a hash) and the device's signature."""
+
+    device = models.ForeignKey(TabletDevice, on_delete=models.CASCADE, related_name="sessions")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"session {self.pk}"
+
+
+class UsedNonce(models.Model):
+    """Nonces of signed requests seen within the time window: a request replayed is refused."""
+
+    device = models.ForeignKey(TabletDevice, on_delete=models.CASCADE, related_name="+")
+    nonce = models.CharField(max_length=64)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["device", "nonce"], name="tablet_nonce_once")
+        ]
+
+    def __str__(self) -> str:
+        return self.nonce

@@ -1,0 +1,65 @@
+"""The tablet app's words, translated by Django (the .po files) and handed to the app as
+a JSON catalogue at /tablet/strings.json; the app itself holds no text of its own."""
+
+from django.utils.translation import gettext_lazy as _
+
+STRINGS = {
+    "app_title": _("現地調査タブレット"),
+    "loading": _("読み込み中…"),
+    "enrol_title": _("この端末を登録する"),
+    "enrol_help": _(
+        "事務所で取扱責任者に次のコードを伝え、「タブレット」の画面で確認してもらってください。"
+    ),
+    "enrol_start": _("登録を始める"),
+    "enrol_waiting": _("事務所での確認を待っています…"),
+    "enrol_expired": _("登録コードの有効期限が切れました。もう一度始めてください。"),
+    "enrol_done": _("登録されました。"),
+    "signin_title": _("事務所でサインイン"),
+    "signin_help": _(
+        "調査員のIDとパスワードを入力してください。この端末の鍵による署名も送られます。"
+    ),
+    "username": _("ID"),
+    "password": _("パスワード"),
+    "signin": _("サインイン"),
+    "pin_set_title": _("暗証番号(PIN)を決める"),
+    "pin_set_help": _("現地でこの端末を開くための6桁以上の数字です。誰にも教えないでください。"),
+    "pin": _("暗証番号"),
+    "pin_again": _("暗証番号(確認)"),
+    "pin_mismatch": _("2回の入力が一致しません。"),
+    "pin_too_short": _("6桁以上の数字にしてください。"),
+    "pin_save": _("決定"),
+    "unlock_title": _("ロック中"),
+    "unlock_help": _("暗証番号を入力してください。"),
+    "unlock": _("開く"),
+    "pin_wrong": _("暗証番号が違います。あと %(n)s 回間違えると、この端末のデータは消去されます。"),
+    "wiped": _("この端末の調査データは消去されました。事務所で登録からやり直してください。"),
+    "wiped_pin": _(
+        "暗証番号を5回間違えたため、この端末の調査データを消去しました。事務所でサインインし、同期し直してください。"
+    ),
+    "lease_expired": _("利用期限が切れました。事務所で同期するまでデータは開けません。"),
+    "sync": _("事務所で同期"),
+    "sync_done": _("同期しました。"),
+    "sync_failed": _("同期できませんでした。"),
+    "offline": _("オフライン"),
+    "online": _("オンライン"),
+    "today": _("今日の訪問先"),
+    "no_cases": _("割り当てられた案件はありません。"),
+    "case": _("案件"),
+    "name": _("氏名"),
+    "postal_code": _("郵便番号"),
+    "address": _("住所"),
+    "building_line": _("方書"),
+    "status": _("状態"),
+    "visits": _("訪問回数"),
+    "back": _("一覧へ戻る"),
+    "lock": _("ロック"),
+    "lease_until": _("利用期限"),
+    "last_sync": _("最終同期"),
+    "hidden": _("画面は隠されています"),
+    "masked_help": _("氏名は案件を開くまで隠されています。"),
+    "surveyor": _("調査員"),
+    "error": _("エラーが起きました。"),
+    "records_damaged": _(
+        "この端末の記録のうち %(n)s 件が改ざんまたは破損していたため、読み込みませんでした。事務所で同期してください。"
+    ),
+}

@@ -1,0 +1,291 @@
+"""The tablet app in a real Chromium (D6, C-S2.1–C-S2.7): enrol in the office, sign in,
+sync down, go offline, reload and unlock with the PIN, today's list; the raw IndexedDB
+holds no name or address; printing gives a blank page; the lease; five wrong PINs wipe;
+a revoked device wipes itself at its next contact. Screenshots at 768x1024."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.browser.test_pages_in_chromium import CHROMIUM, _otp, running_demo
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"),
+]
+
+PASSWORD = "genchi-demo-2026"
+PIN = "246810"
+SHOTS = (
+    Path(os.environ.get("GENCHI_TABLET_SHOTS", ""))
+    if os.environ.get("GENCHI_TABLET_SHOTS")
+    else None
+)
+
+# Everything the app keeps in IndexedDB, every byte array read as text (UTF-8 and as
+# single bytes), so that a name or address stored in the clear would be found.
+READ_RAW_IDB = """
+async () => {
+  const open = indexedDB.open("genchi-tablet");
+  const db = await new Promise((ok, fail) => { open.onsuccess = () => ok(open.result); open.onerror = fail; });
+  const text = (v) => {
+    if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) {
+      const bytes = new Uint8Array(v.buffer ? v.buffer : v);
+      return new TextDecoder().decode(bytes) + Array.from(bytes, (b) => String.fromCharCode(b)).join("");
+    }
+    if (v instanceof CryptoKey) return `[key ${v.type} extractable=${v.extractable}]`;
+    if (v && typeof v === "object") return Object.entries(v).map(([k, x]) => k + ":" + text(x)).join(" ");
+    return String(v);
+  };
+  const out = [];
+  for (const name of db.objectStoreNames) {
+    const tx = db.transaction(name);
+    const store = tx.objectStore(name);
+    const [keys, values] = await Promise.all([
+      new Promise((ok) => { const r = store.getAllKeys(); r.onsuccess = () => ok(r.result); }),
+      new Promise((ok) => { const r = store.getAll(); r.onsuccess = () => ok(r.result); }),
+    ]);
+    keys.forEach((k, i) => out.push(name + "/" + text(k) + "=" + text(values[i])));
+  }
+  db.close();
+  return out.join("\\n");
+}
+"""
+
+RECORD_COUNT = """
+async () => {
+  const dbs = await indexedDB.databases();
+  if (!dbs.some((d) => d.name === "genchi-tablet")) return -1;
+  const open = indexedDB.open("genchi-tablet");
+  const db = await new Promise((ok) => { open.onsuccess = () => ok(open.result); });
+  if (!db.objectStoreNames.contains("records")) { db.close(); return -1; }
+  const n = await new Promise((ok) => { const r = db.transaction("records").objectStore("records").count(); r.onsuccess = () => ok(r.result); });
+  db.close();
+  return n;
+}
+"""
+
+EXPIRE_LEASE = """
+async () => {
+  const open = indexedDB.open("genchi-tablet");
+  const db = await new Promise((ok) => { open.onsuccess = () => ok(open.result); });
+  const tx = db.transaction("device", "readwrite");
+  const store = tx.objectStore("device");
+  const lease = await new Promise((ok) => { const r = store.get("lease"); r.onsuccess = () => ok(r.result); });
+  lease.until = new Date(Date.now() - 60000).toISOString();
+  store.put(lease, "lease");
+  await new Promise((ok) => { tx.oncomplete = ok; });
+  db.close();
+}
+"""
+
+TAMPER_ONE_RECORD = """
+async () => {
+  const open = indexedDB.open("genchi-tablet");
+  const db = await new Promise((ok) => { open.onsuccess = () => ok(open.result); });
+  const tx = db.transaction("records", "readwrite");
+  const store = tx.objectStore("records");
+  const cursor = await new Promise((ok) => { const r = store.openCursor(); r.onsuccess = () => ok(r.result); });
+  const record = cursor.value;
+  const bytes = new Uint8Array(record.data);
+  bytes[0] ^= 1;
+  record.data = bytes.buffer;
+  cursor.update(record);
+  await new Promise((ok) => { tx.oncomplete = ok; });
+  db.close();
+}
+"""
+
+
+def _shot(page, name: str, tmp_path: Path) -> Path:
+    folder = SHOTS or tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"tablet-{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def _office_sign_in(page, server, username: str) -> None:
+    page.goto(server["url"] + "/signin/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.fill("#id_code", _otp(server, username))
+    page.click("main button[type=submit]")
+    page.wait_for_url(server["url"] + "/")
+
+
+def _sign_in_and_sync(tablet, *, pin_screen: bool) -> None:
+    tablet.fill("#f-username", "surveyor1")
+    tablet.fill("#f-password", PASSWORD)
+    tablet.click("main button[type=submit]")
+    if pin_screen:
+        tablet.fill("#f-pin", PIN, timeout=20000)
+        tablet.fill("#f-pin2", PIN)
+        tablet.click("main button[type=submit]")
+
+
+@pytest.fixture(scope="module")
+def tablet_demo(tmp_path_factory):
+    with running_demo(tmp_path_factory.mktemp("tablet-demo")) as server:
+        yield server
+
+
+def test_tablet_enrol_sync_offline_unlock_wipe(tablet_demo, tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api")
+    from PIL import Image
+
+    base = tablet_demo["url"]
+    problems: list[str] = []
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        device = browser.new_context(viewport={"width": 768, "height": 1024}, locale="ja-JP")
+        office = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ja-JP")
+        device.clock.install()  # time flows; the idle lock is fast-forwarded below
+        tablet = device.new_page()
+        tablet.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        tablet.on("pageerror", lambda e: problems.append(str(e)))
+        desk = office.new_page()
+
+        # Enrolment: the tablet shows a code, the manager confirms it in the office.
+        tablet.goto(base + "/tablet/")
+        tablet.click("#enrol")
+        code = tablet.locator("#enrol-code").inner_text().strip()
+        assert len(code) == 8
+        _shot(tablet, "enrol", tmp_path)
+        _office_sign_in(desk, tablet_demo, "manager")
+        desk.goto(base + "/tablet/devices/")
+        desk.fill("#id_code", code)
+        desk.select_option(
+            "#id_surveyor",
+            label=desk.locator("#id_surveyor option", has_text="早稲田").first.inner_text(),
+        )
+        desk.fill("#id_label", "T-01")
+        desk.click("form.card button[type=submit]")
+        assert "登録しました" in desk.inner_text("main")
+        _shot(desk, "office-devices", tmp_path)
+
+        # Sign-in at the office (ID, password, device signature), PIN, sync down.
+        tablet.wait_for_selector("#f-username", timeout=15000)
+        _sign_in_and_sync(tablet, pin_screen=True)
+        tablet.wait_for_selector("#cases", timeout=30000)
+        items = tablet.locator("#cases li")
+        assert items.count() > 0
+        listing = tablet.inner_text("#cases")
+        _shot(tablet, "list", tmp_path)
+        tablet.set_viewport_size({"width": 1280, "height": 800})
+        _shot(tablet, "list-landscape", tmp_path)
+        tablet.set_viewport_size({"width": 768, "height": 1024})
+        tablet.locator("#cases button").first.click()
+        facts = tablet.locator("#case dd").all_inner_texts()
+        name, address = facts[1], facts[3]
+        assert name and address and name not in listing  # names masked in the list
+        _shot(tablet, "case", tmp_path)
+
+        # No output: copy is refused, printing gives a blank page.
+        copied = tablet.evaluate(
+            """() => { const e = new ClipboardEvent('copy', {cancelable: true, bubbles: true});
+                       document.querySelector('#case dd').dispatchEvent(e); return e.defaultPrevented; }"""
+        )
+        assert copied is True
+        tablet.emulate_media(media="print")
+        printed = Image.open(io.BytesIO(tablet.screenshot()))
+        assert printed.convert("L").getextrema() == (255, 255), "the printout is not blank"
+        tablet.emulate_media(media="screen")
+
+        # Nothing personal in the clear: IndexedDB raw, localStorage, the Cache API.
+        raw = tablet.evaluate(READ_RAW_IDB)
+        assert "records/" in raw and "device/vault" in raw
+        for secret in (name, name.replace(" ", ""), address, address[:8]):
+            assert secret not in raw, f"{secret!r} in IndexedDB in the clear"
+        assert "extractable=false" in raw
+        assert tablet.evaluate("() => localStorage.length + sessionStorage.length") == 0
+        cached = tablet.evaluate(
+            """async () => { const out = [];
+                 for (const n of await caches.keys()) for (const r of await (await caches.open(n)).keys()) out.push(new URL(r.url).pathname);
+                 return out; }"""
+        )
+        assert cached and not [u for u in cached if "/api/" in u], cached
+
+        # Offline: reload from the service worker's shell, unlock with the PIN.
+        tablet.evaluate("async () => { await navigator.serviceWorker.ready; }")
+        device.set_offline(True)
+        tablet.reload()
+        tablet.fill("#f-pin", PIN, timeout=15000)
+        tablet.click("main button[type=submit]")
+        tablet.wait_for_selector("#cases", timeout=20000)
+        assert tablet.locator("#cases li").count() == items.count()
+        assert "オフライン" in tablet.inner_text("#net")
+        _shot(tablet, "offline-list", tmp_path)
+
+        # Hidden or out of focus: veiled. Idle for the set 2 minutes: locked.
+        tablet.evaluate("() => window.dispatchEvent(new Event('blur'))")
+        assert "veiled" in tablet.get_attribute("body", "class")
+        _shot(tablet, "veiled", tmp_path)
+        tablet.evaluate("() => window.dispatchEvent(new Event('focus'))")
+        assert "veiled" not in (tablet.get_attribute("body", "class") or "")
+        tablet.clock.fast_forward("02:05")
+        tablet.wait_for_selector("#f-pin", timeout=10000)
+        assert tablet.locator("#cases").count() == 0
+
+        # The lease: once it has ended, the PIN alone no longer opens the data.
+        tablet.evaluate(EXPIRE_LEASE)
+        tablet.reload()
+        tablet.wait_for_selector("text=利用期限が切れました", timeout=15000)
+        assert tablet.locator("#f-pin").count() == 0
+        assert "null" not in tablet.inner_text("main")
+        _shot(tablet, "lease-expired", tmp_path)
+
+        # Back at the office: sync renews the lease; the PIN opens again.
+        device.set_offline(False)
+        tablet.click("main button.primary")
+        _sign_in_and_sync(tablet, pin_screen=False)
+        tablet.fill("#f-pin", PIN, timeout=20000)
+        tablet.click("main button[type=submit]")
+        tablet.wait_for_selector("#cases", timeout=20000)
+
+        # A record altered on the device is refused by AES-GCM, not shown.
+        synced = tablet.locator("#cases li").count()
+        tablet.click("#lock-button")
+        tablet.evaluate(TAMPER_ONE_RECORD)
+        tablet.fill("#f-pin", PIN, timeout=15000)
+        tablet.click("main button[type=submit]")
+        tablet.wait_for_selector("#cases", timeout=20000)
+        assert "改ざん" in tablet.inner_text("main")
+        assert tablet.locator("#cases li").count() == synced - 1
+
+        # Five wrong PINs erase the local data (the enrolment stays).
+        tablet.click("#lock-button")
+        for n in range(5):
+            tablet.fill("#f-pin", "000000", timeout=15000)
+            tablet.click("main button[type=submit]")
+            if n < 4:
+                tablet.wait_for_selector(f"text=あと {4 - n} 回")
+        tablet.wait_for_selector("#wiped", timeout=15000)
+        _shot(tablet, "wiped-pin", tmp_path)
+        assert "null" not in tablet.inner_text("main")
+        assert tablet.evaluate(RECORD_COUNT) == 0
+        assert "device/vault" not in tablet.evaluate(READ_RAW_IDB)
+
+        # Revoked in the office: the next contact wipes everything.
+        tablet.click("main button.primary")
+        _sign_in_and_sync(tablet, pin_screen=True)
+        tablet.wait_for_selector("#cases", timeout=30000)
+        desk.goto(base + "/tablet/devices/")
+        desk.fill("input[name=reason]", "紛失")
+        desk.click("td form button[type=submit]")
+        assert "失効させました" in desk.inner_text("main")
+        tablet.click("#sync")
+        _sign_in_and_sync(tablet, pin_screen=False)
+        tablet.wait_for_selector("#wiped", timeout=15000)
+        assert tablet.evaluate(RECORD_COUNT) == -1
+        _shot(tablet, "wiped-revoked", tmp_path)
+        browser.close()
+    assert not [p for p in problems if "410" not in p and "401" not in p], problems
