@@ -8,5 +8,5 @@ urlpatterns = [
     path("results/<slug:code>/", views.result_summary, name="summary"),
     path("results/<slug:code>/export.csv", views.result_export_csv, name="export_csv"),
     path("results/<slug:code>/export.xlsx", views.result_export_xlsx, name="export_xlsx"),
-    path("results/photos/<int:photo_id>/", views.photo, name="photo"),
+    path("results/photos/<int:result_photo_id>/", views.photo, name="photo"),
 ]

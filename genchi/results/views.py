@@ -83,8 +83,8 @@ def result_export_xlsx(request, code: str):
 
 @require_safe
 @policy(WARD_READERS, personal_data=True, description="調査写真の表示")
-def photo(request, photo_id: int):
-    shown = selectors.photo_for(request.user, photo_id)
+def photo(request, result_photo_id: int):
+    shown = selectors.photo_for(request.user, result_photo_id)
     result = shown.result
     out = io.BytesIO()
     vault.read_encrypted_file(

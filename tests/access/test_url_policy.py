@@ -47,7 +47,7 @@ URL_PARAMS: dict[str, Callable[[dict], str]] = {
     "card_id": lambda w: str(w["id_card"].pk),
     "token": lambda w: w["id_card"].token,
     "package_id": lambda w: str(w["package"].pk),
-    "photo_id": lambda w: str(w["result_photo"].pk),
+    "result_photo_id": lambda w: str(w["result_photo"].pk),
     "incident_id": lambda w: str(w["incident"].pk),
     "date": lambda w: w["contract"].starts_on.isoformat(),
     "device_id": lambda w: str(w["tablet_device"].pk),
