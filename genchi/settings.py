@@ -227,6 +227,12 @@ STORAGES = {
         if PRODUCTION
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
+    # Genchi's own files (visit photos under photos/), always encrypted by the vault
+    # before they are stored: the data folder by default.
+    "genchi_files": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": DATA_DIR / "files"},
+    },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
 

@@ -45,6 +45,7 @@ URL_PARAMS: dict[str, Callable[[dict], str]] = {
     "card_id": lambda w: str(w["id_card"].pk),
     "token": lambda w: w["id_card"].token,
     "package_id": lambda w: str(w["package"].pk),
+    "photo_id": lambda w: str(w["visit_photo"].pk),
 }
 
 
@@ -85,6 +86,10 @@ KINDS: dict[str, tuple[str, ...]] = {
     "fieldwork:case_list": PAGE,
     "fieldwork:case_detail": PAGE,
     "fieldwork:case_assign": ACTION,
+    "fieldwork:visit_new": FORM,
+    "fieldwork:case_review": ACTION,
+    "fieldwork:visit_photo": PAGE,
+    "fieldwork:progress": PAGE,
     "compliance:log": PAGE,
     "compliance:check_start": ACTION,
     "compliance:check_status": PAGE,
@@ -179,9 +184,10 @@ def world(people, contract, settings, tmp_path) -> dict:
     intake.add_cases(batch, list(contract.cases.all()))
     case = contract.cases.get()  # before the worlds below add their own cases
     handover = url_policy_world(people, contract)
-    survey_case, pledge, designation, card = fieldwork_world(people, contract)
+    survey_case, pledge, designation, card, photo = fieldwork_world(people, contract)
     return {
         "survey_case": survey_case,
+        "visit_photo": photo,
         "pledge": pledge,
         "surveyor_designation": designation,
         "id_card": card,
@@ -198,8 +204,8 @@ def world(people, contract, settings, tmp_path) -> dict:
 
 
 def fieldwork_world(people, contract):
-    """A received case assigned to the surveyor (who may open it), a pledge scan and an
-    ID card of the surveyor."""
+    """A received case assigned to the surveyor (who may open it) with a visit and its
+    photo, a pledge scan and an ID card of the surveyor."""
     import io
 
     from PIL import Image
@@ -224,7 +230,11 @@ def fieldwork_world(people, contract):
     pledge = parties.record_pledge(surveyor, signed_on=contract.starts_on, scan=png)
     designation = Designation.objects.get(contract=contract, person=surveyor)
     card = parties.issue_id_card(designation)
-    return case, pledge, designation, card
+    from genchi.fieldwork.services import record_visit
+    from tests.fieldwork.visits import sample, visit_data
+
+    visit = record_visit(case, visit_data(), [sample()], by=surveyor)
+    return case, pledge, designation, card, visit.photos.get()
 
 
 def test_every_url_has_an_expectation():
