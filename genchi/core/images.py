@@ -81,15 +81,21 @@ def check_image(data: bytes, kind: str, max_pixels: int) -> None:
 
 def clean_image(
     data: bytes, kind: str, *, max_pixels: int, max_side: int, jpeg_quality: int = 85
-) -> tuple[bytes, int, int]:
+) -> tuple[bytes, Image.Image]:
     """The image decoded, turned upright (EXIF orientation), scaled down to at most
     `max_side` pixels a side and written again in its own format WITHOUT any metadata:
     no EXIF (time, position, camera), no XMP, no ICC profile, no text chunks, no
-    thumbnail. Returns (bytes, width, height)."""
+    thumbnail. Returns (bytes, the clean image)."""
     image = open_checked(data, kind, max_pixels)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
+            if kind == "jpeg" and max(image.size) > max_side:
+                # Decode at a reduced DCT scale (1/2, 1/4, 1/8) when it comes within 5%
+                # of the target: a phone's 4032 px photo is decoded at 2016 px, a
+                # quarter of the pixels, and needs no resizing after.
+                ratio = max_side / max(image.size) * 0.95
+                image.draft("RGB", (int(image.width * ratio), int(image.height * ratio)))
             image.load()
             upright = ImageOps.exif_transpose(image)
     except _BOMB as exc:
@@ -113,4 +119,4 @@ def clean_image(
         clean.save(out, format="JPEG", quality=jpeg_quality, optimize=False)
     else:
         clean.save(out, format="PNG")
-    return out.getvalue(), clean.width, clean.height
+    return out.getvalue(), clean

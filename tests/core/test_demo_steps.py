@@ -10,8 +10,9 @@ from genchi.core import demo
 def test_apps_register_their_steps_in_dependency_order():
     names = [step.name for step in demo.demo_steps()]
     assert names[:2] == ["parties", "intake"]
-    # The received cases are assigned once the handover round trip has brought them in.
-    assert names[-2:] == ["handover", "fieldwork"]
+    # The received cases are assigned once the handover round trip has brought them in,
+    # and visited once assigned.
+    assert names[-3:] == ["handover", "fieldwork", "fieldwork-visits"]
 
 
 def test_a_step_name_cannot_be_taken_twice():
