@@ -118,6 +118,9 @@ def case_list(request):
             "mapped": mapped,
             "unplaced": unplaced,
             "map_limit": MAP_LIMIT,
+            "progress_contracts": selectors.case_contracts_for(request.user)
+            if permits(progress, request.user)
+            else [],
         },
     )
 

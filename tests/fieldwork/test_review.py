@@ -120,3 +120,6 @@ def test_progress_by_surveyor_area_and_outcome(cases, people, contract, client_f
     assert context["days_left"] >= 0 and "残り" in response.content.decode()
     assert client_for(Role.SURVEYOR).get(url).status_code == 403
     assert client_for(Role.WARD_ADMIN).get(url).status_code == 403
+    # The case list links to it for the office only.
+    assert url in client_for(Role.MANAGER).get("/fieldwork/cases/").content.decode()
+    assert url not in client_for(Role.SURVEYOR).get("/fieldwork/cases/").content.decode()
