@@ -219,6 +219,8 @@ def _save_visit(case, data, cleaned, stored, *, by, source) -> Visit:
             _("この案件は「%(status)s」のため、訪問を追加できません。")
             % {"status": locked.get_status_display()}
         )
+    if data["visited_at"] < locked.created_at - CLOCK_SKEW:
+        raise ValidationError({"visited_at": _("案件を受領する前の日時です。")})
     fields = {name: data.get(name) for name in VISIT_FIELDS}
     for text in ("lat", "lng", "interview", "landlord_name", "landlord_phone", "notes"):
         fields[text] = str(fields[text] or "").strip()

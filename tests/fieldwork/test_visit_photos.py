@@ -192,3 +192,23 @@ def test_photos_through_the_office_form(cases, people, contract, client_for):
     page = client_for(Role.HANDLER).post(url, data).content.decode()
     assert "写真 1 枚目" in page and "JPEG または PNG" in page
     assert VisitPhoto.objects.filter(case=cases[0]).count() == 2
+
+
+def test_photos_of_a_visit_that_fails_late_leave_no_file(cases, people, monkeypatch):
+    """The photos are stored before the visit's audit entry; when the save fails after
+    that, the rows roll back and their files are removed."""
+    from genchi.fieldwork import services
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("audit log unavailable")
+
+    monkeypatch.setattr(services, "record", broken)
+    files = storages["genchi_files"]
+    folder = f"photos/{cases[0].contract.code}"
+    before = set(files.listdir(folder)[1]) if files.exists(folder) else set()
+    with pytest.raises(RuntimeError):
+        record_visit(cases[0], visit_data(), [sample("meters-1.jpg")], by=people[Role.SURVEYOR])
+    after = set(files.listdir(folder)[1]) if files.exists(folder) else set()
+    assert after == before and not VisitPhoto.objects.exists()
+    cases[0].refresh_from_db()
+    assert cases[0].visit_count == 0

@@ -100,6 +100,16 @@ def test_visit_rules(cases, people, overrides, field):
     assert not Visit.objects.exists()
 
 
+def test_no_visit_before_the_case_was_received(cases, people):
+    with pytest.raises(ValidationError) as caught:
+        record_visit(
+            cases[0],
+            visit_data(visited_at=cases[0].created_at - dt.timedelta(days=2)),
+            by=people[Role.SURVEYOR],
+        )
+    assert "visited_at" in caught.value.message_dict
+
+
 def test_free_text_and_position_are_encrypted_at_rest(cases, people):
     visit = record_visit(
         cases[0],
