@@ -126,7 +126,7 @@ def build() -> dict:
 # --- measuring -----------------------------------------------------------------------
 
 
-def _signed_in(username: str):
+def _signed_in(username: str, password: str = PASSWORD):
     from django.test import Client
     from django_otp.oath import totp
 
@@ -138,7 +138,7 @@ def _signed_in(username: str):
             user=User.objects.get(username=username), name="bench", confirmed=True
         )
     client = Client()
-    response = client.post("/signin/", {"username": username, "password": PASSWORD})
+    response = client.post("/signin/", {"username": username, "password": password})
     assert response.status_code == 302, response.status_code
     for _attempt in range(3):
         device.refresh_from_db()

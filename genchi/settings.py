@@ -253,13 +253,17 @@ FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # Genchi's own files (photos, encrypted by the vault before they get here): the data
-    # folder's files/ by default (MEDIA_ROOT).
-    "genchi_files": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+    # Genchi's own files (visit photos under photos/, the ward's result photos under
+    # results/), always encrypted by the vault before they are stored: the data folder by
+    # default.
+    "genchi_files": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": DATA_DIR / "files"},
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION

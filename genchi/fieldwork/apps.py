@@ -6,10 +6,13 @@ class FieldworkConfig(AppConfig):
     verbose_name = "現地調査"
 
     def ready(self) -> None:
+        from genchi.core.demo import register_demo_step
         from genchi.transfer.handlers import register_receiver
 
+        from .demo import record_demo_visits
         from .package_handlers import received_cases
 
         register_receiver(received_cases)
         # The demo's cases are assigned by the planner's demo step (a confirmed area
-        # proposal, genchi/planner/areas_demo.py).
+        # proposal, genchi/planner/areas_demo.py, order 95); a few are then visited.
+        register_demo_step("fieldwork-visits", record_demo_visits, order=96)

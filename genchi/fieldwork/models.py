@@ -1,4 +1,7 @@
-"""The contractor's working copy of the cases it received (J3 items only, encrypted, D1)."""
+"""The contractor's working copy of the cases it received (J3 items only, encrypted, D1),
+the visits made to them (J4, J5) with their photos, and each case's outcome and review."""
+
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -7,6 +10,34 @@ from django.utils.translation import gettext_lazy as _
 
 from genchi.vault.fields import EncryptedTextField
 from genchi.vault.scopes import CONTRACTOR
+
+
+class Outcome(models.TextChoices):
+    """A case's conclusion (DESIGN "The survey record"); the rule for each is RULES."""
+
+    CONFIRMED = "confirmed", _("居住確認")
+    PRESUMED = "presumed", _("居住推定")
+    NOT_LIVING = "not_living", _("不居住")
+    NOT_FOUND = "not_found", _("所在不明")
+    IMPOSSIBLE = "impossible", _("調査不能")
+
+
+# What each outcome means, shown next to the choice in the forms and on the case page.
+OUTCOME_RULES = {
+    Outcome.CONFIRMED: _("本人に会えた、または同居の家族から本人が住んでいると聞けた。"),
+    Outcome.PRESUMED: _(
+        "本人には会えないが、表札・郵便受け・メーター・洗濯物などから住んでいると推定できる。"
+    ),
+    Outcome.NOT_LIVING: _("空き家である、または別の人が住んでいる(表札や聞き取りで確認)。"),
+    Outcome.NOT_FOUND: _("住所の場所に該当する建物や部屋が見つからない。"),
+    Outcome.IMPOSSIBLE: _("オートロックや立入禁止などで、住んでいるかどうかを調べられない。"),
+}
+
+
+class Review(models.TextChoices):
+    PENDING = "pending", _("確認待ち")
+    APPROVED = "approved", _("承認済み")
+    SENT_BACK = "sent_back", _("差し戻し")
 
 
 class SurveyCase(models.Model):
@@ -69,6 +100,28 @@ class SurveyCase(models.Model):
         _("状態"), max_length=16, choices=Status.choices, default=Status.RECEIVED, db_index=True
     )
     created_at = models.DateTimeField(_("登録日時"), default=timezone.now)
+    # The case's conclusion so far (the latest visit's), reviewed by the office (issue 15).
+    outcome = models.CharField(
+        _("調査結果"), max_length=16, choices=Outcome.choices, blank=True, db_index=True
+    )
+    needs_revisit = models.BooleanField(_("再訪問の要否"), default=False)
+    contact_slip_left = models.BooleanField(_("連絡票の交付"), default=False)
+    review = models.CharField(
+        _("確認"), max_length=16, choices=Review.choices, blank=True, db_index=True
+    )
+    # Why the office sent the case back to the surveyor (kept encrypted: it may quote).
+    review_reason = EncryptedTextField(
+        _("差し戻しの理由"), blank=True, holder=CONTRACTOR, row_field="case_ref"
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reviewed_survey_cases",
+        verbose_name=_("確認者"),
+    )
+    reviewed_at = models.DateTimeField(_("確認日時"), null=True, blank=True)
 
     class Meta:
         ordering = ["contract", "id"]
@@ -82,3 +135,174 @@ class SurveyCase(models.Model):
 
     def __str__(self) -> str:
         return self.case_ref
+
+
+def _new_uid() -> str:
+    return uuid.uuid4().hex
+
+
+class Seen(models.TextChoices):
+    """An observation at the door: seen, not seen, or could not be checked."""
+
+    YES = "yes", _("あり")
+    NO = "no", _("なし")
+    UNKNOWN = "unknown", _("確認できず")
+
+
+class Visit(models.Model):
+    """One attempt at a case's address (訪問): what the surveyor saw and heard, in the
+    order met at the door. Only what J4 and the practice need (S3); free text encrypted."""
+
+    class Source(models.TextChoices):
+        OFFICE = "office", _("事務所で入力")
+        TABLET = "tablet", _("タブレット")
+
+    class PositionSource(models.TextChoices):
+        GPS = "gps", _("端末のGPS")
+        MANUAL = "manual", _("手入力")
+        NONE = "none", _("なし")
+
+    class BuildingType(models.TextChoices):
+        DETACHED = "detached", _("戸建て")
+        APARTMENT = "apartment", _("集合住宅")
+        AUTOLOCK = "autolock", _("集合住宅(オートロック)")
+        UNKNOWN = "unknown", _("確認できず")
+
+    class Nameplate(models.TextChoices):
+        TAXPAYER = "taxpayer", _("本人の氏名")
+        OTHER = "other", _("別の氏名")
+        NONE = "none", _("なし")
+        UNKNOWN = "unknown", _("確認できず")
+
+    class Meter(models.TextChoices):
+        MOVING = "moving", _("動いている")
+        STILL = "still", _("止まっている")
+        UNKNOWN = "unknown", _("確認できず")
+
+    class Tenure(models.TextChoices):
+        OWNED = "owned", _("持ち家")
+        RENTED = "rented", _("賃貸")
+        UNKNOWN = "unknown", _("不明")
+
+    class ContactSlip(models.TextChoices):
+        IN_PERSON = "in_person", _("手渡し")
+        POSTED = "posted", _("郵便受けに投函")
+        NOT_LEFT = "not_left", _("交付せず")
+
+    class Interviewee(models.TextChoices):
+        NONE = "none", _("面談なし")
+        PERSON = "person", _("本人")
+        FAMILY = "family", _("家族")
+        NEIGHBOUR = "neighbour", _("近隣の人")
+        MANAGER = "manager", _("管理人・管理会社")
+
+    # Names the row for the encrypted fields (set before insert, never changes).
+    uid = models.CharField(max_length=32, default=_new_uid, unique=True, editable=False)
+    case = models.ForeignKey(
+        SurveyCase, on_delete=models.PROTECT, related_name="visits", verbose_name=_("案件")
+    )
+    # The case's contract, for the key the encrypted fields are under.
+    contract = models.ForeignKey(
+        "parties.Contract", on_delete=models.PROTECT, related_name="+", verbose_name=_("契約")
+    )
+    number = models.PositiveIntegerField(_("訪問の回"))
+    visited_at = models.DateTimeField(_("訪問日時"))
+    surveyor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="visits_made",
+        verbose_name=_("調査員"),
+    )
+    source = models.CharField(_("記録の方法"), max_length=8, choices=Source.choices)
+    # Where the surveyor stood: near the taxpayer's home, so encrypted like the case's own.
+    lat = EncryptedTextField(_("緯度"), blank=True, holder=CONTRACTOR, row_field="uid")
+    lng = EncryptedTextField(_("経度"), blank=True, holder=CONTRACTOR, row_field="uid")
+    accuracy_m = models.PositiveIntegerField(_("位置の精度(m)"), null=True, blank=True)
+    position_source = models.CharField(
+        _("位置の取得方法"), max_length=8, choices=PositionSource.choices
+    )
+    building_type = models.CharField(_("建物の種類"), max_length=16, choices=BuildingType.choices)
+    nameplate = models.CharField(_("表札"), max_length=16, choices=Nameplate.choices)
+    mailbox_name = models.CharField(_("郵便受けの名前"), max_length=16, choices=Nameplate.choices)
+    mail_piled = models.CharField(_("郵便物の溜まり"), max_length=8, choices=Seen.choices)
+    electricity = models.CharField(_("電気メーター"), max_length=8, choices=Meter.choices)
+    gas = models.CharField(_("ガスメーター"), max_length=8, choices=Meter.choices)
+    water = models.CharField(_("水道メーター"), max_length=8, choices=Meter.choices)
+    lights = models.CharField(_("照明"), max_length=8, choices=Seen.choices)
+    washing = models.CharField(_("洗濯物"), max_length=8, choices=Seen.choices)
+    curtains = models.CharField(_("カーテン"), max_length=8, choices=Seen.choices)
+    vacancy_signs = models.CharField(_("空き家の兆候"), max_length=8, choices=Seen.choices)
+    answered = models.BooleanField(_("応答"))
+    interviewee = models.CharField(_("面談の相手"), max_length=16, choices=Interviewee.choices)
+    interview = EncryptedTextField(_("面談の内容"), blank=True, holder=CONTRACTOR, row_field="uid")
+    contact_slip = models.CharField(_("連絡票"), max_length=16, choices=ContactSlip.choices)
+    tenure = models.CharField(_("持ち家・賃貸"), max_length=8, choices=Tenure.choices)
+    landlord_name = EncryptedTextField(
+        _("大家・管理会社の名称"), blank=True, holder=CONTRACTOR, row_field="uid"
+    )
+    landlord_phone = EncryptedTextField(
+        _("大家・管理会社の電話番号"), blank=True, holder=CONTRACTOR, row_field="uid"
+    )
+    outcome = models.CharField(_("調査結果"), max_length=16, choices=Outcome.choices)
+    needs_revisit = models.BooleanField(_("再訪問の要否"), default=False)
+    notes = EncryptedTextField(_("メモ"), blank=True, holder=CONTRACTOR, row_field="uid")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("記録者"),
+    )
+    recorded_at = models.DateTimeField(_("記録日時"), default=timezone.now)
+
+    class Meta:
+        ordering = ["case", "number"]
+        verbose_name = _("訪問")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "number"], name="visit_number_per_case")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}#{self.number}"
+
+
+class VisitPhoto(models.Model):
+    """A photo of a visit: cleaned of metadata, encrypted under the contract's
+    contractor key and kept in the `genchi_files` storage under photos/."""
+
+    class Kind(models.TextChoices):
+        JPEG = "jpeg", "JPEG"
+        PNG = "png", "PNG"
+
+    uid = models.CharField(max_length=32, default=_new_uid, unique=True, editable=False)
+    visit = models.ForeignKey(
+        Visit, on_delete=models.PROTECT, related_name="photos", verbose_name=_("訪問")
+    )
+    case = models.ForeignKey(
+        SurveyCase, on_delete=models.PROTECT, related_name="photos", verbose_name=_("案件")
+    )
+    contract = models.ForeignKey(
+        "parties.Contract", on_delete=models.PROTECT, related_name="+", verbose_name=_("契約")
+    )
+    storage_name = models.CharField(_("保存名"), max_length=200)
+    kind = models.CharField(_("形式"), max_length=4, choices=Kind.choices)
+    width = models.PositiveIntegerField(_("幅"))
+    height = models.PositiveIntegerField(_("高さ"))
+    size = models.PositiveIntegerField(_("バイト数"))
+    # Perceptual hash (64 bits, hex): the same picture handed in for two cases is flagged.
+    phash = models.CharField(_("知覚ハッシュ"), max_length=16, db_index=True)
+    duplicate_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("同じ写真"),
+    )
+    created_at = models.DateTimeField(_("登録日時"), default=timezone.now)
+
+    class Meta:
+        ordering = ["visit", "id"]
+        verbose_name = _("訪問の写真")
+
+    def __str__(self) -> str:
+        return self.uid

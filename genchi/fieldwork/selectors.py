@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from genchi.access.roles import CONTRACTOR_OFFICE, has_role
 from genchi.audit.chain import record
@@ -24,7 +25,7 @@ from genchi.parties.selectors import (
 )
 
 from .addresses import name_key
-from .models import SurveyCase
+from .models import Outcome, Review, SurveyCase, Visit, VisitPhoto
 
 SURVEYOR_ROLES = frozenset({Role.SURVEYOR})
 
@@ -302,3 +303,82 @@ def cases_for_tablet(surveyor, contract: Contract) -> QuerySet[SurveyCase]:
         .select_related("contract")
         .order_by("pref_code", "city", "id")
     )
+
+
+# --- Visits, photos, outcomes (issue 15) --------------------------------------------------
+
+
+def visits_of(case: SurveyCase) -> list[Visit]:
+    """A case's visits, oldest first, with their photos; the caller has scoped the case
+    and logs the showing (the case page does)."""
+    return list(
+        Visit.objects.filter(case=case)
+        .select_related("surveyor", "recorded_by")
+        .prefetch_related("photos")
+        .order_by("number")
+    )
+
+
+def landlord_of(visits: list[Visit]) -> tuple[str, str]:
+    """The landlord or management company last noted on the case's visits."""
+    for visit in reversed(visits):
+        if visit.landlord_name or visit.landlord_phone:
+            return visit.landlord_name, visit.landlord_phone
+    return "", ""
+
+
+def photo_for(user, photo_id: int) -> VisitPhoto:
+    """A photo of a case this person may read, or 404 (the same whether it exists)."""
+    photo = (
+        VisitPhoto.objects.filter(pk=photo_id, case__in=survey_cases_for(user))
+        .select_related("case", "contract")
+        .first()
+    )
+    if photo is None:
+        raise Http404("写真が見つかりません")
+    return photo
+
+
+def log_photo_view(photo: VisitPhoto) -> None:
+    record(
+        "visit_photo.viewed",
+        obj=photo,
+        contract=photo.contract,
+        detail={"ref": photo.case.case_ref, "visit": photo.visit_id},
+    )
+
+
+def progress(user, contract: Contract) -> dict:
+    """The manager's view of a contract's survey: cases by surveyor, by area (prefecture
+    and city) and by outcome, with the days left in the survey period. Counts only: no
+    personal data is read."""
+    qs = survey_cases_for(user, contract).order_by()
+    done = Q(status__in=[SurveyCase.Status.DONE, SurveyCase.Status.REPORTED])
+    visited = Q(visit_count__gt=0)
+    counts = {
+        "total": Count("id"),
+        "visited": Count("id", filter=visited),
+        "pending": Count("id", filter=Q(review=Review.PENDING)),
+        "done": Count("id", filter=done),
+        "revisit": Count("id", filter=Q(needs_revisit=True)),
+    }
+    names = {p.pk: str(p) for p in get_user_model().objects.filter(pk__in=qs.values("surveyor_id"))}
+    by_surveyor = [
+        {**row, "name": names.get(row["surveyor_id"], "")}
+        for row in qs.values("surveyor_id").annotate(**counts).order_by("surveyor_id")
+    ]
+    by_area = list(qs.values("pref", "city").annotate(**counts).order_by("pref", "city"))
+    outcome_counts = dict(qs.values_list("outcome").annotate(n=Count("id")).order_by())
+    by_outcome = [
+        {"value": value, "label": label, "n": outcome_counts.get(value, 0)}
+        for value, label in [("", _("未判定")), *Outcome.choices]
+    ]
+    today = timezone.localdate()
+    return {
+        "totals": qs.aggregate(**counts),
+        "by_surveyor": by_surveyor,
+        "by_area": by_area,
+        "by_outcome": by_outcome,
+        "days_left": max((contract.ends_on - today).days, 0),
+        "ends_on": contract.ends_on,
+    }

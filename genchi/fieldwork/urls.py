@@ -12,4 +12,16 @@ urlpatterns = [
         views.case_position,
         name="case_position",
     ),
+    path(
+        "fieldwork/cases/<slug:code>/<str:case_ref>/visits/new/",
+        views.visit_new,
+        name="visit_new",
+    ),
+    path(
+        "fieldwork/cases/<slug:code>/<str:case_ref>/review/",
+        views.case_review,
+        name="case_review",
+    ),
+    path("fieldwork/photos/<int:photo_id>/", views.visit_photo, name="visit_photo"),
+    path("fieldwork/progress/<slug:code>/", views.progress, name="progress"),
 ]

@@ -10,19 +10,26 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from genchi.access.policy import permits, policy
 from genchi.access.roles import CONTRACTOR_OFFICE, CONTRACTOR_ROLES
+from genchi.core.images import CONTENT_TYPES
+from genchi.core.uploads import MemoryOnlyUploadHandler
 from genchi.geo.maps import MapLayers
+from genchi.parties.selectors import contract_for
 
-from . import selectors, services
+from . import photos, selectors, services
 from .addresses import address_fields
-from .forms import AssignForm, CaseFilterForm, PositionForm
+from .forms import AssignForm, CaseFilterForm, PositionForm, ReviewForm, VisitForm
+from .models import OUTCOME_RULES, Review, SurveyCase
 
 CASES_PER_PAGE = 100
 # A contract has at most a few hundred cases; the map shows the filtered ones up to this.
@@ -112,6 +119,9 @@ def case_list(request):
             "mapped": mapped,
             "unplaced": unplaced,
             "map_limit": MAP_LIMIT,
+            "progress_contracts": selectors.case_contracts_for(request.user)
+            if permits(progress, request.user)
+            else [],
         },
     )
 
@@ -126,8 +136,135 @@ def case_detail(request, code: str, case_ref: str):
         for field, value in address_fields(case.address, case.postal_code).items():
             setattr(case, field, value)
     can_fix = permits(case_position, request.user) and case.status in services.ASSIGNABLE
+    visits = selectors.visits_of(case)
+    landlord_name, landlord_phone = selectors.landlord_of(visits)
+    can_review = (
+        permits(case_review, request.user)
+        and case.status == SurveyCase.Status.VISITED
+        and case.review == Review.PENDING
+    )
     return render(
-        request, "fieldwork/case_detail.html", {"case": case, "can_fix_position": can_fix}
+        request,
+        "fieldwork/case_detail.html",
+        {
+            "case": case,
+            "can_fix_position": can_fix,
+            "visits": visits,
+            "landlord_name": landlord_name,
+            "landlord_phone": landlord_phone,
+            "outcome_rule": OUTCOME_RULES.get(case.outcome, ""),
+            "can_visit": case.status in services.VISITABLE
+            and case.surveyor_id is not None
+            and services.can_record_visit(request.user, case),
+            "review_form": ReviewForm() if can_review else None,
+        },
+    )
+
+
+# --- Visits, photos, review, progress (issue 15) ------------------------------------------
+
+# Every photo of one visit at its largest, plus the form's own fields.
+VISIT_UPLOAD_LIMIT = photos.MAX_PHOTOS_PER_VISIT * photos.PHOTO_MAX_BYTES + 256 * 1024
+
+
+@policy(CONTRACTOR_ROLES, personal_data=True, description="訪問の記録(事務所の入力)")
+@csrf_exempt
+def visit_new(request, code: str, case_ref: str):
+    # Photos stay in memory until cleaned and encrypted (never a plaintext temporary
+    # file): the handler is set before the body is read, the CSRF check runs after it.
+    handler = MemoryOnlyUploadHandler(request, limit=VISIT_UPLOAD_LIMIT)
+    request.upload_handlers = [handler]
+    return _visit_new(request, code, case_ref, handler)
+
+
+@csrf_protect
+def _visit_new(request, code: str, case_ref: str, handler):
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponse(status=405)
+    case = selectors.case_for(request.user, code, case_ref)
+    if not services.can_record_visit(request.user, case):
+        raise PermissionDenied(_("この案件の訪問を記録する権限がありません。"))
+    selectors.log_case_view(case)
+    form = VisitForm(request.POST or None, request.FILES or None, case=case)
+    if request.method == "POST":
+        if handler.too_large:
+            messages.error(
+                request,
+                _("写真の合計が大きすぎます(上限 %(mb)d MB)。")
+                % {"mb": VISIT_UPLOAD_LIMIT // (1024 * 1024)},
+            )
+        elif form.is_valid():
+            data = form.cleaned_data
+            try:
+                visit = services.record_visit(case, data, data["photos"], by=request.user)
+            except ValidationError as exc:
+                if hasattr(exc, "error_dict"):
+                    for field, errors in exc.message_dict.items():
+                        form.add_error(field if field in form.fields else None, errors)
+                else:
+                    form.add_error(None, exc.messages)
+            else:
+                messages.success(
+                    request,
+                    _("%(n)d 回目の訪問を記録しました。") % {"n": visit.number},
+                )
+                return redirect("fieldwork:case_detail", code=code, case_ref=case_ref)
+    else:
+        form.initial["visited_at"] = timezone.localtime().replace(second=0, microsecond=0)
+    return render(
+        request,
+        "fieldwork/visit_form.html",
+        {"case": case, "form": form, "outcome_rules": OUTCOME_RULES.items()},
+    )
+
+
+@require_safe
+@policy(CONTRACTOR_ROLES, personal_data=True, description="訪問の写真の表示")
+def visit_photo(request, photo_id: int):
+    photo = selectors.photo_for(request.user, photo_id)
+    data = photos.photo_bytes(photo)
+    selectors.log_photo_view(photo)
+    response = HttpResponse(data, content_type=CONTENT_TYPES[photo.kind])
+    response["Content-Disposition"] = f'inline; filename="photo-{photo.pk}.{photo.kind}"'
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+@require_POST
+@policy(CONTRACTOR_OFFICE, description="調査結果の確認(承認・差し戻し)")
+def case_review(request, code: str, case_ref: str):
+    case = selectors.case_for(request.user, code, case_ref)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("承認か差し戻しを選んでください。"))
+    else:
+        approve = form.cleaned_data["decision"] == "approve"
+        try:
+            services.review_case(
+                case, approve=approve, reason=form.cleaned_data["reason"], by=request.user
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                _("承認しました。") if approve else _("調査員に差し戻しました。"),
+            )
+    return redirect("fieldwork:case_detail", code=code, case_ref=case_ref)
+
+
+@require_safe
+@policy(CONTRACTOR_OFFICE, description="調査の進捗")
+def progress(request, code: str):
+    contract = contract_for(request.user, code)
+    if not selectors.can_read_cases(request.user, contract):
+        raise PermissionDenied(_("この契約の進捗を見る権限がありません。"))
+    return render(
+        request,
+        "fieldwork/progress.html",
+        {"contract": contract, **selectors.progress(request.user, contract)},
     )
 
 

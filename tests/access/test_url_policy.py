@@ -51,6 +51,7 @@ URL_PARAMS: dict[str, Callable[[dict], str]] = {
     "incident_id": lambda w: str(w["incident"].pk),
     "date": lambda w: w["contract"].starts_on.isoformat(),
     "device_id": lambda w: str(w["tablet_device"].pk),
+    "photo_id": lambda w: str(w["visit_photo"].pk),
 }
 
 
@@ -109,6 +110,10 @@ KINDS: dict[str, tuple[str, ...]] = {
     "planner:plan_day": PAGE,
     "planner:plan_replan": ACTION,
     "planner:plan_lock": ACTION,
+    "fieldwork:visit_new": FORM,
+    "fieldwork:case_review": ACTION,
+    "fieldwork:visit_photo": PAGE,
+    "fieldwork:progress": PAGE,
     "compliance:log": PAGE,
     "compliance:check_start": ACTION,
     "compliance:check_status": PAGE,
@@ -224,9 +229,10 @@ def world(people, contract, settings, tmp_path) -> dict:
     intake.add_cases(batch, list(contract.cases.all()))
     case = contract.cases.get()  # before the worlds below add their own cases
     handover = url_policy_world(people, contract)
-    survey_case, pledge, designation, card = fieldwork_world(people, contract)
+    survey_case, pledge, designation, card, photo = fieldwork_world(people, contract)
     return {
         "survey_case": survey_case,
+        "visit_photo": photo,
         "pledge": pledge,
         "surveyor_designation": designation,
         "id_card": card,
@@ -287,8 +293,8 @@ def result_world(contract, case, package):
 
 
 def fieldwork_world(people, contract):
-    """A received case assigned to the surveyor (who may open it), a pledge scan and an
-    ID card of the surveyor."""
+    """A received case assigned to the surveyor (who may open it) with a visit and its
+    photo, a pledge scan and an ID card of the surveyor."""
     import io
 
     from PIL import Image
@@ -313,7 +319,11 @@ def fieldwork_world(people, contract):
     pledge = parties.record_pledge(surveyor, signed_on=contract.starts_on, scan=png)
     designation = Designation.objects.get(contract=contract, person=surveyor)
     card = parties.issue_id_card(designation)
-    return case, pledge, designation, card
+    from genchi.fieldwork.services import record_visit
+    from tests.fieldwork.visits import sample, visit_data
+
+    visit = record_visit(case, visit_data(), [sample()], by=surveyor)
+    return case, pledge, designation, card, visit.photos.get()
 
 
 def tablet_world(people, contract):
