@@ -20,7 +20,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from genchi.core import datafolder
+from genchi.core import clientip, datafolder
 from genchi.core.logs import console_logging
 from genchi.geo.maps import tile_origin
 
@@ -31,6 +31,14 @@ DATA_DIR = datafolder.prepare(Path(os.environ.get("GENCHI_DATA_DIR", "var")).res
 
 PRODUCTION = os.environ.get("GENCHI_PRODUCTION") == "1"
 DEBUG = os.environ.get("GENCHI_DEBUG") == "1" and not PRODUCTION
+# The reverse proxies whose X-Forwarded-For entries name the client (genchi.core.clientip):
+# in production the proxy on this machine (docs/deploy.md); none otherwise.
+GENCHI_TRUSTED_PROXIES = clientip.parse_networks(
+    os.environ.get(
+        "GENCHI_TRUSTED_PROXIES",
+        os.environ.get("GENCHI_FORWARDED_ALLOW_IPS", "127.0.0.1,::1") if PRODUCTION else "",
+    )
+)
 
 
 def _secret_key() -> str:

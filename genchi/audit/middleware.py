@@ -1,13 +1,7 @@
-from django.conf import settings
-
 from genchi.core.acting import _current, actor_for_user
+from genchi.core.clientip import client_ip
 
-
-def client_ip(request) -> str:
-    # Behind a reverse proxy in production the proxy sets X-Forwarded-For; trust it only then.
-    if settings.PRODUCTION and request.META.get("HTTP_X_FORWARDED_FOR"):
-        return request.META["HTTP_X_FORWARDED_FOR"].split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR", "")
+__all__ = ["RequestContextMiddleware", "client_ip"]
 
 
 class RequestContextMiddleware:

@@ -28,7 +28,12 @@ ORM_WRITES = {
 
 
 def _is_edge(relative: Path) -> bool:
-    return relative.name in EDGE_FILES or "commands" in relative.parts[:-1]
+    # views.py and the views modules split from it (e.g. slip_views.py, plan_views.py)
+    return (
+        relative.name in EDGE_FILES
+        or relative.name.endswith("_views.py")
+        or "commands" in relative.parts[:-1]
+    )
 
 
 def _units(tree: ast.Module) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
