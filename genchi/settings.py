@@ -14,6 +14,7 @@ Everything that differs between installations comes from the environment:
   set-up, a server, gives the package as a download to save onto the stick)
 """
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -39,9 +40,18 @@ def _secret_key() -> str:
         return os.environ["GENCHI_SECRET_KEY"]
     path = DATA_DIR / "secret_key"
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(64))
+        # Written whole under a name of its own, then linked into place: a server starting
+        # at the same moment on another host sharing the folder never reads a half-written
+        # key, and the first one linked is the installation's.
+        tmp = DATA_DIR / f".secret_key.{secrets.token_hex(4)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(64))
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
     return path.read_text().strip()
 
 
