@@ -49,8 +49,8 @@ from genchi.jobs.models import JobState
 from genchi.transfer import ledger
 from genchi.transfer.models import HandoverJob, HandoverSlip, Package
 from tests.conftest import signed_in_client
-from tests.transfer.conftest import keys_exchanged  # noqa: F401 - a fixture
 from tests.jobs.conftest import wait_for
+from tests.transfer.conftest import keys_exchanged  # noqa: F401 - a fixture
 
 pytestmark = [
     pytest.mark.skipif(
@@ -391,10 +391,7 @@ PHASES: tuple[Callable[[World], None], ...] = (
 
 
 @pytest.fixture
-def servers(
-    _audit_log_flushable, transactional_db, settings, tmp_path, tmp_path_factory, people,
-    keys_exchanged,
-):  # fmt: skip
+def servers(_audit_log_flushable, transactional_db, settings, tmp_path, tmp_path_factory, people):
     """Two servers on this test's database and data folder (its keys, anchor, files)."""
     settings.DATA_DIR = tmp_path
     # One installation: every host reads the same secret key from the shared data folder
@@ -417,9 +414,8 @@ def servers(
             server.stop()
 
 
-def test_two_servers_and_two_workers_do_the_same_work_at_once(
-    servers, people, contract, keys_exchanged
-):
+@pytest.mark.usefixtures("keys_exchanged")
+def test_two_servers_and_two_workers_do_the_same_work_at_once(servers, people, contract):
     world = World(
         servers=servers,
         people=people,
