@@ -28,7 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from genchi.audit.chain import record
-from genchi.core.locks import session_lock
+from genchi.core.locks import session_lock, transaction_lock
 
 from .errors import DecryptionFailed, KeyUnavailable
 from .master import (
@@ -243,14 +243,20 @@ def create_data_key(scope: Scope) -> DataKey:
 
     key_id = uuid.uuid4()
     key = encryption.new_data_key()
-    master = current_master_key()
-    row = DataKey.objects.create(
-        id=key_id,
-        organisation_id=scope.organisation_id,
-        contract_id=scope.contract_id,
-        wrapped_key=_wrap(master, scope, key_id, key),
-        master_key_id=master.key_id,
-    )
+    with transaction.atomic():
+        # Until this key commits no rotation (any host) starts, and none is under way: it
+        # is wrapped under the master key in force, never under one being retired, and a
+        # rotation after it re-wraps it with the others.
+        transaction_lock(MASTER_LOCK)
+        expire_checks()
+        master = current_master_key()
+        row = DataKey.objects.create(
+            id=key_id,
+            organisation_id=scope.organisation_id,
+            contract_id=scope.contract_id,
+            wrapped_key=_wrap(master, scope, key_id, key),
+            master_key_id=master.key_id,
+        )
     with _lock:
         _by_key_id[key_id] = key
         _scope_of_key[key_id] = scope
