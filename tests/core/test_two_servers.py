@@ -391,7 +391,15 @@ PHASES: tuple[Callable[[World], None], ...] = (
 
 
 @pytest.fixture
-def servers(_audit_log_flushable, transactional_db, settings, tmp_path, tmp_path_factory, people):
+def servers(
+    _audit_log_flushable,
+    transactional_db,
+    settings,
+    tmp_path,
+    tmp_path_factory,
+    people,
+    keys_exchanged,  # noqa: F811 - the fixture imported above
+):
     """Two servers on this test's database and data folder (its keys, anchor, files)."""
     settings.DATA_DIR = tmp_path
     # One installation: every host reads the same secret key from the shared data folder
@@ -414,7 +422,6 @@ def servers(_audit_log_flushable, transactional_db, settings, tmp_path, tmp_path
             server.stop()
 
 
-@pytest.mark.usefixtures("keys_exchanged")
 def test_two_servers_and_two_workers_do_the_same_work_at_once(servers, people, contract):
     world = World(
         servers=servers,
