@@ -7,6 +7,8 @@ Everything that differs between installations comes from the environment:
 - GENCHI_ALLOWED_HOSTS: comma-separated host names for production
 - GENCHI_TASKS_BACKEND: the task backend that runs jobs (default: the database; docs/jobs.md)
 - GENCHI_AUDIT_DIR: the audit log's anchor files (default: audit/ in the data folder)
+- GENCHI_STATIC_ROOT: where `genchi serve` collects static files (default: static/ in the
+  data folder; each host its own when several share the data folder)
 - GENCHI_STICK_MOUNTED_HERE=1: Genchi runs on the officer's PC, where the USB stick is
   mounted; the export page then also offers writing into the stick's folder (the usual
   set-up, a server, gives the package as a download to save onto the stick)
@@ -14,6 +16,7 @@ Everything that differs between installations comes from the environment:
   the contractor runs, for the planner's travel times (docs/planning.md); off by default
 """
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -47,9 +50,18 @@ def _secret_key() -> str:
         return os.environ["GENCHI_SECRET_KEY"]
     path = DATA_DIR / "secret_key"
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(64))
+        # Written whole under a name of its own, then linked into place: a server starting
+        # at the same moment on another host sharing the folder never reads a half-written
+        # key, and the first one linked is the installation's.
+        tmp = DATA_DIR / f".secret_key.{secrets.token_hex(4)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(64))
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
     return path.read_text().strip()
 
 
@@ -253,8 +265,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
+# Several hosts sharing one data folder each collect the static files on their own disk
+# (GENCHI_STATIC_ROOT), never all into the shared folder at once (docs/deploy.md).
+STATIC_ROOT = Path(os.environ.get("GENCHI_STATIC_ROOT", DATA_DIR / "static")).resolve()
+STATIC_ROOT.mkdir(exist_ok=True, parents=True, mode=0o700)
 # Whatever Django's storages write (collected static files included) stays as private
 # as the rest of the data folder; by default Django would chmod them 0644.
 FILE_UPLOAD_PERMISSIONS = 0o600
@@ -303,6 +317,10 @@ GENCHI_JOB_STALE_AFTER_SECONDS = float(os.environ.get("GENCHI_JOB_STALE_AFTER_SE
 GENCHI_JOB_ABANDON_AFTER_SECONDS = float(
     os.environ.get("GENCHI_JOB_ABANDON_AFTER_SECONDS", str(24 * 60 * 60))
 )
+# How long a process may use its cached data keys before it checks again that no other
+# process (on any host) destroyed one or rotated the master key; every request checks at
+# its first key in any case (genchi/vault/keys.py).
+GENCHI_KEY_RECHECK_SECONDS = float(os.environ.get("GENCHI_KEY_RECHECK_SECONDS", "1"))
 
 # Operational logs (not the audit log): one JSON line per event on standard output in
 # production (journald, docker), with one line per request; plain text otherwise.

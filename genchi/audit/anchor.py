@@ -3,8 +3,12 @@
 `heads.log` holds one short line per committed entry, `<seq> <entry hash> <tag>`, the tag
 an HMAC under the audit key. Lines are written when the entry's transaction commits
 (`transaction.on_commit`), so a rolled-back entry leaves no line; processes append with
-one `write()` on an O_APPEND descriptor, so lines of two processes never mix, though they
-may come out of seq order. Deleting the newest entries from the database leaves lines
+one `write()` on an O_APPEND descriptor, and always under `writing()`: a lock in the
+database (`genchi.core.locks.session_lock`), held from opening the file to closing it.
+On one host O_APPEND alone keeps two processes' lines apart; on NFS it does not (each
+client writes at the end of the file as it last saw it), and the lock does: with
+close-to-open consistency the next holder's open sees the previous holder's line.
+Lines may still come out of seq order (they are written in commit order). Deleting the newest entries from the database leaves lines
 with no entry; cutting the file's tail leaves entries with no line.
 
 Durability: each line reaches the operating system at once (it survives the process being
@@ -30,6 +34,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from genchi.core.locks import session_lock
+
 from .auditkey import AuditKey, tag
 
 FSYNC_INTERVAL_SECONDS = 1.0
@@ -50,6 +56,14 @@ def heads_path() -> Path:
 
 def checkpoints_path() -> Path:
     return audit_dir() / "checkpoints.log"
+
+
+ANCHOR_LOCK = "audit-anchor"
+
+
+def writing():
+    """Hold the anchor files' lock (every host, every process) while writing lines."""
+    return session_lock(ANCHOR_LOCK)
 
 
 def _head_tag(key: AuditKey, seq: int, entry_hash: str) -> str:

@@ -9,7 +9,9 @@ the database itself refuses a row that does not extend the chain (migration 0003
 
 Every committed head also goes, keyed, to the anchor file outside the database, and each
 handover signs a checkpoint (anchor.py); `verify` checks the chain, both files and the
-heads printed on the handover slips.
+heads printed on the handover slips. The files are written under the anchor's own lock in
+the database (`anchor.writing`), so servers on several hosts sharing the data folder
+over NFS never write into each other's lines.
 """
 
 from __future__ import annotations
@@ -106,15 +108,16 @@ def _anchor_on_commit(key: AuditKey, entry: AuditEntry) -> None:
 
     def write() -> None:
         try:
-            anchor.append_head(key, seq, entry_hash, sync=checkpoint)
-            if checkpoint:
-                anchor.write_checkpoint(
-                    key,
-                    seq,
-                    entry_hash,
-                    at=entry.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    reason=f"{entry.action}:{entry.object_id}",
-                )
+            with anchor.writing():
+                anchor.append_head(key, seq, entry_hash, sync=checkpoint)
+                if checkpoint:
+                    anchor.write_checkpoint(
+                        key,
+                        seq,
+                        entry_hash,
+                        at=entry.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        reason=f"{entry.action}:{entry.object_id}",
+                    )
         finally:
             if _pending().get(seq) == entry_hash:
                 del _pending()[seq]
@@ -445,6 +448,7 @@ def reanchor() -> list[int]:
     if lines:
         orphan = min(lines)
         raise ReanchorRefused(f"アンカーファイルの記録 #{orphan} がデータベースにありません")
-    for index, (seq, entry_hash) in enumerate(missing, start=1):
-        anchor.append_head(key, seq, entry_hash, sync=index == len(missing))
+    with anchor.writing():
+        for index, (seq, entry_hash) in enumerate(missing, start=1):
+            anchor.append_head(key, seq, entry_hash, sync=index == len(missing))
     return [seq for seq, _ in missing]

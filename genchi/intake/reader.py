@@ -4,6 +4,10 @@
 iterator over the data rows (each a list of strings and its 1-based row number in the
 file, header = row 1). Anything that cannot be read is refused with `FileRefused`,
 whose message is Japanese and meant for the person who uploaded the file.
+
+`data` is the bytes, or a `Source` that reads them again for each pass without holding
+them whole: `CompressedSource` decompresses a run's kept (compressed) file as it is read,
+so a CSV's check holds the compressed file and a slice, never the file (issue 13).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import codecs
 import csv
 import io
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -56,7 +61,116 @@ class Table:
     notes: list[str] = field(default_factory=list)
 
 
-def sniff_format(data: bytes, filename: str = "") -> str:
+DECODE_SLICE = 1024 * 1024
+
+
+class Source:
+    """A file's bytes, read from the start as often as a pass needs them."""
+
+    size: int
+
+    def chunks(self) -> Iterator[bytes]:
+        """The bytes in order, in slices of at most DECODE_SLICE."""
+        raise NotImplementedError
+
+    def open(self) -> io.RawIOBase:
+        raise NotImplementedError
+
+    def head(self, n: int) -> bytes:
+        out = b""
+        for chunk in self.chunks():
+            out += chunk[: n - len(out)]
+            if len(out) >= n:
+                break
+        return out
+
+    def whole(self) -> bytes:
+        return b"".join(self.chunks())
+
+
+class BytesSource(Source):
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.size = len(data)
+
+    def chunks(self) -> Iterator[bytes]:
+        for start in range(0, len(self.data), DECODE_SLICE):
+            yield self.data[start : start + DECODE_SLICE]
+
+    def open(self) -> io.RawIOBase:
+        return io.BytesIO(self.data)
+
+    def head(self, n: int) -> bytes:
+        return self.data[:n]
+
+    def whole(self) -> bytes:
+        return self.data
+
+
+class _Inflating(io.RawIOBase):
+    """A readable stream of a zlib stream's plaintext, inflated a read at a time."""
+
+    def __init__(self, compressed: bytes) -> None:
+        self._view = memoryview(compressed)
+        self._pos = 0
+        self._inflate = zlib.decompressobj()
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        want = len(buffer)
+        while not self._pending:
+            if self._inflate.unconsumed_tail:
+                feed = self._inflate.unconsumed_tail
+            elif self._pos < len(self._view):
+                feed = self._view[self._pos : self._pos + DECODE_SLICE]
+                self._pos += len(feed)
+            else:
+                self._pending = self._inflate.flush()
+                if not self._pending:
+                    return 0
+                break
+            self._pending = self._inflate.decompress(feed, want)
+        taken, self._pending = self._pending[:want], self._pending[want:]
+        buffer[: len(taken)] = taken
+        return len(taken)
+
+
+class CompressedSource(Source):
+    """A zlib-compressed file (a run's kept file), inflated as it is read, each pass anew."""
+
+    def __init__(self, compressed: bytes, size: int) -> None:
+        self.compressed = compressed
+        self.size = size
+
+    def open(self) -> io.RawIOBase:
+        return _Inflating(self.compressed)
+
+    def chunks(self) -> Iterator[bytes]:
+        stream = self.open()
+        while chunk := stream.read(DECODE_SLICE):
+            yield chunk
+
+
+def as_source(data: bytes | Source) -> Source:
+    return data if isinstance(data, Source) else BytesSource(data)
+
+
+def _with_last(chunks: Iterator[bytes]) -> Iterator[tuple[bytes, bool]]:
+    """Each chunk and whether it is the last one."""
+    previous = None
+    for chunk in chunks:
+        if previous is not None:
+            yield previous, False
+        previous = chunk
+    if previous is not None:
+        yield previous, True
+
+
+def sniff_format(data: bytes | Source, filename: str = "") -> str:
+    data = as_source(data).head(len(_OLE_MAGIC))
     if data.startswith(_ZIP_MAGIC):
         return "xlsx"
     if data.startswith(_OLE_MAGIC):
@@ -75,11 +189,13 @@ def sniff_format(data: bytes, filename: str = "") -> str:
     return "csv"
 
 
-def detect_encoding(data: bytes) -> str:
+def detect_encoding(data: bytes | Source) -> str:
     """UTF-8 (with or without BOM) or CP932, or refuse with the reason."""
-    if data.startswith(b"\xef\xbb\xbf"):
+    data = as_source(data)
+    first = data.head(65536)
+    if first.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if first.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FileRefused(
             part(
                 N_(
@@ -88,7 +204,7 @@ def detect_encoding(data: bytes) -> str:
                 )
             )
         )
-    if b"\x00" in data[:65536]:
+    if b"\x00" in first:
         raise FileRefused(
             part(N_("テキストファイル(CSV)ではありません。CSV か Excel(.xlsx) を選んでください。"))
         )
@@ -105,30 +221,37 @@ def detect_encoding(data: bytes) -> str:
     )
 
 
-DECODE_SLICE = 1024 * 1024
-
-
-def _bad_byte(data: bytes, encoding: str) -> int | None:
+def _bad_byte(data: bytes | Source, encoding: str) -> int | None:
     """The offset of the first byte `encoding` cannot read, or None when all can.
 
     Decoded a slice at a time and the text thrown away: proving the whole file readable
     costs one slice of memory, not a copy of the file as text."""
     decoder = codecs.getincrementaldecoder(encoding)()
-    view = memoryview(data)
-    for start in range(0, len(data), DECODE_SLICE):
-        piece = view[start : start + DECODE_SLICE]
+    start = 0
+    for piece, last in _with_last(as_source(data).chunks()):
         try:
-            decoder.decode(piece, final=start + DECODE_SLICE >= len(data))
+            decoder.decode(piece, final=last)
         except UnicodeDecodeError as exc:
             # The decoder's buffer holds at most a few bytes of an unfinished character.
             return max(start + exc.start - len(decoder.getstate()[0]), 0)
+        start += len(piece)
     return None
 
 
-def _check_decodable(data: bytes, encoding: str) -> None:
+def _count_newlines(data: Source, before: int | None = None) -> int:
+    count = seen = 0
+    for chunk in data.chunks():
+        if before is not None and seen + len(chunk) >= before:
+            return count + chunk[: before - seen].count(b"\n")
+        count += chunk.count(b"\n")
+        seen += len(chunk)
+    return count
+
+
+def _check_decodable(data: Source, encoding: str) -> None:
     bad = _bad_byte(data, encoding)
     if bad is not None:
-        line = data[:bad].count(b"\n") + 1
+        line = _count_newlines(data, bad) + 1
         raise FileRefused(
             part(
                 N_("指定された文字コード(%(enc)s)で読めない文字があります(%(line)d 行目付近)。"),
@@ -146,22 +269,23 @@ def _clean_header(cells: list[str]) -> list[str]:
     return header
 
 
-def _csv_table(data: bytes, encoding_override: str = "") -> Table:
+def _csv_table(data: Source, encoding_override: str = "") -> Table:
     if encoding_override:
         if encoding_override not in ENCODINGS:
             raise FileRefused(part(N_("文字コードの指定が正しくありません。")))
         encoding = encoding_override
-        if encoding == "utf-8" and data.startswith(b"\xef\xbb\xbf"):
+        if encoding == "utf-8" and data.head(3) == b"\xef\xbb\xbf":
             encoding = "utf-8-sig"
     else:
         encoding = detect_encoding(data)
     _check_decodable(data, encoding)
-    if b"\x00" in data:
+    if any(b"\x00" in chunk for chunk in data.chunks()):
         raise FileRefused(part(N_("テキストファイル(CSV)ではありません。")))
     csv.field_size_limit(MAX_CELL_CHARS * 4)
-    # The rows are decoded as they are read: memory holds the file's bytes and one
-    # buffer of text, not the whole file as text (issue 13: memory grew with the file).
-    stream = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+    # The rows are decoded as they are read: memory holds the file's bytes (or, from a
+    # CompressedSource, its compressed bytes) and one buffer of text, not the whole file
+    # as text (issue 13: memory grew with the file).
+    stream = io.TextIOWrapper(io.BufferedReader(data.open()), encoding=encoding, newline="")
     reader = csv.reader(stream, strict=True)
     try:
         header_row = next(reader)
@@ -170,7 +294,7 @@ def _csv_table(data: bytes, encoding_override: str = "") -> Table:
     except csv.Error as exc:
         raise FileRefused(part(N_("CSV の見出し行を読めません。"))) from exc
     header = _clean_header(header_row)
-    estimated = max(data.count(b"\n") - 1, 0)
+    estimated = max(_count_newlines(data) - 1, 0)
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         number = 1
@@ -294,11 +418,14 @@ def _xlsx_table(data: bytes, sheet: str = "") -> Table:
     return Table("xlsx", "", header, _numbered(rows()), estimated, sheet_name=worksheet.title)
 
 
-def open_table(data: bytes, *, filename: str = "", encoding: str = "", sheet: str = "") -> Table:
-    """Open uploaded bytes as a table, or raise `FileRefused`."""
-    if not data or not data.strip():
+def open_table(
+    data: bytes | Source, *, filename: str = "", encoding: str = "", sheet: str = ""
+) -> Table:
+    """Open uploaded bytes (or a `Source` of them) as a table, or raise `FileRefused`."""
+    data = as_source(data)
+    if all(not chunk.strip() for chunk in data.chunks()):
         raise FileRefused(part(N_("ファイルが空です。")))
-    if len(data) > MAX_FILE_BYTES:
+    if data.size > MAX_FILE_BYTES:
         raise FileRefused(
             part(
                 N_("ファイルが大きすぎます(上限 %(mb)d MB)。分割して取り込んでください。"),
@@ -306,7 +433,10 @@ def open_table(data: bytes, *, filename: str = "", encoding: str = "", sheet: st
             )
         )
     file_format = sniff_format(data, filename)
-    table = _xlsx_table(data, sheet) if file_format == "xlsx" else _csv_table(data, encoding)
+    if file_format == "xlsx":
+        table = _xlsx_table(data.whole(), sheet)  # openpyxl seeks: the (zipped) file whole
+    else:
+        table = _csv_table(data, encoding)
     if not any(table.header):
         raise FileRefused(part(N_("見出し行(1 行目)が空です。1 行目に列名を入れてください。")))
     if len(table.header) > MAX_COLUMNS:

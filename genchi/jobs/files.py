@@ -3,8 +3,8 @@
 An upload a job works on (e.g. a package to import, still the ciphertext it arrived as)
 waits in `<data>/jobs/<model>-<pk>/`, readable by this installation's user only. The job
 removes it when it ends, whatever the outcome; `sweep()` (run by `genchi worker` as it
-starts) removes what an abandoned job left: folders of rows that ended or are gone, and
-of rows interrupted longer ago than `GENCHI_JOB_ABANDON_AFTER_SECONDS`; and each job
+starts) removes what an abandoned job left: folders of rows that ended, of rows gone
+(once the folder is an hour old: its row may not be committed yet), and of rows interrupted longer ago than `GENCHI_JOB_ABANDON_AFTER_SECONDS`; and each job
 model tidies what else its killed jobs may leave (`JobRow.job_cleanup`).
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import shutil
+import time
 from pathlib import Path
 
 from django.apps import apps
@@ -60,6 +61,19 @@ def _abandoned(row: JobRow) -> bool:
     return since is None or timezone.now() - since > limit
 
 
+# A folder whose row this process cannot see may belong to a transaction still under
+# way (a request on this host or another is writing the upload): only older ones are
+# taken for leftovers of a rolled-back request.
+UNSEEN_ROW_GRACE_SECONDS = 60 * 60
+
+
+def _young(folder: Path) -> bool:
+    try:
+        return time.time() - folder.stat().st_mtime < UNSEEN_ROW_GRACE_SECONDS
+    except OSError:
+        return False
+
+
 def sweep() -> int:
     """Remove the private folders of jobs that ended or were abandoned; how many."""
     root = jobs_root()
@@ -69,6 +83,8 @@ def sweep() -> int:
         label, _sep, pk = folder.name.rpartition("-")
         model = models.get(label)
         row = model.objects.filter(pk=int(pk)).first() if model and pk.isdigit() else None
+        if row is None and model is not None and _young(folder):
+            continue
         if row is None or _abandoned(row):
             shutil.rmtree(folder, ignore_errors=True)
             removed += 1

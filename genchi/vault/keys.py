@@ -3,19 +3,32 @@
 Each scope (`genchi.vault.scopes`: one side of a contract, or an organisation) has its
 own data key, stored only wrapped by the master key (`DataKey`). The wrapping itself,
 like every other cipher call, is in `genchi.vault.encryption`.
+
+Several processes on several hosts share the keyring (docs/deploy.md). Each caches the
+keys it unwrapped and the master key; a destruction or a rotation raises the keyring's
+generation (`KeyringState`) in its transaction, and a process compares the generation it
+saw with the database's before it uses its cache: at the first key used in each request
+(`expire_checks` on `request_started`) and otherwise at least every
+`GENCHI_KEY_RECHECK_SECONDS` (1 s: a long job). A destroyed key is then unusable on every
+host from the next request on. Rotations (and the recovery of an interrupted one) run
+one at a time across hosts under the database lock `vault-master`.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from genchi.audit.chain import record
+from genchi.core.locks import session_lock, transaction_lock
 
 from .errors import DecryptionFailed, KeyUnavailable
 from .master import (
@@ -27,7 +40,7 @@ from .master import (
     read_master_key,
     write_master_key,
 )
-from .models import DataKey
+from .models import DataKey, KeyringState
 from .scopes import HOLDERS, Scope
 
 if TYPE_CHECKING:
@@ -43,14 +56,61 @@ _contract_scopes: dict[tuple[int, str], Scope] = {}
 _master: MasterKey | None = None
 
 
+MASTER_LOCK = "vault-master"
+# The keyring generation this process's cache belongs to, and when it last compared it
+# with the database's (monotonic seconds; 0 = at the next key used).
+_generation: int | None = None
+_checked_at = 0.0
+
+
 def clear_cache() -> None:
-    global _master
+    global _master, _generation, _checked_at
     with _lock:
         _by_key_id.clear()
         _scope_of_key.clear()
         _current_for_scope.clear()
         _contract_scopes.clear()
         _master = None
+        # The next key used reads the generation before it is cached again.
+        _generation, _checked_at = None, 0.0
+
+
+def expire_checks(**_kwargs) -> None:
+    """Compare the keyring's generation again at the next key used (each request)."""
+    global _checked_at
+    _checked_at = 0.0
+
+
+_table_ready = False
+
+
+def keyring_generation() -> int:
+    global _table_ready
+    if not _table_ready:
+        # Data migrations of other apps decrypt before this app's table exists.
+        if KeyringState._meta.db_table not in connection.introspection.table_names():
+            return 0
+        _table_ready = True
+    return KeyringState.objects.filter(pk=1).values_list("generation", flat=True).first() or 0
+
+
+def _bump_generation() -> None:
+    """Inside the transaction that destroys or re-wraps keys: every process drops its cache."""
+    if not KeyringState.objects.filter(pk=1).update(generation=F("generation") + 1):
+        KeyringState.objects.create(pk=1, generation=1)
+
+
+def _recheck() -> None:
+    """Drop this process's cached keys if another process (any host) destroyed keys or
+    rotated the master key since they were cached."""
+    global _generation, _checked_at
+    now = time.monotonic()
+    if _checked_at and now - _checked_at < float(settings.GENCHI_KEY_RECHECK_SECONDS):
+        return
+    generation = keyring_generation()
+    if _generation is not None and generation != _generation:
+        clear_cache()
+    _generation, _checked_at = generation, now
 
 
 # Other secrets wrapped by the master key register a re-wrapper here (app ready()):
@@ -107,6 +167,7 @@ def _rows_of(scope: Scope):
 def current_master_key() -> MasterKey:
     """The master key in force (loaded once per process, finishing any interrupted rotation)."""
     global _master
+    _recheck()
     if _master is None:
         _master = _load_master_key()
     return _master
@@ -115,18 +176,24 @@ def current_master_key() -> MasterKey:
 def _load_master_key() -> MasterKey:
     path = master_key_path()
     pending = path.with_name("master.key.new")
-    if pending.exists():
-        # A rotation stopped between the database commit and the file rename: finish or drop it.
-        candidate = read_master_key(pending)
-        if DataKey.objects.filter(master_key_id=candidate.key_id).exists():
-            pending.replace(path)
-        else:
-            pending.unlink()
-    if not path.exists() and DataKey.objects.filter(destroyed_at__isnull=True).exists():
-        raise MasterKeyError(
-            "マスター鍵ファイルがありません。バックアップから戻してください(新しい鍵は作りません)"
-        )
-    return load_or_create_master_key()
+    if not pending.exists() and path.exists():
+        return read_master_key(path)
+    # A rotation under way (another process, maybe on another host) holds the lock until
+    # its file is in place: only then can a pending file be told from an abandoned one.
+    with session_lock(MASTER_LOCK):
+        if pending.exists():
+            # A rotation stopped between the database commit and the file rename: finish
+            # or drop it.
+            candidate = read_master_key(pending)
+            if DataKey.objects.filter(master_key_id=candidate.key_id).exists():
+                pending.replace(path)
+            else:
+                pending.unlink()
+        if not path.exists() and DataKey.objects.filter(destroyed_at__isnull=True).exists():
+            raise MasterKeyError(
+                "マスター鍵ファイルがありません。バックアップから戻してください(新しい鍵は作りません)"
+            )
+        return load_or_create_master_key()
 
 
 # --- wrapping data keys -------------------------------------------------------------------
@@ -176,14 +243,20 @@ def create_data_key(scope: Scope) -> DataKey:
 
     key_id = uuid.uuid4()
     key = encryption.new_data_key()
-    master = current_master_key()
-    row = DataKey.objects.create(
-        id=key_id,
-        organisation_id=scope.organisation_id,
-        contract_id=scope.contract_id,
-        wrapped_key=_wrap(master, scope, key_id, key),
-        master_key_id=master.key_id,
-    )
+    with transaction.atomic():
+        # Until this key commits no rotation (any host) starts, and none is under way: it
+        # is wrapped under the master key in force, never under one being retired, and a
+        # rotation after it re-wraps it with the others.
+        transaction_lock(MASTER_LOCK)
+        expire_checks()
+        master = current_master_key()
+        row = DataKey.objects.create(
+            id=key_id,
+            organisation_id=scope.organisation_id,
+            contract_id=scope.contract_id,
+            wrapped_key=_wrap(master, scope, key_id, key),
+            master_key_id=master.key_id,
+        )
     with _lock:
         _by_key_id[key_id] = key
         _scope_of_key[key_id] = scope
@@ -198,6 +271,7 @@ def create_contract_key(contract: Contract) -> DataKey:
 
 def current_key(scope: Scope) -> tuple[uuid.UUID, bytes]:
     """The key new data of `scope` is encrypted under (created on first use)."""
+    _recheck()
     current = _current_for_scope.get(scope)
     if current is not None:
         return current
@@ -229,6 +303,7 @@ def key_scope(key_id: uuid.UUID) -> Scope:
 
 
 def key_by_id(key_id: uuid.UUID) -> bytes:
+    _recheck()
     key = _by_key_id.get(key_id)
     if key is not None:
         return key
@@ -247,6 +322,7 @@ def destroy_keys(scope: Scope) -> list[str]:
             row.destroyed_at = timezone.now()
             row.save(update_fields=["wrapped_key", "destroyed_at"])
             destroyed.append(str(row.id))
+        _bump_generation()
     clear_cache()
     return destroyed
 
@@ -265,7 +341,14 @@ def rotate_master_key() -> tuple[str, str, int]:
     the new one recoverable, never neither; a failure (of a re-wrap or of the entry) rolls
     back and removes the new key. Returns (old id, new id, number of secrets re-wrapped).
     """
-    old = current_master_key()
+    # One rotation at a time on every host; and the key in force is read again under the
+    # lock (another host may have rotated since this process loaded it).
+    with session_lock(MASTER_LOCK):
+        clear_cache()
+        return _rotate(current_master_key())
+
+
+def _rotate(old: MasterKey) -> tuple[str, str, int]:
     new = new_master_key()
     path = master_key_path()
     pending = path.with_name("master.key.new")
@@ -273,6 +356,7 @@ def rotate_master_key() -> tuple[str, str, int]:
     count = 0
     try:
         with transaction.atomic():
+            _bump_generation()
             for row in DataKey.objects.select_for_update().filter(destroyed_at__isnull=True):
                 key = _unwrap(old, row)
                 row.wrapped_key = _wrap(new, row.scope, row.id, key)

@@ -44,3 +44,18 @@ class DataKey(models.Model):
     @property
     def scope(self) -> Scope:
         return Scope(self.organisation_id, self.contract_id)
+
+
+class KeyringState(models.Model):
+    """One row: the keyring's generation, raised in the same transaction as every
+    destruction of a data key and every master-key rotation. Each process caches the
+    keys it unwrapped; it compares the generation it saw with this one before using its
+    cache (keys.py), so a key destroyed by a server on another host is not used here."""
+
+    generation = models.BigIntegerField(_("世代"), default=0)
+
+    class Meta:
+        verbose_name = _("鍵の世代")
+
+    def __str__(self) -> str:
+        return f"generation {self.generation}"

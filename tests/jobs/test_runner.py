@@ -7,7 +7,9 @@ with real worker processes are in test_worker.py.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
+import time
 
 import pytest
 from django.utils import timezone
@@ -175,10 +177,17 @@ def test_sweep_removes_what_ended_or_abandoned_jobs_left(ward, settings, tmp_pat
     refused = job(JobState.REFUSED)
     orphan = files.jobs_root() / "transfer.handoverjob-999999"
     orphan.mkdir()
+    hour_ago = time.time() - files.UNSEEN_ROW_GRACE_SECONDS - 1
+    os.utime(orphan, (hour_ago, hour_ago))
+    # A folder whose row is not visible yet may be an upload whose request (on this host
+    # or another) has not committed: a worker starting meanwhile leaves it alone.
+    uncommitted = files.jobs_root() / "transfer.handoverjob-999998"
+    uncommitted.mkdir()
     assert files.sweep() == 3
     assert files.private_folder(queued).is_dir() and files.private_folder(interrupted).is_dir()
     assert not files.private_folder(abandoned).exists()
     assert not files.private_folder(refused).exists() and not orphan.exists()
+    assert uncommitted.is_dir()
 
 
 def test_no_genchi_module_but_the_worker_names_the_database_backend():

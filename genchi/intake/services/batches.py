@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from genchi.audit.chain import record
+from genchi.core.locks import transaction_lock
 from genchi.parties.models import Contract
 
 from ..models import PRIORITIES, Batch, BatchItem, Case
@@ -115,7 +116,11 @@ def create_batch(
 ) -> Batch:
     if priority not in PRIORITIES:
         raise ValidationError(_("優先順位の基準が正しくありません。"))
-    last = Batch.objects.select_for_update().filter(contract=contract).order_by("-number").first()
+    # The contract's series is locked for the transaction (every server, every host):
+    # locking the last batch's row would not do, as a second writer waiting on it reads
+    # that same row again and takes the same number (and a first batch has no row).
+    transaction_lock("intake-batch-number", contract.pk)
+    last = Batch.objects.filter(contract=contract).order_by("-number").first()
     batch = Batch.objects.create(
         contract=contract,
         number=(last.number + 1) if last else 1,

@@ -30,7 +30,7 @@ from genchi.vault.fields import EncryptedTextField
 from ..columns import ColumnMap, map_columns
 from ..messages import Part, part, render
 from ..models import Case, ImportRun, new_case_ref
-from ..reader import FileRefused, open_table
+from ..reader import FileRefused, Source, open_table
 from ..validation import DUPLICATE, ERROR, WARNING, Issue, RowChecker
 
 CHUNK = 2000
@@ -355,7 +355,7 @@ def _encrypting_getter(f) -> Callable[[NewCase], str]:
 
 def check_file(
     contract: Contract,
-    data: bytes,
+    data: bytes | Source,
     *,
     filename: str = "",
     options: ImportOptions | None = None,

@@ -29,6 +29,7 @@ from genchi.vault import contract_scope, decrypt, encrypt
 
 from ..messages import dumps, render
 from ..models import HOLDER, ImportRun, MappingPreset
+from ..reader import CompressedSource, Source
 from .imports import (
     MAX_KEPT_ISSUES,
     ImportOptions,
@@ -119,17 +120,18 @@ def _decrypt_run_data(run: ImportRun, purpose: str, blob: bytes) -> bytes:
     return zlib.decompress(decrypt(scope, f"intake:{purpose}:{run.pk}", blob))
 
 
-def _take_kept_file(run: ImportRun) -> bytes:
+def _take_kept_file(run: ImportRun) -> CompressedSource:
     """The run's kept file, its ciphertext let go first (deferred: read again from the
-    database if anything asks for it): at most the compressed file and the file are in
-    memory together, never the ciphertext beside them (issue 13)."""
+    database if anything asks for it). Only the compressed file stays in memory: each
+    pass of the check inflates it a slice at a time, so the file itself is never held
+    whole, nor the ciphertext beside it (issue 13)."""
     return_large_buffers()
     blob = run.payload
     del run.payload
     scope = contract_scope(run.contract_id, HOLDER)
     compressed = decrypt(scope, f"intake:file:{run.pk}", blob)
     del blob
-    return zlib.decompress(compressed)
+    return CompressedSource(compressed, run.file_size)
 
 
 def _options_of(run: ImportRun, exclude_rows: Iterable[int] = ()) -> ImportOptions:
@@ -143,7 +145,7 @@ def _options_of(run: ImportRun, exclude_rows: Iterable[int] = ()) -> ImportOptio
 
 def _prove(
     run: ImportRun,
-    data: bytes,
+    data: bytes | Source,
     *,
     store: bool,
     excluded: Iterable[int] = (),
