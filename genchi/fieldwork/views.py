@@ -30,6 +30,7 @@ from . import photos, selectors, services
 from .addresses import address_fields
 from .forms import AssignForm, CaseFilterForm, PositionForm, ReviewForm, VisitForm
 from .models import OUTCOME_RULES, Review, SurveyCase
+from .slip_views import case_slip
 
 CASES_PER_PAGE = 100
 # A contract has at most a few hundred cases; the map shows the filtered ones up to this.
@@ -157,6 +158,7 @@ def case_detail(request, code: str, case_ref: str):
             and case.surveyor_id is not None
             and services.can_record_visit(request.user, case),
             "review_form": ReviewForm() if can_review else None,
+            "can_print_slip": permits(case_slip, request.user),
         },
     )
 

@@ -9,6 +9,7 @@ through `plans`.
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse
@@ -182,8 +183,18 @@ def plan_day(request, code: str, person_id: int, date: str):
             "base_label": selectors.base_label(contract, person_id),
             "previous_date": day.row.date_of(earlier[-1]) if earlier else None,
             "next_date": day.row.date_of(later[0]) if later else None,
+            "slips_url": _slips_url(contract, day.stops),
         },
     )
+
+
+def _slips_url(contract, stops: list[dict]) -> str | None:
+    """The contact slips of the day's stops, in visiting order (one PDF to print)."""
+    refs = [stop["ref"] for stop in stops]
+    if not refs:
+        return None
+    url = reverse("slips:route_slips", args=[contract.code])
+    return f"{url}?{urlencode({'refs': ','.join(refs)})}"
 
 
 @policy(CONTRACTOR_OFFICE, description="調査計画の設定(期間・稼働日・訪問・移動・再訪問)")

@@ -102,6 +102,19 @@ def _hours_ok(stop: Stop, sv: Surveyor, one_way: int) -> bool:
     return first <= last
 
 
+def _other_time_ok(inst: Instance, stop: Stop, sv: Surveyor, one_way: int) -> bool:
+    """Whether a day route from the base can make the stop's revisit at another time:
+    an evening visit there and back within the working hours, or a weekend day. A stop
+    that needs no such revisit passes."""
+    if stop.remaining < 2 or not stop.other_time:
+        return True
+    if inst.weekend_days.intersection(sv.days):
+        return True
+    first = max(sv.start + one_way, inst.evening_from)
+    last = min(sv.end - one_way - stop.minutes, stop.latest if stop.latest is not None else 1440)
+    return first <= last
+
+
 def propose(net: Network, stops: list[int], *, seconds: float = 1.0) -> Areas:
     """Areas for `stops` (indices into instance.stops) of the network's instance."""
     inst = net.instance
@@ -120,7 +133,11 @@ def propose(net: Network, stops: list[int], *, seconds: float = 1.0) -> Areas:
         ok = []
         for k in with_days:
             one_way = net.minutes(net.base(k), net.stop(j))
-            if one_way <= inst.trip_after_minutes and _hours_ok(stop, inst.surveyors[k], one_way):
+            if (
+                one_way <= inst.trip_after_minutes
+                and _hours_ok(stop, inst.surveyors[k], one_way)
+                and _other_time_ok(inst, stop, inst.surveyors[k], one_way)
+            ):
                 ok.append(k)
         if ok:
             local[j] = ok

@@ -7,10 +7,11 @@
   `gap_days` after its previous visit and, with `other_time`, in another time class
   (day, evening, weekend) than that visit. Visits of earlier rounds stay on their day
   and in their time class while the routing library re-orders them around the new ones.
-- Each round first places the surveyor's trips (出張): the earliest run of consecutive
-  free days long enough for the trip's visits, the day routes starting and ending at the
-  trip's lodging, the first day shortened by the long leg out and the last by the leg
-  home. The other days are day routes from the base.
+- The day routes from the base come first, all their rounds, packed on as few days as
+  they fit; then the trips (出張), round by round, on the days left free: the earliest
+  run of consecutive free days long enough for the trip's visits, the day routes
+  starting and ending at the trip's lodging, the first day shortened by the long leg out
+  and the last by the leg home.
 - A visit that cannot be placed goes to `unassigned` with the reason, with the stop's
   later visits.
 
@@ -36,6 +37,9 @@ from genchi.planning.plan import Plan, Route, Trip, Unassigned
 
 MINUTES_PER_DAY = routing.MINUTES_PER_DAY
 PINNED_PRIORITY = 100
+# Metres of travel a day route costs just for being used: the routing library then fills
+# days rather than spreading a few visits over every day, which leaves days free for trips.
+DAY_COST = 50_000
 
 
 def reason_capacity() -> str:
@@ -48,6 +52,12 @@ def reason_revisit() -> str:
 
 def reason_trip() -> str:
     return _("出張の日数の上限(trip_max_days)と勤務日の中で、出張の訪問を組めませんでした。")
+
+
+def reason_trip_days() -> str:
+    return _(
+        "出張に使える空いた勤務日が残っていません(勤務日は日帰りの訪問と他の出張で埋まっています)。"
+    )
 
 
 def reason_window() -> str:
@@ -129,16 +139,20 @@ class _SurveyorPlanner:
         for j in stops:
             self.history[j] = [(v.day, v.minute) for v in inst.stops[j].done]
         rounds = max((inst.stops[j].remaining for j in stops), default=0)
+        # Day routes first, every round of them: a day from the base holds the most
+        # visits, so the cases near the bases are planned in full before any trip takes
+        # days. They are packed on as few days as they fit (a fixed cost per day used),
+        # so the trips get the days left free.
         for r in range(1, rounds + 1):
-            left = rounds - r + 1
+            members = [j for j in self.local if self._wants(j, r)]
+            if members:
+                budget = (self.deadline - time.perf_counter()) * 0.6 / (rounds - r + 1)
+                self._route_local(members, r, budget)
+        for r in range(1, rounds + 1):
             for trip in self.trips:
                 members = [j for j in trip.stops if self._wants(j, r)]
                 if members:
                     self._place_trip(trip, members, r)
-            members = [j for j in self.local if self._wants(j, r)]
-            if members:
-                budget = (self.deadline - time.perf_counter()) / left
-                self._route_local(members, r, budget)
         plan.routes.extend(self._local_routes())
         plan.routes.extend(self.trip_routes)
         plan.trips.extend(self.trip_records)
@@ -159,6 +173,16 @@ class _SurveyorPlanner:
         last_day = max(self.net.instance.surveyors[self.k].days)
         return visit_windows(self.net.instance, j, r, self.history[j], hours, last_day)
 
+    def _no_window_reason(self, j: int, r: int) -> str:
+        """Why stop j's r-th visit has no window on the free days: the rules leave no
+        working day at all, or the days that would do are taken (by trips, other
+        visits): then it is the capacity, not the rules."""
+        sv = self.net.instance.surveyors[self.k]
+        every_day = [(d, sv.start, sv.end) for d in sv.days]
+        if self._windows(j, r, every_day):
+            return reason_capacity()
+        return reason_revisit() if self.history[j] else reason_window()
+
     def _day_hours(self) -> list[tuple[int, int, int]]:
         sv = self.net.instance.surveyors[self.k]
         return [(d, sv.start, sv.end) for d in sorted(self.free_days)]
@@ -170,7 +194,8 @@ class _SurveyorPlanner:
         hours = self._day_hours()
         base = net.base(self.k)
         vehicles = [
-            routing.Vehicle(d, d, base, base, s, e, inst.max_visits_per_day) for d, s, e in hours
+            routing.Vehicle(d, d, base, base, s, e, inst.max_visits_per_day, DAY_COST)
+            for d, s, e in hours
         ]
         jobs: list[routing.Job] = []
         owners: list[tuple[int, _Placed | None]] = []
@@ -188,7 +213,7 @@ class _SurveyorPlanner:
         new_windows = {j: self._windows(j, r, hours) for j in members}
         for j in members:
             if not new_windows[j]:
-                self.failed[j] = reason_revisit() if self.history[j] else reason_window()
+                self.failed[j] = self._no_window_reason(j, r)
                 continue
             jobs.append(routing.Job((j, None), net.stop(j), inst.stops[j].minutes, new_windows[j]))
             owners.append((j, None))
@@ -204,24 +229,43 @@ class _SurveyorPlanner:
             seconds=budget,
             priorities=[PINNED_PRIORITY if owner[1] else 0 for owner in owners],
         )
-        lost = [i for i in result.unassigned if owners[i][1] is not None]
-        if lost:
-            # The library dropped a visit of an earlier round: keep that round as it was.
-            for j, placed in owners:
-                if placed is None:
-                    self.failed.setdefault(j, reason_capacity())
-            return
+        if any(owners[i][1] is not None for i in result.unassigned):
+            # The library dropped a visit of an earlier round: once more with every earlier
+            # visit tied to its own day, which it then cannot trade for new ones.
+            index = {v.day: i for i, v in enumerate(vehicles)}
+            for job, (_j, placed) in zip(jobs, owners, strict=True):
+                if placed is not None:
+                    job.vehicle = index[placed.day]
+            result = routing.solve_within(
+                net.meters,
+                net.travel.minutes,
+                locations,
+                vehicles,
+                jobs,
+                seconds=max(0.05, self.deadline - time.perf_counter()) / 4,
+                priorities=[PINNED_PRIORITY if owner[1] else 0 for owner in owners],
+            )
+        # Still dropped: those few stops lose all their planned visits (a later visit
+        # rests on the earlier one), the rest of the round stands.
+        dropped = {owners[i][0] for i in result.unassigned if owners[i][1] is not None}
+        for j in dropped:
+            self.history[j] = [(v.day, v.minute) for v in inst.stops[j].done]
+            self.failed[j] = reason_capacity()
         pinned: dict[int, list[_Placed]] = {}
         for v, steps in result.routes.items():
             day = vehicles[v].day
             for i, start in steps:
                 j, placed = owners[i]
+                if j in dropped:
+                    continue
                 windows = placed.windows if placed else new_windows[j]
                 pinned.setdefault(j, []).append(_Placed(day, start % MINUTES_PER_DAY, windows))
                 if placed is None:
                     self.history[j].append((day, start % MINUTES_PER_DAY))
         for i in result.unassigned:
             j = owners[i][0]
+            if j in dropped:
+                continue
             self.failed.setdefault(j, reason_revisit() if self.history[j] else reason_capacity())
         for visits in pinned.values():
             visits.sort(key=lambda p: (p.day, p.minute))
@@ -254,9 +298,11 @@ class _SurveyorPlanner:
         # Days that already hold a local route of an earlier round are not free for a trip.
         taken = {p.day for visits in self.pinned.values() for p in visits}
         free = sorted(self.free_days - taken)
+        any_block = False  # whether any run of free days was long enough
         for n in range(max(1, need), inst.trip_max_days + 1):
             tried = 0
             for block in _consecutive_runs(free, n):
+                any_block = True
                 hours = []
                 for i, d in enumerate(block):
                     start = sv.start + (trip.leg_minutes if i == 0 else 0)
@@ -290,8 +336,12 @@ class _SurveyorPlanner:
             if best and best[0] == len(members):
                 break
         if best is None or best[0] == 0:
+            # No run of free days at all: the days are used up, whatever the rules.
             for j in members:
-                self.failed[j] = reason_revisit() if self.history[j] else reason_trip()
+                if not any_block:
+                    self.failed[j] = reason_trip_days()
+                else:
+                    self.failed[j] = reason_revisit() if self.history[j] else reason_trip()
             return
         placed, result, block, vehicles, jobs = best
         trip_id = trip.id if r == 1 else f"{trip.id}-{r}"

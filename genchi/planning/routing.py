@@ -34,6 +34,7 @@ class Vehicle:
     start: int  # minutes since midnight
     end: int
     capacity: int
+    fixed_cost: int = 0  # metres a vehicle costs when used: fewer, fuller days
 
 
 @dataclass(slots=True)
@@ -122,6 +123,7 @@ def solve(
                 time_window=vroom.TimeWindow(base + v.start, base + v.end),
                 max_tasks=v.capacity,
                 skills={i + 1} if pinned else None,
+                costs=vroom.VehicleCosts(fixed=v.fixed_cost),
             )
         )
     feasible = []
