@@ -20,6 +20,7 @@ logger = logging.getLogger("genchi.planner")
 
 # The contractor's office in the demo: near Shinjuku station.
 DEMO_OFFICE = ("35.690921", "139.700258")
+DEMO_WEEKDAYS = [0, 1, 2, 3, 4, 5]  # Monday to Saturday (date.weekday())
 DEMO_SECONDS = 5  # the demo is built in seconds; a real campaign gets its own time limit
 
 
@@ -40,6 +41,9 @@ def plan_demo_campaign(code: str = CONTRACT_CODE, manager_name: str = "manager")
         )
     campaign = campaign_of(contract)
     campaign.seconds = DEMO_SECONDS
+    # Residence checks need a revisit at another time: the demo's surveyors also work
+    # Saturdays, so a revisit can be a weekend one, not only a short evening route.
+    campaign.weekdays = DEMO_WEEKDAYS
     save_campaign(campaign, manager)
     try:
         solve_now(contract, manager)
