@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -82,10 +83,19 @@ def _record_failure(
 
 
 def _checked_password(
-    counter: models.Model, user: User | None, username: str, password: str, *, ip: str, stage: str
+    counter: models.Model,
+    user: User | None,
+    username: str,
+    password: str,
+    *,
+    ip: str,
+    stage: str,
+    within: Callable[[SignInResult], None] | None = None,
 ) -> SignInResult:
     """The password check between `lockout.admit` and `lockout.settle` (see lockout.py).
-    A name without an account runs the same hasher once, so both take the same time."""
+    A name without an account runs the same hasher once, so both take the same time.
+    `within(result)` runs in the transaction that settles the try and writes its entries,
+    so what a caller writes on the answer stays or goes with them."""
     username = username[:150]
     actor = actor_for_user(user, ip=ip) if user is not None else Actor(ip=ip, channel="web")
     with transaction.atomic():
@@ -97,8 +107,10 @@ def _checked_password(
                     detail["unknown_name"] = _name_hash(username)[:16]
                 record("signin.locked", obj=user, detail=detail, actor=actor)
             record("signin.refused_locked", obj=user, detail={"stage": stage}, actor=actor)
-    if not admission.admitted:
-        return SignInResult(None, locked_message(counter.locked_until), locked=True)
+            result = SignInResult(None, locked_message(counter.locked_until), locked=True)
+            if within is not None:
+                within(result)
+            return result
     try:
         if user is None:
             make_password(password)  # the hasher work a real check does; the result is unused
@@ -111,26 +123,40 @@ def _checked_password(
             settled = lockout.settle(counter, ok=usable)
             if settled.ok:
                 record("signin.password_ok", obj=user, detail={"stage": stage}, actor=actor)
-                return SignInResult(user)
-            if usable:
-                # Right, but a failure settled first locked the account: refused with the rest.
-                record("signin.refused_locked", obj=user, detail={"stage": stage}, actor=actor)
+                result = SignInResult(user)
             else:
-                _record_failure(user, username, actor, stage, settled)
+                if usable:
+                    # Right, but a failure settled first locked the account: refused too.
+                    record("signin.refused_locked", obj=user, detail={"stage": stage}, actor=actor)
+                else:
+                    _record_failure(user, username, actor, stage, settled)
+                if lockout.is_locked(counter):
+                    result = SignInResult(None, locked_message(counter.locked_until), locked=True)
+                else:
+                    result = SignInResult(None, wrong_password_message())
+            if within is not None:
+                within(result)
     except Exception:
         lockout.give_back(counter)  # nothing stays without its entry, not even the reservation
         raise
-    if lockout.is_locked(counter):
-        return SignInResult(None, locked_message(counter.locked_until), locked=True)
-    return SignInResult(None, wrong_password_message())
+    return result
 
 
-def check_password(request, username: str, password: str, *, ip: str) -> SignInResult:
+def check_password(
+    request,
+    username: str,
+    password: str,
+    *,
+    ip: str,
+    within: Callable[[SignInResult], None] | None = None,
+) -> SignInResult:
     """First step. Nothing in the answer, its timing or its lockout tells whether the
-    user name exists."""
+    user name exists. `within`: see `_checked_password`."""
     user = User.objects.filter(username=username).first()
     counter = user if user is not None else _unknown_name_counter(username)
-    return _checked_password(counter, user, username, password, ip=ip, stage="password")
+    return _checked_password(
+        counter, user, username, password, ip=ip, stage="password", within=within
+    )
 
 
 def check_current_password(user: User, password: str, *, ip: str) -> SignInResult:

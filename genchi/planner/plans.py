@@ -74,6 +74,7 @@ def latest_solve(contract) -> CampaignPlan | None:
     )
 
 
+@transaction.atomic
 def save_campaign(campaign: Campaign, by) -> Campaign:
     campaign.by = by if getattr(by, "pk", None) else None
     campaign.updated_at = timezone.now()
@@ -120,8 +121,10 @@ def _provider(campaign):
         raise PlanningRefused(str(exc)) from exc
 
 
+@transaction.atomic
 def start_solve(contract, by) -> CampaignPlan:
-    """Store the instance as a new version and enqueue the job that solves it."""
+    """Store the instance as a new version and enqueue the job that solves it (once the
+    version and its entry have committed)."""
     row = prepare_solve(contract, by)
     from .tasks import solve_plan
 
@@ -129,14 +132,17 @@ def start_solve(contract, by) -> CampaignPlan:
     return row
 
 
+@transaction.atomic
 def solve_now(contract, by) -> CampaignPlan:
-    """Store the instance and solve it here, without a worker (the demo, the tests)."""
+    """Store the instance and solve it here, without a worker (the demo, the tests): the
+    version, its solution and their entries in one transaction."""
     row = prepare_solve(contract, by)
     plan = solve(_parsed(row.instance), travel=_provider(campaign_of(contract)))
     _store_solution(row, plan)
     return row
 
 
+@transaction.atomic
 def prepare_solve(contract, by) -> CampaignPlan:
     """The instance of the contract as it is now, stored as a new version (not current
     until solved); PlanningRefused when no instance can be made."""

@@ -83,27 +83,28 @@ def start_enrolment(public_key: str) -> Enrolment:
     if TabletDevice.objects.filter(key_fingerprint=fp).exists():
         raise Refused(_("この鍵の端末はすでに登録されています。"), status=409)
     now = timezone.now()
-    Enrolment.objects.filter(expires_at__lt=now, device__isnull=True).delete()
-    Enrolment.objects.filter(key_fingerprint=fp, device__isnull=True).delete()
-    for _attempt in range(5):
-        try:
-            with transaction.atomic():
-                enrolment = Enrolment.objects.create(
-                    code=_new_code(),
-                    public_key=public_key,
-                    key_fingerprint=fp,
-                    expires_at=now + dt.timedelta(minutes=ENROLMENT_MINUTES),
-                )
-            break
-        except IntegrityError:
-            continue
-    else:  # pragma: no cover - 25^8 codes
-        raise Refused(_("登録コードを作れませんでした。もう一度お試しください。"), status=503)
-    record(
-        "tablet.enrolment_requested",
-        obj=enrolment,
-        detail={"fingerprint": fp[:16], "code": enrolment.code},
-    )
+    with transaction.atomic():  # the clearing, the code and its entry stay together
+        Enrolment.objects.filter(expires_at__lt=now, device__isnull=True).delete()
+        Enrolment.objects.filter(key_fingerprint=fp, device__isnull=True).delete()
+        for _attempt in range(5):
+            try:
+                with transaction.atomic():
+                    enrolment = Enrolment.objects.create(
+                        code=_new_code(),
+                        public_key=public_key,
+                        key_fingerprint=fp,
+                        expires_at=now + dt.timedelta(minutes=ENROLMENT_MINUTES),
+                    )
+                break
+            except IntegrityError:
+                continue
+        else:  # pragma: no cover - 25^8 codes
+            raise Refused(_("登録コードを作れませんでした。もう一度お試しください。"), status=503)
+        record(
+            "tablet.enrolment_requested",
+            obj=enrolment,
+            detail={"fingerprint": fp[:16], "code": enrolment.code},
+        )
     return enrolment
 
 
@@ -238,14 +239,17 @@ def check_signature(
 
 
 def use_nonce(device: TabletDevice, nonce: str) -> None:
-    cutoff = timezone.now() - dt.timedelta(seconds=2 * CLOCK_SKEW_SECONDS)
-    UsedNonce.objects.filter(at__lt=cutoff).delete()
+    """Keep the request's nonce; a nonce seen before is a replay, refused and logged (and
+    nothing else is written with that entry)."""
     try:
         with transaction.atomic():
             UsedNonce.objects.create(device=device, nonce=nonce)
     except IntegrityError as exc:
         record("tablet.replay_refused", obj=device, contract=device.contract)
         raise Refused(_("同じ要求が二度送られました。"), status=401, reason="replay") from exc
+    # Older than any time a signed request is accepted at: no longer needed to see a replay.
+    cutoff = timezone.now() - dt.timedelta(seconds=2 * CLOCK_SKEW_SECONDS)
+    UsedNonce.objects.filter(at__lt=cutoff).delete()
 
 
 def refuse_if_revoked(device: TabletDevice, *, ip: str) -> None:
@@ -259,14 +263,15 @@ def refuse_if_revoked(device: TabletDevice, *, ip: str) -> None:
     if not reasons:
         return
     now = timezone.now()
-    TabletDevice.objects.filter(pk=device.pk).update(wiped_at=now)
-    record(
-        "tablet.wipe_sent",
-        obj=device,
-        contract=device.contract,
-        detail={"reasons": reasons, "ip": ip},
-        actor=actor_for_user(device.surveyor, ip=ip, channel="tablet"),
-    )
+    with transaction.atomic():  # the mark and its entry together, then the refusal
+        TabletDevice.objects.filter(pk=device.pk).update(wiped_at=now)
+        record(
+            "tablet.wipe_sent",
+            obj=device,
+            contract=device.contract,
+            detail={"reasons": reasons, "ip": ip},
+            actor=actor_for_user(device.surveyor, ip=ip, channel="tablet"),
+        )
     raise Refused(
         _("この端末のデータを消去しました。") + " " + " ".join(reasons),
         status=410,
@@ -293,56 +298,72 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _open_challenge(device: TabletDevice, challenge: str, *, lock: bool = False):
+    found = Challenge.objects.select_for_update() if lock else Challenge.objects
+    found = found.filter(device=device, value=challenge, used_at__isnull=True).first()
+    if found is None or found.expires_at < timezone.now():
+        raise Refused(
+            _("確認の有効期限が切れました。もう一度サインインしてください。"),
+            status=401,
+            reason="challenge",
+        )
+    return found
+
+
 def sign_in(
     request, device: TabletDevice, *, username: str, password: str, challenge: str, ip: str
 ):
     """ID and password of the surveyor the device is enrolled for, plus the device's
     signature over a fresh server challenge (checked by the caller on the whole body).
-    Returns (session token, expiry)."""
-    with transaction.atomic():
-        found = (
-            Challenge.objects.select_for_update()
-            .filter(device=device, value=challenge, used_at__isnull=True)
-            .first()
-        )
-        if found is None or found.expires_at < timezone.now():
-            raise Refused(
-                _("確認の有効期限が切れました。もう一度サインインしてください。"),
-                status=401,
-                reason="challenge",
-            )
+    Returns (session token, expiry). The password is checked outside any transaction (the
+    lockout's rule, accounts/lockout.py); the challenge is used up, and the session or the
+    refusal written, with their entries in the transaction that settles the try."""
+    _open_challenge(device, challenge)  # an expired challenge costs no try
+    outcome: dict = {}
+
+    def answer(result) -> None:
+        found = _open_challenge(device, challenge, lock=True)  # used by another try: refused
         found.used_at = timezone.now()
         found.save(update_fields=["used_at"])
-    result = accounts.check_password(request, username, password, ip=ip)
-    if result.user is None:
-        record(
-            "tablet.signin_refused",
-            obj=device,
-            contract=device.contract,
-            detail={"reason": "password", "ip": ip},
-        )
-        raise Refused(result.message, status=401, reason="password")
-    if result.user.pk != device.surveyor_id:
-        record(
-            "tablet.signin_refused",
-            obj=device,
-            contract=device.contract,
-            detail={"reason": "other_person", "username": result.user.username, "ip": ip},
-            actor=actor_for_user(result.user, ip=ip, channel="tablet"),
-        )
-        raise Refused(_("この端末は別の調査員のために登録されています。"), reason="other_person")
-    token = secrets.token_urlsafe(32)
-    expires = timezone.now() + dt.timedelta(minutes=SESSION_MINUTES)
-    DeviceSession.objects.filter(device=device, expires_at__lt=timezone.now()).delete()
-    DeviceSession.objects.create(device=device, token_hash=_token_hash(token), expires_at=expires)
-    record(
-        "tablet.signed_in",
-        obj=device,
-        contract=device.contract,
-        detail={"ip": ip},
-        actor=actor_for_user(device.surveyor, ip=ip, channel="tablet"),
-    )
-    return token, expires
+        if result.user is None:
+            record(
+                "tablet.signin_refused",
+                obj=device,
+                contract=device.contract,
+                detail={"reason": "password", "ip": ip},
+            )
+            outcome["refused"] = Refused(result.message, status=401, reason="password")
+        elif result.user.pk != device.surveyor_id:
+            record(
+                "tablet.signin_refused",
+                obj=device,
+                contract=device.contract,
+                detail={"reason": "other_person", "username": result.user.username, "ip": ip},
+                actor=actor_for_user(result.user, ip=ip, channel="tablet"),
+            )
+            outcome["refused"] = Refused(
+                _("この端末は別の調査員のために登録されています。"), reason="other_person"
+            )
+        else:
+            token = secrets.token_urlsafe(32)
+            expires = timezone.now() + dt.timedelta(minutes=SESSION_MINUTES)
+            DeviceSession.objects.filter(device=device, expires_at__lt=timezone.now()).delete()
+            DeviceSession.objects.create(
+                device=device, token_hash=_token_hash(token), expires_at=expires
+            )
+            record(
+                "tablet.signed_in",
+                obj=device,
+                contract=device.contract,
+                detail={"ip": ip},
+                actor=actor_for_user(device.surveyor, ip=ip, channel="tablet"),
+            )
+            outcome["session"] = (token, expires)
+
+    accounts.check_password(request, username, password, ip=ip, within=answer)
+    if "refused" in outcome:
+        raise outcome["refused"]
+    return outcome["session"]
 
 
 def check_session(device: TabletDevice, token: str) -> None:
@@ -425,21 +446,22 @@ def sync_down(device: TabletDevice, *, held: list[str], wanted: list[str] | None
         cases = [c for c in cases if c.case_ref in set(wanted)]
     now = timezone.now()
     until = lease_end(now)
-    TabletDevice.objects.filter(pk=device.pk).update(last_sync_at=now, lease_until=until)
     drop = sorted(set(held) - assigned)
-    record(
-        "tablet.synced_down",
-        obj=device,
-        contract=device.contract,
-        detail={
-            "count": len(cases),
-            "refs": [c.case_ref for c in cases],
-            "dropped": drop[:200],
-            "lease_until": until.isoformat(),
-            "ip": ip,
-        },
-        actor=actor,
-    )
+    with transaction.atomic():
+        TabletDevice.objects.filter(pk=device.pk).update(last_sync_at=now, lease_until=until)
+        record(
+            "tablet.synced_down",
+            obj=device,
+            contract=device.contract,
+            detail={
+                "count": len(cases),
+                "refs": [c.case_ref for c in cases],
+                "dropped": drop[:200],
+                "lease_until": until.isoformat(),
+                "ip": ip,
+            },
+            actor=actor,
+        )
     return {
         "cases": [case_payload(c) for c in cases],
         "drop": drop,
@@ -453,6 +475,7 @@ def sync_down(device: TabletDevice, *, held: list[str], wanted: list[str] | None
 # --- Office -------------------------------------------------------------------------------
 
 
+@transaction.atomic
 def revoke(device: TabletDevice, *, by, reason: str) -> None:
     """Revoke a device (lost, stolen, surveyor left): its next contact wipes it."""
     if device.is_revoked:

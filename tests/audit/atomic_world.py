@@ -19,6 +19,9 @@ from genchi.transfer import contract_keys, ledger, orgkeys
 from genchi.transfer import services as transfer
 from genchi.transfer.models import UsbStick
 from tests.conftest import make_person
+from tests.fieldwork.visits import sample, visit_data
+from tests.fieldwork.world import receive
+from tests.planner.conftest import TOKYO_ROWS
 
 
 class World:
@@ -52,6 +55,10 @@ class World:
     @property
     def manager(self) -> User:
         return self.people[Role.MANAGER]
+
+    @property
+    def surveyor(self) -> User:
+        return self.people[Role.SURVEYOR]
 
     def keys_exchanged(self) -> None:
         def exchange() -> None:
@@ -143,3 +150,116 @@ class World:
 
     def person(self, username: str, org: Organisation, role: str, **kw: Any) -> User:
         return make_person(username, org, role, **kw)
+
+    # --- the contractor's side: received cases, visits, plans, tablets -------------------
+
+    @property
+    def survey_cases(self) -> list:
+        """Cases in Tokyo received through the handover (the planner can place them)."""
+
+        def make() -> list:
+            self.keys_exchanged()
+            return receive(self.people, self.contract, rows=TOKYO_ROWS)
+
+        return self._once("survey cases", make)
+
+    @property
+    def assigned(self) -> list:
+        """The first four received cases, assigned to the surveyor."""
+
+        def make() -> list:
+            from genchi.fieldwork.models import SurveyCase
+            from genchi.fieldwork.services import assign_cases
+
+            refs = [c.case_ref for c in self.survey_cases[:4]]
+            assign_cases(self.contract, refs, self.surveyor, by=self.manager)
+            return list(SurveyCase.objects.filter(case_ref__in=refs).order_by("pk"))
+
+        return self._once("assigned", make)
+
+    @property
+    def visit(self):
+        """A visit of the first assigned case, with one photo (the case is visited)."""
+
+        def make():
+            from genchi.fieldwork.services import record_visit
+
+            case = self.assigned[0]
+            return record_visit(case, visit_data(), [sample()], by=self.surveyor)
+
+        return self._once("visit", make)
+
+    @property
+    def office_base(self):
+        def make():
+            from genchi.planner.models import SurveyorBase
+
+            return SurveyorBase.objects.create(
+                contract=self.contract,
+                person=None,
+                kind=SurveyorBase.Kind.OFFICE,
+                label="本社",
+                lat="35.690921",
+                lng="139.700258",
+            )
+
+        return self._once("office base", make)
+
+    @property
+    def campaign(self):
+        """The next four weeks, from the office base, for the assigned cases."""
+
+        def make():
+            from genchi.planner.models import Campaign
+
+            self.assigned, self.office_base  # noqa: B018 - made first
+            first = timezone.localdate() + dt.timedelta(days=1)
+            return Campaign.objects.create(
+                contract=self.contract,
+                starts_on=first,
+                ends_on=first + dt.timedelta(days=27),
+                weekdays=[0, 1, 2, 3, 4, 5],
+                visits_per_day=6,
+                visits_per_case=2,
+                gap_days=7,
+                seconds=1,
+            )
+
+        return self._once("campaign", make)
+
+    @property
+    def plan(self):
+        """The campaign solved: the current plan."""
+
+        def make():
+            from genchi.planner import plans
+
+            self.campaign  # noqa: B018 - made first
+            return plans.solve_now(self.contract, self.manager)
+
+        return self._once("plan", make)
+
+    @property
+    def tablet_key(self) -> str:
+        """A tablet's public key (SPKI, base64), as the app sends it."""
+        from tests.tablet.conftest import FakeTablet
+
+        return self._once("tablet key", lambda: FakeTablet().spki)
+
+    @property
+    def device(self):
+        """A tablet enrolled for the surveyor."""
+
+        def make():
+            from genchi.tablet import services as tablet
+
+            enrolment = tablet.start_enrolment(self.tablet_key)
+            return tablet.confirm_enrolment(
+                enrolment.code,
+                contract=self.contract,
+                surveyor=self.surveyor,
+                label="T-01",
+                by=self.manager,
+            )
+
+        return self._once("device", make)

@@ -30,15 +30,27 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django import forms
 from django.conf import settings as django_settings
+from django.core.exceptions import ValidationError
 from django.test import RequestFactory, override_settings
 from django.utils import timezone
 from django_otp.oath import totp
 
 from genchi.accounts import services as accounts
 from genchi.accounts.models import Role, User
-from genchi.compliance.models import ChainCheck
+from genchi.compliance import incidents
+from genchi.compliance.models import ChainCheck, Incident, IncidentEntry
 from genchi.compliance.services import request_chain_check, run_chain_check
+from genchi.fieldwork import selectors as fieldwork_selectors
+from genchi.fieldwork.forbidden import (
+    ForbiddenTextMixin,
+    check_text,
+    record_refusal,
+    validate_free_text,
+)
+from genchi.fieldwork.models import SurveyCase
+from genchi.fieldwork.services import correct_position, record_visit, review_case
 from genchi.intake import selectors as intake_selectors
 from genchi.intake import services as intake
 from genchi.intake.models import ImportRun
@@ -48,6 +60,11 @@ from genchi.jobs.runner import JobRun
 from genchi.package_format.records import blank_result
 from genchi.parties import services as parties
 from genchi.parties.models import Designation, Organisation
+from genchi.planner import areas_services as areas
+from genchi.planner import plans
+from genchi.planner.models import CampaignPlan, SurveyorBase
+from genchi.tablet import services as tablet
+from genchi.tablet.models import UsedNonce
 from genchi.transfer import contract_keys, ledger, orgkeys
 from genchi.transfer import services as transfer
 from genchi.transfer.models import HandoverSlip, StickEvent
@@ -62,6 +79,7 @@ from tests.audit.failing_log import (
 )
 from tests.audit.services_that_log import edge_loggers, logging_services, writes_through_the_orm
 from tests.conftest import PASSWORD
+from tests.fieldwork.visits import sample, visit_data
 
 # --- one scenario per service: arrange what it needs, return the call -----------------------
 
@@ -626,6 +644,324 @@ def arrange_revoke_id_card(w: World):
     card = parties.issue_id_card(designation, by=w.manager)
     manager = w.manager
     return lambda: parties.revoke_id_card(card, by=manager)
+
+
+# --- fieldwork: visits, photos, review, positions, the forbidden-text guard ---------------
+
+
+@scenario("genchi.fieldwork.services.record_visit")
+def arrange_record_visit(w: World):
+    case, surveyor = w.assigned[0], w.surveyor
+    # Its photo is stored as a file before the entry: the failure must take it away.
+    return lambda: record_visit(case, visit_data(), [sample()], by=surveyor)
+
+
+@scenario("genchi.fieldwork.services.review_case")
+def arrange_review_case(w: World):
+    case, manager = w.visit.case, w.manager
+    return lambda: review_case(case, approve=False, reason="表札を確認してください。", by=manager)
+
+
+@scenario("genchi.fieldwork.services.correct_position")
+def arrange_correct_position(w: World):
+    ref, manager = w.survey_cases[0].case_ref, w.manager
+    return lambda: correct_position(w.contract, ref, lat=35.7, lng=139.7, by=manager)
+
+
+@scenario("genchi.fieldwork.selectors.log_photo_view")
+def arrange_log_photo_view(w: World):
+    photo = w.visit.photos.get()
+    return lambda: fieldwork_selectors.log_photo_view(photo)
+
+
+@scenario("genchi.fieldwork.selectors.cases_for_planning")
+def arrange_cases_for_planning(w: World):
+    _cases, manager = w.survey_cases, w.manager
+    return lambda: fieldwork_selectors.cases_for_planning(manager, w.contract, view="areas")
+
+
+@scenario("genchi.fieldwork.selectors.log_case_points_view")
+def arrange_log_case_points_view(w: World):
+    _cases = w.survey_cases
+    points = fieldwork_selectors.case_points(SurveyCase.objects.filter(contract=w.contract), 10)
+    return lambda: fieldwork_selectors.log_case_points_view(points, view="map")
+
+
+REFUSED_TEXT = "世帯主は熱心な宗教の信者とのこと"  # refused by the guard (creed)
+
+
+def _answered_by(refusal: type[Exception], call: Callable[[], Any]) -> Callable[[], Any]:
+    """A call whose normal answer is a refusal (raised after its entry): the refusal is
+    taken as the answer, a failed entry still goes through."""
+
+    def answered():
+        try:
+            call()
+        except refusal:
+            return "refused"
+        raise AssertionError("the call was expected to refuse")
+
+    return answered
+
+
+@scenario("genchi.fieldwork.forbidden.record_refusal")
+def arrange_record_refusal(w: World):
+    result = check_text(REFUSED_TEXT)
+    assert not result.allowed
+    return lambda: record_refusal("notes", result, contract=w.contract, form="VisitForm")
+
+
+@scenario("genchi.fieldwork.forbidden.validate_free_text")
+def arrange_validate_free_text(w: World):
+    return _answered_by(
+        ValidationError, lambda: validate_free_text("notes", REFUSED_TEXT, contract=w.contract)
+    )
+
+
+@scenario("genchi.fieldwork.forbidden.ForbiddenTextMixin.clean")
+def arrange_forbidden_text_mixin_clean(w: World):
+    class NoteForm(ForbiddenTextMixin, forms.Form):
+        forbidden_text_fields = ("notes",)
+        notes = forms.CharField(required=False)
+
+    form = NoteForm(data={"notes": REFUSED_TEXT})
+    form.forbidden_text_contract = w.contract
+    return form.is_valid  # a refusal is the field's error; a failed entry is raised
+
+
+# --- planner: bases, area proposals, campaigns and plans -----------------------------------
+
+
+@scenario("genchi.planner.areas_services.set_base")
+def arrange_set_base(w: World):
+    manager = w.manager
+    return lambda: areas.set_base(
+        w.contract,
+        None,
+        label="本社",
+        kind=SurveyorBase.Kind.OFFICE,
+        lat=35.690921,
+        lng=139.700258,
+        by=manager,
+    )
+
+
+def _proposal(w: World):
+    def make():
+        w.survey_cases, w.office_base  # noqa: B018 - made first
+        return areas.propose(w.contract, by=w.manager, params={"seconds": 1.0})
+
+    return w._once("proposal", make)
+
+
+@scenario("genchi.planner.areas_services.propose")
+def arrange_propose(w: World):
+    _cases, _base, manager = w.survey_cases, w.office_base, w.manager
+    # Two entries: the cases read for planning, then the proposal.
+    return lambda: areas.propose(w.contract, by=manager, params={"seconds": 1.0})
+
+
+@scenario("genchi.planner.areas_services.move_cases")
+def arrange_move_cases(w: World):
+    proposal, manager = _proposal(w), w.manager
+    refs = [row.case_ref for row in proposal.rows.all()[:2]]
+    return lambda: areas.move_cases(w.contract, proposal.pk, refs, None, by=manager)
+
+
+@scenario("genchi.planner.areas_services.move_town")
+def arrange_move_town(w: World):
+    proposal, manager = _proposal(w), w.manager
+    ref = proposal.rows.order_by("pk").first().case_ref
+    case = next(c for c in w.survey_cases if c.case_ref == ref)
+    town = (case.pref, case.city, case.town)
+    return lambda: areas.move_town(w.contract, proposal.pk, town, None, by=manager)
+
+
+@scenario("genchi.planner.areas_services.confirm")
+def arrange_confirm(w: World):
+    proposal, manager = _proposal(w), w.manager
+    return lambda: areas.confirm(w.contract, proposal.pk, by=manager)
+
+
+@scenario("genchi.planner.plans.save_campaign")
+def arrange_save_campaign(w: World):
+    campaign, manager = plans.campaign_of(w.contract), w.manager  # unsaved defaults
+    return lambda: plans.save_campaign(campaign, manager)
+
+
+@scenario("genchi.planner.plans.prepare_solve")
+def arrange_prepare_solve(w: World):
+    _campaign, manager = w.campaign, w.manager
+    return lambda: plans.prepare_solve(w.contract, manager)
+
+
+@scenario("genchi.planner.plans.start_solve")
+def arrange_start_solve(w: World):
+    _campaign, manager = w.campaign, w.manager
+
+    def call():
+        with override_settings(GENCHI_JOBS_ENQUEUE_ON_COMMIT=True):  # the worker solves it
+            return plans.start_solve(w.contract, manager)
+
+    return call
+
+
+@scenario("genchi.planner.plans.solve_now")
+def arrange_solve_now(w: World):
+    _campaign, manager = w.campaign, w.manager
+    # Two entries: the version requested, then solved.
+    return lambda: plans.solve_now(w.contract, manager)
+
+
+@scenario("genchi.planner.plans.solve_work")
+def arrange_solve_work(w: World):
+    _campaign, manager = w.campaign, w.manager
+    with override_settings(GENCHI_JOBS_ENQUEUE_ON_COMMIT=True):  # queued, not run
+        row = plans.start_solve(w.contract, manager)
+    CampaignPlan.objects.filter(pk=row.pk).update(job_state="running")  # as a worker claims it
+    row.refresh_from_db()
+    job = JobRun(row, row.job_token)
+    job.step("solve", 1)  # the runner's heartbeat, written before: not the service's write
+
+    def call():
+        with override_settings(GENCHI_JOB_HEARTBEAT_SECONDS=3600):  # no beat during the call
+            return plans.solve_work(row, job)
+
+    return call
+
+
+@scenario("genchi.planner.plans.replan_surveyor")
+def arrange_replan_surveyor(w: World):
+    plan, surveyor, manager = w.plan, w.surveyor, w.manager
+    return lambda: plans.replan_surveyor(w.contract, surveyor.pk, plan.first_day, manager)
+
+
+@scenario("genchi.planner.plans.record_visit_result")
+def arrange_record_visit_result(w: World):
+    _plan, case, manager = w.plan, w.assigned[0], w.manager
+    return lambda: plans.record_visit_result(case, timezone.now(), True, manager)
+
+
+@scenario("genchi.planner.plans.lock_visit")
+def arrange_lock_visit(w: World):
+    plan, manager = w.plan, w.manager
+    day = plan.first_day + dt.timedelta(days=plan.instance["days"][0] - 1)
+    ref = w.assigned[0].case_ref
+    return lambda: plans.lock_visit(w.contract, ref, day, manager)
+
+
+# --- tablets -------------------------------------------------------------------------------
+
+OUTSIDE_IP = "203.0.113.9"  # not an office network
+
+
+@scenario("genchi.tablet.services.check_network")
+def arrange_check_network(w: World):
+    return _answered_by(
+        tablet.Refused, lambda: tablet.check_network(OUTSIDE_IP, w.contract.code, step="sync")
+    )
+
+
+@scenario("genchi.tablet.services.start_enrolment")
+def arrange_start_enrolment(w: World):
+    key = w.tablet_key
+    return lambda: tablet.start_enrolment(key)
+
+
+@scenario("genchi.tablet.services.confirm_enrolment")
+def arrange_confirm_enrolment(w: World):
+    enrolment, surveyor, manager = tablet.start_enrolment(w.tablet_key), w.surveyor, w.manager
+    return lambda: tablet.confirm_enrolment(
+        enrolment.code, contract=w.contract, surveyor=surveyor, label="T-01", by=manager
+    )
+
+
+def _revoked_device(w: World):
+    device = w.device
+    tablet.revoke(device, by=w.manager, reason="紛失")
+    device.refresh_from_db()
+    return device
+
+
+@scenario("genchi.tablet.services.refuse_if_revoked")
+def arrange_refuse_if_revoked(w: World):
+    device = _revoked_device(w)
+    # The wipe instruction is marked on the device with its entry.
+    return _answered_by(tablet.Refused, lambda: tablet.refuse_if_revoked(device, ip="127.0.0.1"))
+
+
+@scenario("genchi.tablet.services.new_challenge")
+def arrange_new_challenge(w: World):
+    device = _revoked_device(w)
+    return _answered_by(tablet.Refused, lambda: tablet.new_challenge(device, ip="127.0.0.1"))
+
+
+@scenario("genchi.tablet.services.revoke")
+def arrange_revoke(w: World):
+    device, manager = w.device, w.manager
+    return lambda: tablet.revoke(device, by=manager, reason="紛失")
+
+
+@scenario("genchi.tablet.services.sign_in")
+def arrange_sign_in(w: World):
+    device, surveyor = w.device, w.surveyor
+    challenge = tablet.new_challenge(device, ip="127.0.0.1").value
+    request = RequestFactory().post("/tablet/api/signin/")
+    # Two entries: the surveyor's sign-in, then the tablet's.
+    return lambda: tablet.sign_in(
+        request,
+        device,
+        username=surveyor.username,
+        password=PASSWORD,
+        challenge=challenge,
+        ip="127.0.0.1",
+    )
+
+
+@scenario("genchi.tablet.services.sync_down")
+def arrange_sync_down(w: World):
+    _cases, device = w.assigned, w.device
+    return lambda: tablet.sync_down(device, held=[], wanted=None, ip="127.0.0.1")
+
+
+@scenario("genchi.tablet.services.use_nonce")
+def arrange_use_nonce(w: World):
+    device, nonce = w.device, "a" * 16
+    tablet.use_nonce(device, nonce)
+    # An expired nonce too: a refusal's entry goes with nothing else (no clearing).
+    UsedNonce.objects.create(device=device, nonce="b" * 16, at=timezone.now() - dt.timedelta(1))
+    # The replay is refused and logged.
+    return _answered_by(tablet.Refused, lambda: tablet.use_nonce(device, nonce))
+
+
+# --- compliance: incidents ----------------------------------------------------------------
+
+
+def _report_incident(w: World, by: User):
+    return incidents.record_incident(
+        by,
+        w.contract,
+        kind=Incident.Kind.LOSS,
+        found_at=timezone.now() - dt.timedelta(hours=1),
+        found_by="調査員 一郎",
+        summary="調査中の書類一式を電車内に置き忘れた。",
+        first_actions="鉄道会社に遺失届を提出。",
+    )
+
+
+@scenario("genchi.compliance.incidents.record_incident")
+def arrange_record_incident(w: World):
+    manager = w.manager
+    return lambda: _report_incident(w, manager)
+
+
+@scenario("genchi.compliance.incidents.add_entry")
+def arrange_add_entry(w: World):
+    manager = w.manager
+    incident = _report_incident(w, manager)
+    return lambda: incidents.add_entry(
+        manager, incident, kind=IncidentEntry.Kind.WRITTEN_REPORT, text="書面で報告した。"
+    )
 
 
 # --- the tests ---------------------------------------------------------------------------------

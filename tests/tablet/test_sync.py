@@ -45,6 +45,32 @@ def test_sign_in_needs_password_and_the_device_key(enrolled, people):
     assert "tablet.signed_in" in actions and "tablet.signin_refused" in actions
 
 
+def test_a_refused_sign_in_uses_its_challenge_and_counts(enrolled, people):
+    """The refusal is written with the failed try (one transaction, after the password
+    was checked): the challenge is used up, the failure counted, both logged."""
+    from django.test import RequestFactory
+
+    from genchi.tablet.models import Challenge
+
+    device, surveyor = enrolled.device, people[Role.SURVEYOR]
+    challenge = services.new_challenge(device, ip="127.0.0.1")
+    with pytest.raises(services.Refused) as refused:
+        services.sign_in(
+            RequestFactory().post("/"),
+            device,
+            username=surveyor.username,
+            password="wrong password here",
+            challenge=challenge.value,
+            ip="127.0.0.1",
+        )
+    assert refused.value.reason == "password"
+    assert Challenge.objects.get(pk=challenge.pk).used_at is not None
+    surveyor.refresh_from_db()
+    assert surveyor.failed_sign_ins == 1
+    actions = list(AuditEntry.objects.order_by("seq").values_list("action", flat=True))
+    assert actions[-2:] == ["signin.failed", "tablet.signin_refused"]
+
+
 def test_a_challenge_is_used_once(enrolled, people):
     challenge = enrolled.post(
         "/tablet/api/challenge/", {"device": enrolled.device_id}, signed=False
