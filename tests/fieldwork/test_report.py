@@ -13,9 +13,11 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
 from genchi.accounts.models import Role
+from genchi.audit.models import AuditEntry
 from genchi.core.commands import CommandError
 from genchi.fieldwork import closing, report
-from genchi.fieldwork.models import Outcome, SurveyCase, Visit
+from genchi.fieldwork import photos as photo_store
+from genchi.fieldwork.models import Outcome, SurveyCase, SurveyClosing, Visit
 from genchi.fieldwork.services import assign_cases, record_visit, review_case
 from genchi.package_format import open_package
 from genchi.package_format.records import CONTACT_SLIPS, NAMEPLATES, OUTCOMES, TENURES
@@ -167,3 +169,38 @@ def test_the_result_package_carries_the_results_and_the_ward_imports_it(
     assert ResultPhoto.objects.count() == 1
     outcomes = set(CaseResult.objects.values_list("outcome", flat=True))
     assert outcomes == {"resident_presumed", "not_resident"}
+
+
+def test_the_manager_closes_on_the_page_as_a_job_and_downloads_report_and_package(
+    closed, contract, people, client_for
+):
+    url = f"/fieldwork/close/{contract.code}/"
+    assert client_for(Role.HANDLER).get(url).status_code == 403
+    manager = client_for(Role.MANAGER)
+    page = manager.get(url)
+    assert page.status_code == 200 and "調査を締めて" in page.content.decode()
+    assert manager.post(url + "start/").status_code == 302
+    run = SurveyClosing.objects.get()
+    assert run.job_state == "succeeded", run.job_message
+    assert run.case_count == 2 and len(run.packages) == 1
+    stored = photo_store.storage().open(run.report_pdf, "rb").read()
+    assert b"%PDF" not in stored  # kept encrypted
+    html = manager.get(url).content.decode()
+    slip_url = f"/handover/slips/{run.packages[0]['slip']}/"
+    assert slip_url in html
+    pdf = manager.get(f"{url}{run.pk}/report.pdf")
+    assert pdf.status_code == 200 and b"".join(pdf.streaming_content).startswith(b"%PDF")
+    assert AuditEntry.objects.filter(action="fieldwork.report_downloaded").exists()
+    package = manager.get(f"/handover/packages/{run.packages[0]['package']}/download/")
+    assert package.status_code == 200
+    assert set(SurveyCase.objects.values_list("status", flat=True)) == {"reported"}
+
+
+def test_the_close_page_names_the_cases_that_block(people, contract, keys_exchanged, client_for):
+    cases = receive(people, contract, ROWS)
+    url = f"/fieldwork/close/{contract.code}/"
+    html = client_for(Role.MANAGER).get(url).content.decode()
+    assert cases[0].case_ref in html and "まだ訪問していません" in html
+    response = client_for(Role.MANAGER).post(url + "start/", follow=True)
+    assert "締められません" in response.content.decode()
+    assert not SurveyClosing.objects.exists()
