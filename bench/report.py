@@ -55,7 +55,9 @@ def photo(seed: int, kb: int) -> bytes:
     side = 2048 if kb >= 400 else 1024
     image = Image.new("RGB", (side, side * 3 // 4), (150 + seed % 100, 180, 200))
     draw = ImageDraw.Draw(image)
-    draw.rectangle([side // 8 + seed % 300, side // 6, side * 3 // 4, side * 2 // 3], fill=(90, 60, 40))
+    draw.rectangle(
+        [side // 8 + seed % 300, side // 6, side * 3 // 4, side * 2 // 3], fill=(90, 60, 40)
+    )
     noise = Image.effect_noise(image.size, 40 + kb // 20).convert("RGB")
     image = Image.blend(image, noise, min(0.6, 0.1 + kb / 2000))
     out = io.BytesIO()

@@ -44,21 +44,23 @@ class ClosingBlocked(ValidationError):
         )
 
 
-def require_closable(contract: Contract) -> None:
-    blockers = report.closing_blockers(contract)
+def require_closable(contract: Contract, package_id: str | None = None) -> None:
+    blockers = report.closing_blockers(contract, package_id)
     if blockers:
         raise ClosingBlocked(blockers)
-    if not SurveyCase.objects.filter(contract=contract).exists():
+    if not report.cases_of(contract, package_id).exists():
         raise ValidationError(_("この契約には受領した案件がありません。"))
 
 
-def build_report(contract: Contract, out_dir: Path, *, by=None) -> tuple[Path, Path]:
-    """The report PDF and XLSX of a closable survey, into `out_dir`."""
-    require_closable(contract)
-    pdf, xlsx = report.write_report(contract, Path(out_dir))
+def build_report(
+    contract: Contract, out_dir: Path, *, by=None, package_id: str | None = None
+) -> tuple[Path, Path]:
+    """The report PDF and XLSX of a closable survey (or of one package's cases, all
+    done), into `out_dir`."""
+    require_closable(contract, package_id)
+    pdf, xlsx = report.write_report(contract, Path(out_dir), package_id)
     audit(
         "fieldwork.report_built",
-        actor=by,
         contract=contract,
         object_type="contract",
         object_id=contract.code,
@@ -80,21 +82,27 @@ class Returned:
 
 
 def return_results(
-    contract: Contract, out_dir: Path | None, *, by, progress=None
+    contract: Contract,
+    out_dir: Path | None,
+    *,
+    by,
+    progress=None,
+    package_id: str | None = None,
 ) -> list[Returned]:
     """Write one result package per cases package not yet answered, into `out_dir`, or
     (None) kept on the server for download from its slip's page; `progress(done, total)`
-    is called per package. Refused (ValidationError) while cases are not done."""
+    is called per package. Refused (ValidationError) while cases are not done.
+    `package_id`: only the cases of that package (a batch closed before the others)."""
     if out_dir is None:
         out_dir = download_folder(contract.contractor)
         out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         delivery = Package.Delivery.DOWNLOAD
     else:
         delivery = Package.Delivery.FOLDER
-    require_closable(contract)
+    require_closable(contract, package_id)
     pending = [
         pid
-        for pid in report.received_packages(contract)
+        for pid in ([package_id] if package_id else report.received_packages(contract))
         if report.cases_of(contract, pid).exclude(status=SurveyCase.Status.REPORTED).exists()
     ]
     if not pending:

@@ -91,13 +91,13 @@ class CaseResult:
     photos: list[tuple[VisitPhoto, str]] = field(default_factory=list)  # (photo, name)
 
 
-def closing_blockers(contract: Contract) -> list[tuple[str, str]]:
-    """The cases that keep the survey from closing: every case must be done (reviewed
-    and approved; a case that could not be surveyed is approved as 調査不能).
-    (case_ref, why) pairs, in Japanese."""
+def closing_blockers(contract: Contract, package_id: str | None = None) -> list[tuple[str, str]]:
+    """The cases that keep the survey (or the cases of one package received) from
+    closing: every case must be done (reviewed and approved; a case that could not be
+    surveyed is approved as 調査不能). (case_ref, why) pairs, in Japanese."""
     blockers = []
-    cases = SurveyCase.objects.filter(contract=contract).exclude(status__in=CLOSABLE)
-    for ref, status, review in cases.order_by("id").values_list("case_ref", "status", "review"):
+    cases = cases_of(contract, package_id).exclude(status__in=CLOSABLE)
+    for ref, status, review in cases.values_list("case_ref", "status", "review"):
         if status in (SurveyCase.Status.RECEIVED, SurveyCase.Status.ASSIGNED):
             why = _("まだ訪問していません(調査不能なら、その旨の訪問を記録して承認してください)")
         elif review == "sent_back":
@@ -335,12 +335,12 @@ def _date(text: str):
 
 
 @in_japanese
-def report_pdf(contract: Contract, out) -> int:
-    """Write the report PDF of `contract` to the binary file `out`; returns the number of
-    case pages."""
+def report_pdf(contract: Contract, out, package_id: str | None = None) -> int:
+    """Write the report PDF of `contract` (or of one package's cases) to the binary file
+    `out`; returns the number of case pages."""
     register_fonts()
-    cases = list(cases_of(contract))
-    results = list(iter_results(contract))
+    cases = list(cases_of(contract, package_id))
+    results = list(iter_results(contract, package_id))
     by_outcome, by_pref = _counts([r.record for r in results], cases)
     canvas = Canvas(out, pagesize=A4, initialFontName=FONT, initialFontSize=10)
     canvas.setTitle("調査報告書")
@@ -384,28 +384,30 @@ def _xlsx_row(record: dict) -> list:
 
 
 @in_japanese
-def report_xlsx(contract: Contract, out) -> int:
+def report_xlsx(contract: Contract, out, package_id: str | None = None) -> int:
     """One row per case with the outcome codes, to the binary file `out`."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet("調査結果")
     sheet.append([label for _key, label in XLSX_COLUMNS])
     count = 0
-    for result in iter_results(contract):
+    for result in iter_results(contract, package_id):
         sheet.append(_xlsx_row(result.record))
         count += 1
     book.save(out)
     return count
 
 
-def write_report(contract: Contract, out_dir: Path) -> tuple[Path, Path]:
+def write_report(
+    contract: Contract, out_dir: Path, package_id: str | None = None
+) -> tuple[Path, Path]:
     """The report PDF and XLSX written into `out_dir` (atomically: a .part renamed)."""
-    stem = f"report-{contract.code}"
+    stem = f"report-{contract.code}" + (f"-{package_id[:8]}" if package_id else "")
     paths = []
     for suffix, writer in (("pdf", report_pdf), ("xlsx", report_xlsx)):
         final = out_dir / f"{stem}.{suffix}"
         part = final.with_suffix(f".{suffix}.part")
         with open(part, "wb") as f:
-            writer(contract, f)
+            writer(contract, f, package_id)
         part.chmod(0o600)
         part.replace(final)
         paths.append(final)
