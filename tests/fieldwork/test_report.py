@@ -204,3 +204,21 @@ def test_the_close_page_names_the_cases_that_block(people, contract, keys_exchan
     response = client_for(Role.MANAGER).post(url + "start/", follow=True)
     assert "締められません" in response.content.decode()
     assert not SurveyClosing.objects.exists()
+
+
+def test_one_received_package_may_be_returned_before_the_others(
+    people, contract, keys_exchanged, tmp_path
+):
+    first = receive(people, contract, ROWS[:1])
+    receive(people, contract, ROWS[1:], number=2)
+    manager = people[Role.MANAGER]
+    assign_cases(contract, [first[0].case_ref], people[Role.SURVEYOR], by=manager)
+    record_visit(first[0], visit_data(), by=people[Role.SURVEYOR])
+    review_case(first[0], approve=True, by=manager)
+    package_id = str(SurveyCase.objects.get(pk=first[0].pk).received_in.package_id)
+    with pytest.raises(ValidationError, match="1 件"):
+        closing.return_results(contract, tmp_path, by=manager)  # the second is not done
+    (returned,) = closing.return_results(contract, tmp_path, by=manager, package_id=package_id)
+    assert returned.answers == package_id and returned.cases == 1
+    statuses = dict(SurveyCase.objects.values_list("case_ref", "status"))
+    assert sorted(statuses.values()) == ["received", "reported"]
