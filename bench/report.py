@@ -72,9 +72,12 @@ def prepare(photos: int, kb: int) -> dict:
     from genchi.accounts.models import User
     from genchi.fieldwork.models import SurveyCase
     from genchi.fieldwork.services import assign_cases, record_visit, review_case
+    from genchi.fieldwork.signals import visit_result_recorded
     from genchi.parties.demo import CONTRACT_CODE
     from genchi.parties.models import Contract
 
+    # Not the planner's re-planning after each visit: only the data is wanted here.
+    visit_result_recorded.receivers = []
     contract = Contract.objects.get(code=CONTRACT_CODE)
     handler = User.objects.get(username="handler")
     manager = User.objects.get(username="manager")
@@ -89,7 +92,10 @@ def prepare(photos: int, kb: int) -> dict:
     started = time.perf_counter()
     images = [photo(seed, kb) for seed in range(8)]
     n = 0
-    for case in SurveyCase.objects.filter(contract=contract).exclude(status="done").order_by("id"):
+    closed = ["done", "reported"]
+    for case in (
+        SurveyCase.objects.filter(contract=contract).exclude(status__in=closed).order_by("id")
+    ):
         data = {
             "visited_at": timezone.now().replace(microsecond=0),
             "position_source": "none",

@@ -33,7 +33,6 @@ from openpyxl import Workbook
 from PIL import Image
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
 from genchi.core.documents import in_japanese
@@ -79,7 +78,7 @@ SLIP_LABELS = {"in_person": "手渡し", "posted": "郵便受けに投函", "not
 
 # A case returns the photos of its latest visit that has any, at most this many.
 MAX_PHOTOS_PER_CASE = 3
-REPORT_PHOTO_SIDE = 900  # px: enough to read a nameplate on an A4 page
+REPORT_PHOTO_SIDE = 640  # px: a nameplate still reads on an A4 page; keeps the PDF small
 CLOSABLE = (SurveyCase.Status.DONE, SurveyCase.Status.REPORTED)
 
 
@@ -215,19 +214,20 @@ def decrypt_photos(results: list[CaseResult], folder: Path) -> list[tuple[Path, 
 # --- The report: PDF and XLSX --------------------------------------------------------------
 
 
-def _report_photo(photo: VisitPhoto) -> ImageReader | None:
-    """The photo decrypted and scaled down for a page (a small JPEG in memory)."""
+def _report_photo(photo: VisitPhoto, folder: Path, n: int) -> tuple[str, int, int] | None:
+    """The photo decrypted, scaled down for a page and written as a small JPEG into the
+    private `folder`: reportlab embeds a JPEG file as it is (no decoding to raw pixels
+    and compressing again), so a page costs one small JPEG, not a bitmap."""
     try:
         with Image.open(io.BytesIO(photo_store.photo_bytes(photo))) as image:
             image.draft("RGB", (REPORT_PHOTO_SIDE, REPORT_PHOTO_SIDE))
             small = image.convert("RGB")
             small.thumbnail((REPORT_PHOTO_SIDE, REPORT_PHOTO_SIDE))
-            out = io.BytesIO()
-            small.save(out, "JPEG", quality=75)
+            path = folder / f"{n}.jpg"
+            small.save(path, "JPEG", quality=70)
+            return str(path), small.width, small.height
     except (OSError, ValueError):
         return None
-    out.seek(0)
-    return ImageReader(out)
 
 
 def _counts(results: list[dict], cases: list[SurveyCase]) -> tuple[Counter, Counter]:
@@ -278,7 +278,9 @@ def _cover(canvas: Canvas, contract: Contract, by_outcome: Counter, by_pref: Cou
         y -= 7 * mm
 
 
-def _case_page(canvas: Canvas, record: dict, photo: VisitPhoto | None, position: str) -> None:
+def _case_page(
+    canvas: Canvas, record: dict, photo: VisitPhoto | None, position: str, folder: Path, n: int
+) -> None:
     width, height = A4
     left = 20 * mm
     canvas.setFont(FONT_BOLD, 15)
@@ -315,13 +317,14 @@ def _case_page(canvas: Canvas, record: dict, photo: VisitPhoto | None, position:
                 y -= 5.5 * mm
         y -= 7.5 * mm
     if photo is not None:
-        reader = _report_photo(photo)
-        if reader is not None:
-            w, h = reader.getSize()
+        small = _report_photo(photo, folder, n)
+        if small is not None:
+            path, w, h = small
             box_w, box_h = width - 2 * left, y - 25 * mm
             scale = min(box_w / w, box_h / h)
             canvas.setStrokeColor(colors.grey)
-            canvas.drawImage(reader, left, y - 5 * mm - h * scale, w * scale, h * scale)
+            canvas.drawImage(path, left, y - 5 * mm - h * scale, w * scale, h * scale)
+            Path(path).unlink()  # read into the page already
             canvas.setFont(FONT, 8)
             canvas.drawString(
                 left, y - 10 * mm - h * scale, f"写真 {len(record['photos'])} 枚のうち 1 枚目"
@@ -349,10 +352,11 @@ def report_pdf(contract: Contract, out, package_id: str | None = None) -> int:
     _cover(canvas, contract, by_outcome, by_pref, len(results))
     canvas.showPage()
     total = len(results)
-    for n, result in enumerate(results, start=1):
-        photo = result.photos[0][0] if result.photos else None
-        _case_page(canvas, result.record, photo, f"{n} / {total}")
-        canvas.showPage()
+    with photo_folder() as folder:
+        for n, result in enumerate(results, start=1):
+            photo = result.photos[0][0] if result.photos else None
+            _case_page(canvas, result.record, photo, f"{n} / {total}", folder, n)
+            canvas.showPage()
     canvas.save()
     return total
 
