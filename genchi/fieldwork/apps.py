@@ -9,10 +9,13 @@ class FieldworkConfig(AppConfig):
         from genchi.core.demo import register_demo_step
         from genchi.transfer.handlers import register_receiver
 
-        from .demo import record_demo_visits
+        from .demo import record_demo_visits, return_demo_results
         from .package_handlers import received_cases
 
         register_receiver(received_cases)
         # The demo's cases are assigned by the planner's demo step (a confirmed area
         # proposal, genchi/planner/areas_demo.py, order 95); a few are then visited.
         register_demo_step("fieldwork-visits", record_demo_visits, order=96)
+        # After the planner's campaign (98): a small second batch goes the whole chain,
+        # report and results back to the ward included (issue 15 item 6).
+        register_demo_step("fieldwork-results", return_demo_results, order=99)

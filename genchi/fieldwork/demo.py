@@ -145,3 +145,85 @@ def record_demo_visits() -> None:
                 reason="近隣の方の話だけなので、もう一度訪問してください。",
                 by=manager,
             )
+
+
+# --- Demo results (issue 15 item 6): a small second batch surveyed, reported, returned ---
+
+RESULT_BATCH_SIZE = 6
+# (outcome, what the surveyor saw): every outcome once, the last a second presumed.
+RESULT_VISITS = [
+    ("confirmed", DEMO_VISITS[0][1]),
+    ("presumed", DEMO_VISITS[1][1]),
+    ("not_living", DEMO_VISITS[2][1]),
+    ("not_found", {"building_type": "unknown", "contact_slip": "not_left"}),
+    ("impossible", DEMO_VISITS[3][1]),
+    ("presumed", DEMO_VISITS[4][1]),
+]
+
+
+def _mirrored(name: str) -> bytes:
+    """A shipped sample photo mirrored: another picture (not flagged as a duplicate of
+    the first demo visits' photos)."""
+    import io
+
+    from PIL import Image, ImageOps
+
+    with Image.open(SAMPLE_PHOTOS / name) as image:
+        out = io.BytesIO()
+        ImageOps.mirror(image.convert("RGB")).save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def return_demo_results(write=print) -> None:
+    """The whole chain for a second, small batch: the ward seals and sends it, the
+    contractor receives it, assigns it, records a visit for each case (office form's
+    service, sample photos), approves them, builds the report and returns the results;
+    the ward imports them (its case pages then show the outcomes)."""
+    import tempfile
+
+    from genchi.intake import services as intake
+    from genchi.transfer import services as transfer
+
+    from . import closing
+    from .services import assign_cases
+
+    contract = Contract.objects.filter(code=CONTRACT_CODE).first()
+    users = {
+        u.username: u
+        for u in User.objects.filter(username__in=["ward-staff", "manager", "handler", "surveyor1"])
+    }
+    if contract is None or len(users) < 4:
+        return
+    staff, manager, handler = users["ward-staff"], users["manager"], users["handler"]
+    batch = intake.create_batch(contract, title="第2回 委託分(デモ・結果返却まで)")
+    if not intake.add_cases(batch, intake.eligible_cases(contract), limit=RESULT_BATCH_SIZE):
+        return
+    intake.seal_batch(batch)
+    with tempfile.TemporaryDirectory(prefix="genchi-demo-") as folder:
+        out = Path(folder)
+        sent = transfer.send_item("cases", batch.pk, out, by=staff)
+        received = transfer.import_cases_package(sent.path, by=manager)
+        package_id = str(received.package.package_id)
+        cases = list(SurveyCase.objects.filter(received_in=received.package).order_by("id"))
+        assign_cases(contract, [c.case_ref for c in cases], users["surveyor1"], by=manager)
+        now = timezone.now().replace(second=0, microsecond=0)
+        photos = [
+            "house-1.jpg",
+            "apartment-1.jpg",
+            "house-2.jpg",
+            "door-1.jpg",
+            "apartment-2.jpg",
+            "door-2.jpg",
+        ]
+        for n, (case, (outcome, seen)) in enumerate(zip(cases, RESULT_VISITS, strict=False)):
+            case.refresh_from_db()
+            at = max(case.created_at, now - dt.timedelta(minutes=len(cases) - n))
+            record_visit(case, _demo_visit(outcome, seen, at), [_mirrored(photos[n])], by=handler)
+            review_case(case, approve=True, by=manager)
+        closing.build_report(contract, out, by=manager, package_id=package_id)
+        (returned,) = closing.return_results(contract, out, by=manager, package_id=package_id)
+        result = transfer.receive_package(returned.path, kind="results", by=staff)
+    write(
+        f"結果返却: 第2回 委託分 {result.created} 件の結果を区が取り込みました"
+        f"(票 {returned.slip_number})。"
+    )

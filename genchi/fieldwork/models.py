@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from genchi.jobs.models import JobRow
 from genchi.vault.fields import EncryptedTextField
 from genchi.vault.scopes import CONTRACTOR
 
@@ -306,3 +307,30 @@ class VisitPhoto(models.Model):
 
     def __str__(self) -> str:
         return self.uid
+
+
+class SurveyClosing(JobRow):
+    """One closing of a contract's survey by the manager (issue 15 item 6), run as a job:
+    the report (PDF and XLSX, kept encrypted in the `genchi_files` storage under reports/)
+    and the result packages back to the ward (kept for download by the transfer app, with
+    their return slips). Counts only on the row; no personal data."""
+
+    uid = models.CharField(max_length=32, default=_new_uid, unique=True, editable=False)
+    contract = models.ForeignKey(
+        "parties.Contract", on_delete=models.PROTECT, related_name="+", verbose_name=_("契約")
+    )
+    asked_at = models.DateTimeField(_("依頼日時"), default=timezone.now)
+    case_count = models.PositiveIntegerField(_("案件数"), default=0)
+    report_pdf = models.CharField(_("報告書(PDF)の保存名"), max_length=200, blank=True)
+    report_xlsx = models.CharField(_("報告書(XLSX)の保存名"), max_length=200, blank=True)
+    # The result packages written: [{"package": pk, "slip": pk, "cases": n, "photos": n}].
+    packages = models.JSONField(_("結果パッケージ"), default=list, blank=True)
+
+    job_audit_prefix = "fieldwork.closing"
+
+    class Meta:
+        ordering = ["-pk"]
+        verbose_name = _("調査の締め")
+
+    def __str__(self) -> str:
+        return f"{self.contract_id}#{self.pk}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import closing_views, views
 
 app_name = "fieldwork"
 urlpatterns = [
@@ -24,4 +24,11 @@ urlpatterns = [
     ),
     path("fieldwork/photos/<int:photo_id>/", views.visit_photo, name="visit_photo"),
     path("fieldwork/progress/<slug:code>/", views.progress, name="progress"),
+    path("fieldwork/close/<slug:code>/", closing_views.close_page, name="close"),
+    path("fieldwork/close/<slug:code>/start/", closing_views.close_start, name="close_start"),
+    path(
+        "fieldwork/close/<slug:code>/<int:closing_id>/report.<str:kind>",
+        closing_views.report_download,
+        name="report_download",
+    ),
 ]

@@ -361,7 +361,8 @@ def _delivery_context(request, package: Package | None) -> dict:
 
 
 @require_safe
-@policy(WARD_WRITERS, description="書き出したパッケージのダウンロード(USBメモリへの保存用)")
+# The ward's cases packages, and the contractor's result packages (issue 15 item 6).
+@policy(HANDOVER_WRITERS, description="書き出したパッケージのダウンロード(USBメモリへの保存用)")
 def package_download(request, package_id: int):
     """The package file as it was written (encrypted), to save onto the stick; each
     download is logged and put in the ledger. Allowed until the handover is confirmed."""

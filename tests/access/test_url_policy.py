@@ -28,6 +28,7 @@ from django.utils import timezone
 from genchi.access.policy import policy_of
 from genchi.accounts.models import Role
 from genchi.compliance.models import Incident
+from genchi.fieldwork.models import SurveyClosing
 
 # How to fill each URL parameter, given the test world (see `world` below).
 URL_PARAMS: dict[str, Callable[[dict], str]] = {
@@ -52,6 +53,8 @@ URL_PARAMS: dict[str, Callable[[dict], str]] = {
     "date": lambda w: w["contract"].starts_on.isoformat(),
     "device_id": lambda w: str(w["tablet_device"].pk),
     "photo_id": lambda w: str(w["visit_photo"].pk),
+    "closing_id": lambda w: str(w["survey_closing"].pk),
+    "kind": lambda w: "pdf",
 }
 
 
@@ -114,6 +117,9 @@ KINDS: dict[str, tuple[str, ...]] = {
     "fieldwork:case_review": ACTION,
     "fieldwork:visit_photo": PAGE,
     "fieldwork:progress": PAGE,
+    "fieldwork:close": PAGE,
+    "fieldwork:close_start": ACTION,
+    "fieldwork:report_download": PAGE,
     "compliance:log": PAGE,
     "compliance:check_start": ACTION,
     "compliance:check_status": PAGE,
@@ -232,6 +238,7 @@ def world(people, contract, settings, tmp_path) -> dict:
     survey_case, pledge, designation, card, photo = fieldwork_world(people, contract)
     return {
         "survey_case": survey_case,
+        "survey_closing": SurveyClosing.objects.create(contract=contract),
         "visit_photo": photo,
         "pledge": pledge,
         "surveyor_designation": designation,

@@ -11,8 +11,9 @@ def test_apps_register_their_steps_in_dependency_order():
     names = [step.name for step in demo.demo_steps()]
     assert names[:2] == ["parties", "intake"]
     # The received cases are assigned (a confirmed area proposal) once the handover round
-    # trip has brought them in, a few visited, and the rest planned.
-    assert names[-4:] == ["handover", "areas", "fieldwork-visits", "planner"]
+    # trip has brought them in, a few visited, and the rest planned; then a small second
+    # batch goes the whole chain to the results back at the ward.
+    assert names[-5:] == ["handover", "areas", "fieldwork-visits", "planner", "fieldwork-results"]
 
 
 def test_a_step_name_cannot_be_taken_twice():

@@ -73,8 +73,10 @@ def test_each_download_is_logged_counted_and_in_the_ledger(downloadable, client_
 
 def test_only_the_wards_writers_may_download(downloadable, client_for):
     assert _download(client_for(Role.WARD_AUDITOR), downloadable).status_code == 403
-    for role in (Role.MANAGER, Role.HANDLER, Role.SURVEYOR):
-        assert _download(client_for(role), downloadable).status_code == 403
+    assert _download(client_for(Role.SURVEYOR), downloadable).status_code == 403
+    # The contractor's office downloads its own result packages only: not the ward's.
+    for role in (Role.MANAGER, Role.HANDLER):
+        assert _download(client_for(role), downloadable).status_code == 404
     assert not AuditEntry.objects.filter(action="package.downloaded").exists()
 
 

@@ -293,9 +293,12 @@ def export_results_package(
     stick_label: str = "",
     columns: tuple[tuple[str, str], ...] = RESULT_COLUMNS,
     photos: Iterable[tuple[str | os.PathLike[str], str]] = (),
+    delivery: str = Package.Delivery.FOLDER,
 ) -> ExportResult:
     """Write a signed result package for the ward and open the return slip (c2w).
-    `photos` are (file, name inside photos/) pairs, e.g. (path, "C0001/1.jpg")."""
+    `photos` are (file, name inside photos/) pairs, e.g. (path, "C0001/1.jpg").
+    DOWNLOAD: `out_dir` is the contractor's download folder (`download_folder`), the
+    package waits there to be downloaded from its slip's page."""
     sender, recipient = parties_of(contract, "contractor")
     try:
         _require_may_send(
@@ -333,6 +336,8 @@ def export_results_package(
                 by=by,
                 signing_fingerprint=secret.signing.fingerprint,
                 answers=answers,
+                delivery=delivery,
+                folder=Path(out_dir).name if delivery == Package.Delivery.FOLDER else "",
             )
             slip = issue_slip(package, giver_name=name_of(by), receiver_name="", by=by)
             if stick_label:
