@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from genchi.core.models import RecordedBy
 from genchi.jobs.models import JobRow
 from genchi.vault.fields import EncryptedTextField
 from genchi.vault.scopes import CONTRACTOR
@@ -150,7 +151,7 @@ class Seen(models.TextChoices):
     UNKNOWN = "unknown", _("確認できず")
 
 
-class Visit(models.Model):
+class Visit(RecordedBy):
     """One attempt at a case's address (訪問): what the surveyor saw and heard, in the
     order met at the door. Only what J4 and the practice need (S3); free text encrypted."""
 
@@ -247,12 +248,6 @@ class Visit(models.Model):
     outcome = models.CharField(_("調査結果"), max_length=16, choices=Outcome.choices)
     needs_revisit = models.BooleanField(_("再訪問の要否"), default=False)
     notes = EncryptedTextField(_("メモ"), blank=True, holder=CONTRACTOR, row_field="uid")
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("記録者"),
-    )
     recorded_at = models.DateTimeField(_("記録日時"), default=timezone.now)
 
     class Meta:

@@ -313,7 +313,7 @@ def visits_of(case: SurveyCase) -> list[Visit]:
     and logs the showing (the case page does)."""
     return list(
         Visit.objects.filter(case=case)
-        .select_related("surveyor", "recorded_by")
+        .select_related("surveyor", "by")
         .prefetch_related("photos")
         .order_by("number")
     )

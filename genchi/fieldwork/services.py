@@ -310,7 +310,7 @@ def _save_visit(case, data, cleaned, stored, *, by, source) -> Visit:
         number=locked.visit_count + 1,
         surveyor_id=locked.surveyor_id,
         source=source,
-        recorded_by=by,
+        by=by,
         **fields,
     )
     flagged = []

@@ -130,7 +130,8 @@ class AreaProposalCase(models.Model):
         on_delete=models.PROTECT,
         null=True,
         blank=True,
-        related_name="+",
+        # The proposal's answer, not an author: a reverse accessor is fine.
+        related_name="proposed_area_rows",
         verbose_name=_("提案された調査員"),
     )
     surveyor = models.ForeignKey(
@@ -138,7 +139,7 @@ class AreaProposalCase(models.Model):
         on_delete=models.PROTECT,
         null=True,
         blank=True,
-        related_name="+",
+        related_name="area_rows",
         verbose_name=_("調査員"),
     )
     trip = models.CharField(_("出張"), max_length=16, blank=True)

@@ -11,8 +11,10 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from genchi.core.models import RecordedBy, actor
 
-class TabletDevice(models.Model):
+
+class TabletDevice(RecordedBy):
     """One browser enrolled for one surveyor on one contract (C-S2.3)."""
 
     contract = models.ForeignKey(
@@ -31,21 +33,9 @@ class TabletDevice(models.Model):
     public_key = models.TextField(_("公開鍵"))
     key_fingerprint = models.CharField(_("公開鍵の指紋"), max_length=64, unique=True)
     enrolled_at = models.DateTimeField(_("登録日時"), default=timezone.now)
-    enrolled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("登録した人"),
-    )
     revoked_at = models.DateTimeField(_("失効日時"), null=True, blank=True)
-    revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("失効させた人"),
-    )
+    # `by` (RecordedBy) enrolled the device; a later actor revokes it.
+    revoked_by = actor(_("失効させた人"))
     revoke_reason = models.CharField(_("失効の理由"), max_length=200, blank=True)
     last_sync_at = models.DateTimeField(_("最終同期"), null=True, blank=True)
     lease_until = models.DateTimeField(_("利用期限"), null=True, blank=True)

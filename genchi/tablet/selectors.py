@@ -23,7 +23,7 @@ def managed_contracts(user) -> QuerySet[Contract]:
 def devices_for(user) -> QuerySet[TabletDevice]:
     return (
         TabletDevice.objects.filter(contract__in=managed_contracts(user))
-        .select_related("contract", "surveyor", "enrolled_by", "revoked_by")
+        .select_related("contract", "surveyor", "by", "revoked_by")
         .order_by("revoked_at", "-enrolled_at")
     )
 

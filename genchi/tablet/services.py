@@ -165,7 +165,7 @@ def _confirm(code: str, *, contract, surveyor, label: str, by) -> TabletDevice:
         label=label[:64],
         public_key=enrolment.public_key,
         key_fingerprint=enrolment.key_fingerprint,
-        enrolled_by=by,
+        by=by,
     )
     enrolment.device = device
     enrolment.save(update_fields=["device"])

@@ -342,7 +342,7 @@ def tablet_world(people, contract):
         surveyor=people[Role.SURVEYOR],
         public_key="",
         key_fingerprint="0" * 64,
-        enrolled_by=people[Role.MANAGER],
+        by=people[Role.MANAGER],
     )
 
 

@@ -57,7 +57,7 @@ def test_several_visits_are_counted_and_move_the_case(cases, people):
     )
     case.refresh_from_db()
     assert second.number == 2 and case.visit_count == 2
-    assert second.surveyor == people[Role.SURVEYOR] and second.recorded_by == people[Role.HANDLER]
+    assert second.surveyor == people[Role.SURVEYOR] and second.by == people[Role.HANDLER]
     assert case.outcome == "confirmed" and not case.needs_revisit
     assert list(case.visits.values_list("number", flat=True)) == [1, 2]
     entry = AuditEntry.objects.filter(action="visit.recorded").latest("seq")
@@ -220,7 +220,7 @@ def test_the_office_form_per_role(cases, people, contract, client_for):
     mine.refresh_from_db()
     assert mine.visit_count == 1
     visit = mine.visits.get()
-    assert visit.recorded_by == people[Role.HANDLER] and visit.notes.startswith("郵便受け")
+    assert visit.by == people[Role.HANDLER] and visit.notes.startswith("郵便受け")
     # An error is shown at its field, nothing is kept.
     response = client_for(Role.SURVEYOR).post(
         url.format(mine.case_ref), form_data(interviewee="none", interview="話した。")

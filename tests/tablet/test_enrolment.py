@@ -34,7 +34,7 @@ def test_enrol_then_confirm_in_the_office(people, contract, tablet, client_for):
     )
     assert response.status_code == 302
     device = TabletDevice.objects.get()
-    assert (device.surveyor, device.contract, device.enrolled_by) == (
+    assert (device.surveyor, device.contract, device.by) == (
         surveyor,
         contract,
         people[Role.MANAGER],

@@ -37,6 +37,9 @@ BEFORE = [
     ("intake", "0002_import_runs"),
     ("transfer", "0002_package_without_batch_link"),
     ("fieldwork", "0001_initial"),
+    # Before the contract's contact-slip columns (NOT NULL without a database default):
+    # the historical Contract below would not fill them.
+    ("parties", "0004_staff_training_pledges_cards"),
 ]
 NAME = "髙橋 﨑太郎"
 # The test commits, so its tables are emptied after it; the audit log refuses that (D3,

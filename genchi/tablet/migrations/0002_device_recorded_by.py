@@ -1,0 +1,27 @@
+# A device names who enrolled it through RecordedBy (`by`), like every other record.
+import django.db.models.deletion
+from django.conf import settings
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("tablet", "0001_tablets_and_enrolment"),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
+
+    operations = [
+        migrations.RenameField(model_name="tabletdevice", old_name="enrolled_by", new_name="by"),
+        migrations.AlterField(
+            model_name="tabletdevice",
+            name="by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="記録者",
+            ),
+        ),
+    ]
