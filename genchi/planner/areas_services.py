@@ -130,7 +130,12 @@ def set_base(
             raise ValidationError(errors)
     if not label:
         raise ValidationError({"label": _("名称を入力してください。")})
-    base = SurveyorBase.objects.select_for_update().filter(contract=contract, person=person).first()
+    base = (
+        SurveyorBase.objects.select_for_update()
+        .filter(contract=contract, person=person)
+        .order_by("pk")
+        .first()
+    )
     before = None
     if base is None:
         base = SurveyorBase(contract=contract, person=person)
