@@ -12,6 +12,8 @@ Everything that differs between installations comes from the environment:
 - GENCHI_STICK_MOUNTED_HERE=1: Genchi runs on the officer's PC, where the USB stick is
   mounted; the export page then also offers writing into the stick's folder (the usual
   set-up, a server, gives the package as a download to save onto the stick)
+- GENCHI_FILES_S3_BUCKET and GENCHI_FILES_S3_ENDPOINT (optional _REGION, _PREFIX): keep
+  photos and reports in an S3-compatible store the installation runs (docs/deploy.md)
 - GENCHI_ROUTING_ENGINE (osrm | valhalla) and GENCHI_ROUTING_URL: a road-network server
   the contractor runs, for the planner's travel times (docs/planning.md); off by default
 """
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from genchi.core import clientip, datafolder
+from genchi.core import clientip, datafolder, filestore
 from genchi.core.logs import console_logging
 from genchi.geo.maps import tile_origin
 
@@ -273,6 +275,10 @@ STATIC_ROOT.mkdir(exist_ok=True, parents=True, mode=0o700)
 # as the rest of the data folder; by default Django would chmod them 0644.
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+try:
+    _genchi_files = filestore.storage_settings(os.environ, DATA_DIR)
+except filestore.FileStoreSettingsError as exc:
+    raise SystemExit(f"genchi: {exc}") from None
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -281,12 +287,9 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
     # Genchi's own files (visit photos under photos/, the ward's result photos under
-    # results/), always encrypted by the vault before they are stored: the data folder by
-    # default.
-    "genchi_files": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": DATA_DIR / "files"},
-    },
+    # results/, reports), always encrypted by the vault before they are stored: the data
+    # folder by default, or an S3-compatible store (genchi/core/filestore.py).
+    "genchi_files": _genchi_files,
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
 

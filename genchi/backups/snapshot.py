@@ -9,6 +9,9 @@ secret half is kept offline, never on the server). Inside, a tar archive:
     database.pgdump      pg_dump --format=custom of the PostgreSQL database
     files/…              the data folder's files: keys other than the master key, the
                          audit anchor, job and USB files
+    store/…              when photos and reports are kept in an object store instead of
+                         the data folder (genchi/core/filestore.py): its objects, as
+                         stored (already encrypted by the vault)
 
 The master key is never in a backup: personal data in the database stays encrypted under
 data keys that only the master key unwraps. A backup opens only with the master key it
@@ -34,9 +37,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.base import File
+from django.core.files.storage import storages
 from django.db import connection
 
 from genchi import __version__
+from genchi.core import filestore
 from genchi.package_format import age
 from genchi.package_format.errors import Refused
 from genchi.vault.master import MasterKey, master_key_path, read_master_key, write_master_key
@@ -125,6 +131,12 @@ def _data_files() -> list[Path]:
     return files
 
 
+def _object_store():
+    """The file store when it is not inside the data folder (so not in `_data_files`)."""
+    store = storages[filestore.ALIAS]
+    return None if filestore.is_local(store, _data_dir()) else store
+
+
 def _pg_env() -> tuple[list[str], dict[str, str]]:
     db = settings.DATABASES["default"]
     args = ["--dbname", db["NAME"]]
@@ -207,6 +219,8 @@ def create_backup(out: Path) -> BackupSummary:
         folder = Path(tmp)
         engine, database = _snapshot_database(folder)
         files = _data_files()
+        store = _object_store()
+        objects = list(filestore.walk(store)) if store is not None else []
         created_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         manifest = {
             "format": FORMAT,
@@ -216,6 +230,7 @@ def create_backup(out: Path) -> BackupSummary:
             "engine": engine,
             "master_key_id": master.key_id,
             "files": [str(p.relative_to(_data_dir())) for p in files],
+            "store": objects,
         }
         plain = folder / "backup.tar"
         with tarfile.open(plain, "w") as tar:
@@ -226,13 +241,18 @@ def create_backup(out: Path) -> BackupSummary:
             tar.add(database, arcname=database.name)
             for path in files:
                 tar.add(path, arcname=f"files/{path.relative_to(_data_dir())}")
+            for name in objects:
+                with store.open(name, "rb") as stored:
+                    info = tarfile.TarInfo(f"store/{name}")
+                    info.size = stored.size
+                    tar.addfile(info, stored)
         _encrypt(plain, out, recipient)
     digest = hashlib.sha256()
     with out.open("rb") as f:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
-    return BackupSummary(out, out.stat().st_size, digest.hexdigest(), engine, len(files),
-                         master.key_id, created_at)  # fmt: skip
+    return BackupSummary(out, out.stat().st_size, digest.hexdigest(), engine,
+                         len(files) + len(objects), master.key_id, created_at)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -267,7 +287,7 @@ def _member_target(name: str, folder: Path) -> Path:
     if normal in ("manifest.json", SQLITE_MEMBER, PG_MEMBER):
         return folder / normal
     parts = Path(normal).parts
-    if len(parts) < 2 or parts[0] != "files" or any(p in ("..", "") for p in parts):
+    if len(parts) < 2 or parts[0] not in ("files", "store") or any(p in ("..", "") for p in parts):
         raise BackupError(f"バックアップに想定しないファイルがあります: {name[:100]}")
     if Path(normal).is_absolute():
         raise BackupError(f"バックアップに想定しないファイルがあります: {name[:100]}")
@@ -338,6 +358,7 @@ def restore_backup(path: Path, identity: str, master: MasterKey) -> RestoreSumma
             shutil.copyfile(source, target)
             target.chmod(0o600)
             copied += 1
+        copied += _restore_objects(manifest.get("store", []), folder)
         if live is not None:
             connection.close()
             shutil.copyfile(folder / SQLITE_MEMBER, live)
@@ -348,6 +369,25 @@ def restore_backup(path: Path, identity: str, master: MasterKey) -> RestoreSumma
                   str(folder / PG_MEMBER)], env, "pg_restore")  # fmt: skip
         write_master_key(master)
     return RestoreSummary(engine, copied, manifest["genchi_version"], manifest["created_at"])
+
+
+def _restore_objects(names: list[str], folder: Path) -> int:
+    """Put the backup's stored objects back through the configured file store, under
+    their own names (an object already there with that name stops the restore)."""
+    store = storages[filestore.ALIAS]
+    for name in names:
+        if store.exists(name):
+            raise BackupError(
+                f"復元先のファイル保管場所に同じ名前のファイルがあります({name[:100]})。"
+                "空の保管場所に復元してください。"
+            )
+    for name in names:
+        source = _member_target(f"store/{name}", folder)
+        with source.open("rb") as data:
+            saved = store.save(name, File(data))
+        if saved != name:
+            raise BackupError(f"ファイルを元の名前で戻せませんでした: {name[:100]}")
+    return len(names)
 
 
 def inspect_backup(path: Path, identity: str) -> dict:

@@ -381,12 +381,55 @@ def contractor_imports(world: World) -> None:
         assert job.job_state == JobState.SUCCEEDED, job.job_message
 
 
+VISITED = 12  # cases visited through the office form, half on each server
+
+
+def record_visits(world: World) -> None:
+    """Visits with a photo recorded at once through both servers (the office form), one
+    case's visit sent to both at the same moment; then each photo read back from the
+    server that did not store it (one file store)."""
+    from genchi.fieldwork.models import SurveyCase, Visit, VisitPhoto
+    from genchi.fieldwork.services import assign_cases
+    from tests.fieldwork.visits import form_data, sample
+
+    code = world.contract.code
+    refs = list(
+        SurveyCase.objects.filter(contract=world.contract)
+        .order_by("id")
+        .values_list("case_ref", flat=True)[:VISITED]
+    )
+    assign_cases(world.contract, refs, world.people[Role.SURVEYOR], by=world.people[Role.MANAGER])
+    photo = sample()
+
+    def visit(server: Server, ref: str) -> None:
+        url = f"{server.url}/fieldwork/cases/{code}/{ref}/visits/new/"
+        reply = world.manager.post(url, form_data(), files={"photos": ("house.jpg", photo)})
+        assert reply.status == 302, reply.text[:3000]
+
+    a, b = world.servers
+    at_once(
+        *(lambda s=(a, b)[i % 2], r=ref: visit(s, r) for i, ref in enumerate(refs)),
+        lambda: visit(a, refs[0]),
+        lambda: visit(b, refs[0]),
+    )
+    visits = Visit.objects.filter(case__contract=world.contract)
+    assert visits.count() == VISITED + 2
+    numbers = sorted(visits.filter(case__case_ref=refs[0]).values_list("number", flat=True))
+    assert numbers == [1, 2, 3], numbers
+    photos = list(VisitPhoto.objects.filter(visit__in=visits).values_list("pk", flat=True))
+    assert len(photos) == VISITED + 2
+    for i, pk in enumerate(photos):
+        reply = world.manager.get(f"{world.servers[i % 2].url}/fieldwork/photos/{pk}/")
+        assert reply.status == 200 and reply.body[:2] == b"\xff\xd8", reply.text[:500]
+
+
 # The work driven through both servers, in order; each phase takes the World.
 PHASES: tuple[Callable[[World], None], ...] = (
     import_lists,
     create_batches,
     export_batches,
     contractor_imports,
+    record_visits,
 )
 
 
