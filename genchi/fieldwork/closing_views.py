@@ -4,11 +4,13 @@ button that starts the closing job, its progress, and the report downloads (logg
 from __future__ import annotations
 
 import tempfile
+from collections import Counter
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
@@ -28,18 +30,28 @@ def _contract(request, code: str):
     return contract
 
 
+BLOCKERS_LISTED = 50
+
+
 @require_safe
 @policy(CONTRACTOR_ADMINS, description="調査の締め(報告書と結果パッケージ)")
 def close_page(request, code: str):
     contract = _contract(request, code)
     runs = list(SurveyClosing.objects.filter(contract=contract)[:10])
+    blockers = report.closing_blockers(contract)
+    # Hundreds of open cases at first: the reasons with their counts come first, then
+    # the first cases, not one row per case down a page ten thousand pixels long.
+    reasons = Counter(str(why) for _ref, why in blockers).most_common()
     return render(
         request,
         "fieldwork/close.html",
         {
             "contract": contract,
-            "blockers": report.closing_blockers(contract)[:200],
-            "blocker_count": len(report.closing_blockers(contract)),
+            "reasons": reasons,
+            "blockers": blockers[:BLOCKERS_LISTED],
+            "blocker_count": len(blockers),
+            "unlisted": max(0, len(blockers) - BLOCKERS_LISTED),
+            "case_list": f"{reverse('fieldwork:case_list')}?contract={contract.code}",
             "runs": runs,
             "active": any(r.job_is_active for r in runs),
         },

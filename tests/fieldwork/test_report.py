@@ -23,6 +23,7 @@ from genchi.package_format import open_package
 from genchi.package_format.records import CONTACT_SLIPS, NAMEPLATES, OUTCOMES, TENURES
 from genchi.results.models import CaseResult, ResultPhoto
 from genchi.transfer import contract_keys, orgkeys, services
+from tests.fieldwork import world
 from tests.fieldwork.visits import photo_with_metadata, visit_data
 from tests.fieldwork.world import receive
 
@@ -204,6 +205,24 @@ def test_the_close_page_names_the_cases_that_block(people, contract, keys_exchan
     response = client_for(Role.MANAGER).post(url + "start/", follow=True)
     assert "締められません" in response.content.decode()
     assert not SurveyClosing.objects.exists()
+
+
+def test_the_close_page_counts_reasons_and_lists_only_the_first_cases(
+    people, contract, keys_exchanged, client_for, monkeypatch
+):
+    """Hundreds of open cases at first: reasons with counts, then the first few cases and
+    a link to the case list for the rest."""
+    from genchi.fieldwork import closing_views
+
+    monkeypatch.setattr(closing_views, "BLOCKERS_LISTED", 2)
+    cases = receive(people, contract, world.ROWS)
+    assert len(cases) == 4
+    html = client_for(Role.MANAGER).get(f"/fieldwork/close/{contract.code}/").content.decode()
+    assert f'<td class="num">{len(cases)}</td>' in html  # one reason, every case
+    listed = [c.case_ref for c in cases if f">{c.case_ref}</a>" in html]
+    assert len(listed) == 2
+    assert f"ほか {len(cases) - 2} 件は" in html
+    assert f"/fieldwork/cases/?contract={contract.code}" in html
 
 
 def test_one_received_package_may_be_returned_before_the_others(
