@@ -68,6 +68,9 @@ MENU: list[MenuEntry] = [
         "fieldwork:case_list",
         pgettext_lazy("menu", "調査案件"),
         _("受領した案件の一覧と調査員への割当"),
+        # A surveyor sees only the cases assigned to them and assigns nothing (C-S2.4).
+        _("自分に割り当てられた案件の一覧と訪問の記録"),
+        CONTRACTOR_OFFICE,
     ),
     MenuEntry(
         "planner:areas_index",
@@ -78,6 +81,8 @@ MENU: list[MenuEntry] = [
         "planner:plan_index",
         pgettext_lazy("menu", "訪問計画"),
         _("調査員ごとの訪問日と順路(地図)"),
+        _("自分の訪問日と順路(地図)"),
+        CONTRACTOR_OFFICE,
     ),
     MenuEntry(
         "tablet:devices",

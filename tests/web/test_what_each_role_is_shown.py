@@ -30,6 +30,14 @@ def test_the_auditor_is_not_promised_changes_on_the_home_page(client_for):
     assert "一覧と修正" in staff and "封緘する" in staff and "貸出・返却・消去" in staff
 
 
+def test_a_surveyor_is_told_of_their_own_cases_and_routes_not_of_assigning(client_for):
+    surveyor = tiles(client_for(Role.SURVEYOR))
+    assert "自分に割り当てられた案件" in surveyor and "自分の訪問日と順路" in surveyor
+    assert "調査員への割当" not in surveyor and "調査員ごとの" not in surveyor
+    manager = tiles(client_for(Role.MANAGER))
+    assert "調査員への割当" in manager and "調査員ごとの訪問日と順路" in manager
+
+
 def test_the_header_names_nobody_before_the_second_factor(ward):
     person = make_person("halfway", ward, Role.WARD_STAFF)
     person.full_name = "途中 太郎"
