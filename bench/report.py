@@ -120,7 +120,7 @@ def prepare(photos: int, kb: int) -> dict:
             "tenure": "rented",
             "landlord_name": "ベンチ管理株式会社",
             "landlord_phone": "03-0000-0000",
-            "outcome": "presumed",
+            "outcome": "resident_presumed",
             "needs_revisit": False,
             "notes": "",
         }

@@ -34,7 +34,7 @@ def test_approve_finishes_the_case(cases, people):
     services.review_case(case, approve=True, by=people[Role.HANDLER])
     case.refresh_from_db()
     assert case.status == SurveyCase.Status.DONE and case.review == Review.APPROVED
-    assert case.reviewed_by == people[Role.HANDLER] and case.outcome == "presumed"
+    assert case.reviewed_by == people[Role.HANDLER] and case.outcome == "resident_presumed"
     assert AuditEntry.objects.filter(action="survey_case.approved").exists()
     with pytest.raises(ValidationError):
         services.review_case(case, approve=False, reason="再確認", by=people[Role.MANAGER])
@@ -96,7 +96,7 @@ def test_progress_by_surveyor_area_and_outcome(cases, people, contract, client_f
     record_visit(cases[0], visit_data(), by=people[Role.SURVEYOR])
     services.review_case(cases[0], approve=True, by=people[Role.MANAGER])
     record_visit(
-        cases[1], visit_data(needs_revisit=True, outcome="not_living"), by=people[Role.SURVEYOR]
+        cases[1], visit_data(needs_revisit=True, outcome="not_resident"), by=people[Role.SURVEYOR]
     )
     url = f"/fieldwork/progress/{contract.code}/"
     response = client_for(Role.MANAGER).get(url)
@@ -106,11 +106,11 @@ def test_progress_by_surveyor_area_and_outcome(cases, people, contract, client_f
     by_outcome = {row["value"]: row["n"] for row in context["by_outcome"]}
     assert by_outcome == {
         "": 2,
-        "confirmed": 0,
-        "presumed": 1,
-        "not_living": 1,
-        "not_found": 0,
-        "impossible": 0,
+        "resident_confirmed": 0,
+        "resident_presumed": 1,
+        "not_resident": 1,
+        "whereabouts_unknown": 0,
+        "not_surveyable": 0,
     }
     surveyor = next(
         r for r in context["by_surveyor"] if r["surveyor_id"] == people[Role.SURVEYOR].pk
