@@ -253,3 +253,19 @@ def test_the_free_text_check_is_one_method(cases):
     form = Checked(form_data(answered=True, interviewee="family", interview="在宅と聞いた。"))
     assert form.is_valid(), form.errors
     assert sorted(seen) == sorted(VisitForm.FREE_TEXT) == ["interview", "notes"]
+
+
+def test_the_visit_form_puts_the_reason_on_the_field_and_logs(cases):
+    """The visit form checks its free text through validate_free_text, one field at a time
+    (there is no form mixin: one way only)."""
+    from genchi.fieldwork.forms import VisitForm
+
+    case = cases[0]
+    data = form_data(answered=True, interviewee="family", interview="車椅子の方が応対")
+    form = VisitForm(data, case=case)
+    assert not form.is_valid()
+    assert "interview" in form.errors and "notes" not in form.errors
+    assert "「車椅子」は障害に関する記載のため記録できません。" in form.errors["interview"][0]
+    entry = AuditEntry.objects.get(action="forbidden_text.refused")
+    assert entry.detail == {"field": "interview", "categories": ["disability"], "form": "VisitForm"}
+    assert entry.contract_code == case.contract.code
