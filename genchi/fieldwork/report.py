@@ -217,7 +217,9 @@ def _report_photo(photo: VisitPhoto, folder: Path, n: int) -> tuple[str, int, in
         with Image.open(io.BytesIO(photo_store.photo_bytes(photo))) as image:
             image.draft("RGB", (REPORT_PHOTO_SIDE, REPORT_PHOTO_SIDE))
             small = image.convert("RGB")
-            small.thumbnail((REPORT_PHOTO_SIDE, REPORT_PHOTO_SIDE))
+            # Bilinear is enough for a 640 px page photo and a quarter the work of the
+            # default (Lanczos) filter.
+            small.thumbnail((REPORT_PHOTO_SIDE, REPORT_PHOTO_SIDE), Image.Resampling.BILINEAR)
             path = folder / f"{n}.jpg"
             small.save(path, "JPEG", quality=70)
             return str(path), small.width, small.height
