@@ -123,3 +123,26 @@ def test_progress_by_surveyor_area_and_outcome(cases, people, contract, client_f
     # The case list links to it for the office only.
     assert url in client_for(Role.MANAGER).get("/fieldwork/cases/").content.decode()
     assert url not in client_for(Role.SURVEYOR).get("/fieldwork/cases/").content.decode()
+
+
+def test_progress_counts_are_grouped_by_thousands(cases, contract, client_for, monkeypatch):
+    """Counts of a large survey read as 12,345 (the project's number formatting), not
+    12345: the selector's figures are enlarged, the page is what is checked."""
+    from genchi.fieldwork import selectors
+
+    real = selectors.progress
+
+    def large(user, contract):
+        figures = real(user, contract)
+        big = dict.fromkeys(("total", "visited", "pending", "done", "revisit"), 12345)
+        figures["totals"] = big
+        figures["by_surveyor"] = [{**row, **big} for row in figures["by_surveyor"]]
+        figures["by_area"] = [{**row, **big} for row in figures["by_area"]]
+        figures["by_outcome"] = [{**row, "n": 23456} for row in figures["by_outcome"]]
+        return figures
+
+    monkeypatch.setattr(selectors, "progress", large)
+    page = client_for(Role.MANAGER).get(f"/fieldwork/progress/{contract.code}/").content.decode()
+    assert "12345" not in page and "23456" not in page
+    assert "<dd>12,345</dd>" in page and '<td class="num">12,345</td>' in page
+    assert '<td class="num">23,456</td>' in page
