@@ -63,3 +63,33 @@ def test_without_a_side_the_words_name_neither(settings):
 
     with translation.override("en"):
         assert "from the contractor" in refusal_message(english)
+
+
+def test_the_slip_to_confirm_names_the_side_it_came_from(exported, people, client_for, tmp_path):
+    """The ward confirms the slip of the results it received: it came from the contractor
+    (the contractor's slip of the cases came from the ward)."""
+    from genchi.fieldwork.models import SurveyCase
+    from genchi.package_format.records import blank_result
+    from genchi.transfer import services
+    from genchi.transfer.models import HandoverSlip
+
+    received = services.import_cases_package(exported.path, by=people[Role.MANAGER])
+    contractor_slip = HandoverSlip.objects.get(package=received.package)
+    page = client_for(Role.MANAGER).get(f"/handover/slips/{contractor_slip.pk}/").content
+    assert "区から受け取った票" in page.decode()
+
+    refs = SurveyCase.objects.values_list("case_ref", flat=True)
+    out = tmp_path / "results-out"
+    out.mkdir()
+    written = services.export_results_package(
+        exported.package.contract,
+        [blank_result(ref, "resident_presumed") for ref in refs],
+        out,
+        by=people[Role.MANAGER],
+        answers=str(exported.package.package_id),
+        photos=[],
+    )
+    imported = services.receive_package(written.path, kind="results", by=people[Role.WARD_STAFF])
+    ward_slip = HandoverSlip.objects.get(package=imported.package)
+    page = client_for(Role.WARD_STAFF).get(f"/handover/slips/{ward_slip.pk}/").content.decode()
+    assert "受託事業者から受け取った票" in page and "区から受け取った票" not in page
