@@ -113,7 +113,7 @@ def measure(iterations: int) -> dict:
                 "interview": "",
                 "contact_slip": "posted",
                 "tenure": "owned",
-                "outcome": "presumed",
+                "outcome": "resident_presumed",
                 "notes": "ベンチマークの訪問。",
                 "photos": [
                     SimpleUploadedFile(f"{label}-{i}.jpg", body, content_type="image/jpeg")

@@ -172,3 +172,18 @@ def _audit_log_flushable(django_db_setup, django_db_blocker):
     yield
     with django_db_blocker.unblock(), connection.schema_editor() as editor:
         triggers.install(None, editor)
+
+
+@pytest.fixture
+def own_file_store(settings, tmp_path):
+    """The `genchi_files` storage in a folder of this test's own (the session's is shared
+    by every test), for tests that count the files in it."""
+    location = tmp_path / "own-files"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "genchi_files": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": location},
+        },
+    }
+    return location

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import segno
+from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
@@ -20,6 +21,11 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Table, TableStyle
+
+# Streams (pages, embedded JPEG photos) are written as binary, not as ASCII85 text: the
+# text form is a quarter larger and reportlab encodes it in pure Python, which took a
+# third of the report's time (docs/performance.md, "Closing the survey").
+rl_config.useA85 = 0
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT = "BIZUDGothic"

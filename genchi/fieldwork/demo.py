@@ -23,7 +23,7 @@ SAMPLE_PHOTOS = Path(__file__).resolve().parent / "data" / "sample_photos"
 # is flagged as a duplicate of another case's.
 DEMO_VISITS = [
     (
-        "confirmed",
+        "resident_confirmed",
         {
             "answered": True,
             "interviewee": "person",
@@ -38,7 +38,7 @@ DEMO_VISITS = [
         "approve",
     ),
     (
-        "presumed",
+        "resident_presumed",
         {
             "nameplate": "taxpayer",
             "mailbox_name": "taxpayer",
@@ -53,7 +53,7 @@ DEMO_VISITS = [
         "",
     ),
     (
-        "not_living",
+        "not_resident",
         {
             "nameplate": "other",
             "mailbox_name": "other",
@@ -67,13 +67,13 @@ DEMO_VISITS = [
         "send_back",
     ),
     (
-        "impossible",
+        "not_surveyable",
         {"building_type": "autolock", "contact_slip": "not_left", "tenure": "rented"},
         ["apartment-2.jpg"],
         "",
     ),
     (
-        "presumed",
+        "resident_presumed",
         {"electricity": "moving", "gas": "moving", "lights": "yes", "building_type": "detached"},
         ["door-2.jpg", "meters-1.jpg"],
         "",
@@ -107,7 +107,7 @@ def _demo_visit(outcome: str, seen: dict, visited_at) -> dict:
         "landlord_name": "",
         "landlord_phone": "",
         "outcome": outcome,
-        "needs_revisit": outcome == "impossible",
+        "needs_revisit": outcome == "not_surveyable",
         "notes": "",
     }
     data.update(seen)
@@ -152,12 +152,12 @@ def record_demo_visits() -> None:
 RESULT_BATCH_SIZE = 6
 # (outcome, what the surveyor saw): every outcome once, the last a second presumed.
 RESULT_VISITS = [
-    ("confirmed", DEMO_VISITS[0][1]),
-    ("presumed", DEMO_VISITS[1][1]),
-    ("not_living", DEMO_VISITS[2][1]),
-    ("not_found", {"building_type": "unknown", "contact_slip": "not_left"}),
-    ("impossible", DEMO_VISITS[3][1]),
-    ("presumed", DEMO_VISITS[4][1]),
+    ("resident_confirmed", DEMO_VISITS[0][1]),
+    ("resident_presumed", DEMO_VISITS[1][1]),
+    ("not_resident", DEMO_VISITS[2][1]),
+    ("whereabouts_unknown", {"building_type": "unknown", "contact_slip": "not_left"}),
+    ("not_surveyable", DEMO_VISITS[3][1]),
+    ("resident_presumed", DEMO_VISITS[4][1]),
 ]
 
 

@@ -367,32 +367,3 @@ def validate_free_text(
     raise ValidationError(
         result.message(), code="forbidden_data", params={"categories": result.codes}
     )
-
-
-class ForbiddenTextMixin:
-    """For a Django form: the fields named in `forbidden_text_fields` are checked in
-    `clean()`; a refusal becomes that field's error and is logged. Set
-    `forbidden_text_contract` / `forbidden_text_object` (e.g. in the form's __init__) so the
-    log entry names the contract and the case."""
-
-    forbidden_text_fields: tuple[str, ...] = ()
-    forbidden_text_contract: Any = None
-    forbidden_text_object: Any = None
-
-    def clean(self):
-        cleaned = super().clean()
-        for name in self.forbidden_text_fields:
-            value = cleaned.get(name) if cleaned else None
-            if not isinstance(value, str) or not value:
-                continue
-            try:
-                validate_free_text(
-                    name,
-                    value,
-                    obj=self.forbidden_text_object,
-                    contract=self.forbidden_text_contract,
-                    form=type(self).__name__,
-                )
-            except ValidationError as exc:
-                self.add_error(name, exc)
-        return cleaned

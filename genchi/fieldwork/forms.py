@@ -6,8 +6,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from genchi.core.outcomes import Outcome
+
 from .forbidden import validate_free_text
-from .models import Outcome, Seen, SurveyCase, Visit
+from .models import Seen, SurveyCase, Visit
 from .services import visit_problems
 
 

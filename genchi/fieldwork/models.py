@@ -9,31 +9,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from genchi.core.models import RecordedBy
+from genchi.core.outcomes import MAX_LENGTH as OUTCOME_LENGTH
+from genchi.core.outcomes import Outcome
 from genchi.jobs.models import JobRow
 from genchi.vault.fields import EncryptedTextField
 from genchi.vault.scopes import CONTRACTOR
-
-
-class Outcome(models.TextChoices):
-    """A case's conclusion (DESIGN "The survey record"); the rule for each is RULES."""
-
-    CONFIRMED = "confirmed", _("居住確認")
-    PRESUMED = "presumed", _("居住推定")
-    NOT_LIVING = "not_living", _("不居住")
-    NOT_FOUND = "not_found", _("所在不明")
-    IMPOSSIBLE = "impossible", _("調査不能")
-
-
-# What each outcome means, shown next to the choice in the forms and on the case page.
-OUTCOME_RULES = {
-    Outcome.CONFIRMED: _("本人に会えた、または同居の家族から本人が住んでいると聞けた。"),
-    Outcome.PRESUMED: _(
-        "本人には会えないが、表札・郵便受け・メーター・洗濯物などから住んでいると推定できる。"
-    ),
-    Outcome.NOT_LIVING: _("空き家である、または別の人が住んでいる(表札や聞き取りで確認)。"),
-    Outcome.NOT_FOUND: _("住所の場所に該当する建物や部屋が見つからない。"),
-    Outcome.IMPOSSIBLE: _("オートロックや立入禁止などで、住んでいるかどうかを調べられない。"),
-}
 
 
 class Review(models.TextChoices):
@@ -104,7 +84,11 @@ class SurveyCase(models.Model):
     created_at = models.DateTimeField(_("登録日時"), default=timezone.now)
     # The case's conclusion so far (the latest visit's), reviewed by the office (issue 15).
     outcome = models.CharField(
-        _("調査結果"), max_length=16, choices=Outcome.choices, blank=True, db_index=True
+        _("調査結果"),
+        max_length=OUTCOME_LENGTH,
+        choices=Outcome.choices,
+        blank=True,
+        db_index=True,
     )
     needs_revisit = models.BooleanField(_("再訪問の要否"), default=False)
     contact_slip_left = models.BooleanField(_("連絡票の交付"), default=False)
@@ -245,7 +229,7 @@ class Visit(RecordedBy):
     landlord_phone = EncryptedTextField(
         _("大家・管理会社の電話番号"), blank=True, holder=CONTRACTOR, row_field="uid"
     )
-    outcome = models.CharField(_("調査結果"), max_length=16, choices=Outcome.choices)
+    outcome = models.CharField(_("調査結果"), max_length=OUTCOME_LENGTH, choices=Outcome.choices)
     needs_revisit = models.BooleanField(_("再訪問の要否"), default=False)
     notes = EncryptedTextField(_("メモ"), blank=True, holder=CONTRACTOR, row_field="uid")
     recorded_at = models.DateTimeField(_("記録日時"), default=timezone.now)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -30,6 +31,8 @@ from PIL import Image
 
 from genchi import vault
 from genchi.core.images import clean_image, image_type, read_limited
+
+from .models import VisitPhoto
 
 PHOTO_MAX_BYTES = 15 * 1024 * 1024  # a phone's 50 Mpx JPEG is ~12 MB
 MAX_PIXELS = 60_000_000
@@ -107,6 +110,12 @@ def discard(names: list[str]) -> None:
     for name in names:
         with contextlib.suppress(OSError):
             files.delete(name)
+
+
+def stored_names() -> Iterable[str]:
+    """The storage names of every photo row kept (genchi.core.storedfiles sweeps the
+    rest of photos/)."""
+    return VisitPhoto.objects.values_list("storage_name", flat=True).iterator(chunk_size=5000)
 
 
 def photo_bytes(photo) -> bytes:

@@ -8,8 +8,10 @@ Everything else a visit holds (the interview, the notes, the surveyor's position
 meters, the name and address the ward sent) stays in the contractor's records; the
 report shows the same items as the records, built from them and nothing else.
 
-The fieldwork choices are mapped to the result codes here and only here (`OUTCOME_CODES`
-and the others below); tests/fieldwork/test_report.py checks every choice is mapped.
+Outcomes are stored with the result codes already (genchi.core.outcomes, one vocabulary);
+the visit's other choices are mapped to the result codes here and only here
+(`NAMEPLATE_CODES` and the others below); tests/fieldwork/test_report.py checks every
+choice is mapped.
 
 Memory: the PDF is drawn page by page on a canvas; each case's photo is decrypted, scaled
 down to REPORT_PHOTO_SIDE and embedded as a small JPEG, one at a time.
@@ -37,23 +39,18 @@ from reportlab.pdfgen.canvas import Canvas
 
 from genchi.core.documents import in_japanese
 from genchi.core.formulas import neutralise_formula
+from genchi.core.outcomes import Outcome
 from genchi.core.pdf import FONT, FONT_BOLD, mm, register_fonts
 from genchi.core.wareki import format_date
 from genchi.package_format.records import RESULT_FIELDS, blank_result, check_record
 from genchi.parties.models import Contract
 
 from . import photos as photo_store
-from .models import Outcome, SurveyCase, Visit, VisitPhoto
+from .models import SurveyCase, Visit, VisitPhoto
 
-# --- The one mapping from fieldwork's choices to the result codes ------------------------
+# --- The mapping from fieldwork's visit choices to the result codes ------------------------
+# (Outcomes need none: fieldwork stores the result codes, genchi.core.outcomes.)
 
-OUTCOME_CODES: dict[str, str] = {
-    Outcome.CONFIRMED: "resident_confirmed",
-    Outcome.PRESUMED: "resident_presumed",
-    Outcome.NOT_LIVING: "not_resident",
-    Outcome.NOT_FOUND: "whereabouts_unknown",
-    Outcome.IMPOSSIBLE: "not_surveyable",
-}
 NAMEPLATE_CODES: dict[str, str] = {
     Visit.Nameplate.TAXPAYER: "taxpayer",
     Visit.Nameplate.OTHER: "other",
@@ -70,8 +67,6 @@ CONTACT_SLIP_CODES: dict[str, str] = {
     Visit.ContactSlip.POSTED: "posted",
     Visit.ContactSlip.NOT_LEFT: "not_left",
 }
-# The labels of the result codes, for the report (the ward's app has its own).
-OUTCOME_LABELS: dict[str, str] = {code: Outcome(k).label for k, code in OUTCOME_CODES.items()}
 NAMEPLATE_LABELS = {"taxpayer": "本人の氏名", "other": "別の氏名", "none": "なし", "": "確認できず"}
 TENURE_LABELS = {"owned": "持ち家", "rented": "賃貸", "unknown": "不明", "": ""}
 SLIP_LABELS = {"in_person": "手渡し", "posted": "郵便受けに投函", "not_left": "交付せず", "": ""}
@@ -112,7 +107,7 @@ def _local(moment):
 
 
 def _record_of(case: SurveyCase, visits: list[Visit]) -> CaseResult:
-    record = blank_result(case.case_ref, OUTCOME_CODES[case.outcome or Outcome.IMPOSSIBLE])
+    record = blank_result(case.case_ref, case.outcome or Outcome.NOT_SURVEYABLE.value)
     result = CaseResult(record)
     if not visits:
         return result
@@ -222,7 +217,9 @@ def _report_photo(photo: VisitPhoto, folder: Path, n: int) -> tuple[str, int, in
         with Image.open(io.BytesIO(photo_store.photo_bytes(photo))) as image:
             image.draft("RGB", (REPORT_PHOTO_SIDE, REPORT_PHOTO_SIDE))
             small = image.convert("RGB")
-            small.thumbnail((REPORT_PHOTO_SIDE, REPORT_PHOTO_SIDE))
+            # Bilinear is enough for a 640 px page photo and a quarter the work of the
+            # default (Lanczos) filter.
+            small.thumbnail((REPORT_PHOTO_SIDE, REPORT_PHOTO_SIDE), Image.Resampling.BILINEAR)
             path = folder / f"{n}.jpg"
             small.save(path, "JPEG", quality=70)
             return str(path), small.width, small.height
@@ -262,7 +259,7 @@ def _cover(canvas: Canvas, contract: Contract, by_outcome: Counter, by_pref: Cou
     canvas.setFont(FONT_BOLD, 13)
     canvas.drawString(left, y, "調査結果別の件数")
     y -= 9 * mm
-    for code, label in OUTCOME_LABELS.items():
+    for code, label in Outcome.choices:
         canvas.setFont(FONT, 11)
         canvas.drawString(left + 4 * mm, y, str(label))
         canvas.drawRightString(left + 80 * mm, y, f"{by_outcome.get(code, 0)} 件")
@@ -294,7 +291,7 @@ def _case_page(
         " ほか" if len(record["visits"]) > 6 else ""
     )
     rows = [
-        ("調査結果", str(OUTCOME_LABELS[record["outcome"]])),
+        ("調査結果", str(Outcome(record["outcome"]).label)),
         ("判定日", format_date(_date(decided)) if decided else ""),
         ("訪問回数", f"{record['visit_count']} 回"),
         ("訪問日時", visits),
@@ -380,7 +377,7 @@ assert {k for k, _ in RESULT_FIELDS} >= {k for k, _ in XLSX_COLUMNS} - {"outcome
 
 def _xlsx_row(record: dict) -> list:
     values = dict(record)
-    values["outcome_label"] = str(OUTCOME_LABELS[record["outcome"]])
+    values["outcome_label"] = str(Outcome(record["outcome"]).label)
     values["visits"] = " / ".join(f"{v['on']} {v['at']}" for v in record["visits"])
     values["decided_on"] = record["decided_on"] or ""
     values["photos"] = len(record["photos"])

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from genchi.access.roles import CONTRACTOR_OFFICE, has_role
 from genchi.audit.chain import record
+from genchi.core.outcomes import Outcome
 from genchi.core.roles import Role
 from genchi.parties.models import Contract, Designation
 from genchi.parties.selectors import (
@@ -25,7 +26,7 @@ from genchi.parties.selectors import (
 )
 
 from .addresses import name_key
-from .models import Outcome, Review, SurveyCase, Visit, VisitPhoto
+from .models import Review, SurveyCase, Visit, VisitPhoto
 
 SURVEYOR_ROLES = frozenset({Role.SURVEYOR})
 

@@ -14,12 +14,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from genchi.audit.chain import record
+from genchi.core.outcomes import Outcome
 from genchi.parties.models import Contract
 from genchi.parties.selectors import does_office_work_on, is_designated_surveyor, may_work_on
 
 from . import photos as photo_store
 from . import selectors
-from .models import Outcome, Review, SurveyCase, Visit, VisitPhoto
+from .models import Review, SurveyCase, Visit, VisitPhoto
 from .signals import visit_result_recorded
 
 # Cases out in the field keep their surveyor: moving them is the visits issue's business.
@@ -223,7 +224,7 @@ def visit_problems(data: dict) -> dict[str, str]:
         errors["interviewee"] = _("応答がなかった訪問で本人・家族と面談したことにはできません。")
     if not answered and data.get("contact_slip") == Visit.ContactSlip.IN_PERSON:
         errors["contact_slip"] = _("応答がなかった場合、連絡票は手渡しにできません。")
-    if data.get("outcome") == Outcome.CONFIRMED and interviewee not in (
+    if data.get("outcome") == Outcome.RESIDENT_CONFIRMED and interviewee not in (
         Visit.Interviewee.PERSON,
         Visit.Interviewee.FAMILY,
     ):

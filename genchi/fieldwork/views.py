@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from genchi.access.policy import permits, policy
 from genchi.access.roles import CONTRACTOR_OFFICE, CONTRACTOR_ROLES
 from genchi.core.images import CONTENT_TYPES
+from genchi.core.outcomes import described, rule_of
 from genchi.core.uploads import MemoryOnlyUploadHandler
 from genchi.geo.maps import MapLayers
 from genchi.parties.selectors import contract_for
@@ -29,7 +30,7 @@ from genchi.parties.selectors import contract_for
 from . import photos, selectors, services
 from .addresses import address_fields
 from .forms import AssignForm, CaseFilterForm, PositionForm, ReviewForm, VisitForm
-from .models import OUTCOME_RULES, Review, SurveyCase
+from .models import Review, SurveyCase
 from .slip_views import case_slip
 
 CASES_PER_PAGE = 100
@@ -153,7 +154,7 @@ def case_detail(request, code: str, case_ref: str):
             "visits": visits,
             "landlord_name": landlord_name,
             "landlord_phone": landlord_phone,
-            "outcome_rule": OUTCOME_RULES.get(case.outcome, ""),
+            "outcome_rule": rule_of(case.outcome),
             "can_visit": case.status in services.VISITABLE
             and case.surveyor_id is not None
             and services.can_record_visit(request.user, case),
@@ -216,7 +217,7 @@ def _visit_new(request, code: str, case_ref: str, handler):
     return render(
         request,
         "fieldwork/visit_form.html",
-        {"case": case, "form": form, "outcome_rules": OUTCOME_RULES.items()},
+        {"case": case, "form": form, "outcomes": described()},
     )
 
 

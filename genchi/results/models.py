@@ -5,28 +5,10 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from genchi.core.outcomes import MAX_LENGTH as OUTCOME_LENGTH
+from genchi.core.outcomes import Outcome
 from genchi.vault.fields import EncryptedTextField
 from genchi.vault.scopes import WARD
-
-
-class Outcome(models.TextChoices):
-    RESIDENT_CONFIRMED = "resident_confirmed", _("居住確認")
-    RESIDENT_PRESUMED = "resident_presumed", _("居住推定")
-    NOT_RESIDENT = "not_resident", _("不居住")
-    WHEREABOUTS_UNKNOWN = "whereabouts_unknown", _("所在不明")
-    NOT_SURVEYABLE = "not_surveyable", _("調査不能")
-
-
-# The rule of each outcome, as the UI explains it (the same words on both sides).
-OUTCOME_RULES = {
-    Outcome.RESIDENT_CONFIRMED: _("本人に会って居住を確認した。"),
-    Outcome.RESIDENT_PRESUMED: _(
-        "本人には会えないが、表札・郵便物・メーター等の生活の様子から居住と推定した。"
-    ),
-    Outcome.NOT_RESIDENT: _("空き家である、または別の人が住んでいる。"),
-    Outcome.WHEREABOUTS_UNKNOWN: _("住所または建物が見つからない。"),
-    Outcome.NOT_SURVEYABLE: _("オートロック等で調査できなかった。"),
-}
 
 
 class Nameplate(models.TextChoices):
@@ -91,7 +73,7 @@ class CaseResult(models.Model):
         ReturnedResults, on_delete=models.PROTECT, related_name="cases", verbose_name=_("受領")
     )
     pref = models.CharField(_("都道府県"), max_length=8, blank=True)
-    outcome = models.CharField(_("調査結果"), max_length=24, choices=Outcome.choices)
+    outcome = models.CharField(_("調査結果"), max_length=OUTCOME_LENGTH, choices=Outcome.choices)
     decided_on = models.DateField(_("判定日"), null=True, blank=True)
     visit_count = models.PositiveSmallIntegerField(_("訪問回数"), default=0)
     nameplate = models.CharField(_("表札"), max_length=8, choices=Nameplate.choices, blank=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
-from .models import OUTCOME_RULES
+from genchi.core.outcomes import rule_of
+
 from .selectors import result_of_case, visits_of
 
 
@@ -17,7 +18,7 @@ def outcome_panel(request, case) -> SafeString | None:
         "results/_case_outcome.html",
         {
             "result": result,
-            "rule": OUTCOME_RULES.get(result.outcome, ""),
+            "rule": rule_of(result.outcome),
             "visits": visits_of(result),
             "photos": list(result.photos.all()),
         },

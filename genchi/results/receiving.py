@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
@@ -39,8 +40,18 @@ def _refs(refs: list[str]) -> str:
     return shown + (_(" ほか %(count)d 件") % {"count": more} if more > 0 else "")
 
 
+STORAGE_ALIAS = "genchi_files"
+PHOTO_FOLDER = "results"
+
+
 def photo_storage():
-    return storages["genchi_files"]
+    return storages[STORAGE_ALIAS]
+
+
+def stored_names() -> Iterable[str]:
+    """The storage names of every result photo kept (genchi.core.storedfiles sweeps the
+    rest of results/)."""
+    return ResultPhoto.objects.values_list("stored_as", flat=True).iterator(chunk_size=5000)
 
 
 def photo_context(result: CaseResult, name: str) -> str:
@@ -166,7 +177,7 @@ class ReturnedResultsReceiver:
             with open(photo.path, "rb") as source:
                 stored = vault.save_encrypted_file(
                     photo_storage(),
-                    f"results/{returned.contract_id}/{case.ref}/{photo.sha256[:16]}.bin",
+                    f"{PHOTO_FOLDER}/{returned.contract_id}/{case.ref}/{photo.sha256[:16]}.bin",
                     scope,
                     photo_context(result, name),
                     source,

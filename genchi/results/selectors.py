@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from django.db.models import Count, QuerySet
 from django.http import Http404
 
+from genchi.core.outcomes import Outcome
 from genchi.geo.prefectures import PREFECTURES
 from genchi.intake import selectors as intake_selectors
 from genchi.parties.models import Contract
 
-from .models import CaseResult, Outcome, ResultPhoto, ReturnedResults
+from .models import CaseResult, ResultPhoto, ReturnedResults
 
 
 def result_contracts_for(user) -> QuerySet[Contract]:

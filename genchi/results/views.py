@@ -13,9 +13,9 @@ from genchi import vault
 from genchi.access.policy import permits, policy
 from genchi.access.roles import WARD_READERS, WARD_WRITERS
 from genchi.audit.chain import record
+from genchi.core.outcomes import Outcome, rule_of
 
 from . import exports, selectors
-from .models import OUTCOME_RULES, Outcome
 from .receiving import IMAGE_MAGIC, photo_context, photo_storage
 
 
@@ -37,7 +37,7 @@ def result_summary(request, code: str):
         {
             "code": code_,
             "label": Outcome(code_).label,
-            "rule": OUTCOME_RULES[Outcome(code_)],
+            "rule": rule_of(code_),
             "count": count,
             "percent": round(100 * count / top),
         }

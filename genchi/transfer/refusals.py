@@ -23,7 +23,14 @@ from django.utils.translation import gettext_lazy as _
 from genchi.package_format import contract_card  # noqa: F401 - registers its card codes
 from genchi.package_format.errors import REASONS, RECORD_PROBLEMS, Refused, register_codes
 
-__all__ = ["MESSAGES", "REASON_MESSAGES", "TRANSFER_CODES", "Refused", "refusal_message"]
+__all__ = [
+    "MESSAGES",
+    "NOT_AGE_FROM",
+    "REASON_MESSAGES",
+    "TRANSFER_CODES",
+    "Refused",
+    "refusal_message",
+]
 
 # The handover's own codes (code -> what it means), besides the format's.
 TRANSFER_CODES: dict[str, str] = {
@@ -177,10 +184,12 @@ MESSAGES: dict[str, Promise] = {
 # reason -> its message, which may name the refusal's params (see errors.REASONS).
 REASON_MESSAGES: dict[str, Promise] = {
     # Said in the user's words: they chose a file; it is not one of ours, or it broke.
+    # Where the side that sent it is not known (e.g. `genchi package inspect`); an import
+    # names it (NOT_AGE_FROM).
     "not_age": _(
         "このファイルは Genchi の引渡パッケージではないか、ファイルが壊れています。"
-        "区から受け取ったUSBメモリの「.genchi.age」で終わるファイルを選んでください。"
-        "同じファイルで続けて失敗する場合は、区に連絡して書き出し直してもらってください。"
+        "相手方から受け取ったUSBメモリの「.genchi.age」で終わるファイルを選んでください。"
+        "同じファイルで続けて失敗する場合は、相手方に連絡して書き出し直してもらってください。"
     ),
     "armored": _(
         "ASCII 形式 (armor) の age ファイルには対応していません。バイナリ形式で作成してください。"
@@ -294,6 +303,22 @@ REASON_MESSAGES: dict[str, Promise] = {
     "secret_signing_key": _("署名鍵"),
 }
 
+# A wrong file given to an import, by the side that sent the package (the refusal's
+# `sender_side`, set by genchi.transfer.services.incoming): the contractor receiving cases
+# got them from the ward, the ward receiving results got them from the contractor.
+NOT_AGE_FROM: dict[str, Promise] = {
+    "ward": _(
+        "このファイルは Genchi の引渡パッケージではないか、ファイルが壊れています。"
+        "区から受け取ったUSBメモリの「.genchi.age」で終わるファイルを選んでください。"
+        "同じファイルで続けて失敗する場合は、区に連絡して書き出し直してもらってください。"
+    ),
+    "contractor": _(
+        "このファイルは Genchi の引渡パッケージではないか、ファイルが壊れています。"
+        "受託事業者から受け取ったUSBメモリの「.genchi.age」で終わるファイルを選んでください。"
+        "同じファイルで続けて失敗する場合は、受託事業者に連絡して書き出し直してもらってください。"
+    ),
+}
+
 # Wrappers: the manifest's and a secret key file's faults, and where a record is.
 _MANIFEST_INVALID = REASON_MESSAGES["manifest_field"]
 _SECRET_INVALID = _("秘密鍵ファイルが不正です (%(what)s)。")
@@ -350,6 +375,8 @@ def refusal_message(exc: Refused) -> str:
     if exc.reason is None:
         return str(MESSAGES[exc.code])
     params = _params(exc)
+    if exc.reason == "not_age" and params.get("sender_side") in NOT_AGE_FROM:
+        return str(NOT_AGE_FROM[params["sender_side"]])
     if exc.reason == "manifest_field":
         return _format(_MANIFEST_INVALID, {"detail": params["field"]})
     text = _format(REASON_MESSAGES[exc.reason], params)

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django import forms
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.test import RequestFactory, override_settings
@@ -44,7 +43,6 @@ from genchi.compliance.models import ChainCheck, Incident, IncidentEntry
 from genchi.compliance.services import request_chain_check, run_chain_check
 from genchi.fieldwork import selectors as fieldwork_selectors
 from genchi.fieldwork.forbidden import (
-    ForbiddenTextMixin,
     check_text,
     record_refusal,
     validate_free_text,
@@ -716,17 +714,6 @@ def arrange_validate_free_text(w: World):
     return _answered_by(
         ValidationError, lambda: validate_free_text("notes", REFUSED_TEXT, contract=w.contract)
     )
-
-
-@scenario("genchi.fieldwork.forbidden.ForbiddenTextMixin.clean")
-def arrange_forbidden_text_mixin_clean(w: World):
-    class NoteForm(ForbiddenTextMixin, forms.Form):
-        forbidden_text_fields = ("notes",)
-        notes = forms.CharField(required=False)
-
-    form = NoteForm(data={"notes": REFUSED_TEXT})
-    form.forbidden_text_contract = w.contract
-    return form.is_valid  # a refusal is the field's error; a failed entry is raised
 
 
 # --- planner: bases, area proposals, campaigns and plans -----------------------------------

@@ -7,14 +7,12 @@ import subprocess
 import sys
 
 import pytest
-from django import forms
 from django.core.exceptions import ValidationError
 
 from genchi.audit.models import AuditEntry
 from genchi.fieldwork.forbidden import (
     CATEGORIES,
     DATA_FILE,
-    ForbiddenTextMixin,
     WordListError,
     check_text,
     load_word_list,
@@ -268,24 +266,6 @@ def test_allowed_text_is_not_logged_and_record_refusal_takes_no_text():
     record_refusal("interview", check_text("宗教の話"), form="VisitForm")
     entry = AuditEntry.objects.get(action="forbidden_text.refused")
     assert entry.detail == {"field": "interview", "categories": ["creed"], "form": "VisitForm"}
-
-
-class _NoteForm(ForbiddenTextMixin, forms.Form):
-    forbidden_text_fields = ("notes",)
-    notes = forms.CharField(required=False)
-    place = forms.CharField(required=False)
-
-
-@pytest.mark.django_db
-def test_form_mixin_puts_the_reason_on_the_field_and_logs(contract):
-    form = _NoteForm(data={"notes": "車椅子の方が応対", "place": "宗教の話"})
-    form.forbidden_text_contract = contract
-    assert not form.is_valid()
-    assert list(form.errors) == ["notes"]  # only the listed fields are checked
-    assert "「車椅子」は障害に関する記載のため記録できません。" in form.errors["notes"][0]
-    entry = AuditEntry.objects.get(action="forbidden_text.refused")
-    assert entry.detail["form"] == "_NoteForm" and entry.contract_code == contract.code
-    assert _NoteForm(data={"notes": "表札なし。"}).is_valid()
 
 
 def test_the_message_is_translated(settings):

@@ -34,7 +34,7 @@ def test_approve_finishes_the_case(cases, people):
     services.review_case(case, approve=True, by=people[Role.HANDLER])
     case.refresh_from_db()
     assert case.status == SurveyCase.Status.DONE and case.review == Review.APPROVED
-    assert case.reviewed_by == people[Role.HANDLER] and case.outcome == "presumed"
+    assert case.reviewed_by == people[Role.HANDLER] and case.outcome == "resident_presumed"
     assert AuditEntry.objects.filter(action="survey_case.approved").exists()
     with pytest.raises(ValidationError):
         services.review_case(case, approve=False, reason="再確認", by=people[Role.MANAGER])
@@ -96,7 +96,7 @@ def test_progress_by_surveyor_area_and_outcome(cases, people, contract, client_f
     record_visit(cases[0], visit_data(), by=people[Role.SURVEYOR])
     services.review_case(cases[0], approve=True, by=people[Role.MANAGER])
     record_visit(
-        cases[1], visit_data(needs_revisit=True, outcome="not_living"), by=people[Role.SURVEYOR]
+        cases[1], visit_data(needs_revisit=True, outcome="not_resident"), by=people[Role.SURVEYOR]
     )
     url = f"/fieldwork/progress/{contract.code}/"
     response = client_for(Role.MANAGER).get(url)
@@ -106,11 +106,11 @@ def test_progress_by_surveyor_area_and_outcome(cases, people, contract, client_f
     by_outcome = {row["value"]: row["n"] for row in context["by_outcome"]}
     assert by_outcome == {
         "": 2,
-        "confirmed": 0,
-        "presumed": 1,
-        "not_living": 1,
-        "not_found": 0,
-        "impossible": 0,
+        "resident_confirmed": 0,
+        "resident_presumed": 1,
+        "not_resident": 1,
+        "whereabouts_unknown": 0,
+        "not_surveyable": 0,
     }
     surveyor = next(
         r for r in context["by_surveyor"] if r["surveyor_id"] == people[Role.SURVEYOR].pk
@@ -123,3 +123,26 @@ def test_progress_by_surveyor_area_and_outcome(cases, people, contract, client_f
     # The case list links to it for the office only.
     assert url in client_for(Role.MANAGER).get("/fieldwork/cases/").content.decode()
     assert url not in client_for(Role.SURVEYOR).get("/fieldwork/cases/").content.decode()
+
+
+def test_progress_counts_are_grouped_by_thousands(cases, contract, client_for, monkeypatch):
+    """Counts of a large survey read as 12,345 (the project's number formatting), not
+    12345: the selector's figures are enlarged, the page is what is checked."""
+    from genchi.fieldwork import selectors
+
+    real = selectors.progress
+
+    def large(user, contract):
+        figures = real(user, contract)
+        big = dict.fromkeys(("total", "visited", "pending", "done", "revisit"), 12345)
+        figures["totals"] = big
+        figures["by_surveyor"] = [{**row, **big} for row in figures["by_surveyor"]]
+        figures["by_area"] = [{**row, **big} for row in figures["by_area"]]
+        figures["by_outcome"] = [{**row, "n": 23456} for row in figures["by_outcome"]]
+        return figures
+
+    monkeypatch.setattr(selectors, "progress", large)
+    page = client_for(Role.MANAGER).get(f"/fieldwork/progress/{contract.code}/").content.decode()
+    assert "12345" not in page and "23456" not in page
+    assert "<dd>12,345</dd>" in page and '<td class="num">12,345</td>' in page
+    assert '<td class="num">23,456</td>' in page

@@ -212,3 +212,47 @@ def test_photos_of_a_visit_that_fails_late_leave_no_file(cases, people, monkeypa
     assert after == before and not VisitPhoto.objects.exists()
     cases[0].refresh_from_db()
     assert cases[0].visit_count == 0
+
+
+def _age(names, seconds: float) -> None:
+    """Make stored files look `seconds` old (the sweep spares young files)."""
+    import os
+    import time
+
+    files = storages["genchi_files"]
+    for name in names:
+        then = time.time() - seconds
+        os.utime(files.path(name), (then, then))
+
+
+def test_photos_of_a_visit_rolled_back_by_an_outer_transaction_are_swept(
+    cases, people, own_file_store
+):
+    """A caller's transaction around record_visit rolls back after it returned: the rows
+    are gone but the files were written. The sweep (genchi worker) removes them once they
+    are older than the grace period, and never a file a row still names."""
+    from django.db import transaction
+
+    from genchi.core.storedfiles import ORPHAN_GRACE_SECONDS, sweep_orphans
+
+    files = storages["genchi_files"]
+    kept = record_visit(cases[0], visit_data(), [sample("door-1.jpg")], by=people[Role.SURVEYOR])
+    [kept_name] = kept.photos.values_list("storage_name", flat=True)
+
+    class Undo(Exception):
+        pass
+
+    with pytest.raises(Undo), transaction.atomic():
+        visit = record_visit(
+            cases[1], visit_data(), [sample("meters-1.jpg")], by=people[Role.SURVEYOR]
+        )
+        [orphan] = visit.photos.values_list("storage_name", flat=True)
+        raise Undo
+    assert files.exists(orphan) and not VisitPhoto.objects.filter(storage_name=orphan).exists()
+
+    assert sweep_orphans() == 0  # young: its row may still be on its way
+    assert files.exists(orphan)
+    _age([orphan, kept_name], ORPHAN_GRACE_SECONDS + 60)
+    assert sweep_orphans() == 1
+    assert not files.exists(orphan) and files.exists(kept_name)
+    assert photos.photo_bytes(kept.photos.get())[:2] == b"\xff\xd8"  # still readable

@@ -40,7 +40,7 @@ def visit_data(**overrides) -> dict:
         "tenure": "rented",
         "landlord_name": "豊玉管理株式会社",
         "landlord_phone": "03-1234-5678",
-        "outcome": "presumed",
+        "outcome": "resident_presumed",
         "needs_revisit": False,
         "notes": "郵便受けに連絡票を投函した。",
     }

@@ -209,3 +209,18 @@ def test_no_genchi_module_but_the_worker_names_the_database_backend():
         )
     )
     assert naming == ["jobs/management/commands/worker.py", "jobs/selectors.py"]
+
+
+@pytest.mark.django_db
+def test_the_worker_sweeps_stored_files_no_row_names_as_it_starts(monkeypatch):
+    """genchi.core.storedfiles: files a rolled-back transaction left without their row."""
+    from django.core.management import call_command
+
+    from genchi.jobs.management.commands import worker
+
+    ran = []
+    monkeypatch.setattr(worker, "sweep_orphans", lambda: ran.append("orphans"))
+    monkeypatch.setattr(worker, "call_command", lambda *a, **k: ran.append("db_worker"))
+    monkeypatch.setattr(worker, "DatabaseBackend", object)  # the tests run jobs inline
+    call_command("worker", "--batch")
+    assert ran == ["orphans", "db_worker"]

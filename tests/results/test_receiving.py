@@ -170,6 +170,48 @@ def test_a_photo_that_is_not_an_image_is_refused_and_nothing_stays_in_the_store(
     assert not ResultPhoto.objects.exists() and not files
 
 
+def _stored_result_photos() -> list[str]:
+    from genchi.core.storedfiles import names_under
+
+    return list(names_under(photo_storage(), "results"))
+
+
+def test_photos_of_an_import_that_fails_after_the_receiver_are_swept(
+    sent, contract, people, tmp_path, monkeypatch, own_file_store
+):
+    """The receiver stored the photos and returned; then the import's transaction failed
+    (here: the slip). The rows rolled back, the files stayed: the sweep (genchi worker)
+    removes them once older than the grace period; the import then succeeds again."""
+    import os
+    import time
+
+    from genchi.core.storedfiles import ORPHAN_GRACE_SECONDS, sweep_orphans
+    from genchi.transfer.services import incoming
+
+    package, cases = sent
+    records, photos = _results_for(cases, photo_dir=tmp_path)
+    written = _send(contract, people, records, photos, tmp_path, answers=str(package.package_id))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the slip could not be written")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(incoming, "issue_slip", broken)
+        with pytest.raises(RuntimeError):
+            services.receive_package(written.path, kind="results", by=people[Role.WARD_STAFF])
+    [orphan] = _stored_result_photos()
+    assert not ResultPhoto.objects.exists()
+    assert sweep_orphans() == 0  # young: spared
+    then = time.time() - ORPHAN_GRACE_SECONDS - 60
+    os.utime(photo_storage().path(orphan), (then, then))
+    assert sweep_orphans() == 1 and _stored_result_photos() == []
+
+    services.receive_package(written.path, kind="results", by=people[Role.WARD_STAFF])
+    [kept] = _stored_result_photos()
+    os.utime(photo_storage().path(kept), (then, then))
+    assert sweep_orphans() == 0 and ResultPhoto.objects.get().stored_as == kept
+
+
 def test_export_for_the_tax_system_in_cp932_and_xlsx(sent, contract, people, tmp_path):
     package, cases = sent
     records, _ = _results_for(cases)

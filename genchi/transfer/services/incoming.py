@@ -199,6 +199,36 @@ def _open_incoming(
     by,
     max_scrypt_work_factor: int = WEB_MAX_SCRYPT_WORK_FACTOR,
 ) -> tuple[VerifiedPackage, Contract, Organisation]:
+    """Every check of an incoming package. A refusal names the side that sent it
+    (`sender_side`), so its words tell the person whom the file came from and whom to ask
+    (the ward receiving results, the contractor receiving cases)."""
+    try:
+        return _checked_incoming(
+            path,
+            kind=kind,
+            holder_side=holder_side,
+            contract_code=contract_code,
+            passphrase=passphrase,
+            by=by,
+            max_scrypt_work_factor=max_scrypt_work_factor,
+        )
+    except Refused as exc:
+        exc.params.setdefault(
+            "sender_side", "ward" if holder_side == "contractor" else "contractor"
+        )
+        raise
+
+
+def _checked_incoming(
+    path: Path,
+    *,
+    kind: str,
+    holder_side: str,
+    contract_code: str | None,
+    passphrase: str | None,
+    by,
+    max_scrypt_work_factor: int = WEB_MAX_SCRYPT_WORK_FACTOR,
+) -> tuple[VerifiedPackage, Contract, Organisation]:
     if not path.is_file():
         raise Refused("no_file", _("ファイルがありません: %(file)s") % {"file": path.name})
     manifest = peek_manifest(

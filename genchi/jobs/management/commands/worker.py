@@ -18,6 +18,7 @@ from django_tasks import task_backends
 from django_tasks_db import DatabaseBackend
 
 from genchi.core.commands import CommandError, GenchiCommand
+from genchi.core.storedfiles import sweep_orphans
 from genchi.jobs import files
 
 
@@ -49,6 +50,7 @@ class Command(GenchiCommand):
             jobs_logger.propagate = False
         jobs_logger.setLevel(logging.INFO if options.get("verbosity", 1) else logging.WARNING)
         files.sweep()
+        sweep_orphans()  # stored files whose rows a rolled-back transaction never kept
         worker_id = worker_id or f"genchi-{get_random_string(12)}"
         self.stdout.write(f"ワーカーを起動します: {worker_id}(Ctrl+C で停止)")
         self.stdout.flush()
