@@ -24,7 +24,16 @@ from genchi.fieldwork import selectors as fieldwork
 from genchi.parties.selectors import is_designated_surveyor, may_work_on
 
 from . import networks, signing
-from .models import Challenge, DeviceSession, Enrolment, TabletDevice, UsedNonce
+from .models import (
+    Challenge,
+    DeviceSession,
+    Enrolment,
+    HeldCase,
+    TabletDevice,
+    Upload,
+    UploadPhoto,
+    UsedNonce,
+)
 
 CODE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY3479"  # no 0/O, 1/I, 2/Z, 5/S, 6/G, 8/B
 CODE_LENGTH = 8
@@ -265,11 +274,12 @@ def refuse_if_revoked(device: TabletDevice, *, ip: str) -> None:
     now = timezone.now()
     with transaction.atomic():  # the mark and its entry together, then the refusal
         TabletDevice.objects.filter(pk=device.pk).update(wiped_at=now)
+        discarded = discard_waiting(device)
         record(
             "tablet.wipe_sent",
             obj=device,
             contract=device.contract,
-            detail={"reasons": reasons, "ip": ip},
+            detail={"reasons": reasons, "ip": ip, "visits_discarded": discarded},
             actor=actor_for_user(device.surveyor, ip=ip, channel="tablet"),
         )
     raise Refused(
@@ -278,6 +288,22 @@ def refuse_if_revoked(device: TabletDevice, *, ip: str) -> None:
         wipe=True,
         reason="revoked",
     )
+
+
+def discard_waiting(device: TabletDevice) -> int:
+    """A revoked device's visits still waiting for photos are dropped, their contents
+    forgotten: nothing half-sent by a device that may be in other hands is recorded
+    (visits recorded before stay; docs/tablet.md, "Sync up")."""
+    waiting = list(
+        Upload.objects.filter(device=device, state=Upload.State.WAITING).values_list(
+            "pk", flat=True
+        )
+    )
+    UploadPhoto.objects.filter(upload_id__in=waiting).delete()
+    Upload.objects.filter(pk__in=waiting).update(
+        state=Upload.State.REFUSED, reason="revoked", sealed=b"", settled_at=timezone.now()
+    )
+    return len(waiting)
 
 
 # --- Sign-in ------------------------------------------------------------------------------
@@ -449,6 +475,11 @@ def sync_down(device: TabletDevice, *, held: list[str], wanted: list[str] | None
     drop = sorted(set(held) - assigned)
     with transaction.atomic():
         TabletDevice.objects.filter(pk=device.pk).update(last_sync_at=now, lease_until=until)
+        # What the device holds from now on (conflict rules, the lost-device record).
+        HeldCase.objects.filter(device=device).delete()
+        HeldCase.objects.bulk_create(
+            [HeldCase(device=device, case_ref=c.case_ref, since=now) for c in cases]
+        )
         record(
             "tablet.synced_down",
             obj=device,
