@@ -23,7 +23,7 @@ from genchi.core.acting import actor_for_user
 from genchi.fieldwork import selectors as fieldwork
 from genchi.parties.selectors import is_designated_surveyor, may_work_on
 
-from . import networks, signing
+from . import field_day, networks, signing
 from .models import (
     Challenge,
     DeviceSession,
@@ -448,6 +448,10 @@ def case_payload(case) -> dict:
         "lng": case.lng,
         "status": case.status,
         "visit_count": case.visit_count,
+        # What is left to ask: the outcome so far and, if the office sent it back, why.
+        "outcome": case.get_outcome_display() if case.outcome else "",
+        "needs_revisit": case.needs_revisit,
+        "review_reason": case.review_reason or "",
     }
 
 
@@ -493,8 +497,14 @@ def sync_down(device: TabletDevice, *, held: list[str], wanted: list[str] | None
             },
             actor=actor,
         )
+    route = field_day.todays_route(device, timezone.localdate(now))
+    route["stops"] = [s for s in route["stops"] if s["ref"] in assigned]
     return {
         "cases": [case_payload(c) for c in cases],
+        "route": route,
+        "form": field_day.visit_form(),
+        "rules": field_day.visit_rules(),
+        "words": field_day.word_list(),
         "drop": drop,
         "lease_until": until.isoformat(),
         "lease_secret": lease_secret(device),
