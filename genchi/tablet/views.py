@@ -27,10 +27,13 @@ SHELL_FILES = [
     "tablet/keys.js",
     "tablet/api.js",
     "tablet/guard.js",
+    "tablet/camera.js",
+    "tablet/rules.js",
+    "tablet/words.js",
     "tablet/vendor/idb/index.js",
     "tablet/icon.svg",
 ]
-SHELL_VERSION = "1"
+SHELL_VERSION = "2"
 
 
 def _no_store(response):
