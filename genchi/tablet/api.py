@@ -186,6 +186,7 @@ def sync_up_visit(request):
             fields=fields,
             photos=photos,
             ip=client_ip(request),
+            arrived_at=str(data.get("arrived_at", "")),
         )
     except Refused as exc:
         return _refused(exc)

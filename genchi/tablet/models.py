@@ -167,6 +167,8 @@ class Upload(models.Model):
         related_name="+",
         verbose_name=_("記録された訪問"),
     )
+    # When the visit form was opened on the device (time on site, checks.py).
+    arrived_at = models.DateTimeField(_("現地に着いた時刻"), null=True, blank=True)
     received_at = models.DateTimeField(_("受信日時"), default=timezone.now)
     settled_at = models.DateTimeField(_("確定日時"), null=True, blank=True)
 
@@ -197,3 +199,21 @@ class UploadPhoto(models.Model):
 
     def __str__(self) -> str:
         return self.client_id
+
+
+class FieldCheck(models.Model):
+    """The field checks of a visit sent from a tablet (checks.py): measures, not verdicts;
+    the office reviewer sees them, flagged beyond the settings' limits."""
+
+    upload = models.OneToOneField(Upload, on_delete=models.CASCADE, related_name="field_check")
+    distance_m = models.PositiveIntegerField(_("住所からの距離(m)"), null=True, blank=True)
+    previous_ref = models.CharField(_("前の訪問の案件"), max_length=32, blank=True)
+    speed_kmh = models.FloatField(_("前の訪問からの速度(km/h)"), null=True, blank=True)
+    seconds_on_site = models.PositiveIntegerField(_("現地での時間(秒)"), null=True, blank=True)
+    duplicate_photos = models.PositiveSmallIntegerField(_("同じ画像の写真"), default=0)
+
+    class Meta:
+        verbose_name = _("現地での確認")
+
+    def __str__(self) -> str:
+        return f"check {self.upload_id}"

@@ -22,6 +22,7 @@ import re
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -33,6 +34,7 @@ from genchi.fieldwork import selectors as fieldwork
 from genchi.fieldwork import services as fieldwork_services
 from genchi.fieldwork.forms import VisitForm
 
+from . import checks
 from .models import HeldCase, TabletDevice, Upload, UploadPhoto
 from .services import Refused
 
@@ -141,7 +143,14 @@ def _refuse(upload: Upload, reason: str, *, ip: str, detail: dict | None = None)
 
 
 def receive_visit(
-    device: TabletDevice, *, client_id: str, case_ref: str, fields: dict, photos: list, ip: str
+    device: TabletDevice,
+    *,
+    client_id: str,
+    case_ref: str,
+    fields: dict,
+    photos: list,
+    ip: str,
+    arrived_at: str = "",
 ) -> dict:
     """A visit sent up by the device (its photos follow, one by one). Returns the answer
     for the device: recorded, waiting (with the missing photos), refused (with why), or
@@ -192,6 +201,7 @@ def receive_visit(
                     case_ref=case_ref[:32],
                     state=Upload.State.WAITING,
                     photo_list=json.dumps(listed),
+                    arrived_at=_moment(arrived_at),
                 )
                 if conflict:
                     _refuse(upload, conflict, ip=ip)
@@ -211,6 +221,14 @@ def receive_visit(
         if not listed:
             return settle(upload, ip=ip)
     return answer(upload)
+
+
+def _moment(text: str):
+    """The device's time the visit form was opened, if it reads as one."""
+    moment = parse_datetime(str(text or "")[:40]) if text else None
+    if moment is not None and timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
 
 
 def receive_photo(
@@ -294,6 +312,7 @@ def settle(upload: Upload, *, ip: str) -> dict:
                 return answer(upload) | {"errors": {"__all__": exc.messages}}
             try:
                 _mark_recorded(upload, visit, ip=ip, photos=len(photos))
+                checks.check_visit(upload, visit, case)
             except BaseException:
                 # The visit's rows roll back with this transaction: so do its files.
                 photo_rules.discard([p.storage_name for p in visit.photos.all()])

@@ -34,13 +34,15 @@ def new_id() -> str:
     return secrets.token_hex(16)
 
 
-def send_visit(tablet, case_ref: str, photos: list[bytes] = (), visit: str = "", **fields):
+def send_visit(
+    tablet, case_ref: str, photos: list[bytes] = (), visit: str = "", arrived=None, **fields
+):
     visit = visit or new_id()
     listed = [{"id": new_id(), "sha256": hashlib.sha256(p).hexdigest()} for p in photos]
-    response = tablet.post(
-        "/tablet/api/sync/up/visit/",
-        {"visit": visit, "case": case_ref, "fields": form_data(**fields), "photos": listed},
-    )
+    body = {"visit": visit, "case": case_ref, "fields": form_data(**fields), "photos": listed}
+    if arrived is not None:
+        body["arrived_at"] = arrived.isoformat()
+    response = tablet.post("/tablet/api/sync/up/visit/", body)
     return response, visit, [item["id"] for item in listed]
 
 

@@ -254,7 +254,7 @@ async function syncUp(me) {
   for (const visit of [...session.outbox]) {
     let answer = await signedPost(
       "/tablet/api/sync/up/visit/",
-      { visit: visit.id, case: visit.case, fields: visit.fields, photos: visit.photos },
+      { visit: visit.id, case: visit.case, fields: visit.fields, photos: visit.photos, arrived_at: visit.arrived_at },
       signer,
     );
     for (const photoId of answer.missing || []) {
@@ -573,7 +573,7 @@ function readForm(formEl, defs) {
   return values;
 }
 
-function visitScreen(c, item, state = { values: {}, errors: {}, photos: [] }) {
+function visitScreen(c, item, state = { values: {}, errors: {}, photos: [], openedAt: new Date().toISOString() }) {
   const defs = session.day.form.filter((d) => d.kind !== "datetime");
   const formEl = h(
     "form",
@@ -651,12 +651,13 @@ async function saveVisit(c, item, formEl, defs, state) {
   for (const def of defs) {
     if (def.required && def.kind === "radio" && !values[def.name] && !errors[def.name]) errors[def.name] = t("required");
   }
-  if (Object.keys(errors).length) return visitScreen(c, item, { values, errors, photos: state.photos });
+  if (Object.keys(errors).length) return visitScreen(c, item, { ...state, values, errors });
   stopCamera();
   const visit = {
     kind: "visit",
     id: randomHex(16),
     case: c.ref,
+    arrived_at: state.openedAt, // the form opened at the door: time on site (server checks)
     fields: values,
     photos: state.photos.map((p) => ({ id: p.id, sha256: p.sha256 })),
   };
