@@ -194,6 +194,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "tablet:api_sync_up_photo": ACTION,
     "tablet:devices": FORM,
     "tablet:device_revoke": ACTION,
+    "tablet:device_lost": ACTION,
 }
 
 

@@ -998,6 +998,16 @@ def arrange_settle(w: World):
     return lambda: uploads.settle(upload, ip="127.0.0.1")
 
 
+@scenario("genchi.tablet.services.report_lost_device")
+def arrange_report_lost_device(w: World):
+    device, manager = w.device, w.manager
+    tablet.sync_down(device, held=[], wanted=None, ip="127.0.0.1")
+    # Revocation, incident and the record of the cases: three entries, all or nothing.
+    return lambda: tablet.report_lost_device(
+        device, by=manager, found_by="調査員", summary="電車内に置き忘れた。"
+    )
+
+
 # --- compliance: incidents ----------------------------------------------------------------
 
 
