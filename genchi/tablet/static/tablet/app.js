@@ -279,6 +279,11 @@ async function syncUp(me) {
       report.invalid += 1;
     }
   }
+  // Records that do not open (altered) can never be sent: once reported, they go, with
+  // the photos no remaining visit names.
+  const keep = new Set(session.outbox.flatMap((v) => [v.id, ...v.photos.map((p) => p.id)]));
+  await store.outboxRemove((await store.outbox()).map((r) => r.id).filter((id) => !keep.has(id)));
+  session.damaged = 0;
   return report;
 }
 
@@ -385,6 +390,7 @@ async function unlockScreen(note) {
     h("button", { type: "submit", class: "primary" }, t("unlock")),
   );
   show(h("h1", {}, t("unlock_title")), note, h("p", { class: "help" }, t("unlock_help")), form);
+  performance.mark("genchi:unlock-shown"); // timings only (bench/tablet.py), nothing personal
 }
 
 async function unlock(event) {
@@ -403,6 +409,7 @@ async function unlock(event) {
   }
   await store.put("pinFailures", 0);
   if (session.pendingSync) return finishSync();
+  performance.mark("genchi:open-start");
   session.cases = [];
   let damaged = 0;
   for (const record of await store.allRecords()) {
@@ -416,7 +423,8 @@ async function unlock(event) {
   }
   await openOutbox();
   damaged += session.damaged;
-  return listScreen(damaged ? message(t("records_damaged", { n: damaged })) : null);
+  await listScreen(damaged ? message(t("records_damaged", { n: damaged })) : null);
+  performance.mark("genchi:list-shown");
 }
 
 function lock() {
