@@ -32,6 +32,7 @@ from .addresses import address_fields
 from .forms import AssignForm, CaseFilterForm, PositionForm, ReviewForm, VisitForm
 from .models import Review, SurveyCase
 from .slip_views import case_slip
+from .visit_flags import flags_for
 
 CASES_PER_PAGE = 100
 # A contract has at most a few hundred cases; the map shows the filtered ones up to this.
@@ -139,6 +140,9 @@ def case_detail(request, code: str, case_ref: str):
             setattr(case, field, value)
     can_fix = permits(case_position, request.user) and case.status in services.ASSIGNABLE
     visits = selectors.visits_of(case)
+    flags = flags_for(visits)  # the tablet's field checks, for the reviewer
+    for visit in visits:
+        visit.checks = flags.get(visit.pk, [])
     landlord_name, landlord_phone = selectors.landlord_of(visits)
     can_review = (
         permits(case_review, request.user)

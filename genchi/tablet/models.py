@@ -118,3 +118,102 @@ class UsedNonce(models.Model):
 
     def __str__(self) -> str:
         return self.nonce
+
+
+class HeldCase(models.Model):
+    """A case the device was given at its last sync down: the list is replaced at each
+    sync. It tells a reassigned case from one never given (conflict rules, docs/tablet.md)
+    and names the cases that were on a lost device (the incident flow)."""
+
+    device = models.ForeignKey(TabletDevice, on_delete=models.CASCADE, related_name="held_cases")
+    case_ref = models.CharField(_("案件番号"), max_length=32)
+    since = models.DateTimeField(_("端末に渡した日時"), default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["device", "case_ref"], name="tablet_held_case_once")
+        ]
+
+    def __str__(self) -> str:
+        return self.case_ref
+
+
+class Upload(models.Model):
+    """A visit the device sends up (sync up, issue 16 item 3), named by the device's own
+    id for it: sent twice, it is stored once. Its fields wait here, sealed by the vault,
+    until its last photo has come; then the visit is recorded through fieldwork's one
+    write path and the sealed copy is emptied."""
+
+    class State(models.TextChoices):
+        WAITING = "waiting", _("写真の受信待ち")
+        RECORDED = "recorded", _("記録済み")
+        REFUSED = "refused", _("受け付けず")
+
+    device = models.ForeignKey(TabletDevice, on_delete=models.CASCADE, related_name="uploads")
+    client_id = models.CharField(_("端末での番号"), max_length=32)
+    case_ref = models.CharField(_("案件番号"), max_length=32)
+    state = models.CharField(_("状態"), max_length=8, choices=State.choices)
+    reason = models.CharField(_("受け付けなかった理由"), max_length=32, blank=True)
+    # The visit's fields as the device sent them (JSON), sealed under the contract's
+    # contractor key; emptied once the visit is recorded or refused.
+    sealed = models.BinaryField(_("訪問の内容(暗号化)"), blank=True, default=b"")
+    # The photos the visit announced: [[client id, SHA-256 hex], ...] (JSON text).
+    photo_list = models.TextField(_("写真の一覧"), default="[]")
+    visit = models.ForeignKey(
+        "fieldwork.Visit",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("記録された訪問"),
+    )
+    # When the visit form was opened on the device (time on site, checks.py).
+    arrived_at = models.DateTimeField(_("現地に着いた時刻"), null=True, blank=True)
+    received_at = models.DateTimeField(_("受信日時"), default=timezone.now)
+    settled_at = models.DateTimeField(_("確定日時"), null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["device", "client_id"], name="tablet_upload_once")
+        ]
+        verbose_name = _("端末から送られた訪問")
+
+    def __str__(self) -> str:
+        return f"{self.case_ref} {self.client_id[:8]}"
+
+
+class UploadPhoto(models.Model):
+    """One photo of an upload, received on its own (an interrupted sync resumes at the
+    next missing photo); sealed under the contract's contractor key until the visit is
+    recorded, then deleted (the photo lives on as fieldwork's VisitPhoto)."""
+
+    upload = models.ForeignKey(Upload, on_delete=models.CASCADE, related_name="photos")
+    client_id = models.CharField(max_length=32)
+    sealed = models.BinaryField()
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["upload", "client_id"], name="tablet_photo_once")
+        ]
+
+    def __str__(self) -> str:
+        return self.client_id
+
+
+class FieldCheck(models.Model):
+    """The field checks of a visit sent from a tablet (checks.py): measures, not verdicts;
+    the office reviewer sees them, flagged beyond the settings' limits."""
+
+    upload = models.OneToOneField(Upload, on_delete=models.CASCADE, related_name="field_check")
+    distance_m = models.PositiveIntegerField(_("住所からの距離(m)"), null=True, blank=True)
+    previous_ref = models.CharField(_("前の訪問の案件"), max_length=32, blank=True)
+    speed_kmh = models.FloatField(_("前の訪問からの速度(km/h)"), null=True, blank=True)
+    seconds_on_site = models.PositiveIntegerField(_("現地での時間(秒)"), null=True, blank=True)
+    duplicate_photos = models.PositiveSmallIntegerField(_("同じ画像の写真"), default=0)
+
+    class Meta:
+        verbose_name = _("現地での確認")
+
+    def __str__(self) -> str:
+        return f"check {self.upload_id}"

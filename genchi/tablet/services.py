@@ -12,6 +12,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -19,12 +20,22 @@ from django.utils.translation import gettext as _
 
 from genchi.accounts import services as accounts
 from genchi.audit.chain import record
+from genchi.compliance import incidents
 from genchi.core.acting import actor_for_user
 from genchi.fieldwork import selectors as fieldwork
 from genchi.parties.selectors import is_designated_surveyor, may_work_on
 
-from . import networks, signing
-from .models import Challenge, DeviceSession, Enrolment, TabletDevice, UsedNonce
+from . import field_day, networks, signing
+from .models import (
+    Challenge,
+    DeviceSession,
+    Enrolment,
+    HeldCase,
+    TabletDevice,
+    Upload,
+    UploadPhoto,
+    UsedNonce,
+)
 
 CODE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY3479"  # no 0/O, 1/I, 2/Z, 5/S, 6/G, 8/B
 CODE_LENGTH = 8
@@ -265,11 +276,12 @@ def refuse_if_revoked(device: TabletDevice, *, ip: str) -> None:
     now = timezone.now()
     with transaction.atomic():  # the mark and its entry together, then the refusal
         TabletDevice.objects.filter(pk=device.pk).update(wiped_at=now)
+        discarded = discard_waiting(device)
         record(
             "tablet.wipe_sent",
             obj=device,
             contract=device.contract,
-            detail={"reasons": reasons, "ip": ip},
+            detail={"reasons": reasons, "ip": ip, "visits_discarded": discarded},
             actor=actor_for_user(device.surveyor, ip=ip, channel="tablet"),
         )
     raise Refused(
@@ -278,6 +290,22 @@ def refuse_if_revoked(device: TabletDevice, *, ip: str) -> None:
         wipe=True,
         reason="revoked",
     )
+
+
+def discard_waiting(device: TabletDevice) -> int:
+    """A revoked device's visits still waiting for photos are dropped, their contents
+    forgotten: nothing half-sent by a device that may be in other hands is recorded
+    (visits recorded before stay; docs/tablet.md, "Sync up")."""
+    waiting = list(
+        Upload.objects.filter(device=device, state=Upload.State.WAITING).values_list(
+            "pk", flat=True
+        )
+    )
+    UploadPhoto.objects.filter(upload_id__in=waiting).delete()
+    Upload.objects.filter(pk__in=waiting).update(
+        state=Upload.State.REFUSED, reason="revoked", sealed=b"", settled_at=timezone.now()
+    )
+    return len(waiting)
 
 
 # --- Sign-in ------------------------------------------------------------------------------
@@ -422,6 +450,10 @@ def case_payload(case) -> dict:
         "lng": case.lng,
         "status": case.status,
         "visit_count": case.visit_count,
+        # What is left to ask: the outcome so far and, if the office sent it back, why.
+        "outcome": case.get_outcome_display() if case.outcome else "",
+        "needs_revisit": case.needs_revisit,
+        "review_reason": case.review_reason or "",
     }
 
 
@@ -449,6 +481,11 @@ def sync_down(device: TabletDevice, *, held: list[str], wanted: list[str] | None
     drop = sorted(set(held) - assigned)
     with transaction.atomic():
         TabletDevice.objects.filter(pk=device.pk).update(last_sync_at=now, lease_until=until)
+        # What the device holds from now on (conflict rules, the lost-device record).
+        HeldCase.objects.filter(device=device).delete()
+        HeldCase.objects.bulk_create(
+            [HeldCase(device=device, case_ref=c.case_ref, since=now) for c in cases]
+        )
         record(
             "tablet.synced_down",
             obj=device,
@@ -462,8 +499,14 @@ def sync_down(device: TabletDevice, *, held: list[str], wanted: list[str] | None
             },
             actor=actor,
         )
+    route = field_day.todays_route(device, timezone.localdate(now))
+    route["stops"] = [s for s in route["stops"] if s["ref"] in assigned]
     return {
         "cases": [case_payload(c) for c in cases],
+        "route": route,
+        "form": field_day.visit_form(),
+        "rules": field_day.visit_rules(),
+        "words": field_day.word_list(),
         "drop": drop,
         "lease_until": until.isoformat(),
         "lease_secret": lease_secret(device),
@@ -491,3 +534,60 @@ def revoke(device: TabletDevice, *, by, reason: str) -> None:
         contract=device.contract,
         detail={"reason": device.revoke_reason, "surveyor": device.surveyor.username},
     )
+
+
+# The incident kind 紛失・盗難 of compliance (its `Incident.Kind.LOSS`, by value: the
+# tablet calls compliance's service and never touches its models).
+INCIDENT_KIND_LOSS = "loss"
+
+
+@transaction.atomic
+def report_lost_device(device: TabletDevice, *, by, found_by: str, summary: str):
+    """A lost or stolen tablet, in one action (C-S2.7): revoke it (it wipes itself at its
+    next contact), record the cases that were on it (those of its last sync, with the
+    visits it had sent) and open an incident report (compliance's first report). All or
+    nothing; returns the incident."""
+    summary = summary.strip()
+    if not summary:
+        raise ValidationError(
+            {"summary": _("いつ、どこで、どのように紛失したかを書いてください。")}
+        )
+    refs = sorted(HeldCase.objects.filter(device=device).values_list("case_ref", flat=True))
+    waiting = Upload.objects.filter(device=device, state=Upload.State.WAITING).count()
+    revoke(device, by=by, reason=_("紛失・盗難"))
+    device.refresh_from_db()
+    incident = incidents.record_incident(
+        by,
+        device.contract,
+        kind=INCIDENT_KIND_LOSS,
+        found_at=timezone.now(),
+        found_by=found_by or str(by),
+        summary=summary,
+        first_actions=_(
+            "調査用タブレット「%(label)s」(%(surveyor)s)を失効させました。次に接続したときに"
+            "端末のデータは消去されます。端末の中のデータは暗号化されており、利用期限"
+            "(%(until)s)を過ぎると暗証番号だけでは開けません。端末にあった案件: %(n)d 件。"
+        )
+        % {
+            "label": device.label or device.key_fingerprint[:12],
+            "surveyor": device.surveyor,
+            "until": timezone.localtime(device.lease_until).strftime("%Y-%m-%d %H:%M")
+            if device.lease_until
+            else "—",
+            "n": len(refs),
+        },
+        affected_refs=refs[: incidents.MAX_REFS],
+    )
+    record(
+        "tablet.lost_reported",
+        obj=device,
+        contract=device.contract,
+        detail={
+            "incident": incident.pk,
+            "refs": refs,
+            "count": len(refs),
+            "visits_discarded": waiting,
+            "last_sync": device.last_sync_at.isoformat() if device.last_sync_at else None,
+        },
+    )
+    return incident

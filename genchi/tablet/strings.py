@@ -62,4 +62,28 @@ STRINGS = {
     "records_damaged": _(
         "この端末の記録のうち %(n)s 件が改ざんまたは破損していたため、読み込みませんでした。事務所で同期してください。"
     ),
+    "route_title": _("今日の順路"),
+    "other_cases": _("その他の割当案件"),
+    "assigned_cases": _("割当案件"),
+    "outbox_waiting": _("未送信の訪問が %(n)s 件あります。事務所で同期してください。"),
+    "recorded_here": _("記録済み(未送信)"),
+    "outcome_so_far": _("これまでの調査結果"),
+    "review_reason": _("差し戻しの理由"),
+    "slip": _("置いていく連絡票"),
+    "visit_new": _("訪問を記録"),
+    "position_here": _("現在地を入れる"),
+    "photos": _("写真"),
+    "photos_taken": _("撮影した写真: %(n)s 枚"),
+    "take_photo": _("写真を撮る"),
+    "shutter": _("撮影"),
+    "camera_failed": _("カメラを使えませんでした。写真はこのアプリのカメラでのみ撮れます。"),
+    "visit_save": _("訪問を保存"),
+    "cancel": _("やめる"),
+    "visit_problems": _("入力に %(n)s か所の問題があります。"),
+    "required": _("選んでください。"),
+    "visit_saved": _("訪問を暗号化して保存しました。事務所での同期で送信されます。"),
+    "sync_up_sent": _("訪問 %(n)s 件を送信しました。"),
+    "sync_up_invalid": _(
+        "%(n)s 件の訪問は入力の規則に合わないため送信できませんでした。開いて直してください。"
+    ),
 }

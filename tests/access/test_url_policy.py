@@ -55,6 +55,8 @@ URL_PARAMS: dict[str, Callable[[dict], str]] = {
     "photo_id": lambda w: str(w["visit_photo"].pk),
     "closing_id": lambda w: str(w["survey_closing"].pk),
     "kind": lambda w: "pdf",
+    "visit": lambda w: "0123456789abcdef",
+    "photo": lambda w: "fedcba9876543210",
 }
 
 
@@ -188,8 +190,11 @@ KINDS: dict[str, tuple[str, ...]] = {
     "tablet:api_challenge": ACTION,
     "tablet:api_signin": ACTION,
     "tablet:api_sync_down": ACTION,
+    "tablet:api_sync_up_visit": ACTION,
+    "tablet:api_sync_up_photo": ACTION,
     "tablet:devices": FORM,
     "tablet:device_revoke": ACTION,
+    "tablet:device_lost": ACTION,
 }
 
 

@@ -921,6 +921,80 @@ def arrange_use_nonce(w: World):
     return _answered_by(tablet.Refused, lambda: tablet.use_nonce(device, nonce))
 
 
+def _tablet_visit(w: World, photos: list[bytes]) -> tuple[Any, str, list[str]]:
+    """The device's sync down (it holds its cases), then a visit it sends up."""
+    import hashlib
+
+    from genchi.tablet import uploads
+    from tests.fieldwork.visits import form_data
+
+    device, case = w.device, w.assigned[1]
+    tablet.sync_down(device, held=[], wanted=None, ip="127.0.0.1")
+    ids = [f"{n:032x}" for n in range(1, len(photos) + 1)]
+    listed = [
+        {"id": i, "sha256": hashlib.sha256(p).hexdigest()} for i, p in zip(ids, photos, strict=True)
+    ]
+    return (
+        lambda **more: uploads.receive_visit(
+            device,
+            client_id="ab" * 16,
+            case_ref=case.case_ref,
+            fields=form_data(**more),
+            photos=listed,
+            ip="127.0.0.1",
+        ),
+        "ab" * 16,
+        ids,
+    )
+
+
+@scenario("genchi.tablet.uploads.receive_visit")
+def arrange_receive_visit(w: World):
+    send, _visit, _ids = _tablet_visit(w, [])
+    # No photos: received, recorded through fieldwork and logged in one go.
+    return lambda: send()
+
+
+@scenario("genchi.tablet.uploads.receive_photo")
+def arrange_receive_photo(w: World):
+    from genchi.tablet import uploads
+
+    picture = sample()
+    send, visit, ids = _tablet_visit(w, [picture])
+    send()
+    device = w.device
+    # The last photo: kept, the visit recorded (a photo file stored), logged.
+    return lambda: uploads.receive_photo(
+        device, visit_id=visit, client_id=ids[0], data=picture, ip="127.0.0.1"
+    )
+
+
+@scenario("genchi.tablet.uploads.settle")
+def arrange_settle(w: World):
+    from genchi.fieldwork.services import assign_cases
+    from genchi.tablet import uploads
+    from genchi.tablet.models import Upload
+
+    picture = sample()
+    send, visit, _ids = _tablet_visit(w, [picture])
+    send()
+    upload = Upload.objects.get(client_id=visit)
+    # Taken back from the surveyor meanwhile: the refusal, the forgetting and its entry
+    # go together.
+    assign_cases(w.contract, [upload.case_ref], None, by=w.manager)
+    return lambda: uploads.settle(upload, ip="127.0.0.1")
+
+
+@scenario("genchi.tablet.services.report_lost_device")
+def arrange_report_lost_device(w: World):
+    device, manager = w.device, w.manager
+    tablet.sync_down(device, held=[], wanted=None, ip="127.0.0.1")
+    # Revocation, incident and the record of the cases: three entries, all or nothing.
+    return lambda: tablet.report_lost_device(
+        device, by=manager, found_by="調査員", summary="電車内に置き忘れた。"
+    )
+
+
 # --- compliance: incidents ----------------------------------------------------------------
 
 

@@ -289,3 +289,164 @@ def test_tablet_enrol_sync_offline_unlock_wipe(tablet_demo, tmp_path):
         _shot(tablet, "wiped-revoked", tmp_path)
         browser.close()
     assert not [p for p in problems if "410" not in p and "401" not in p], problems
+
+
+# Flip one byte of one sealed visit in the outbox (a visit altered on the device).
+TAMPER_ONE_VISIT = """
+async () => {
+  const open = indexedDB.open("genchi-tablet");
+  const db = await new Promise((ok) => { open.onsuccess = () => ok(open.result); });
+  const tx = db.transaction("outbox", "readwrite");
+  const store = tx.objectStore("outbox");
+  const all = await new Promise((ok) => { const r = store.getAll(); r.onsuccess = () => ok(r.result); });
+  const visit = all.find((r) => r.kind === "visit");
+  const bytes = new Uint8Array(visit.data);
+  bytes[3] ^= 1;
+  visit.data = bytes.buffer;
+  store.put(visit);
+  await new Promise((ok) => { tx.oncomplete = ok; });
+  db.close();
+  return all.filter((r) => r.kind === "visit").length;
+}
+"""
+
+
+def _choose(page, legend: str, label: str) -> None:
+    page.get_by_role("group", name=legend).get_by_text(label, exact=True).click()
+
+
+def _fill_visit(page, *, outcome: str) -> None:
+    """A visit as the surveyor enters it at the door, choices picked by their labels."""
+    for legend in ("建物の種類", "表札", "郵便受けの名前"):
+        page.get_by_role("group", name=legend).locator("label.choice").first.click()
+    _choose(page, "応答", "なし")
+    _choose(page, "連絡票", "郵便受けに投函")
+    _choose(page, "調査結果(この訪問まで)", outcome)
+
+
+def _open_first_case(page) -> str:
+    first = page.locator("#route button, #cases button").first
+    ref = first.locator(".ref").inner_text()
+    first.click()
+    return ref
+
+
+def test_tablet_records_visits_offline_and_syncs_them_up(tablet_demo, tmp_path):
+    """The day in the field: offline, a visit with a photo from the app's camera, the
+    visit rules and the S5 guard on the device; a tampered visit is not sent; back at the
+    office the visits go up and the office sees them."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    base = tablet_demo["url"]
+    problems: list[str] = []
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+            ],
+        )
+        device = browser.new_context(viewport={"width": 768, "height": 1024}, locale="ja-JP")
+        office = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ja-JP")
+        tablet = device.new_page()
+        tablet.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        tablet.on("pageerror", lambda e: problems.append(str(e)))
+        desk = office.new_page()
+
+        tablet.goto(base + "/tablet/")
+        tablet.click("#enrol")
+        code = tablet.locator("#enrol-code").inner_text().strip()
+        _office_sign_in(desk, tablet_demo, "manager")
+        desk.goto(base + "/tablet/devices/")
+        desk.fill("#id_code", code)
+        desk.select_option(
+            "#id_surveyor",
+            label=desk.locator("#id_surveyor option", has_text="早稲田").first.inner_text(),
+        )
+        desk.fill("#id_label", "T-02")
+        desk.click("form.card button[type=submit]")
+        tablet.wait_for_selector("#f-username", timeout=15000)
+        _sign_in_and_sync(tablet, pin_screen=True)
+        tablet.wait_for_selector("#route, #cases", timeout=30000)
+        _shot(tablet, "day", tmp_path)
+
+        # Offline in the field: the shell from the service worker, the PIN.
+        tablet.evaluate("async () => { await navigator.serviceWorker.ready; }")
+        device.set_offline(True)
+        tablet.reload()
+        tablet.fill("#f-pin", PIN, timeout=15000)
+        tablet.click("main button[type=submit]")
+        tablet.wait_for_selector("#route, #cases", timeout=20000)
+        first_ref = _open_first_case(tablet)
+        assert "方書" in tablet.inner_text("#case")
+        tablet.click("#visit-new")
+        tablet.wait_for_selector("form#visit")
+        # The rules of the office form, on the device: 居住確認 needs someone met.
+        _fill_visit(tablet, outcome="居住確認")
+        tablet.fill("#v-notes", "入院中と隣人から聞いた。")
+        tablet.click("#visit-save")
+        tablet.wait_for_selector(".field-error")
+        errors = tablet.inner_text("form#visit")
+        assert "居住確認は本人または家族と面談できた場合だけです。" in errors
+        assert "「入院」" in errors and "言い換えてください。" in errors
+        _shot(tablet, "visit-rules", tmp_path)
+        _choose(tablet, "調査結果(この訪問まで)", "居住推定")
+        tablet.fill("#v-notes", "郵便受けに連絡票を投函した。")
+        # The photo from the app's camera (a fake camera here), never from a file.
+        assert tablet.locator("input[type=file]").count() == 0
+        tablet.click("#take-photo")
+        tablet.wait_for_function(
+            "() => document.querySelector('#camera').readyState >= 2", timeout=15000
+        )
+        _shot(tablet, "camera", tmp_path)
+        tablet.click("#shutter")
+        tablet.wait_for_selector("text=撮影した写真: 1 枚")
+        tablet.click("#visit-save")
+        tablet.wait_for_selector("#outbox", timeout=15000)
+        assert "記録済み" in tablet.inner_text("main")
+        _shot(tablet, "visit-saved", tmp_path)
+
+        # A second visit, on another case; then one of the two sealed visits is altered.
+        cases = tablet.locator("#route button, #cases button")
+        assert cases.count() >= 2
+        second_ref = cases.nth(1).locator(".ref").inner_text()
+        cases.nth(1).click()
+        tablet.click("#visit-new")
+        _fill_visit(tablet, outcome="居住推定")
+        tablet.click("#visit-save")
+        tablet.wait_for_selector("text=未送信の訪問が 2 件")
+        raw = tablet.evaluate(READ_RAW_IDB)
+        assert "outbox/" in raw and "郵便受けに連絡票を投函した" not in raw
+        assert tablet.evaluate(TAMPER_ONE_VISIT) == 2
+        tablet.click("#lock-button")
+        tablet.fill("#f-pin", PIN, timeout=15000)
+        tablet.click("main button[type=submit]")
+        tablet.wait_for_selector("text=改ざん")
+        assert "未送信の訪問が 1 件" in tablet.inner_text("main")
+
+        # Back at the office: the visit goes up (the altered one does not).
+        device.set_offline(False)
+        tablet.click("#sync")
+        _sign_in_and_sync(tablet, pin_screen=False)
+        tablet.wait_for_selector("#sync-report", timeout=60000)
+        report = tablet.inner_text("#sync-report")
+        assert "訪問 1 件を送信しました。" in report and "改ざん" in report
+        assert tablet.locator("#outbox").count() == 0
+        _shot(tablet, "synced-up", tmp_path)
+
+        # The office sees the visits entered on the tablet.
+        seen = 0
+        for ref in (first_ref, second_ref):
+            desk.goto(f"{base}/fieldwork/cases/shinjuku-2026-kyojuu/{ref}/")
+            found = desk.inner_text("main").count("タブレット")
+            if found:  # the visit sent up, with its field checks for the reviewer
+                assert "現地での確認" in desk.inner_text("main")
+                assert "現地での時間" in desk.inner_text("main")
+                _shot(desk, "office-visit", tmp_path)
+            seen += found
+        assert seen == 1
+        browser.close()
+    assert not [p for p in problems if "410" not in p and "401" not in p], problems

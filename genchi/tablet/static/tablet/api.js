@@ -11,14 +11,23 @@ export class ApiError extends Error {
   }
 }
 
-export async function signedPost(path, data, { privateKey, deviceId = "", token = "" }) {
-  const body = JSON.stringify(data);
+export async function signedPost(path, data, device) {
+  return signedSend(path, JSON.stringify(data), "application/json", device);
+}
+
+// A photo's bytes as the body, signed the same way (the signature covers the bytes).
+export async function signedPostBytes(path, bytes, device) {
+  return signedSend(path, bytes, "application/octet-stream", device);
+}
+
+async function signedSend(path, body, type, { privateKey, deviceId = "", token = "" }) {
   const time = String(Date.now());
   const nonce = randomHex(16);
-  const bodyHash = await sha256Hex(new TextEncoder().encode(body));
+  const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
+  const bodyHash = await sha256Hex(bytes);
   const signature = await sign(privateKey, ["POST", path, time, nonce, bodyHash].join("\n"));
   const headers = {
-    "Content-Type": "application/json",
+    "Content-Type": type,
     "X-Tablet-Time": time,
     "X-Tablet-Nonce": nonce,
     "X-Tablet-Signature": signature,

@@ -1,19 +1,51 @@
 // The tablet app (D6): enrol, sign in at the office, sync down, unlock with the PIN in
 // the field, today's cases. Personal data exists in the clear only in memory while
 // the app is unlocked; on the device it is sealed under the data key (keys.js).
-import { ApiError, post, signedPost } from "./api.js";
+import { ApiError, post, signedPost, signedPostBytes } from "./api.js";
+import { closeCamera, openCamera, takePhoto } from "./camera.js";
 import { installGuards } from "./guard.js";
-import { makeDeviceKey, newVault, openVault, randomHex, seal, unseal } from "./keys.js";
+import {
+  makeDeviceKey,
+  newVault,
+  openVault,
+  randomHex,
+  seal,
+  sealBytes,
+  sha256Hex,
+  unseal,
+  unsealBytes,
+} from "./keys.js";
+import { visitProblems } from "./rules.js";
 import * as store from "./store.js";
+import { checkText } from "./words.js";
 
 const MAX_PIN_FAILURES = 5;
 const body = document.body;
 const screen = document.getElementById("screen");
 const lockButton = document.getElementById("lock-button");
 let strings = {};
-// In memory only, never stored: the open data key, the decrypted cases, the sign-in
-// token and a sync answer waiting for the PIN.
-const session = { dataKey: null, cases: [], token: "", pendingSync: null };
+// In memory only, never stored: the open data key, the decrypted cases, the day (route,
+// visit form, rules, word list), the visits waiting to go up, the sign-in token and a
+// sync answer waiting for the PIN.
+const session = {
+  dataKey: null,
+  cases: [],
+  day: null,
+  outbox: [],
+  damaged: 0,
+  token: "",
+  pendingSync: null,
+};
+
+function forget() {
+  session.dataKey = null;
+  session.cases = [];
+  session.day = null;
+  session.outbox = [];
+  session.damaged = 0;
+  session.token = "";
+  session.pendingSync = null;
+}
 
 function t(key, vars = {}) {
   let text = strings[key] || key;
@@ -187,6 +219,8 @@ async function heldRefs() {
 
 async function sync() {
   const me = await device();
+  // Visits go up first (while the cases they belong to are still on the device).
+  const report = session.dataKey ? await syncUp(me) : null;
   const answer = await signedPost(
     "/tablet/api/sync/down/",
     { held: await heldRefs() },
@@ -196,7 +230,61 @@ async function sync() {
   if (!(await store.get("vault"))) return pinSetScreen();
   if (!session.dataKey) return unlockScreen();
   await storeSync();
-  return listScreen(message(t("sync_done"), "ok"));
+  return listScreen(syncNote(report));
+}
+
+// What a sync did, for the surveyor: sent, refused (with the server's reason), kept.
+function syncNote(report) {
+  if (!report) return message(t("sync_done"), "ok");
+  const lines = [t("sync_done"), t("sync_up_sent", { n: report.sent })];
+  if (report.invalid) lines.push(t("sync_up_invalid", { n: report.invalid }));
+  if (report.damaged) lines.push(t("records_damaged", { n: report.damaged }));
+  const bad = report.invalid || report.damaged;
+  const note = h("div", { id: "sync-report" }, message(lines.join(" "), bad ? "error" : "ok"));
+  for (const refusal of report.refused) note.append(message(refusal));
+  return note;
+}
+
+// Sync up (C-S2.4): each visit, then each photo the server still misses (resumable:
+// the server says which). A record that does not open (altered on the device) is never
+// sent. Settled visits (recorded or refused) leave the device.
+async function syncUp(me) {
+  const report = { sent: 0, refused: [], invalid: 0, damaged: session.damaged };
+  const signer = { ...me, token: session.token };
+  for (const visit of [...session.outbox]) {
+    let answer = await signedPost(
+      "/tablet/api/sync/up/visit/",
+      { visit: visit.id, case: visit.case, fields: visit.fields, photos: visit.photos, arrived_at: visit.arrived_at },
+      signer,
+    );
+    for (const photoId of answer.missing || []) {
+      let bytes;
+      try {
+        bytes = await unsealBytes(session.dataKey, await store.outboxGet(photoId));
+        answer = await signedPostBytes(`/tablet/api/sync/up/photo/${visit.id}/${photoId}/`, bytes, signer);
+      } catch (error) {
+        if (error instanceof ApiError && error.reason !== "photo_mismatch") throw error;
+        report.damaged += 1; // altered on the device: refused by AES-GCM or by the server
+        answer = null;
+        break;
+      }
+    }
+    if (!answer) continue;
+    if (answer.state === "recorded" || answer.state === "refused") {
+      await store.outboxRemove([visit.id, ...visit.photos.map((p) => p.id)]);
+      session.outbox = session.outbox.filter((v) => v.id !== visit.id);
+      if (answer.state === "recorded") report.sent += 1;
+      else report.refused.push(`${visit.case}: ${answer.message}`);
+    } else if (answer.state === "invalid") {
+      report.invalid += 1;
+    }
+  }
+  // Records that do not open (altered) can never be sent: once reported, they go, with
+  // the photos no remaining visit names.
+  const keep = new Set(session.outbox.flatMap((v) => [v.id, ...v.photos.map((p) => p.id)]));
+  await store.outboxRemove((await store.outbox()).map((r) => r.id).filter((id) => !keep.has(id)));
+  session.damaged = 0;
+  return report;
 }
 
 // Seal the synced cases under the data key and keep the new lease.
@@ -206,10 +294,13 @@ async function storeSync() {
   if (!answer) return;
   const records = [];
   for (const item of answer.cases) records.push(await seal(session.dataKey, randomHex(16), item));
+  const day = { kind: "day", route: answer.route, form: answer.form, rules: answer.rules, words: answer.words };
+  records.push(await seal(session.dataKey, randomHex(16), day));
   await store.replaceRecords(records);
   await store.put("lease", { until: answer.lease_until, secret: answer.lease_secret });
   await store.put("lastSync", answer.server_time);
   session.cases = answer.cases;
+  session.day = day;
 }
 
 function pinSetScreen(note) {
@@ -236,6 +327,36 @@ async function setPin(event) {
   session.dataKey = dataKey;
   await storeSync();
   listScreen(message(t("sync_done"), "ok"));
+}
+
+// After a sync down waiting for the PIN: keep it, then take the visits up.
+async function finishSync() {
+  await storeSync();
+  await openOutbox();
+  let report = null;
+  if (session.token) {
+    try {
+      report = await syncUp(await device());
+    } catch (error) {
+      if (error.wipe) return wiped(error.message);
+      return listScreen(message(failure(error)));
+    }
+  }
+  return listScreen(syncNote(report));
+}
+
+// The visits recorded on the device, opened into memory; an altered one is not.
+async function openOutbox() {
+  session.outbox = [];
+  session.damaged = 0;
+  for (const record of await store.outbox()) {
+    if (record.kind !== "visit") continue;
+    try {
+      session.outbox.push(await unseal(session.dataKey, record));
+    } catch {
+      session.damaged += 1;
+    }
+  }
 }
 
 // --- Lock and unlock (in the field) ----------------------------------------------------
@@ -269,6 +390,7 @@ async function unlockScreen(note) {
     h("button", { type: "submit", class: "primary" }, t("unlock")),
   );
   show(h("h1", {}, t("unlock_title")), note, h("p", { class: "help" }, t("unlock_help")), form);
+  performance.mark("genchi:unlock-shown"); // timings only (bench/tablet.py), nothing personal
 }
 
 async function unlock(event) {
@@ -286,36 +408,35 @@ async function unlock(event) {
     return unlockScreen(message(t("pin_wrong", { n: MAX_PIN_FAILURES - failures })));
   }
   await store.put("pinFailures", 0);
-  if (session.pendingSync) {
-    await storeSync();
-    return listScreen(message(t("sync_done"), "ok"));
-  }
+  if (session.pendingSync) return finishSync();
+  performance.mark("genchi:open-start");
   session.cases = [];
   let damaged = 0;
   for (const record of await store.allRecords()) {
     try {
-      session.cases.push(await unseal(session.dataKey, record));
+      const item = await unseal(session.dataKey, record);
+      if (item.kind === "day") session.day = item;
+      else session.cases.push(item);
     } catch {
       damaged += 1; // altered or swapped on the device: AES-GCM refuses it
     }
   }
-  return listScreen(damaged ? message(t("records_damaged", { n: damaged })) : null);
+  await openOutbox();
+  damaged += session.damaged;
+  await listScreen(damaged ? message(t("records_damaged", { n: damaged })) : null);
+  performance.mark("genchi:list-shown");
 }
 
 function lock() {
   if (!session.dataKey && !session.pendingSync) return;
-  session.dataKey = null;
-  session.cases = [];
-  session.token = "";
-  session.pendingSync = null;
+  stopCamera();
+  forget();
   route();
 }
 
 async function wiped(reason = "", { keepDevice = false } = {}) {
-  session.dataKey = null;
-  session.cases = [];
-  session.token = "";
-  session.pendingSync = null;
+  stopCamera();
+  forget();
   if (keepDevice) await store.wipeData();
   else await store.wipe();
   lockButton.hidden = true;
@@ -326,35 +447,57 @@ async function wiped(reason = "", { keepDevice = false } = {}) {
   );
 }
 
-// --- Today's cases ----------------------------------------------------------------------
+// --- The day in the field ------------------------------------------------------------------
 
-function sortedCases() {
-  return [...session.cases].sort((a, b) =>
-    `${a.pref}${a.city}${a.town}${a.ref}`.localeCompare(`${b.pref}${b.city}${b.town}${b.ref}`, "ja"),
+// Today's route in the planner's order (with the contact slip to leave), then the other
+// assigned cases by place.
+function dayItems() {
+  const byRef = new Map(session.cases.map((c) => [c.ref, c]));
+  const stops = ((session.day && session.day.route && session.day.route.stops) || []).filter((s) => byRef.has(s.ref));
+  const planned = new Set(stops.map((s) => s.ref));
+  const others = [...session.cases]
+    .filter((c) => !planned.has(c.ref))
+    .sort((a, b) => `${a.pref}${a.city}${a.town}${a.ref}`.localeCompare(`${b.pref}${b.city}${b.town}${b.ref}`, "ja"));
+  return {
+    route: stops.map((s, i) => ({ case: byRef.get(s.ref), order: i + 1, time: s.time, slip: s.slip })),
+    others: others.map((c) => ({ case: c })),
+  };
+}
+
+function caseButton(item) {
+  const c = item.case;
+  const recorded = session.outbox.filter((v) => v.case === c.ref).length;
+  return h(
+    "li",
+    {},
+    h(
+      "button",
+      { type: "button", class: "case", onclick: () => caseScreen(c, item) },
+      item.order ? h("span", { class: "order" }, String(item.order)) : null,
+      h("span", { class: "ref" }, c.ref),
+      h("span", { class: "masked", "aria-label": t("masked_help") }, "●●● ●●"),
+      h("span", { class: "place" }, `${c.city}${c.town}`),
+      item.time ? h("span", { class: "time" }, item.time) : null,
+      recorded ? h("span", { class: "badge" }, t("recorded_here")) : null,
+    ),
   );
 }
 
 async function listScreen(note) {
   lockButton.hidden = false;
   const lease = await store.get("lease");
-  const items = sortedCases().map((c) =>
-    h(
-      "li",
-      {},
-      h(
-        "button",
-        { type: "button", class: "case", onclick: () => caseScreen(c) },
-        h("span", { class: "ref" }, c.ref),
-        h("span", { class: "masked", "aria-label": t("masked_help") }, "●●● ●●"),
-        h("span", {}, `${c.city}${c.town}`),
-      ),
-    ),
-  );
+  const { route, others } = dayItems();
+  const waiting = session.outbox.length;
   show(
     h("h1", {}, t("today")),
     note,
     h("p", { class: "help" }, t("masked_help")),
-    items.length ? h("ul", { class: "cases personal", id: "cases" }, items) : h("p", {}, t("no_cases")),
+    route.length ? h("h2", {}, t("route_title")) : null,
+    route.length ? h("ol", { class: "cases personal", id: "route" }, route.map(caseButton)) : null,
+    others.length ? h("h2", {}, route.length ? t("other_cases") : t("assigned_cases")) : null,
+    others.length ? h("ul", { class: "cases personal", id: "cases" }, others.map(caseButton)) : null,
+    !route.length && !others.length ? h("p", {}, t("no_cases")) : null,
+    waiting ? h("p", { class: "status-line", id: "outbox" }, t("outbox_waiting", { n: waiting })) : null,
     lease
       ? h("p", { class: "status-line" }, `${t("lease_until")}: ${new Date(lease.until).toLocaleString()}`)
       : null,
@@ -362,7 +505,7 @@ async function listScreen(note) {
   );
 }
 
-function caseScreen(c) {
+function caseScreen(c, item = {}) {
   const facts = [
     [t("case"), c.ref],
     [t("name"), c.name],
@@ -371,11 +514,167 @@ function caseScreen(c) {
     [t("building_line"), c.building_line || "—"],
     [t("visits"), String(c.visit_count)],
   ];
+  // What is left to ask: the outcome so far, and why the office sent the case back.
+  if (c.outcome) facts.push([t("outcome_so_far"), c.outcome]);
+  if (c.review_reason) facts.push([t("review_reason"), c.review_reason]);
+  if (item.slip) facts.push([t("slip"), `${item.slip} (${c.ref})`]);
   show(
     h("h1", {}, `${t("case")} ${c.ref}`),
     h("dl", { class: "facts personal", id: "case" }, facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+    session.day && session.day.form
+      ? h("button", { type: "button", class: "primary", id: "visit-new", onclick: () => visitScreen(c, item) }, t("visit_new"))
+      : null,
     h("button", { type: "button", class: "secondary", onclick: () => listScreen() }, t("back")),
   );
+}
+
+// --- The visit form (the office's form, its rules and the S5 guard, from the server) -------
+
+const camera = { stream: null, video: null };
+
+function stopCamera() {
+  closeCamera(camera.stream, camera.video);
+  camera.stream = null;
+  camera.video = null;
+}
+
+function fieldControl(def, value, error) {
+  const id = `v-${def.name}`;
+  const problem = error ? h("p", { class: "field-error", role: "alert" }, error) : null;
+  const help = def.help ? h("p", { class: "help" }, def.help) : null;
+  if (def.kind === "radio") {
+    const current = value ?? def.initial ?? "";
+    return h(
+      "fieldset",
+      { class: error ? "choices invalid" : "choices", id },
+      h("legend", {}, def.label),
+      def.choices.map(([v, label]) =>
+        h("label", { class: "choice" }, h("input", { type: "radio", name: def.name, value: v, checked: v === current }), h("span", {}, label)),
+      ),
+      help,
+      problem,
+    );
+  }
+  if (def.kind === "checkbox") {
+    return h(
+      "div",
+      { class: "check" },
+      h("label", { class: "choice" }, h("input", { type: "checkbox", name: def.name, id, checked: Boolean(value) }), h("span", {}, def.label)),
+      problem,
+    );
+  }
+  const attrs = { id, name: def.name, maxlength: def.max_length || false };
+  const control =
+    def.kind === "textarea"
+      ? h("textarea", { ...attrs, rows: "3" }, value || "")
+      : h("input", { ...attrs, type: "text", inputmode: def.kind === "number" ? "decimal" : false, value: value || "" });
+  return h("div", { class: error ? "field invalid" : "field" }, h("label", { for: id }, def.label), control, help, problem);
+}
+
+function readForm(formEl, defs) {
+  const data = new FormData(formEl);
+  const values = {};
+  for (const def of defs) {
+    if (def.kind === "checkbox") values[def.name] = data.get(def.name) ? "on" : "";
+    else if (data.get(def.name) != null) values[def.name] = String(data.get(def.name)).trim();
+  }
+  return values;
+}
+
+function visitScreen(c, item, state = { values: {}, errors: {}, photos: [], openedAt: new Date().toISOString() }) {
+  const defs = session.day.form.filter((d) => d.kind !== "datetime");
+  const formEl = h(
+    "form",
+    { id: "visit", autocomplete: "off", novalidate: true },
+    defs.map((def) => fieldControl(def, state.values[def.name], state.errors[def.name])),
+  );
+  const here = h("button", { type: "button", class: "secondary", id: "position" }, t("position_here"));
+  here.addEventListener("click", () => {
+    if (!navigator.geolocation) return;
+    navigator.geolocation.getCurrentPosition(
+      (p) => {
+        formEl.elements.lat.value = p.coords.latitude.toFixed(6);
+        formEl.elements.lng.value = p.coords.longitude.toFixed(6);
+        if (formEl.elements.accuracy_m) formEl.elements.accuracy_m.value = String(Math.round(p.coords.accuracy));
+      },
+      () => {},
+      { enableHighAccuracy: true, timeout: 15000 },
+    );
+  });
+  const count = h("p", { class: "status-line", id: "photo-count" }, t("photos_taken", { n: state.photos.length }));
+  const video = h("video", { class: "camera", id: "camera", hidden: true });
+  const shutter = h("button", { type: "button", class: "primary", id: "shutter", hidden: true }, t("shutter"));
+  const openButton = h("button", { type: "button", class: "secondary", id: "take-photo" }, t("take_photo"));
+  openButton.addEventListener("click", async () => {
+    try {
+      camera.video = video;
+      camera.stream = await openCamera(video);
+      video.hidden = false;
+      shutter.hidden = false;
+      openButton.hidden = true;
+    } catch {
+      stopCamera();
+      count.replaceWith(message(t("camera_failed")));
+    }
+  });
+  shutter.addEventListener("click", async () => {
+    const bytes = await takePhoto(video);
+    stopCamera();
+    state.photos.push({ id: randomHex(16), bytes, sha256: await sha256Hex(bytes) });
+    video.hidden = true;
+    shutter.hidden = true;
+    openButton.hidden = false;
+    count.textContent = t("photos_taken", { n: state.photos.length });
+  });
+  const save = h("button", { type: "button", class: "primary", id: "visit-save" }, t("visit_save"));
+  save.addEventListener("click", () => saveVisit(c, item, formEl, defs, state));
+  const cancel = h("button", { type: "button", class: "secondary", onclick: () => { stopCamera(); caseScreen(c, item); } }, t("cancel"));
+  const problems = Object.keys(state.errors).length;
+  screen.replaceChildren(
+    h("h1", {}, `${t("visit_new")} ${c.ref}`),
+    problems ? message(t("visit_problems", { n: problems })) : null,
+    here,
+    formEl,
+    h("h2", {}, t("photos")),
+    count,
+    video,
+    shutter,
+    openButton,
+    save,
+    cancel,
+  );
+  if (problems) screen.querySelector(".invalid")?.scrollIntoView();
+}
+
+async function saveVisit(c, item, formEl, defs, state) {
+  const values = readForm(formEl, defs);
+  values.visited_at = new Date().toISOString();
+  // The same rules as the server's form, then the S5 guard on every free text.
+  const errors = visitProblems(session.day.rules, session.day.form, values);
+  for (const def of defs) {
+    if (def.kind !== "textarea" || errors[def.name]) continue;
+    const guard = checkText(values[def.name] || "", session.day.words);
+    if (!guard.allowed) errors[def.name] = guard.message;
+  }
+  for (const def of defs) {
+    if (def.required && def.kind === "radio" && !values[def.name] && !errors[def.name]) errors[def.name] = t("required");
+  }
+  if (Object.keys(errors).length) return visitScreen(c, item, { ...state, values, errors });
+  stopCamera();
+  const visit = {
+    kind: "visit",
+    id: randomHex(16),
+    case: c.ref,
+    arrived_at: state.openedAt, // the form opened at the door: time on site (server checks)
+    fields: values,
+    photos: state.photos.map((p) => ({ id: p.id, sha256: p.sha256 })),
+  };
+  const records = [{ ...(await seal(session.dataKey, visit.id, visit)), kind: "visit" }];
+  for (const photo of state.photos) records.push({ ...(await sealBytes(session.dataKey, photo.id, photo.bytes)), kind: "photo" });
+  await store.outboxPut(records);
+  session.outbox.push(visit);
+  state.photos = [];
+  return listScreen(message(t("visit_saved"), "ok"));
 }
 
 start();

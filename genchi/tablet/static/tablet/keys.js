@@ -131,3 +131,20 @@ export async function unseal(dataKey, record) {
   );
   return JSON.parse(new TextDecoder().decode(plain));
 }
+
+// Bytes (a photo) sealed the same way: AES-GCM under the data key, the id as additional
+// data so that a photo cannot be swapped for another.
+export async function sealBytes(dataKey, id, bytes) {
+  const iv = randomBytes(12);
+  const data = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: enc.encode(id) }, dataKey, bytes);
+  return { id, iv, data };
+}
+
+export async function unsealBytes(dataKey, record) {
+  const plain = await crypto.subtle.decrypt(
+    { name: "AES-GCM", iv: record.iv, additionalData: enc.encode(record.id) },
+    dataKey,
+    record.data,
+  );
+  return new Uint8Array(plain);
+}

@@ -1,4 +1,4 @@
-// The device's IndexedDB. Three stores:
+// The device's IndexedDB. Three stores (and "outbox": visits and photos sealed, until sent):
 //   "device":  the device key pair (CryptoKey objects, private half non-extractable), the
 //              device id, the wrapped data key ("vault"), the wrong-PIN count, the lease
 //              (its end and its secret, deleted when it ends). Nothing personal.
@@ -12,10 +12,14 @@ let dbPromise = null;
 
 function db() {
   if (!dbPromise) {
-    dbPromise = openDB(DB_NAME, 1, {
-      upgrade(database) {
-        database.createObjectStore("device");
-        database.createObjectStore("records", { keyPath: "id" });
+    dbPromise = openDB(DB_NAME, 2, {
+      upgrade(database, oldVersion) {
+        if (oldVersion < 1) {
+          database.createObjectStore("device");
+          database.createObjectStore("records", { keyPath: "id" });
+        }
+        // Visits and photos recorded on the device, sealed, until the server has them.
+        if (oldVersion < 2) database.createObjectStore("outbox", { keyPath: "id" });
       },
     });
   }
@@ -45,6 +49,27 @@ export async function replaceRecords(records) {
   await tx.done;
 }
 
+export async function outbox() {
+  return (await db()).getAll("outbox");
+}
+
+export async function outboxGet(id) {
+  return (await db()).get("outbox", id);
+}
+
+// A visit and its photos go in together (one transaction: all or nothing).
+export async function outboxPut(records) {
+  const tx = (await db()).transaction("outbox", "readwrite");
+  for (const record of records) await tx.store.put(record);
+  await tx.done;
+}
+
+export async function outboxRemove(ids) {
+  const tx = (await db()).transaction("outbox", "readwrite");
+  for (const id of ids) await tx.store.delete(id);
+  await tx.done;
+}
+
 // Erase everything this app keeps on the device (five wrong PINs, a revoked device).
 export async function wipe() {
   if (dbPromise) {
@@ -58,8 +83,9 @@ export async function wipe() {
 // in again at the office and syncs; the sealed records and the wrapped key are gone.
 export async function wipeData() {
   const database = await db();
-  const tx = database.transaction(["records", "device"], "readwrite");
+  const tx = database.transaction(["records", "outbox", "device"], "readwrite");
   await tx.objectStore("records").clear();
+  await tx.objectStore("outbox").clear();
   for (const key of ["vault", "lease", "lastSync", "pinFailures"]) {
     await tx.objectStore("device").delete(key);
   }
