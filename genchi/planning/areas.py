@@ -5,7 +5,9 @@
    day's hours) on a day both allow; a stop local to nobody is *far*.
 2. Far stops are grouped into trips (出張): the far stop with the most far stops within
    `trip_radius_km` becomes a lodging, those stops its group (at most what
-   `trip_max_days` days can hold), and so on until none is left.
+   `trip_max_days` days can hold), and so on until none is left. Groups then join into
+   longer trips where day routes from one lodging cost less than another trip's long
+   legs (`_merge_trips`).
 3. Local stops and trips are given to surveyors by OR-Tools' CP-SAT solver: least
    travel from each base (a stop's expected visits × the distance there and back; a
    trip's long legs), with each surveyor's workload (visit and travel minutes, expected
@@ -17,12 +19,14 @@ Stops that name a surveyor (confirmed areas, re-planning) stay with that surveyo
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from ortools.sat.python import cp_model
 
+from genchi.planning import routing
 from genchi.planning._messages import _
 from genchi.planning.instance import Instance, Stop, Surveyor
 from genchi.planning.network import Network
@@ -115,8 +119,11 @@ def _other_time_ok(inst: Instance, stop: Stop, sv: Surveyor, one_way: int) -> bo
     return first <= last
 
 
-def propose(net: Network, stops: list[int], *, seconds: float = 1.0) -> Areas:
-    """Areas for `stops` (indices into instance.stops) of the network's instance."""
+def propose(
+    net: Network, stops: list[int], *, seconds: float = 1.0, route_seconds: float = 0.0
+) -> Areas:
+    """Areas for `stops` (indices into instance.stops) of the network's instance;
+    with `route_seconds`, the borders are then redrawn by routing (`_refine_by_routes`)."""
     inst = net.instance
     areas = Areas()
     n_sv = len(inst.surveyors)
@@ -146,10 +153,11 @@ def propose(net: Network, stops: list[int], *, seconds: float = 1.0) -> Areas:
         else:
             areas.unassigned[j] = reason_hours()
 
-    groups = _trip_groups(net, far)
+    groups = _merge_trips(net, _trip_groups(net, far))
     load = {j: _stop_load(net, j, stops) for j in stops}
     trip_load = [sum(load[j] for j in g) for g in groups]
     _assign(net, areas, local, groups, load, trip_load, seconds)
+    _refine_by_routes(net, areas, local, load, route_seconds)
     return areas
 
 
@@ -191,6 +199,59 @@ def _trip_groups(net: Network, far: list[int]) -> list[list[int]]:
     return groups
 
 
+def _merge_trips(net: Network, groups: list[list[int]]) -> list[list[int]]:
+    """Join trips into fewer, longer ones where that lowers travel.
+
+    The discs of `trip_radius_km` leave many one-case trips (a city next to another, a
+    case outside its city), each with its own two long legs from a base. A group B
+    joins a group A when B's cases can be visited on day routes from A's lodging (one
+    way within `trip_after_minutes`), the days both need fit `trip_max_days`, and the
+    day routes out to B (there and back on each of B's days) cost fewer km than B's own
+    long legs from the nearest base. The best saving is taken first, until none is left."""
+    inst = net.instance
+    cap = inst.max_visits_per_day
+    hours = max(sv.end - sv.start for sv in inst.surveyors)
+    n_sv = len(inst.surveyors)
+
+    def days(group: list[int], lodging: int) -> int | None:
+        """Days group needs on routes from `lodging`, or None when out of a day's reach."""
+        one_way = max(net.minutes(net.stop(lodging), net.stop(j)) for j in group)
+        if one_way > inst.trip_after_minutes:
+            return None
+        visit = max(inst.stops[j].minutes for j in group)
+        per_day = min(cap, (hours - 2 * one_way) // max(1, visit))
+        if per_day <= 0:
+            return None
+        return math.ceil(sum(inst.stops[j].remaining for j in group) / per_day)
+
+    def legs(group: list[int]) -> float:
+        return 2 * min(net.trip_leg(k, group[0])[0] for k in range(n_sv))
+
+    groups = [list(g) for g in groups]
+    while len(groups) > 1:
+        best = None  # (saving km, a, b)
+        for a, ga in enumerate(groups):
+            own = days(ga, ga[0])
+            if own is None:
+                continue
+            for b, gb in enumerate(groups):
+                if a == b or inst.stops[ga[0]].surveyor != inst.stops[gb[0]].surveyor:
+                    continue
+                out = days(gb, ga[0])
+                if out is None or own + out > inst.trip_max_days:
+                    continue
+                route_km = max(net.km(net.stop(ga[0]), net.stop(j)) for j in gb)
+                saving = legs(gb) - out * 2 * route_km
+                if saving > 0 and (best is None or saving > best[0]):
+                    best = (saving, a, b)
+        if best is None:
+            break
+        _saving, a, b = best
+        groups[a] = groups[a] + groups[b]
+        del groups[b]
+    return groups
+
+
 def _assign(net, areas, local, groups, load, trip_load, seconds) -> None:
     inst = net.instance
     n_sv = len(inst.surveyors)
@@ -228,12 +289,11 @@ def _assign(net, areas, local, groups, load, trip_load, seconds) -> None:
             cost_terms.append(x * cost)
             load_terms[k].append((x, work))
         model.add_exactly_one(choice[(item, k)] for k, _c, _w in opts)
-    capacity = [len(sv.days) * (sv.end - sv.start) for sv in inst.surveyors]
-    total_load = sum(min(w for _k, _c, w in opts) for opts in options.values())
+    limit = _limits(inst, sum(min(w for _k, _c, w in opts) for opts in options.values()))
     for k in range(n_sv):
         if not load_terms[k]:
             continue
-        cap = int(total_load * capacity[k] / sum(capacity) * (1 + inst.balance)) + 1
+        cap = int(limit[k]) + 1
         over = model.new_int_var(0, sum(w for _x, w in load_terms[k]), f"over{k}")
         model.add(sum(x * w for x, w in load_terms[k]) - over <= cap)
         cost_terms.append(over * OVERLOAD_PRICE)
@@ -259,3 +319,74 @@ def _assign(net, areas, local, groups, load, trip_load, seconds) -> None:
                 TripGroup(f"T{len(areas.trips) + 1}", k, group, group[0], km, minutes)
             )
             areas.workload[k] = areas.workload.get(k, 0.0) + trip_load[index] + 2 * minutes
+
+
+def _refine_by_routes(
+    net: Network, areas: Areas, local: dict[int, list[int]], load: dict[int, float], seconds: float
+) -> None:
+    """Let one routing solve over every surveyor's local stops redraw the area borders.
+
+    Distance from the base alone gives a border stop to the nearer base even when a day
+    route of the other surveyor passes by. Here each surveyor gets as many day routes
+    (vehicles) as the visits CP-SAT gave them need, so the balance stays where CP-SAT put
+    it (within one day's visits), and the routing library decides whose routes serve
+    which stop, among the surveyors the stop is local to. A stop the library leaves out
+    stays where CP-SAT put it; stops that name a surveyor never move."""
+    inst = net.instance
+    if len(inst.surveyors) < 2 or seconds <= 0:
+        return
+    allowed = {j: tuple(local[j]) for j in areas.surveyor_of}  # a named surveyor: only them
+    if all(len(ks) < 2 for ks in allowed.values()):
+        return
+    cap = inst.max_visits_per_day
+    visits = dict.fromkeys(range(len(inst.surveyors)), 0)
+    for j, k in areas.surveyor_of.items():
+        visits[k] += inst.stops[j].remaining
+    vehicles = [
+        routing.Vehicle(k, 0, net.base(k), net.base(k), sv.start, sv.end, cap)
+        for k, sv in enumerate(inst.surveyors)
+        for _i in range(math.ceil(visits[k] / cap))
+    ]
+    # Who may take a stop, as routing skills: one skill per distinct set of surveyors.
+    skill_of: dict[tuple[int, ...], int] = {}
+    for ks in allowed.values():
+        skill_of.setdefault(ks, len(skill_of) + 1)
+    vehicle_skills = [{s for ks, s in skill_of.items() if v.key in ks} for v in vehicles]
+    jobs, job_skills = [], []
+    for j in areas.surveyor_of:
+        stop = inst.stops[j]
+        lo = stop.earliest if stop.earliest is not None else 0
+        hi = stop.latest if stop.latest is not None else routing.MINUTES_PER_DAY
+        jobs.append(routing.Job(j, net.stop(j), stop.minutes, [(lo, hi)], amount=stop.remaining))
+        job_skills.append(skill_of[allowed[j]])
+    result = routing.solve(
+        net.meters,
+        net.travel.minutes,
+        [net.base(k) for k in visits] + [job.loc for job in jobs],
+        vehicles,
+        jobs,
+        seconds=seconds,
+        level=0,
+        skills=(vehicle_skills, job_skills),
+    )
+    surveyor_of = dict(areas.surveyor_of)
+    workload = dict.fromkeys(range(len(inst.surveyors)), 0.0) | areas.workload
+    for v, steps in result.routes.items():
+        k = vehicles[v].key
+        for i, _start in steps:
+            j = jobs[i].key
+            before = surveyor_of[j]
+            if before != k:
+                surveyor_of[j] = k
+                workload[before] -= load[j]
+                workload[k] += load[j]
+    # Keep the balance: nobody may end above their share where CP-SAT had them within it.
+    limit = _limits(inst, sum(workload.values()))
+    if all(workload[k] <= max(limit[k], areas.workload.get(k, 0.0)) for k in workload):
+        areas.surveyor_of, areas.workload = surveyor_of, workload
+
+
+def _limits(inst: Instance, total: float) -> list[float]:
+    """Each surveyor's workload share of `total` (by working days × hours) × (1 + balance)."""
+    capacity = [len(sv.days) * (sv.end - sv.start) for sv in inst.surveyors]
+    return [total * c / sum(capacity) * (1 + inst.balance) for c in capacity]

@@ -44,6 +44,7 @@ class Job:
     service: int
     windows: list[tuple[int, int]]  # absolute minutes, sorted, disjoint
     vehicle: int | None = None  # index into the vehicles list when pinned
+    amount: int = 1  # visits it counts for against a vehicle's capacity
 
 
 @dataclass(slots=True)
@@ -98,8 +99,11 @@ def solve(
     seconds: float,
     level: int = 1,
     priorities: Sequence[int] | None = None,
+    skills: tuple[Sequence[set[int]], Sequence[int]] | None = None,
 ) -> Solution:
-    """Route `jobs` on `vehicles`; `locations` are the matrix rows the problem uses."""
+    """Route `jobs` on `vehicles`; `locations` are the matrix rows the problem uses.
+    `skills`: (each vehicle's skills, each job's one required skill), for jobs that only
+    some vehicles may take (not with pinned jobs)."""
     result = Solution()
     if not jobs:
         return result
@@ -113,7 +117,12 @@ def solve(
     problem.set_durations_matrix("car", minutes[sub].astype(np.uint32))
     problem.set_costs_matrix("car", meters[sub].astype(np.uint32))
     pinned = {job.vehicle for job in jobs if job.vehicle is not None}
+    # Amounts only when a job counts for more than one visit: max_tasks covers the rest.
+    amounts = any(job.amount != 1 for job in jobs)
     for i, v in enumerate(vehicles):
+        # Given skills say who may take which job; else a pinned job's skill is its vehicle.
+        pinning = {i + 1} if pinned else None
+        vehicle_skills = skills[0][i] if skills else pinning
         base = v.day * MINUTES_PER_DAY
         problem.add_vehicle(
             vroom.Vehicle(
@@ -122,7 +131,8 @@ def solve(
                 end=position[v.end_loc],
                 time_window=vroom.TimeWindow(base + v.start, base + v.end),
                 max_tasks=v.capacity,
-                skills={i + 1} if pinned else None,
+                capacity=[v.capacity] if amounts else (),
+                skills=vehicle_skills,
                 costs=vroom.VehicleCosts(fixed=v.fixed_cost),
             )
         )
@@ -132,13 +142,18 @@ def solve(
             result.unassigned.append(j)
             continue
         feasible.append(j)
+        if skills:
+            job_skills = {skills[1][j]}
+        else:
+            job_skills = {job.vehicle + 1} if job.vehicle is not None else None
         problem.add_job(
             vroom.Job(
                 id=j,
                 location=position[job.loc],
                 default_service=job.service,
                 time_windows=[vroom.TimeWindow(a, b) for a, b in job.windows],
-                skills={job.vehicle + 1} if job.vehicle is not None else None,
+                skills=job_skills,
+                delivery=[job.amount] if amounts else (),
                 priority=priorities[j] if priorities else 0,
             )
         )
