@@ -9,7 +9,8 @@
    longer trips where day routes from one lodging cost less than another trip's long
    legs (`_merge_trips`).
 3. Local stops and trips are given to surveyors by OR-Tools' CP-SAT solver: least
-   travel from each base (a stop's expected visits × the distance there and back; a
+   travel from each base (a stop's expected visits × the distance there and back, an
+   evening revisit weighted by how few visits an evening holds (`_route_visits`); a
    trip's long legs), with each surveyor's workload (visit and travel minutes, expected
    revisits included) at most their share of the total × (1 + `balance`); going over is
    allowed only at a high price, so an unbalanced instance still gets a proposal.
@@ -26,7 +27,6 @@ from typing import Any
 import numpy as np
 from ortools.sat.python import cp_model
 
-from genchi.planning import routing
 from genchi.planning._messages import _
 from genchi.planning.instance import Instance, Stop, Surveyor
 from genchi.planning.network import Network
@@ -119,11 +119,8 @@ def _other_time_ok(inst: Instance, stop: Stop, sv: Surveyor, one_way: int) -> bo
     return first <= last
 
 
-def propose(
-    net: Network, stops: list[int], *, seconds: float = 1.0, route_seconds: float = 0.0
-) -> Areas:
-    """Areas for `stops` (indices into instance.stops) of the network's instance;
-    with `route_seconds`, the borders are then redrawn by routing (`_refine_by_routes`)."""
+def propose(net: Network, stops: list[int], *, seconds: float = 1.0) -> Areas:
+    """Areas for `stops` (indices into instance.stops) of the network's instance."""
     inst = net.instance
     areas = Areas()
     n_sv = len(inst.surveyors)
@@ -157,7 +154,6 @@ def propose(
     load = {j: _stop_load(net, j, stops) for j in stops}
     trip_load = [sum(load[j] for j in g) for g in groups]
     _assign(net, areas, local, groups, load, trip_load, seconds)
-    _refine_by_routes(net, areas, local, load, route_seconds)
     return areas
 
 
@@ -252,6 +248,21 @@ def _merge_trips(net: Network, groups: list[list[int]]) -> list[list[int]]:
     return groups
 
 
+def _route_visits(inst: Instance, j: int, k: int, visits: float, load: float) -> float:
+    """A stop's expected visits from surveyor k's base, each weighted by how few visits
+    share its route: 1 for a visit on a day route (up to `max_visits_per_day` a day).
+    A revisit at another time by a surveyor with no weekend days is an evening visit,
+    and an evening (from `evening_from` to the day's end) holds only a few visits, so it
+    costs `max_visits_per_day` ÷ the visits an evening holds. Such stops then go, where
+    the balance allows, to surveyors who can come back on a weekend day."""
+    stop, sv = inst.stops[j], inst.surveyors[k]
+    if stop.remaining < 2 or not stop.other_time or inst.weekend_days.intersection(sv.days):
+        return visits
+    per_visit = max(1.0, load / visits)  # the visit and the walk from the nearest stop
+    evening = max(1, min(inst.max_visits_per_day, int((sv.end - inst.evening_from) // per_visit)))
+    return 1 + (visits - 1) * inst.max_visits_per_day / evening
+
+
 def _assign(net, areas, local, groups, load, trip_load, seconds) -> None:
     inst = net.instance
     n_sv = len(inst.surveyors)
@@ -262,7 +273,16 @@ def _assign(net, areas, local, groups, load, trip_load, seconds) -> None:
     for j, ks in local.items():
         visits = expected_visits(inst, inst.stops[j])
         options[("s", j)] = [
-            (k, int(2 * visits * net.meters[net.base(k), net.stop(j)]), round(load[j])) for k in ks
+            (
+                k,
+                int(
+                    2
+                    * _route_visits(inst, j, k, visits, load[j])
+                    * net.meters[net.base(k), net.stop(j)]
+                ),
+                round(load[j]),
+            )
+            for k in ks
         ]
     for g, group in enumerate(groups):
         owner = inst.stops[group[0]].surveyor
@@ -319,71 +339,6 @@ def _assign(net, areas, local, groups, load, trip_load, seconds) -> None:
                 TripGroup(f"T{len(areas.trips) + 1}", k, group, group[0], km, minutes)
             )
             areas.workload[k] = areas.workload.get(k, 0.0) + trip_load[index] + 2 * minutes
-
-
-def _refine_by_routes(
-    net: Network, areas: Areas, local: dict[int, list[int]], load: dict[int, float], seconds: float
-) -> None:
-    """Let one routing solve over every surveyor's local stops redraw the area borders.
-
-    Distance from the base alone gives a border stop to the nearer base even when a day
-    route of the other surveyor passes by. Here each surveyor gets as many day routes
-    (vehicles) as the visits CP-SAT gave them need, so the balance stays where CP-SAT put
-    it (within one day's visits), and the routing library decides whose routes serve
-    which stop, among the surveyors the stop is local to. A stop the library leaves out
-    stays where CP-SAT put it; stops that name a surveyor never move."""
-    inst = net.instance
-    if len(inst.surveyors) < 2 or seconds <= 0:
-        return
-    allowed = {j: tuple(local[j]) for j in areas.surveyor_of}  # a named surveyor: only them
-    if all(len(ks) < 2 for ks in allowed.values()):
-        return
-    cap = inst.max_visits_per_day
-    visits = dict.fromkeys(range(len(inst.surveyors)), 0)
-    for j, k in areas.surveyor_of.items():
-        visits[k] += inst.stops[j].remaining
-    vehicles = [
-        routing.Vehicle(k, 0, net.base(k), net.base(k), sv.start, sv.end, cap)
-        for k, sv in enumerate(inst.surveyors)
-        for _i in range(math.ceil(visits[k] / cap))
-    ]
-    # Who may take a stop, as routing skills: one skill per distinct set of surveyors.
-    skill_of: dict[tuple[int, ...], int] = {}
-    for ks in allowed.values():
-        skill_of.setdefault(ks, len(skill_of) + 1)
-    vehicle_skills = [{s for ks, s in skill_of.items() if v.key in ks} for v in vehicles]
-    jobs, job_skills = [], []
-    for j in areas.surveyor_of:
-        stop = inst.stops[j]
-        lo = stop.earliest if stop.earliest is not None else 0
-        hi = stop.latest if stop.latest is not None else routing.MINUTES_PER_DAY
-        jobs.append(routing.Job(j, net.stop(j), stop.minutes, [(lo, hi)], amount=stop.remaining))
-        job_skills.append(skill_of[allowed[j]])
-    result = routing.solve(
-        net.meters,
-        net.travel.minutes,
-        [net.base(k) for k in visits] + [job.loc for job in jobs],
-        vehicles,
-        jobs,
-        seconds=seconds,
-        level=0,
-        skills=(vehicle_skills, job_skills),
-    )
-    surveyor_of = dict(areas.surveyor_of)
-    workload = dict.fromkeys(range(len(inst.surveyors)), 0.0) | areas.workload
-    for v, steps in result.routes.items():
-        k = vehicles[v].key
-        for i, _start in steps:
-            j = jobs[i].key
-            before = surveyor_of[j]
-            if before != k:
-                surveyor_of[j] = k
-                workload[before] -= load[j]
-                workload[k] += load[j]
-    # Keep the balance: nobody may end above their share where CP-SAT had them within it.
-    limit = _limits(inst, sum(workload.values()))
-    if all(workload[k] <= max(limit[k], areas.workload.get(k, 0.0)) for k in workload):
-        areas.surveyor_of, areas.workload = surveyor_of, workload
 
 
 def _limits(inst: Instance, total: float) -> list[float]:

@@ -40,8 +40,6 @@ PINNED_PRIORITY = 100
 # Metres of travel a day route costs just for being used: the routing library then fills
 # days rather than spreading a few visits over every day, which leaves days free for trips.
 DAY_COST = 50_000
-# Share of the time limit for the routing solve that redraws the area borders.
-ROUTE_AREAS_SHARE = 0.15
 
 
 def reason_capacity() -> str:
@@ -73,12 +71,7 @@ def solve(instance: Instance, *, travel: TravelProvider | None = None) -> Plan:
     deadline = started + instance.seconds * 0.95
     net = Network.build(instance, travel)
     todo = [j for j, s in enumerate(instance.stops) if s.remaining > 0]
-    areas = propose(
-        net,
-        todo,
-        seconds=min(2.0, 0.1 * instance.seconds),
-        route_seconds=min(3.0, ROUTE_AREAS_SHARE * instance.seconds),
-    )
+    areas = propose(net, todo, seconds=min(2.0, 0.1 * instance.seconds))
     plan = plan_areas(net, areas, deadline)
     plan.areas = {
         sv.id: [instance.stops[j].id for j in sorted(areas.stops_of(k))]
@@ -92,12 +85,7 @@ def propose_areas(instance: Instance, *, travel: TravelProvider | None = None) -
     """The area proposal alone (the office shows it before routes are planned)."""
     net = Network.build(instance, travel)
     todo = [j for j, s in enumerate(instance.stops) if s.remaining > 0]
-    return propose(
-        net,
-        todo,
-        seconds=min(2.0, 0.2 * instance.seconds),
-        route_seconds=min(3.0, ROUTE_AREAS_SHARE * instance.seconds),
-    )
+    return propose(net, todo, seconds=min(2.0, 0.2 * instance.seconds))
 
 
 def plan_areas(net: Network, areas: Areas, deadline: float) -> Plan:

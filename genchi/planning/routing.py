@@ -44,7 +44,6 @@ class Job:
     service: int
     windows: list[tuple[int, int]]  # absolute minutes, sorted, disjoint
     vehicle: int | None = None  # index into the vehicles list when pinned
-    amount: int = 1  # visits it counts for against a vehicle's capacity
 
 
 @dataclass(slots=True)
@@ -117,8 +116,6 @@ def solve(
     problem.set_durations_matrix("car", minutes[sub].astype(np.uint32))
     problem.set_costs_matrix("car", meters[sub].astype(np.uint32))
     pinned = {job.vehicle for job in jobs if job.vehicle is not None}
-    # Amounts only when a job counts for more than one visit: max_tasks covers the rest.
-    amounts = any(job.amount != 1 for job in jobs)
     for i, v in enumerate(vehicles):
         # Given skills say who may take which job; else a pinned job's skill is its vehicle.
         pinning = {i + 1} if pinned else None
@@ -131,7 +128,6 @@ def solve(
                 end=position[v.end_loc],
                 time_window=vroom.TimeWindow(base + v.start, base + v.end),
                 max_tasks=v.capacity,
-                capacity=[v.capacity] if amounts else (),
                 skills=vehicle_skills,
                 costs=vroom.VehicleCosts(fixed=v.fixed_cost),
             )
@@ -153,7 +149,6 @@ def solve(
                 default_service=job.service,
                 time_windows=[vroom.TimeWindow(a, b) for a, b in job.windows],
                 skills=job_skills,
-                delivery=[job.amount] if amounts else (),
                 priority=priorities[j] if priorities else 0,
             )
         )
