@@ -22,7 +22,8 @@ revisit spacing and time class, windows) and visit in the same rounds as ours (f
 visits, then revisits against the first visits' days); trips are given to them as ours
 planned them (the same lodgings and days as vehicles: a routing library has no notion
 of a multi-day trip), and they are free to choose any surveyor for any stop (no areas,
-no balance). Every plan is verified with `check_plan`. Prints one side-by-side table,
+no balance), but a revisit is made by the surveyor who made the first visit (a case
+belongs to one surveyor, C-S2.4). Every plan is verified with `check_plan`. Prints one side-by-side table,
 the ratio of our travel to the best reference, our time, and the time to re-plan one
 surveyor's remaining days; raw figures go to bench/out/planning.json; exit status 1
 when a target is missed.
@@ -63,6 +64,7 @@ from genchi.planning.plan import Plan, Unassigned  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 TARGET_RATIO = 1.02
+SKILL_VEHICLE = 1000  # vroom skill ids of single vehicles (pinned visits) start here
 TARGET_SECONDS = 10.0
 TARGET_REPLAN = 1.0
 TOKYO_STATION = (35.6812, 139.7671)
@@ -172,8 +174,16 @@ class RefVisit:
     windows: list[tuple[int, int]]
 
 
-def reference_plan(inst: Instance, net: Network, ours: Plan, engine: str, budget: float) -> Plan:
-    """Whole-instance plan by one library: every surveyor-day a vehicle, ours' trips given."""
+def reference_plan(
+    inst: Instance,
+    net: Network,
+    ours: Plan,
+    engine: str,
+    budget: float,
+    one_surveyor: bool = True,
+) -> Plan:
+    """Whole-instance plan by one library: every surveyor-day a vehicle, ours' trips given.
+    With `one_surveyor`, a stop's revisits go to the surveyor of its first visit."""
     started = time.perf_counter()
     rows = {(s.lat, s.lng): j for j, s in enumerate(inst.stops)}
     vehicles: list[routing.Vehicle] = []
@@ -226,15 +236,32 @@ def reference_plan(inst: Instance, net: Network, ours: Plan, engine: str, budget
             new_windows[j] = visit_windows(inst, j, r, history[j], hours, last_day)
             jobs.append(routing.Job(j, net.stop(j), inst.stops[j].minutes, new_windows[j]))
             owners.append(None)
+        # A case belongs to one surveyor (C-S2.4: a surveyor sees only their cases): a
+        # revisit goes to the surveyor who made the stop's first visit.
+        made_by = {p.stop: vehicles[p.vehicle].key[0] for p in pinned} if one_surveyor else {}
+        allowed = [
+            None if o is not None or jobs[i].key not in made_by else made_by[jobs[i].key]
+            for i, o in enumerate(owners)
+        ]
         locations = sorted({v.start_loc for v in vehicles}) + [job.loc for job in jobs]
         priorities = [100 if o else 0 for o in owners]
         if engine == "vroom":
+            # Skills: 0 any vehicle, 1 + k surveyor k's vehicles, SKILL_VEHICLE + v vehicle v.
+            skills = (
+                [{0, 1 + v.key[0], SKILL_VEHICLE + i} for i, v in enumerate(vehicles)],
+                [
+                    SKILL_VEHICLE + job.vehicle
+                    if job.vehicle is not None
+                    else (0 if allowed[i] is None else 1 + allowed[i])
+                    for i, job in enumerate(jobs)
+                ],
+            )
             result = routing.solve(
                 net.meters, net.travel.minutes, locations, vehicles, jobs,
-                seconds=share, level=5, priorities=priorities,
+                seconds=share, level=5, priorities=priorities, skills=skills,
             )  # fmt: skip
         else:
-            result = ortools_solve(net, vehicles, jobs, share)
+            result = ortools_solve(net, vehicles, jobs, share, allowed)
         if any(owners[i] is not None for i in result.unassigned):
             failed.update(members)
             continue
@@ -280,7 +307,9 @@ def reference_plan(inst: Instance, net: Network, ours: Plan, engine: str, budget
     return plan.sort()
 
 
-def ortools_solve(net: Network, vehicles, jobs, seconds: float) -> routing.Solution:
+def ortools_solve(
+    net: Network, vehicles, jobs, seconds: float, surveyor_of: list | None = None
+) -> routing.Solution:
     """One round on OR-Tools routing: metres as arc costs, a time dimension in minutes with
     the windows, a count dimension for visits per day, guided local search."""
     import numpy as np
@@ -322,6 +351,9 @@ def ortools_solve(net: Network, vehicles, jobs, seconds: float) -> routing.Solut
         model.AddDisjunction([index], 10**9 if job.vehicle is not None else 10**7)
         if job.vehicle is not None:
             model.VehicleVar(index).SetValues([-1, job.vehicle])
+        elif surveyor_of and surveyor_of[i] is not None:
+            mine = [v for v, veh in enumerate(vehicles) if veh.key[0] == surveyor_of[i]]
+            model.VehicleVar(index).SetValues([-1, *mine])
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = (
         routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
@@ -415,6 +447,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--no-ortools", action="store_true")
     parser.add_argument("--no-vroom", action="store_true")
+    parser.add_argument(
+        "--free-revisits",
+        action="store_true",
+        help="let the references give a revisit to another surveyor than the first visit's",
+    )
     args = parser.parse_args()
     ref_seconds = args.ref_seconds or (20.0 if args.quick else 300.0)
     if hasattr(os, "sched_setaffinity"):
@@ -432,12 +469,12 @@ def main() -> int:
     if not args.no_ortools:
         log(f"OR-Tools GLS, {ref_seconds:.0f} s …")
         t = time.perf_counter()
-        plan = reference_plan(inst, net, ours, "ortools", ref_seconds)
+        plan = reference_plan(inst, net, ours, "ortools", ref_seconds, not args.free_revisits)
         rows.append(row(f"OR-Tools GLS ({ref_seconds:.0f} s)", plan, time.perf_counter() - t, inst))
     if not args.no_vroom:
         log(f"pyvroom, level 5, up to {ref_seconds:.0f} s …")
         t = time.perf_counter()
-        plan = reference_plan(inst, net, ours, "vroom", ref_seconds)
+        plan = reference_plan(inst, net, ours, "vroom", ref_seconds, not args.free_revisits)
         rows.append(
             row(f"pyvroom (level 5, ≤ {ref_seconds:.0f} s)", plan, time.perf_counter() - t, inst)
         )

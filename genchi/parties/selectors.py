@@ -166,6 +166,16 @@ def designated_surveyors(contract: Contract):
     return get_user_model().objects.filter(pk__in=ids).order_by("username")
 
 
+def surveyor_designation_dates(contract: Contract) -> dict[int, dt.date]:
+    """Person id → the date their current surveyor designation on `contract` started."""
+    dates: dict[int, dt.date] = {}
+    for person_id, starts_on in Designation.objects.filter(
+        contract=contract, role=Designation.Role.SURVEYOR, ended_at__isnull=True
+    ).values_list("person_id", "starts_on"):
+        dates[person_id] = min(starts_on, dates.get(person_id, starts_on))
+    return dates
+
+
 def roster(contract: Contract) -> list[dict]:
     """The designations of `contract` (manager, handlers, surveyors) with each person's
     latest training and pledge, for the roster page and PDF (取扱者名簿)."""

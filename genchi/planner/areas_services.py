@@ -6,7 +6,7 @@
   cases that have a position below prefecture level and the designated surveyors who
   pass the gate (`parties.selectors.may_work_on`), each from their base (the office when
   they have none), calls `genchi.planning.propose_areas` and stores the proposal.
-- `move_cases` / `move_town`: the manager's changes to a draft, each logged with its
+- `move_cases` / `move_town` / `move_trip`: the manager's changes to a draft, each logged with its
   before and after.
 - `confirm`: assigns every case of the draft to its surveyor through
   `fieldwork.services.assign_cases` (the gate again), all or nothing, logged.
@@ -34,17 +34,20 @@ from genchi.parties.selectors import (
     does_office_work_on,
     is_designated_surveyor,
     may_work_on,
+    surveyor_designation_dates,
 )
 from genchi.planning import InstanceError, parse_instance, propose_areas
 
-from .models import AreaProposal, AreaProposalCase, SurveyorBase
+from .campaigns import calendar, surveyor_days
+from .models import AreaProposal, AreaProposalCase, Campaign, SurveyorBase
 
 # Japan and its islands, roughly: a point outside is a typo (swapped or mistyped degrees).
 JAPAN_LAT = (20.0, 46.0)
 JAPAN_LNG = (122.0, 154.0)
 
-# The planning instance's fixed parts (docs/planning.md). Days only weigh the surveyors
-# against each other here (all alike), so a nominal month of working days is used.
+# The planning instance's fixed parts (docs/planning.md). The working days are each
+# surveyor's real ones in the campaign period (`working_days`); `days` is used only when
+# a test or a caller builds an instance without them.
 DEFAULT_PARAMS = {
     "visit_minutes": 20,
     "expected_revisits": 0.5,
@@ -191,12 +194,40 @@ def base_of(person, bases: dict) -> SurveyorBase | None:
     return bases.get(person.pk) or bases.get(None)
 
 
-def build_instance(placed_cases: list[dict], surveyors: list, bases: dict, params: dict) -> dict:
-    """The planning instance (docs/planning.md) as decoded JSON."""
+def working_days(contract: Contract, surveyors: list, today=None) -> dict[int, list[int]]:
+    """Each surveyor's working days in the campaign period (person id → day numbers):
+    the campaign's weekdays less the skipped national holidays (祝日, `jpholiday`), from
+    the later of today and the date their designation started. The workload of the
+    proposal is balanced on these. A period already over counts in full (the proposal
+    only weighs the surveyors against each other)."""
+    campaign = Campaign.objects.filter(contract=contract).first() or Campaign(
+        contract=contract, starts_on=contract.starts_on, ends_on=contract.ends_on
+    )
+    cal = calendar(campaign)
+    if not cal.days:
+        raise ValidationError(_("調査期間に稼働日がありません。曜日と期間を確かめてください。"))
+    today = today or timezone.localdate()
+    starts = surveyor_designation_dates(contract)
+    days = {p.pk: surveyor_days(cal, starts.get(p.pk), today) for p in surveyors}
+    if not any(days.values()):  # the period is over: weigh the whole period
+        days = {p.pk: surveyor_days(cal, starts.get(p.pk)) for p in surveyors}
+    return days
+
+
+def build_instance(
+    placed_cases: list[dict],
+    surveyors: list,
+    bases: dict,
+    params: dict,
+    days_of: dict[int, list[int]] | None = None,
+) -> dict:
+    """The planning instance (docs/planning.md) as decoded JSON; `days_of`: each
+    surveyor's working days (`working_days`), else `params["days"]` days for everyone."""
     p = {**DEFAULT_PARAMS, **params}
-    days = list(range(1, int(p["days"]) + 1))
+    nominal = list(range(1, int(p["days"]) + 1))
+    days_of = days_of or {person.pk: nominal for person in surveyors}
     return {
-        "days": days,
+        "days": sorted({d for person in surveyors for d in days_of[person.pk]}),
         "max_visits_per_day": p["max_visits_per_day"],
         "speed_kmh": p["speed_kmh"],
         "detour_factor": p["detour_factor"],
@@ -208,7 +239,7 @@ def build_instance(placed_cases: list[dict], surveyors: list, bases: dict, param
                 "id": str(person.pk),
                 "lat": float(base_of(person, bases).lat),
                 "lng": float(base_of(person, bases).lng),
-                "days": days,
+                "days": days_of[person.pk],
                 "start": p["start"],
                 "end": p["end"],
             }
@@ -238,11 +269,18 @@ def propose(contract: Contract, *, by, params: dict | None = None) -> AreaPropos
             _("事務所の拠点を登録してください(自分の拠点のない調査員: %(people)s)。")
             % {"people": "、".join(str(p) for p in missing)}
         )
+    days_of = working_days(contract, surveyors)
+    idle = [p for p in surveyors if not days_of[p.pk]]
+    for person in idle:
+        refused[person] = [_("調査期間の中に勤務日がありません(指定日を確かめてください)。")]
+    surveyors = [p for p in surveyors if days_of[p.pk]]
+    if not surveyors:
+        raise ValidationError(_("調査期間の中に勤務日のある調査員がいません。"))
     read = cases.cases_for_planning(by, contract, view="area_proposal_run")
     to_place = [c for c in read if placed(c)]
     if not to_place:
         raise ValidationError(_("位置が分かる未着手の案件がありません。"))
-    data = build_instance(to_place, surveyors, bases, params)
+    data = build_instance(to_place, surveyors, bases, params, days_of)
     try:
         instance = parse_instance(data)
     except InstanceError as exc:  # a programming error or a bad parameter: said in words
@@ -388,6 +426,23 @@ def move_town(
     pref, city, town = town_key
     return _move(
         proposal, rows, person, by=by, what={"town": f"{pref}{city}{town}", "cases": sorted(refs)}
+    )
+
+
+@transaction.atomic
+def move_trip(contract: Contract, proposal_id: int, trip_id: str, surveyor_id, *, by) -> int:
+    """Move every case of a trip (出張) in a draft to another surveyor, so the trip stays
+    one trip of one surveyor."""
+    _require_office(contract, by)
+    proposal = _draft(contract, proposal_id)
+    person = _target(contract, surveyor_id)
+    rows = list(proposal.rows.filter(trip=trip_id).exclude(trip="").select_related("surveyor"))
+    return _move(
+        proposal,
+        rows,
+        person,
+        by=by,
+        what={"trip": trip_id, "cases": sorted(r.case_ref for r in rows)},
     )
 
 

@@ -146,6 +146,36 @@ def areas_move_town(request, code: str):
 
 
 @require_POST
+@policy(CONTRACTOR_OFFICE, description="担当地域の案で出張をまるごと別の調査員に移す")
+def areas_move_trip(request, code: str):
+    contract = selectors.area_contract_for(request.user, code)
+    trip = request.POST.get("trip", "")[:32]
+    try:
+        if not trip:
+            raise ValidationError(_("移す出張を選んでください。"))
+        n = services.move_trip(
+            contract,
+            _int(request.POST.get("proposal", "")) or 0,
+            trip,
+            _int(request.POST.get("surveyor", "")),
+            by=request.user,
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        _errors(request, exc)
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "出張 %(trip)s の %(n)d 件を移しました。",
+                "出張 %(trip)s の %(n)d 件を移しました。",
+                n,
+            )
+            % {"trip": trip, "n": n},
+        )
+    return _back(code)
+
+
+@require_POST
 @policy(CONTRACTOR_OFFICE, description="担当地域の案を確定し、案件を割り当てる")
 def areas_confirm(request, code: str):
     contract = selectors.area_contract_for(request.user, code)

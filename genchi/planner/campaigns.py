@@ -90,6 +90,15 @@ def calendar(campaign) -> Calendar:
     return cal
 
 
+def surveyor_days(
+    cal: Calendar, designated_on: dt.date | None, from_date: dt.date | None = None
+) -> list[int]:
+    """A surveyor's working days: the campaign's, from the later of the date their
+    designation started and `from_date`."""
+    first = max(d for d in (cal.first_day, designated_on, from_date) if d is not None)
+    return [d for d in cal.days if cal.date_of(d) >= first]
+
+
 def hhmm(value: dt.time) -> str:
     return f"{value.hour:02d}:{value.minute:02d}"
 

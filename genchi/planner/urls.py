@@ -12,6 +12,9 @@ urlpatterns = [
     path(
         "planner/<slug:code>/areas/move-town/", areas_views.areas_move_town, name="areas_move_town"
     ),
+    path(
+        "planner/<slug:code>/areas/move-trip/", areas_views.areas_move_trip, name="areas_move_trip"
+    ),
     path("planner/<slug:code>/areas/confirm/", areas_views.areas_confirm, name="areas_confirm"),
     path("planner/<slug:code>/bases/", areas_views.bases, name="bases"),
     # The campaign and its routes.

@@ -5,9 +5,12 @@
    day's hours) on a day both allow; a stop local to nobody is *far*.
 2. Far stops are grouped into trips (出張): the far stop with the most far stops within
    `trip_radius_km` becomes a lodging, those stops its group (at most what
-   `trip_max_days` days can hold), and so on until none is left.
+   `trip_max_days` days can hold), and so on until none is left. Groups then join into
+   longer trips where day routes from one lodging cost less than another trip's long
+   legs (`_merge_trips`).
 3. Local stops and trips are given to surveyors by OR-Tools' CP-SAT solver: least
-   travel from each base (a stop's expected visits × the distance there and back; a
+   travel from each base (a stop's expected visits × the distance there and back, an
+   evening revisit weighted by how few visits an evening holds (`_route_visits`); a
    trip's long legs), with each surveyor's workload (visit and travel minutes, expected
    revisits included) at most their share of the total × (1 + `balance`); going over is
    allowed only at a high price, so an unbalanced instance still gets a proposal.
@@ -17,6 +20,7 @@ Stops that name a surveyor (confirmed areas, re-planning) stay with that surveyo
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,7 +150,7 @@ def propose(net: Network, stops: list[int], *, seconds: float = 1.0) -> Areas:
         else:
             areas.unassigned[j] = reason_hours()
 
-    groups = _trip_groups(net, far)
+    groups = _merge_trips(net, _trip_groups(net, far))
     load = {j: _stop_load(net, j, stops) for j in stops}
     trip_load = [sum(load[j] for j in g) for g in groups]
     _assign(net, areas, local, groups, load, trip_load, seconds)
@@ -191,6 +195,74 @@ def _trip_groups(net: Network, far: list[int]) -> list[list[int]]:
     return groups
 
 
+def _merge_trips(net: Network, groups: list[list[int]]) -> list[list[int]]:
+    """Join trips into fewer, longer ones where that lowers travel.
+
+    The discs of `trip_radius_km` leave many one-case trips (a city next to another, a
+    case outside its city), each with its own two long legs from a base. A group B
+    joins a group A when B's cases can be visited on day routes from A's lodging (one
+    way within `trip_after_minutes`), the days both need fit `trip_max_days`, and the
+    day routes out to B (there and back on each of B's days) cost fewer km than B's own
+    long legs from the nearest base. The best saving is taken first, until none is left."""
+    inst = net.instance
+    cap = inst.max_visits_per_day
+    hours = max(sv.end - sv.start for sv in inst.surveyors)
+    n_sv = len(inst.surveyors)
+
+    def days(group: list[int], lodging: int) -> int | None:
+        """Days group needs on routes from `lodging`, or None when out of a day's reach."""
+        one_way = max(net.minutes(net.stop(lodging), net.stop(j)) for j in group)
+        if one_way > inst.trip_after_minutes:
+            return None
+        visit = max(inst.stops[j].minutes for j in group)
+        per_day = min(cap, (hours - 2 * one_way) // max(1, visit))
+        if per_day <= 0:
+            return None
+        return math.ceil(sum(inst.stops[j].remaining for j in group) / per_day)
+
+    def legs(group: list[int]) -> float:
+        return 2 * min(net.trip_leg(k, group[0])[0] for k in range(n_sv))
+
+    groups = [list(g) for g in groups]
+    while len(groups) > 1:
+        best = None  # (saving km, a, b)
+        for a, ga in enumerate(groups):
+            own = days(ga, ga[0])
+            if own is None:
+                continue
+            for b, gb in enumerate(groups):
+                if a == b or inst.stops[ga[0]].surveyor != inst.stops[gb[0]].surveyor:
+                    continue
+                out = days(gb, ga[0])
+                if out is None or own + out > inst.trip_max_days:
+                    continue
+                route_km = max(net.km(net.stop(ga[0]), net.stop(j)) for j in gb)
+                saving = legs(gb) - out * 2 * route_km
+                if saving > 0 and (best is None or saving > best[0]):
+                    best = (saving, a, b)
+        if best is None:
+            break
+        _saving, a, b = best
+        groups[a] = groups[a] + groups[b]
+        del groups[b]
+    return groups
+
+
+def _route_visits(inst: Instance, j: int, k: int, visits: float, load: float) -> float:
+    """A stop's expected visits from surveyor k's base, each weighted by how few visits
+    share its route: 1 for a visit on a day route (up to `max_visits_per_day` a day).
+    A revisit at another time by a surveyor with no weekend days is an evening visit,
+    and an evening (from `evening_from` to the day's end) holds only a few visits, so it
+    costs `max_visits_per_day` ÷ the visits an evening holds. Such stops then go, where
+    the balance allows, to surveyors who can come back on a weekend day."""
+    stop, sv = inst.stops[j], inst.surveyors[k]
+    if stop.remaining < 2 or not stop.other_time or inst.weekend_days.intersection(sv.days):
+        return visits
+    per_visit = max(1.0, load / visits)  # the visit and the walk from the nearest stop
+    evening = max(1, min(inst.max_visits_per_day, int((sv.end - inst.evening_from) // per_visit)))
+    return 1 + (visits - 1) * inst.max_visits_per_day / evening
+
+
 def _assign(net, areas, local, groups, load, trip_load, seconds) -> None:
     inst = net.instance
     n_sv = len(inst.surveyors)
@@ -201,7 +273,16 @@ def _assign(net, areas, local, groups, load, trip_load, seconds) -> None:
     for j, ks in local.items():
         visits = expected_visits(inst, inst.stops[j])
         options[("s", j)] = [
-            (k, int(2 * visits * net.meters[net.base(k), net.stop(j)]), round(load[j])) for k in ks
+            (
+                k,
+                int(
+                    2
+                    * _route_visits(inst, j, k, visits, load[j])
+                    * net.meters[net.base(k), net.stop(j)]
+                ),
+                round(load[j]),
+            )
+            for k in ks
         ]
     for g, group in enumerate(groups):
         owner = inst.stops[group[0]].surveyor
@@ -228,12 +309,11 @@ def _assign(net, areas, local, groups, load, trip_load, seconds) -> None:
             cost_terms.append(x * cost)
             load_terms[k].append((x, work))
         model.add_exactly_one(choice[(item, k)] for k, _c, _w in opts)
-    capacity = [len(sv.days) * (sv.end - sv.start) for sv in inst.surveyors]
-    total_load = sum(min(w for _k, _c, w in opts) for opts in options.values())
+    limit = _limits(inst, sum(min(w for _k, _c, w in opts) for opts in options.values()))
     for k in range(n_sv):
         if not load_terms[k]:
             continue
-        cap = int(total_load * capacity[k] / sum(capacity) * (1 + inst.balance)) + 1
+        cap = int(limit[k]) + 1
         over = model.new_int_var(0, sum(w for _x, w in load_terms[k]), f"over{k}")
         model.add(sum(x * w for x, w in load_terms[k]) - over <= cap)
         cost_terms.append(over * OVERLOAD_PRICE)
@@ -259,3 +339,9 @@ def _assign(net, areas, local, groups, load, trip_load, seconds) -> None:
                 TripGroup(f"T{len(areas.trips) + 1}", k, group, group[0], km, minutes)
             )
             areas.workload[k] = areas.workload.get(k, 0.0) + trip_load[index] + 2 * minutes
+
+
+def _limits(inst: Instance, total: float) -> list[float]:
+    """Each surveyor's workload share of `total` (by working days × hours) × (1 + balance)."""
+    capacity = [len(sv.days) * (sv.end - sv.start) for sv in inst.surveyors]
+    return [total * c / sum(capacity) * (1 + inst.balance) for c in capacity]

@@ -98,8 +98,11 @@ def solve(
     seconds: float,
     level: int = 1,
     priorities: Sequence[int] | None = None,
+    skills: tuple[Sequence[set[int]], Sequence[int]] | None = None,
 ) -> Solution:
-    """Route `jobs` on `vehicles`; `locations` are the matrix rows the problem uses."""
+    """Route `jobs` on `vehicles`; `locations` are the matrix rows the problem uses.
+    `skills`: (each vehicle's skills, each job's one required skill), for jobs that only
+    some vehicles may take (not with pinned jobs)."""
     result = Solution()
     if not jobs:
         return result
@@ -114,6 +117,9 @@ def solve(
     problem.set_costs_matrix("car", meters[sub].astype(np.uint32))
     pinned = {job.vehicle for job in jobs if job.vehicle is not None}
     for i, v in enumerate(vehicles):
+        # Given skills say who may take which job; else a pinned job's skill is its vehicle.
+        pinning = {i + 1} if pinned else None
+        vehicle_skills = skills[0][i] if skills else pinning
         base = v.day * MINUTES_PER_DAY
         problem.add_vehicle(
             vroom.Vehicle(
@@ -122,7 +128,7 @@ def solve(
                 end=position[v.end_loc],
                 time_window=vroom.TimeWindow(base + v.start, base + v.end),
                 max_tasks=v.capacity,
-                skills={i + 1} if pinned else None,
+                skills=vehicle_skills,
                 costs=vroom.VehicleCosts(fixed=v.fixed_cost),
             )
         )
@@ -132,13 +138,17 @@ def solve(
             result.unassigned.append(j)
             continue
         feasible.append(j)
+        if skills:
+            job_skills = {skills[1][j]}
+        else:
+            job_skills = {job.vehicle + 1} if job.vehicle is not None else None
         problem.add_job(
             vroom.Job(
                 id=j,
                 location=position[job.loc],
                 default_service=job.service,
                 time_windows=[vroom.TimeWindow(a, b) for a, b in job.windows],
-                skills={job.vehicle + 1} if job.vehicle is not None else None,
+                skills=job_skills,
                 priority=priorities[j] if priorities else 0,
             )
         )

@@ -105,6 +105,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "planner:areas_propose": ACTION,
     "planner:areas_move_cases": ACTION,
     "planner:areas_move_town": ACTION,
+    "planner:areas_move_trip": ACTION,
     "planner:areas_confirm": ACTION,
     "planner:bases": FORM,
     "planner:plan_index": PAGE,

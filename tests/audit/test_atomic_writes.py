@@ -764,6 +764,14 @@ def arrange_move_town(w: World):
     return lambda: areas.move_town(w.contract, proposal.pk, town, None, by=manager)
 
 
+@scenario("genchi.planner.areas_services.move_trip")
+def arrange_move_trip(w: World):
+    proposal, manager = _proposal(w), w.manager
+    # Two cases of the draft made one trip, as far cases are.
+    proposal.rows.filter(pk__in=[r.pk for r in proposal.rows.all()[:2]]).update(trip="T9")
+    return lambda: areas.move_trip(w.contract, proposal.pk, "T9", None, by=manager)
+
+
 @scenario("genchi.planner.areas_services.confirm")
 def arrange_confirm(w: World):
     proposal, manager = _proposal(w), w.manager

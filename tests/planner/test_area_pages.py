@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -20,7 +21,8 @@ from genchi.fieldwork.models import SurveyCase
 from genchi.parties import services as parties
 from genchi.parties.models import Designation, TrainingRecord
 from genchi.planner import areas_services as services
-from genchi.planner.models import AreaProposal, SurveyorBase
+from genchi.planner.models import AreaProposal, Campaign, SurveyorBase
+from genchi.planning import propose_areas as real_propose_areas
 from tests.conftest import make_person
 from tests.fieldwork.world import receive
 from tests.planner.areas_world import HOME, OFFICE, received_world, with_bases
@@ -219,6 +221,93 @@ def test_moves_of_a_case_and_of_a_town_are_logged(
         services.move_cases(
             contract, proposal.pk, [nerima.case_ref], people[Role.HANDLER].pk, by=manager
         )
+
+
+def test_a_whole_trip_moves_to_another_surveyor_logged(
+    world, people, contract, second_surveyor, client_for
+):
+    manager = people[Role.MANAGER]
+    proposal = services.propose(contract, by=manager)
+    osaka = [proposal.rows.get(case_ref=c.case_ref) for c in world if c.city == "大阪市北区"]
+    trip = osaka[0].trip
+    assert trip and {r.trip for r in osaka} == {trip}
+    before = osaka[0].surveyor
+    target = second_surveyor if before == people[Role.SURVEYOR] else people[Role.SURVEYOR]
+    client = client_for(Role.MANAGER)
+    page = client.get(f"/planner/{contract.code}/areas/").content.decode()
+    assert f'name="trip" value="{trip}"' in page
+    response = client.post(
+        f"/planner/{contract.code}/areas/move-trip/",
+        {"proposal": proposal.pk, "trip": trip, "surveyor": target.pk},
+        follow=True,
+    )
+    assert f"出張 {trip} の 2 件を移しました" in response.content.decode()
+    rows = list(proposal.rows.filter(trip=trip))
+    assert len(rows) == 2 and all(r.surveyor_id == target.pk and r.moved for r in rows)
+    # Only the trip's cases moved.
+    others = proposal.rows.exclude(trip=trip)
+    assert not [r for r in others if r.moved]
+    entry = AuditEntry.objects.filter(action="planner.areas_moved").latest("seq")
+    refs = sorted(r.case_ref for r in osaka)
+    assert entry.detail["trip"] == trip and entry.detail["cases"] == refs
+    assert entry.detail["before"] == dict.fromkeys(refs, before.username)
+    assert entry.detail["after"] == dict.fromkeys(refs, target.username)
+    # No trip chosen, or one that is not in the draft: said, nothing moved.
+    response = client.post(
+        f"/planner/{contract.code}/areas/move-trip/",
+        {"proposal": proposal.pk, "trip": "", "surveyor": target.pk},
+        follow=True,
+    )
+    assert "移す出張を選んでください" in response.content.decode()
+    with pytest.raises(ValidationError):
+        services.move_trip(contract, proposal.pk, "T999", target.pk, by=manager)
+
+
+def _winter_campaign(contract):
+    # 2027-01-01 元日 and 2027-01-11 成人の日 are holidays; Monday to Friday.
+    return Campaign.objects.create(
+        contract=contract,
+        starts_on=dt.date(2027, 1, 1),
+        ends_on=dt.date(2027, 1, 15),
+        weekdays=[0, 1, 2, 3, 4],
+        skip_holidays=True,
+    )
+
+
+def test_the_proposal_weighs_each_surveyors_real_working_days(
+    world, people, contract, second_surveyor, monkeypatch
+):
+    _winter_campaign(contract)
+    monkeypatch.setattr(
+        services, "timezone", SimpleNamespace(localdate=lambda: dt.date(2026, 12, 1))
+    )
+    seen = {}
+
+    def propose_areas(instance):
+        seen["instance"] = instance
+        return real_propose_areas(instance)
+
+    monkeypatch.setattr(services, "propose_areas", propose_areas)
+    services.propose(contract, by=people[Role.MANAGER])
+    # The weekdays of the period, less the two national holidays: not a nominal month.
+    weekdays = (4, 5, 6, 7, 8, 12, 13, 14, 15)
+    assert {sv.days for sv in seen["instance"].surveyors} == {weekdays}
+    assert seen["instance"].days == weekdays
+
+
+def test_working_days_start_at_the_designation_and_today(people, contract, second_surveyor):
+    _winter_campaign(contract)
+    Designation.objects.filter(person=second_surveyor, contract=contract).update(
+        starts_on=dt.date(2027, 1, 12)
+    )
+    first, second = people[Role.SURVEYOR], second_surveyor
+    days = services.working_days(contract, [first, second], today=dt.date(2026, 12, 1))
+    assert days == {first.pk: [4, 5, 6, 7, 8, 12, 13, 14, 15], second.pk: [12, 13, 14, 15]}
+    days = services.working_days(contract, [first, second], today=dt.date(2027, 1, 7))
+    assert days == {first.pk: [7, 8, 12, 13, 14, 15], second.pk: [12, 13, 14, 15]}
+    # A period that is over is weighed in full.
+    days = services.working_days(contract, [first, second], today=dt.date(2027, 2, 1))
+    assert days[first.pk] == [4, 5, 6, 7, 8, 12, 13, 14, 15]
 
 
 def test_confirm_assigns_through_the_gate_and_refusal_is_shown(
