@@ -491,3 +491,17 @@ def revoke(device: TabletDevice, *, by, reason: str) -> None:
         contract=device.contract,
         detail={"reason": device.revoke_reason, "surveyor": device.surveyor.username},
     )
+
+
+def revoke_for_erasure(contract, *, by, reason: str) -> int:
+    """The erasure of `contract` (genchi.erasure): every tablet still live is revoked, so
+    that its next contact wipes it; the one-shot sign-in leftovers go. Returns how many
+    were revoked now."""
+    revoked = 0
+    for device in TabletDevice.objects.filter(contract=contract, revoked_at__isnull=True):
+        revoke(device, by=by, reason=reason)
+        revoked += 1
+    devices = TabletDevice.objects.filter(contract=contract)
+    Challenge.objects.filter(device__in=devices).delete()
+    UsedNonce.objects.filter(device__in=devices).delete()
+    return revoked
