@@ -23,8 +23,8 @@ from genchi.intake.models import Case
 from genchi.results.models import ResultPhoto
 from genchi.results.receiving import photo_context, photo_storage
 from genchi.tablet.models import TabletDevice
-from genchi.tablet.services import refuse_if_revoked
 from genchi.tablet.services import Refused as TabletRefused
+from genchi.tablet.services import refuse_if_revoked
 from genchi.transfer import contract_keys
 from genchi.vault import keys as vault_keys
 from genchi.vault.master import master_key_path
