@@ -190,34 +190,50 @@ def confirm_by_sign_in(
     erasure: Erasure, *, username: str, password: str, token: str, ip: str, by
 ) -> Erasure:
     """Step 2 on one installation: the ward's staff member present signs in on this page
-    (password and second factor, counted towards their lockout like any sign-in)."""
+    (password and second factor, counted towards their lockout like any sign-in). The
+    second factor and the witness are checked inside the password's transaction, so the
+    sign-in's entries and the witness's stay or go together."""
     contract = erasure.contract
     _require_manager(by, contract)
-    checked = accounts.check_password(None, username, password, ip=ip)
-    person = checked.user
-    if person is None:
-        raise _refuse(
-            "witness_sign_in", checked.message or accounts.wrong_password_message(), contract
+    if erasure.state != Erasure.State.AWAITING_WITNESS:
+        raise ErasureRefused(_("この消去の立会者はすでに確認されています。"), "bad_state")
+    outcome: dict = {}
+
+    def within(result) -> None:
+        person = result.user
+        if person is None:
+            outcome["refusal"] = ("witness_sign_in", result.message)
+            return
+        if person.organisation_id != contract.ward_id or not has_role(person, WARD_WRITERS):
+            outcome["refusal"] = (
+                "witness_not_ward",
+                _("立会者は委託者(%(ward)s)の職員でなければなりません。")
+                % {"ward": contract.ward.name},
+            )
+            return
+        device = accounts.confirmed_device(person)
+        if device is None:
+            outcome["refusal"] = (
+                "witness_sign_in",
+                _("この職員は二要素認証が設定されていません。"),
+            )
+            return
+        second = accounts.verify_second_factor(person, device, token, ip=ip)
+        if second.user is None:
+            outcome["refusal"] = ("witness_sign_in", second.message)
+            return
+        outcome["erasure"] = _witnessed(
+            erasure,
+            name=str(person),
+            org=contract.ward.name,
+            how=Erasure.Witnessing.SIGN_IN,
+            user=person,
         )
-    device = accounts.confirmed_device(person)
-    second = accounts.verify_second_factor(person, device, token, ip=ip) if device else None
-    if second is None or second.user is None:
-        message = second.message if second else _("この職員は二要素認証が設定されていません。")
-        raise _refuse("witness_sign_in", message, contract)
-    if person.organisation_id != contract.ward_id or not has_role(person, WARD_WRITERS):
-        raise _refuse(
-            "witness_not_ward",
-            _("立会者は委託者(%(ward)s)の職員でなければなりません。")
-            % {"ward": contract.ward.name},
-            contract,
-        )
-    return _witnessed(
-        erasure,
-        name=str(person),
-        org=contract.ward.name,
-        how=Erasure.Witnessing.SIGN_IN,
-        user=person,
-    )
+
+    accounts.check_password(None, username, password, ip=ip, within=within)
+    if "refusal" in outcome:
+        raise _refuse(*outcome["refusal"], contract)
+    return outcome["erasure"]
 
 
 def confirm_by_code(erasure: Erasure, *, witness_name: str, code: str, by) -> Erasure:
