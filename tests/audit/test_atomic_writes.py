@@ -40,9 +40,9 @@ from django_otp.oath import totp
 from genchi.accounts import services as accounts
 from genchi.accounts.models import Role, User
 from genchi.compliance import incidents
-from genchi.erasure import services as erasure_services
 from genchi.compliance.models import ChainCheck, Incident, IncidentEntry
 from genchi.compliance.services import request_chain_check, run_chain_check
+from genchi.erasure import services as erasure_services
 from genchi.fieldwork import selectors as fieldwork_selectors
 from genchi.fieldwork.forbidden import (
     ForbiddenTextMixin,
