@@ -359,7 +359,9 @@ def compact_database() -> tuple[str, str]:
     vendor = connection.vendor
     if vendor == "sqlite":
         if connection.in_atomic_block:
-            return vendor, "SQLite: トランザクション中のため VACUUM は次回起動時に実行"
+            # Inside a caller's transaction (the demo's step) VACUUM cannot run; the
+            # settings' secure_delete has overwritten the deleted rows' pages already.
+            return vendor, "SQLite: 削除した行のページを secure_delete で上書き(VACUUM は未実行)"
         with connection.cursor() as cursor:
             cursor.execute("VACUUM")
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
