@@ -104,6 +104,12 @@ def _at(text: str) -> str:
     return format_datetime(dt.datetime.fromisoformat(text)) if text else "—"
 
 
+def ordered_counts(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """The counts in the certificate's order (cases first), labelled; unknown kinds last."""
+    known = [(COUNT_LABELS[k], counts[k]) for k in COUNT_LABELS if k in counts]
+    return known + [(k, n) for k, n in counts.items() if k not in COUNT_LABELS]
+
+
 def pending_tablets(data: dict) -> list[dict]:
     return [t for t in data.get("tablets", []) if not t.get("wiped_at")]
 
@@ -148,9 +154,7 @@ def certificate_pdf(data: dict, *, verified_at: dt.datetime | None = None) -> by
             for t in tablets
         )
     )
-    counts = "\n".join(
-        f"{COUNT_LABELS.get(kind, kind)}: {n:,}" for kind, n in data["counts"].items()
-    )
+    counts = "\n".join(f"{label}: {n:,}" for label, n in ordered_counts(data["counts"]))
     packages = (
         "\n".join(
             f"受領 {p['package_id']} {p['batch']} {p['records']:,} 件"

@@ -24,7 +24,7 @@ from genchi.core.clientip import client_ip
 from genchi.transfer import services as transfer
 
 from . import selectors, services
-from .certificate import COUNT_LABELS, certificate_pdf, pending_tablets
+from .certificate import certificate_pdf, ordered_counts, pending_tablets
 from .models import Erasure
 
 
@@ -90,10 +90,7 @@ def _page(request, contract, *, sign_in_form=None, code_form=None, status: int =
             "sign_in_form": sign_in_form or SignInWitnessForm(),
             "code_form": code_form or CodeWitnessForm(),
             "certificate": certificate,
-            "counts": [
-                (COUNT_LABELS.get(k, k), n)
-                for k, n in (certificate or {}).get("counts", {}).items()
-            ],
+            "counts": ordered_counts((certificate or {}).get("counts", {})),
             "pending": pending_tablets(certificate) if certificate else [],
             "can_start": permits(erasure_start, request.user),
         },
