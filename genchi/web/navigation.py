@@ -117,13 +117,6 @@ MENU: list[MenuEntry] = [
         _("結果を返却した契約の消去(区の立会い)と消去証明書"),
     ),
     MenuEntry(
-        "erasure:certificates",
-        pgettext_lazy("menu", "消去証明書"),
-        _("受託者の消去の立会いコードと消去証明書の検証"),
-        _("消去証明書と契約の終了"),
-        WARD_WRITERS,
-    ),
-    MenuEntry(
         "compliance:log", pgettext_lazy("menu", "監査ログ"), _("すべての操作の記録と改ざん検査")
     ),
 ]
