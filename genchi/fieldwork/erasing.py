@@ -8,9 +8,11 @@ once the transaction commits: an erasure that rolls back leaves them with their 
 from __future__ import annotations
 
 import contextlib
+import shutil
 
 from django.db import transaction
 
+from genchi.jobs.files import private_folder
 from genchi.parties.models import Contract
 
 from . import photos as photo_store
@@ -22,6 +24,8 @@ def erase_contract(contract: Contract) -> dict[str, int]:
     photos = VisitPhoto.objects.filter(contract=contract)
     closings = SurveyClosing.objects.filter(contract=contract)
     files = list(photos.values_list("storage_name", flat=True))
+    # What a closing job left waiting for its worker (genchi.jobs.files), if anything.
+    folders = [private_folder(row) for row in closings]
     for pdf, xlsx in closings.values_list("report_pdf", "report_xlsx"):
         files += [name for name in (pdf, xlsx) if name]
     counts = {
@@ -36,15 +40,17 @@ def erase_contract(contract: Contract) -> dict[str, int]:
     Visit.objects.filter(contract=contract).delete()
     SurveyCase.objects.filter(contract=contract).delete()
     closings.delete()
-    transaction.on_commit(lambda: _delete_files(files))
+    transaction.on_commit(lambda: _delete_files(files, folders))
     return counts
 
 
-def _delete_files(names: list[str]) -> None:
+def _delete_files(names: list[str], folders: list) -> None:
     storage = photo_store.storage()
     for name in names:
         with contextlib.suppress(OSError):
             storage.delete(name)
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def stored_files(contract: Contract) -> list[str]:

@@ -4,6 +4,11 @@ surveyors' bases, the area proposals and the campaign with every version of its 
 
 from __future__ import annotations
 
+import shutil
+
+from django.db import transaction
+
+from genchi.jobs.files import private_folder
 from genchi.parties.models import Contract
 
 from .models import AreaProposal, AreaProposalCase, Campaign, CampaignPlan, SurveyorBase
@@ -16,6 +21,9 @@ def erase_contract(contract: Contract) -> dict[str, int]:
         "area_proposals": AreaProposal.objects.filter(contract=contract).count(),
         "bases": SurveyorBase.objects.filter(contract=contract).count(),
     }
+    # What a solve job left waiting for its worker (genchi.jobs.files) goes once committed.
+    folders = [private_folder(plan) for plan in CampaignPlan.objects.filter(contract=contract)]
+    transaction.on_commit(lambda: [shutil.rmtree(f, ignore_errors=True) for f in folders])
     CampaignPlan.objects.filter(contract=contract).delete()
     AreaProposalCase.objects.filter(proposal__contract=contract).delete()
     AreaProposal.objects.filter(contract=contract).delete()

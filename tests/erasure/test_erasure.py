@@ -20,6 +20,7 @@ from genchi.erasure.models import Erasure
 from genchi.fieldwork import photos as photo_store
 from genchi.fieldwork.models import SurveyCase, Visit, VisitPhoto
 from genchi.intake.models import Case
+from genchi.planner.models import AreaProposal, SurveyorBase
 from genchi.results.models import ResultPhoto
 from genchi.results.receiving import photo_context, photo_storage
 from genchi.tablet.models import TabletDevice
@@ -129,7 +130,9 @@ def test_the_witness_signs_in_with_password_and_second_factor(
 
 
 def test_erasure_keeps_order_and_records_each_step(people, contract, keys_exchanged, tmp_path):
-    world = survey_to_the_end(people, contract, tmp_path / "out")
+    # The planner's rows of the contract too: the office base and an area proposal.
+    world = survey_to_the_end(people, contract, tmp_path / "out", plan=True)
+    assert AreaProposal.objects.filter(contract=contract).exists()
     erasure = _witness_by_code(services.start_erasure(contract, by=people[Role.MANAGER]), people)
     old_master = master_key_path().read_bytes()
     erasure = services.erase(erasure, by=people[Role.MANAGER])
@@ -151,6 +154,9 @@ def test_erasure_keeps_order_and_records_each_step(people, contract, keys_exchan
     assert cert["counts"]["visits"] == len(ROWS)
     assert cert["counts"]["photos"] == len(ROWS)
     assert cert["counts"]["tablets_revoked"] == 1
+    assert cert["counts"]["bases"] == 1 and cert["counts"]["area_proposals"] == 1
+    assert not SurveyorBase.objects.filter(contract=contract).exists()
+    assert not AreaProposal.objects.filter(contract=contract).exists()
     destroyed = set(
         str(k)
         for k in DataKey.objects.filter(destroyed_at__isnull=False).values_list("id", flat=True)

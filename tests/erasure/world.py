@@ -25,9 +25,23 @@ class Surveyed:
     results_path: Path
 
 
-def survey_to_the_end(people, contract, folder: Path, *, rows=ROWS) -> Surveyed:
+def survey_to_the_end(people, contract, folder: Path, *, rows=ROWS, plan: bool = False) -> Surveyed:
+    """`plan`: the office base and an area proposal too (the planner's rows)."""
     cases = receive(people, contract, rows)
     manager, surveyor = people[Role.MANAGER], people[Role.SURVEYOR]
+    if plan:
+        from genchi.planner import areas_services as areas
+        from genchi.planner.models import SurveyorBase
+
+        SurveyorBase.objects.create(
+            contract=contract,
+            person=None,
+            kind=SurveyorBase.Kind.OFFICE,
+            label="本社",
+            lat="35.690921",
+            lng="139.700258",
+        )
+        areas.propose(contract, by=manager, params={"seconds": 1.0})
     assign_cases(contract, [c.case_ref for c in cases], surveyor, by=manager)
     photos = []
     for n, case in enumerate(cases):
