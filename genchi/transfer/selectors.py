@@ -168,7 +168,3 @@ def contract_packages(contract, holder, *, direction: str, kind: str) -> list[di
         for p in rows
     ]
 
-
-def package_by_id(holder, package_id) -> Package | None:
-    """One package `holder` recorded, by its package id (the certificate's own)."""
-    return Package.objects.filter(holder=holder, package_id=package_id).first()
