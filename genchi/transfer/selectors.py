@@ -167,4 +167,3 @@ def contract_packages(contract, holder, *, direction: str, kind: str) -> list[di
         }
         for p in rows
     ]
-
