@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "genchi.tablet",
     "genchi.planner",
     "genchi.results",
+    "genchi.erasure",
     "genchi.backups",
     "genchi.jobs",
     "django_tasks",

@@ -8,6 +8,7 @@ from django.urls import include, path
 
 from genchi.accounts import urls as accounts_urls
 from genchi.compliance import urls as compliance_urls
+from genchi.erasure import urls as erasure_urls
 from genchi.fieldwork import slip_urls as fieldwork_slip_urls
 from genchi.fieldwork import urls as fieldwork_urls
 from genchi.intake import urls as intake_urls
@@ -31,6 +32,7 @@ urlpatterns = [
     path("", include(fieldwork_slip_urls)),
     path("", include(planner_urls)),
     path("", include(tablet_urls)),
+    path("", include(erasure_urls)),
 ]
 
 handler400 = web_views.bad_request

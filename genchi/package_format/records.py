@@ -66,8 +66,23 @@ _TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 _FORMULA_START = ("=", "+", "-", "@")
 
 
+# The erasure certificate's CSV (genchi/certificate/v1, section 5.3): one row, the fields a
+# person checks by eye; nested values are written as canonical JSON.
+CERTIFICATE_FIELDS: tuple[tuple[str, str], ...] = (
+    ("certificate_id", "証明書ID"),
+    ("contract", "契約コード"),
+    ("erased_at", "消去日時"),
+    ("witnesses", "立会者"),
+    ("counts", "消去件数"),
+    ("destroyed_keys", "破棄した鍵"),
+    ("log_head", "監査ログ先頭ハッシュ"),
+)
+
+
 def default_columns(kind: str) -> tuple[tuple[str, str], ...] | None:
-    return {"cases": CASE_FIELDS, "results": RESULT_FIELDS}.get(kind)
+    return {"cases": CASE_FIELDS, "results": RESULT_FIELDS, "certificate": CERTIFICATE_FIELDS}.get(
+        kind
+    )
 
 
 Problem = tuple[str, dict[str, str]]  # (reason, values for the message): errors.REASONS

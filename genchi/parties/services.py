@@ -115,6 +115,26 @@ def update_contract(contract: Contract, **changes) -> Contract:
 
 
 @transaction.atomic
+def close_contract(contract: Contract, *, reason: str, detail: dict | None = None) -> Contract:
+    """End a contract (終了): the ward's Genchi does it once the contractor's erasure
+    certificate is verified (genchi.erasure). Closing twice is refused."""
+    stored = Contract.objects.select_for_update().get(pk=contract.pk)
+    if stored.status == Contract.Status.CLOSED:
+        raise ValidationError(_("契約 %(code)s はすでに終了しています。") % {"code": stored.code})
+    before = stored.status
+    stored.status = Contract.Status.CLOSED
+    stored.save(update_fields=["status"])
+    contract.status = stored.status
+    record(
+        "contract.closed",
+        obj=stored,
+        contract=stored,
+        detail={"before": before, "reason": reason, **(detail or {})},
+    )
+    return stored
+
+
+@transaction.atomic
 def designate(
     *,
     contract: Contract,

@@ -31,3 +31,20 @@ def devices_for(user) -> QuerySet[TabletDevice]:
 def surveyor_choices(user) -> list[tuple[Contract, list]]:
     """Each managed contract with the surveyors designated on it now."""
     return [(c, list(designated_surveyors(c))) for c in managed_contracts(user)]
+
+
+def wipe_state(contract: Contract) -> list[dict]:
+    """Every tablet of `contract` with whether it has been told to wipe (at its last
+    contact after it was revoked): what an erasure certificate lists, wiped or pending."""
+    return [
+        {
+            "device": device.key_fingerprint[:12],
+            "label": device.label,
+            "surveyor": str(device.surveyor),
+            "revoked_at": device.revoked_at.isoformat() if device.revoked_at else "",
+            "wiped_at": device.wiped_at.isoformat() if device.wiped_at else "",
+        }
+        for device in TabletDevice.objects.filter(contract=contract)
+        .select_related("surveyor")
+        .order_by("enrolled_at", "pk")
+    ]

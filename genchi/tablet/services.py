@@ -591,3 +591,21 @@ def report_lost_device(device: TabletDevice, *, by, found_by: str, summary: str)
         },
     )
     return incident
+
+
+def revoke_for_erasure(contract, *, by, reason: str) -> int:
+    """The erasure of `contract` (genchi.erasure): every tablet still live is revoked, so
+    that its next contact wipes it; the one-shot sign-in leftovers go. Returns how many
+    were revoked now."""
+    revoked = 0
+    for device in TabletDevice.objects.filter(contract=contract, revoked_at__isnull=True):
+        revoke(device, by=by, reason=reason)
+        revoked += 1
+    devices = TabletDevice.objects.filter(contract=contract)
+    Challenge.objects.filter(device__in=devices).delete()
+    UsedNonce.objects.filter(device__in=devices).delete()
+    # What the devices sent up (sealed visits and photos, field checks) and which cases
+    # they held: nothing of the contract stays behind its erasure.
+    Upload.objects.filter(device__in=devices).delete()
+    HeldCase.objects.filter(device__in=devices).delete()
+    return revoked

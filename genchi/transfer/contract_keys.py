@@ -313,6 +313,56 @@ def erase_contract_keys(contract: Contract, organisation: Organisation) -> list[
     return destroyed
 
 
+# --- the witness code of an erasure --------------------------------------------------------
+
+WITNESS_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY3479"  # no 0/O, 1/I, 2/Z, 5/S, 6/G, 8/B
+WITNESS_CODE_LENGTH = 8
+
+
+def witness_code(contract: Contract, organisation: Organisation, challenge: str) -> str | None:
+    """The one-time code that answers `challenge` for an erasure of `contract`.
+
+    Both sides compute the same code without talking to each other: it is keyed by the
+    X25519 agreement of this side's recipient key of the contract with the other side's
+    card registered here (the ward's secret with the contractor's public key gives the
+    same secret as the contractor's secret with the ward's). So the ward's Genchi, on
+    another installation, produces the code its staff member reads out, and the
+    contractor's Genchi checks it before it destroys its key. None if either key is
+    missing or destroyed (no code can be made or checked then)."""
+    import hashlib
+    import hmac
+
+    from cryptography.hazmat.primitives.asymmetric.x25519 import (
+        X25519PrivateKey,
+        X25519PublicKey,
+    )
+
+    from genchi.package_format.age import parse_identity, parse_recipient
+
+    own = recipient_key(contract, organisation)
+    identity = identity_of(own) if own is not None else None
+    other = PartnerContractCard.objects.filter(
+        holder=organisation,
+        contract=contract,
+        subject=_other_party(contract, organisation),
+        retired_at__isnull=True,
+    ).first()
+    if identity is None or other is None:
+        return None
+    shared = X25519PrivateKey.from_private_bytes(parse_identity(identity)).exchange(
+        X25519PublicKey.from_public_bytes(parse_recipient(other.age_recipient))
+    )
+    text = f"genchi-erasure-witness/v1|{contract.code}|{normalise_challenge(challenge)}"
+    digest = hmac.new(shared, text.encode(), hashlib.sha256).digest()
+    alphabet = WITNESS_ALPHABET
+    return "".join(alphabet[b % len(alphabet)] for b in digest[:WITNESS_CODE_LENGTH])
+
+
+def normalise_challenge(text: str) -> str:
+    """What a person types, as compared: upper case, without spaces or hyphens."""
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
 # --- the demo -----------------------------------------------------------------------------
 
 

@@ -76,6 +76,13 @@ TRANSFER_CODES: dict[str, str] = {
     "results_missing": "cases of the answered package have no result",
     "results_extra": "results for cases the answered package did not carry",
     "results_photo": "a photo named by a result is missing from the package or not an image",
+    # the erasure certificate at the ward (genchi.erasure.package_handlers)
+    "certificate_shape": "the certificate package does not hold exactly one readable certificate",
+    "certificate_other_contract": "the certificate names another contract than its package",
+    "certificate_already": "the contract's erasure certificate was verified already",
+    "certificate_packages": "the certificate's received packages differ from those the ward sent",
+    "certificate_results": "the certificate's returned results differ from those the ward received",
+    "certificate_counts": "the certificate's counts differ from the ward's records",
 }
 register_codes(TRANSFER_CODES)
 
@@ -156,6 +163,16 @@ MESSAGES: dict[str, Promise] = {
     "results_missing": _("渡した案件の一部に結果がありません。"),
     "results_extra": _("渡していない案件の結果が含まれています。"),
     "results_photo": _("結果の写真がパッケージにないか、画像ではありません。"),
+    "certificate_shape": _("消去証明書の内容が読み取れません。"),
+    "certificate_other_contract": _("この消去証明書は別の契約のものです。"),
+    "certificate_already": _("この契約の消去証明書はすでに検証済みです。"),
+    "certificate_packages": _(
+        "証明書に書かれた受領パッケージが、区が渡したパッケージと一致しません。"
+    ),
+    "certificate_results": _(
+        "証明書に書かれた結果が、区が受け取った結果パッケージと一致しません。"
+    ),
+    "certificate_counts": _("証明書の件数が区の記録と一致しません。"),
     "secret_unreadable": _("組織の秘密鍵を復号できません。マスター鍵が違うか、鍵が壊れています。"),
     "exists": _("組織の鍵ペアはすでにあります(作り直すには置き換えを指定)。"),
     "no_partner_card": _("相手の公開鍵カードが登録されていません。鍵の交換を先に行ってください。"),

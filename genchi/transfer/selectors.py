@@ -148,3 +148,22 @@ def sent_cases_package_elsewhere(contract, package_id) -> bool:
         .exclude(contract=contract)
         .exists()
     )
+
+
+def contract_packages(contract, holder, *, direction: str, kind: str) -> list[dict]:
+    """The packages of `contract` that `holder` recorded in one direction and of one kind,
+    oldest first, as plain values (id, batch, count, answers): what an erasure certificate
+    names, and what the ward compares it with. No personal data."""
+    rows = Package.objects.filter(
+        contract=contract, holder=holder, direction=direction, kind=kind
+    ).order_by("at", "pk")
+    return [
+        {
+            "package_id": str(p.package_id),
+            "batch": p.batch_code,
+            "records": p.record_count,
+            "photos": p.photo_count,
+            "answers": str(p.answers) if p.answers else "",
+        }
+        for p in rows
+    ]

@@ -117,6 +117,11 @@ MENU: list[MenuEntry] = [
         WARD_WRITERS | CONTRACTOR_OFFICE,
     ),
     MenuEntry(
+        "erasure:index",
+        pgettext_lazy("menu", "消去"),
+        _("結果を返却した契約の消去(区の立会い)と消去証明書"),
+    ),
+    MenuEntry(
         "compliance:log", pgettext_lazy("menu", "監査ログ"), _("すべての操作の記録と改ざん検査")
     ),
 ]

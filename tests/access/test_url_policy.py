@@ -196,6 +196,18 @@ KINDS: dict[str, tuple[str, ...]] = {
     "tablet:devices": FORM,
     "tablet:device_revoke": ACTION,
     "tablet:device_lost": ACTION,
+    "erasure:index": PAGE,
+    "erasure:erasure": PAGE,
+    "erasure:start": ACTION,
+    "erasure:witness_sign_in": ACTION,
+    "erasure:witness_code": ACTION,
+    "erasure:run": ACTION,
+    "erasure:package": ACTION,
+    "erasure:certificate_pdf": PAGE,
+    "erasure:certificates": PAGE,
+    "erasure:certificate_import": ACTION,
+    "erasure:witness_code_issue": ACTION,
+    "erasure:ward_certificate_pdf": PAGE,
 }
 
 

@@ -41,6 +41,7 @@ from genchi.accounts.models import Role, User
 from genchi.compliance import incidents
 from genchi.compliance.models import ChainCheck, Incident, IncidentEntry
 from genchi.compliance.services import request_chain_check, run_chain_check
+from genchi.erasure import services as erasure_services
 from genchi.fieldwork import selectors as fieldwork_selectors
 from genchi.fieldwork.forbidden import (
     check_text,
@@ -76,7 +77,7 @@ from tests.audit.failing_log import (
     files_snapshot,
 )
 from tests.audit.services_that_log import edge_loggers, logging_services, writes_through_the_orm
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, current_code
 from tests.fieldwork.visits import sample, visit_data
 
 # --- one scenario per service: arrange what it needs, return the call -----------------------
@@ -1031,6 +1032,101 @@ def arrange_add_entry(w: World):
     return lambda: incidents.add_entry(
         manager, incident, kind=IncidentEntry.Kind.WRITTEN_REPORT, text="書面で報告した。"
     )
+
+
+# --- erasure (issue 17) ---------------------------------------------------------------------
+
+
+def _surveyed(w: World) -> None:
+    """The contract surveyed to its end: results returned and imported at the ward."""
+    from tests.erasure.world import survey_to_the_end
+
+    w.keys_exchanged()
+    survey_to_the_end(w.people, w.contract, w.folder("erasure-results"))
+
+
+def _started(w: World):
+    _surveyed(w)
+    return erasure_services.start_erasure(w.contract, by=w.manager)
+
+
+def _witnessed(w: World):
+    erasure = _started(w)
+    code = erasure_services.issue_witness_code(w.contract, erasure.challenge, by=w.staff)
+    return erasure_services.confirm_by_code(erasure, witness_name="戸山", code=code, by=w.manager)
+
+
+@scenario("genchi.erasure.services.start_erasure")
+def arrange_start_erasure(w: World):
+    _surveyed(w)
+    manager = w.manager
+    return lambda: erasure_services.start_erasure(w.contract, by=manager)
+
+
+@scenario("genchi.erasure.services.issue_witness_code")
+def arrange_issue_witness_code(w: World):
+    erasure, staff = _started(w), w.staff
+    return lambda: erasure_services.issue_witness_code(w.contract, erasure.challenge, by=staff)
+
+
+@scenario("genchi.erasure.services.confirm_by_code")
+def arrange_confirm_by_code(w: World):
+    erasure, manager = _started(w), w.manager
+    code = erasure_services.issue_witness_code(w.contract, erasure.challenge, by=w.staff)
+    return lambda: erasure_services.confirm_by_code(
+        erasure, witness_name="戸山", code=code, by=manager
+    )
+
+
+@scenario("genchi.erasure.services.confirm_named")
+def arrange_confirm_named(w: World):
+    erasure = _started(w)
+    return lambda: erasure_services.confirm_named(erasure, witness_name="戸山")
+
+
+@scenario("genchi.erasure.services.confirm_by_sign_in")
+def arrange_confirm_by_sign_in(w: World):
+    erasure, manager, staff = _started(w), w.manager, w.staff
+    # Three entries in one transaction: the password, the second factor, the witness.
+    return lambda: erasure_services.confirm_by_sign_in(
+        erasure,
+        username=staff.username,
+        password=PASSWORD,
+        token=current_code(staff),
+        ip="127.0.0.1",
+        by=manager,
+    )
+
+
+@scenario("genchi.erasure.services.erase")
+def arrange_erase(w: World):
+    # The first entries are those of the erasure's transaction: keys, rows, tablets.
+    erasure, manager = _witnessed(w), w.manager
+    return lambda: erasure_services.erase(erasure, by=manager)
+
+
+def _certificate_package(w: World):
+    erasure = erasure_services.erase(_witnessed(w), by=w.manager)
+    return erasure_services.write_certificate_package(
+        erasure, w.folder("certificate"), by=w.manager
+    ).path
+
+
+@scenario("genchi.erasure.package_handlers.CertificateReceiver.receive")
+def arrange_certificate_receive(w: World):
+    path, staff = _certificate_package(w), w.staff
+    return lambda: transfer.receive_package(path, kind="certificate", by=staff)
+
+
+@scenario("genchi.parties.services.close_contract")
+def arrange_close_contract(w: World):
+    return lambda: parties.close_contract(w.contract, reason="test")
+
+
+@scenario("genchi.tablet.services.revoke_for_erasure")
+def arrange_revoke_for_erasure(w: World):
+    device, manager = w.device, w.manager
+    return lambda: tablet.revoke_for_erasure(device.contract, by=manager, reason="契約の消去")
 
 
 # --- the tests ---------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from .common import (
     Refused,
     refusal_message,
 )
+from .erasing import erase_contract_files
 from .handover_jobs import restart, start_export, start_import
 from .incoming import ImportResult, import_cases_package, receive_package, verify_results_package
 from .inspect import Inspection, inspect_file, local_identities, peek_manifest, trusted_signers
@@ -38,6 +39,7 @@ from .outgoing import (
 from .slips import confirm_slip, mark_received, parse_slip_code
 
 __all__ = [
+    "erase_contract_files",
     "COMMAND_MAX_SCRYPT_WORK_FACTOR",
     "RESULT_COLUMNS",
     "WEB_MAX_SCRYPT_WORK_FACTOR",
