@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "genchi.tablet",
     "genchi.planner",
     "genchi.results",
+    "genchi.evaluation",
     "genchi.backups",
     "genchi.jobs",
     "django_tasks",

@@ -31,3 +31,12 @@ def devices_for(user) -> QuerySet[TabletDevice]:
 def surveyor_choices(user) -> list[tuple[Contract, list]]:
     """Each managed contract with the surveyors designated on it now."""
     return [(c, list(designated_surveyors(c))) for c in managed_contracts(user)]
+
+
+def contract_devices(contract: Contract) -> QuerySet[TabletDevice]:
+    """Every tablet ever enrolled for the contract, with its revocation and wipe order."""
+    return (
+        TabletDevice.objects.filter(contract=contract)
+        .select_related("surveyor")
+        .order_by("enrolled_at", "pk")
+    )

@@ -39,9 +39,10 @@ from django_otp.oath import totp
 
 from genchi.accounts import services as accounts
 from genchi.accounts.models import Role, User
-from genchi.compliance import incidents
+from genchi.compliance import audits, checklist, incidents
 from genchi.compliance.models import ChainCheck, Incident, IncidentEntry
 from genchi.compliance.services import request_chain_check, run_chain_check
+from genchi.evaluation import services as follow_up
 from genchi.fieldwork import selectors as fieldwork_selectors
 from genchi.fieldwork.forbidden import (
     ForbiddenTextMixin,
@@ -961,6 +962,73 @@ def arrange_add_entry(w: World):
     incident = _report_incident(w, manager)
     return lambda: incidents.add_entry(
         manager, incident, kind=IncidentEntry.Kind.WRITTEN_REPORT, text="書面で報告した。"
+    )
+
+
+# --- compliance: checklist and on-site audits; evaluation: follow-up ----------------------
+
+
+@scenario("genchi.compliance.checklist.answer_item")
+def arrange_answer_item(w: World):
+    staff = w.staff
+    return lambda: checklist.answer_item(
+        staff, w.contract, item="C-O2", answer="yes", checked_on=timezone.localdate()
+    )
+
+
+def _onsite_audit(w: World):
+    return audits.record_audit(
+        w.staff, w.contract, audited_on=timezone.localdate(), inspector="戸山", findings="良好"
+    )
+
+
+@scenario("genchi.compliance.audits.record_audit")
+def arrange_record_audit(w: World):
+    staff = w.staff
+    return lambda: audits.record_audit(
+        staff,
+        w.contract,
+        audited_on=timezone.localdate(),
+        inspector="戸山",
+        findings="良好",
+        actions=[("手順書を改める", None)],
+    )
+
+
+@scenario("genchi.compliance.audits.add_action")
+def arrange_add_action(w: World):
+    audit = _onsite_audit(w)
+    return lambda: audits.add_action(w.staff, audit, text="OS を更新する", due_on=None)
+
+
+@scenario("genchi.compliance.audits.complete_action")
+def arrange_complete_action(w: World):
+    audit = _onsite_audit(w)
+    action = audits.add_action(w.staff, audit, text="OS を更新する", due_on=None)
+    return lambda: audits.complete_action(
+        w.staff, action, completed_on=timezone.localdate(), note="適用済み"
+    )
+
+
+def _followed_refs(w: World) -> list[str]:
+    from tests.evaluation.world import KNOWN, results
+
+    return [r.case_ref for r in results(w.contract, KNOWN[:2])]
+
+
+@scenario("genchi.evaluation.services.import_contacts")
+def arrange_import_contacts(w: World):
+    refs, staff = _followed_refs(w), w.staff
+    day = timezone.localdate().isoformat()
+    data = f"参照番号,接触日,接触方法,金額\r\n{refs[0]},{day},電話,\r\n".encode("cp932")
+    return lambda: follow_up.import_contacts(staff, w.contract, data, filename="c.csv")
+
+
+@scenario("genchi.evaluation.services.add_contact")
+def arrange_add_contact(w: World):
+    refs, staff = _followed_refs(w), w.staff
+    return lambda: follow_up.add_contact(
+        staff, w.contract, case_ref=refs[0], kind="phone", contacted_on=timezone.localdate()
     )
 
 
