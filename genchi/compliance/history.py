@@ -132,7 +132,8 @@ def _results(contract: Contract) -> Step:
             _("調査結果 %(batch)s %(n)d 件(写真 %(photos)d 枚)")
             % {"batch": r.batch_code, "n": r.case_count, "photos": r.photo_count},
             r.received_at,
-            pairs=[(_label(r), str(r.pk))],
+            # Receiving the results is logged on the package that brought them.
+            pairs=[(_label(r), str(r.pk)), ("transfer.package", str(r.package_id))],
         )
         for r in results_selectors.deliveries_of(contract)
     ]

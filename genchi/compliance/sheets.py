@@ -183,7 +183,7 @@ def as_pdf(sheet: Sheet) -> bytes:
         )
         story.append(table)
     if sheet.seals:
-        story += [Spacer(1, 8 * mm), seal_boxes(sheet.seals)]
+        story += [Spacer(1, 8 * mm), seal_boxes(sheet.seals, box_mm=32)]
     return build_document(story, title=sheet.title)
 
 
