@@ -11,11 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST, require_safe
 
-from genchi.access.policy import policy
+from genchi.access.policy import permits, policy
 from genchi.access.roles import CONTRACTOR_OFFICE, WARD_READERS, WARD_WRITERS
 from genchi.audit.chain import record
 
-from . import incidents
+from . import checklist_views, incidents
 from .documents import first_report_pdf
 from .models import Incident, IncidentEntry
 
@@ -80,6 +80,8 @@ def incident_list(request):
             "incidents": rows[:200],
             "open_count": rows.exclude(state=Incident.State.CLOSED).count(),
             "can_record": incidents.recordable_contracts(request.user).exists(),
+            # The ward's other checks of the contractor live beside its incidents.
+            "can_see_checklists": permits(checklist_views.checklist_list, request.user),
         },
     )
 

@@ -112,16 +112,6 @@ MENU: list[MenuEntry] = [
         WARD_WRITERS | CONTRACTOR_OFFICE,
     ),
     MenuEntry(
-        "evaluation:index",
-        pgettext_lazy("menu", "年度評価"),
-        _("連絡票後の接触の追跡と年度ごとの評価"),
-    ),
-    MenuEntry(
-        "compliance:checklist_list",
-        pgettext_lazy("menu", "確認記録票"),
-        _("受託者の確認記録票・立入調査・取扱状況報告"),
-    ),
-    MenuEntry(
         "compliance:log", pgettext_lazy("menu", "監査ログ"), _("すべての操作の記録と改ざん検査")
     ),
 ]

@@ -200,6 +200,9 @@ def test_the_home_and_the_checklist_remind_the_ward_only(people, contract, clien
     text = "今年度の立入調査がまだ記録されていない契約があります"
     assert text in client_for(Role.WARD_STAFF).get("/").content.decode()
     assert text not in client_for(Role.MANAGER).get("/").content.decode()
+    link = 'href="/compliance/checklists/"'
+    assert link in client_for(Role.WARD_STAFF).get("/incidents/").content.decode()
+    assert link not in client_for(Role.MANAGER).get("/incidents/").content.decode()
     page = client_for(Role.WARD_AUDITOR).get(f"/compliance/checklists/{contract.code}/")
     assert "立入調査がまだ記録されていません" in page.content.decode()
     audits.record_audit(
