@@ -3,6 +3,7 @@ contacts after the contact slip, and the form to enter one by hand."""
 
 from __future__ import annotations
 
+from django import forms
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
@@ -20,6 +21,7 @@ def follow_up_panel(request, case) -> SafeString | None:
     form = None
     if services.may_write(request.user, contract):
         form = ContactForm(initial={"case_ref": case.ref, "next": request.path})
+        form.fields["case_ref"].widget = forms.HiddenInput()  # the case of this page
     return render_to_string(
         "evaluation/_case_follow_up.html",
         {

@@ -210,7 +210,7 @@ def test_the_pages_entry_by_hand_on_the_case_and_the_export(people, contract, kn
         },
     )
     assert response.status_code == 302 and response["Location"] == case_page
-    assert "45000" in staff.get(case_page).content.decode()
+    assert "45,000" in staff.get(case_page).content.decode()
     entry = AuditEntry.objects.get(action="followup.recorded")
     assert entry.contract_code == contract.code
     upload = io.BytesIO(_csv([f"bad,{_day()},電話,"]))
