@@ -74,6 +74,18 @@ def audit_for(user, audit_id: int) -> OnSiteAudit:
     return audit
 
 
+def action_for(user, action_id: int) -> AuditAction:
+    """A follow-up action of an audit the person may read."""
+    action = (
+        AuditAction.objects.filter(pk=action_id, audit__contract__in=contracts_for(user))
+        .select_related("audit__contract")
+        .first()
+    )
+    if action is None or not has_role(user, WARD_READERS):
+        raise Http404("改善事項が見つかりません")
+    return action
+
+
 def _check_writer(user, contract: Contract) -> None:
     if not has_role(user, WARD_WRITERS) or not contracts_for(user).filter(pk=contract.pk).exists():
         raise PermissionDenied(_("この契約の立入調査を記録する権限がありません。"))

@@ -22,7 +22,7 @@ from genchi.audit.chain import record
 from genchi.parties.selectors import contract_for, contracts_for
 
 from . import audits, checklist, handling, history, selectors, sheets
-from .models import AuditAction, ChecklistAnswer
+from .models import ChecklistAnswer
 
 DATE = forms.DateInput(attrs={"type": "date"})
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -245,10 +245,8 @@ def audit_add_action(request, audit_id: int):
 @require_POST
 @policy(WARD_WRITERS, description="立入調査の改善事項の完了")
 def audit_complete_action(request, action_id: int):
-    action = AuditAction.objects.filter(pk=action_id).select_related("audit").first()
-    if action is None:
-        raise Http404("改善事項が見つかりません")
-    audit = audits.audit_for(request.user, action.audit_id)
+    action = audits.action_for(request.user, action_id)
+    audit = action.audit
     form = CompleteForm(request.POST)
     if form.is_valid():
         try:
