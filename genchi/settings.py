@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "genchi.planner",
     "genchi.results",
     "genchi.erasure",
+    "genchi.evaluation",
     "genchi.backups",
     "genchi.jobs",
     "django_tasks",

@@ -9,6 +9,7 @@ from django.urls import include, path
 from genchi.accounts import urls as accounts_urls
 from genchi.compliance import urls as compliance_urls
 from genchi.erasure import urls as erasure_urls
+from genchi.evaluation import urls as evaluation_urls
 from genchi.fieldwork import slip_urls as fieldwork_slip_urls
 from genchi.fieldwork import urls as fieldwork_urls
 from genchi.intake import urls as intake_urls
@@ -29,6 +30,7 @@ urlpatterns = [
     path("", include(transfer_urls)),
     path("", include(fieldwork_urls)),
     path("", include(results_urls)),
+    path("", include(evaluation_urls)),
     path("", include(fieldwork_slip_urls)),
     path("", include(planner_urls)),
     path("", include(tablet_urls)),

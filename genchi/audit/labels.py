@@ -99,6 +99,18 @@ ACTION_LABELS = {
     "usb.inspected": _("USBメモリの点検"),
     "usb.wiped": _("USBメモリの消去"),
     "usb.ledger_exported": _("USBメモリ台帳の出力"),
+    "checklist.answered": _("確認記録票への回答"),
+    "checklist.printed": _("確認記録票の印刷"),
+    "onsite_audit.recorded": _("立入調査の記録"),
+    "onsite_audit.action_added": _("立入調査の改善事項の追加"),
+    "onsite_audit.action_completed": _("立入調査の改善事項の完了"),
+    "onsite_audit.printed": _("立入調査記録の印刷"),
+    "handling_report.printed": _("取扱状況報告の印刷"),
+    "contract_history.viewed": _("契約の全経過の閲覧"),
+    "followup.imported": _("連絡票後の接触の取込"),
+    "followup.import_refused": _("連絡票後の接触の取込の拒否"),
+    "followup.recorded": _("連絡票後の接触の記録"),
+    "evaluation.exported": _("年度評価の書き出し"),
 }
 
 

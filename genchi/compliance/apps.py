@@ -7,3 +7,12 @@ class ComplianceConfig(AppConfig):
 
     name = "genchi.compliance"
     verbose_name = "監査と完了"
+
+    def ready(self) -> None:
+        from genchi.core.demo import register_demo_step
+
+        from .demo import fill_demo_compliance
+
+        # After the erasure helper's step (100): the checklist's inspector answers, an
+        # on-site audit and the follow-up of the returned results (issue 17).
+        register_demo_step("compliance-evaluation", fill_demo_compliance, order=101)

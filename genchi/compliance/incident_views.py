@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST, require_safe
 
-from genchi.access.policy import policy
-from genchi.access.roles import CONTRACTOR_OFFICE, WARD_READERS, WARD_WRITERS
+from genchi.access.policy import permits, policy
+from genchi.access.roles import CONTRACTOR_ADMINS, CONTRACTOR_OFFICE, WARD_READERS, WARD_WRITERS
 from genchi.audit.chain import record
+from genchi.tablet import selectors as tablet_selectors
 
-from . import incidents
+from . import checklist_views, incidents, lost_devices
 from .documents import first_report_pdf
 from .models import Incident, IncidentEntry
 
@@ -80,6 +81,8 @@ def incident_list(request):
             "incidents": rows[:200],
             "open_count": rows.exclude(state=Incident.State.CLOSED).count(),
             "can_record": incidents.recordable_contracts(request.user).exists(),
+            # The ward's other checks of the contractor live beside its incidents.
+            "can_see_checklists": permits(checklist_views.checklist_list, request.user),
         },
     )
 
@@ -171,3 +174,32 @@ def incident_pdf(request, incident_id: int):
     response = HttpResponse(first_report_pdf(incident), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="incident-{incident.label}.pdf"'
     return response
+
+
+@require_POST
+@policy(
+    CONTRACTOR_ADMINS,
+    description="タブレットの紛失・盗難(失効、端末にあった案件の記録、事故報告の第一報)",
+)
+def device_lost(request, device_id: int):
+    device = get_object_or_404(tablet_selectors.devices_for(request.user), pk=device_id)
+    try:
+        incident = lost_devices.report_lost_device(
+            device,
+            by=request.user,
+            found_by=request.POST.get("found_by", "").strip()[:100],
+            summary=request.POST.get("summary", "")[:2000],
+        )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("tablet:devices")
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+        return redirect("tablet:devices")
+    messages.success(
+        request,
+        _("端末を失効させ、事故報告(第%(n)d号)を作成しました。区へ速やかに報告してください。")
+        % {"n": incident.number},
+    )
+    return redirect("compliance:incident_detail", incident.pk)

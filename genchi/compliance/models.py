@@ -110,3 +110,81 @@ class IncidentEntry(RecordedBy):
 
     def __str__(self) -> str:
         return f"{self.incident}: {self.get_kind_display()}"
+
+
+class ChecklistAnswer(RecordedBy):
+    """The inspector's answer to one item of the compliance checklist (確認記録票, W-O2)
+    that software cannot know (a safe, a locked cabinet, antivirus, a firewall). Answers
+    are kept, not overwritten: the latest of an item is the one in force."""
+
+    class Answer(models.TextChoices):
+        YES = "yes", _("適合")
+        NO = "no", _("不適合")
+        NOT_APPLICABLE = "na", _("該当なし")
+
+    contract = models.ForeignKey(
+        "parties.Contract", on_delete=models.PROTECT, related_name="+", verbose_name=_("契約")
+    )
+    item = models.CharField(_("確認項目"), max_length=16)
+    answer = models.CharField(_("確認結果"), max_length=4, choices=Answer.choices)
+    note = models.TextField(_("確認の内容・所見"), max_length=2000, blank=True)
+    checked_on = models.DateField(_("確認日"))
+    by_name = models.CharField(_("確認者"), max_length=150)
+    created_at = models.DateTimeField(_("記録日時"), default=timezone.now)
+
+    class Meta:
+        ordering = ["contract", "item", "-checked_on", "-pk"]
+        verbose_name = _("確認記録票の回答")
+
+    def __str__(self) -> str:
+        return f"{self.item}: {self.get_answer_display()}"
+
+
+class OnSiteAudit(RecordedBy):
+    """An on-site audit of the contractor (立入調査, S15–S17): at least one per fiscal
+    year (S16), with its findings and the follow-up actions below."""
+
+    contract = models.ForeignKey(
+        "parties.Contract", on_delete=models.PROTECT, related_name="+", verbose_name=_("契約")
+    )
+    audited_on = models.DateField(_("実施日"))
+    inspector = models.CharField(_("調査員(区)"), max_length=200)
+    place = models.CharField(_("場所"), max_length=200, blank=True)
+    findings = models.TextField(_("所見"), max_length=8000)
+    created_at = models.DateTimeField(_("記録日時"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-audited_on", "-pk"]
+        verbose_name = _("立入調査")
+
+    def __str__(self) -> str:
+        return f"{self.contract.code} {self.audited_on}"
+
+    @property
+    def fiscal_year(self) -> int:
+        return fiscal_year_of(self.audited_on)
+
+
+class AuditAction(RecordedBy):
+    """A follow-up action asked after an on-site audit, and its completion."""
+
+    audit = models.ForeignKey(
+        OnSiteAudit, on_delete=models.PROTECT, related_name="actions", verbose_name=_("立入調査")
+    )
+    text = models.TextField(_("改善を求める事項"), max_length=4000)
+    due_on = models.DateField(_("期限"), null=True, blank=True)
+    completed_on = models.DateField(_("完了日"), null=True, blank=True)
+    completion_note = models.TextField(_("完了の内容"), max_length=4000, blank=True)
+    created_at = models.DateTimeField(_("記録日時"), default=timezone.now)
+
+    class Meta:
+        ordering = ["audit", "pk"]
+        verbose_name = _("立入調査後の改善事項")
+
+    def __str__(self) -> str:
+        return self.text[:40]
+
+
+def fiscal_year_of(day) -> int:
+    """The Japanese fiscal year (April–March) a date falls in: 2027-03-31 → 2026."""
+    return day.year if day.month >= 4 else day.year - 1

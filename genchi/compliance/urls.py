@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import incident_views, views
+from . import checklist_views, incident_views, views
 
 app_name = "compliance"
 urlpatterns = [
@@ -17,5 +17,62 @@ urlpatterns = [
     ),
     path(
         "incidents/<int:incident_id>/report.pdf", incident_views.incident_pdf, name="incident_pdf"
+    ),
+]
+
+urlpatterns += [
+    path("compliance/checklists/", checklist_views.checklist_list, name="checklist_list"),
+    path(
+        "compliance/checklists/<slug:code>/",
+        checklist_views.checklist_detail,
+        name="checklist_detail",
+    ),
+    path(
+        "compliance/checklists/<slug:code>/answer/",
+        checklist_views.checklist_answer,
+        name="checklist_answer",
+    ),
+    path(
+        "compliance/checklists/<slug:code>/download/<str:kind>/",
+        checklist_views.checklist_download,
+        name="checklist_download",
+    ),
+    path("compliance/audits/new/<slug:code>/", checklist_views.audit_new, name="audit_new"),
+    path("compliance/audits/<int:audit_id>/", checklist_views.audit_detail, name="audit_detail"),
+    path(
+        "compliance/audits/<int:audit_id>/actions/",
+        checklist_views.audit_add_action,
+        name="audit_add_action",
+    ),
+    path(
+        "compliance/audits/actions/<int:action_id>/complete/",
+        checklist_views.audit_complete_action,
+        name="audit_complete_action",
+    ),
+    path(
+        "compliance/audits/<int:audit_id>/download/<str:kind>/",
+        checklist_views.audit_download,
+        name="audit_download",
+    ),
+    path(
+        "compliance/handling/<slug:code>/",
+        checklist_views.handling_report,
+        name="handling_report",
+    ),
+    path(
+        "compliance/handling/<slug:code>/download/<str:kind>/",
+        checklist_views.handling_download,
+        name="handling_download",
+    ),
+    path(
+        "compliance/history/<slug:code>/",
+        checklist_views.contract_history,
+        name="contract_history",
+    ),
+    # A lost tablet is an incident: the action sits with incidents, beside the tablets.
+    path(
+        "tablet/devices/<int:device_id>/lost/",
+        incident_views.device_lost,
+        name="device_lost",
     ),
 ]

@@ -37,6 +37,8 @@ class ErasureRecord:
     verified_at: Any = None
     verified_certificate_id: str = ""
     verified_counts: dict[str, int] = field(default_factory=dict)
+    # (object type, id) of the erasure and the verified certificate, as the log names them.
+    log_objects: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def erased(self) -> bool:
@@ -55,8 +57,9 @@ def erasure_record(contract: Contract) -> ErasureRecord:
         contract=contract, organisation_id=contract.contractor_id
     ).first()
     received = ReceivedCertificate.objects.filter(contract=contract).first()
-    values: dict[str, Any] = {"contract": contract.code}
+    values: dict[str, Any] = {"contract": contract.code, "log_objects": []}
     if erasure is not None:
+        values["log_objects"].append((erasure._meta.label_lower, str(erasure.pk)))
         cert = erasure.certificate or {}
         values |= {
             "erasure_state": erasure.state,
@@ -70,6 +73,7 @@ def erasure_record(contract: Contract) -> ErasureRecord:
             "log_head": cert.get("log_head", ""),
         }
     if received is not None:
+        values["log_objects"].append((received._meta.label_lower, str(received.pk)))
         values |= {
             "verified_at": received.verified_at,
             "verified_certificate_id": str(received.certificate_id),

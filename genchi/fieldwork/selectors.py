@@ -383,3 +383,14 @@ def progress(user, contract: Contract) -> dict:
         "days_left": max((contract.ends_on - today).days, 0),
         "ends_on": contract.ends_on,
     }
+
+
+def visit_counts(contract: Contract, since, until) -> dict:
+    """Visits of the contract between two moments (the handling report, S14): how many,
+    on how many cases, by how many surveyors. Counts only, no personal data."""
+    visits = Visit.objects.filter(contract=contract, visited_at__gte=since, visited_at__lt=until)
+    return {
+        "visits": visits.count(),
+        "cases": visits.values("case_id").distinct().count(),
+        "surveyors": visits.values("surveyor_id").distinct().count(),
+    }

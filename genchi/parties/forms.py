@@ -31,6 +31,7 @@ class ContractForm(forms.ModelForm):
             "starts_on",
             "ends_on",
             "max_cases",
+            "amount",
             "status",
             "contact_department",
             "contact_phone",

@@ -86,6 +86,14 @@ class Contract(models.Model):
     starts_on = models.DateField(_("履行期間(開始)"))
     ends_on = models.DateField(_("履行期間(終了)"))
     max_cases = models.PositiveIntegerField(_("最大件数"), default=500)
+    # What the ward pays for the contract (税込, 円): the yearly evaluation's cost per case
+    # and per yen collected (J2). Entered by the ward; blank until known.
+    amount = models.PositiveBigIntegerField(
+        _("契約金額(円)"),
+        null=True,
+        blank=True,
+        help_text=_("税込。年度評価の1件あたり・回収1円あたりの費用に使います。"),
+    )
     status = models.CharField(
         _("状態"), max_length=16, choices=Status.choices, default=Status.DRAFT
     )

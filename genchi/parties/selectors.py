@@ -226,3 +226,15 @@ def card_status(card: IdCard, on: dt.date | None = None) -> str:
 def card_by_token(user, token: str) -> IdCard | None:
     """The card a QR code names, among those this person may see (None: not found)."""
     return id_cards_for(user).filter(token=token).first()
+
+
+def closure_of(contract: Contract) -> dict:
+    """Where the contract stands at its end (status and its words), for the checklist's
+    "erasure certified" evidence until the erasure app's record is read instead."""
+    stored = Contract.objects.filter(pk=contract.pk).values("status").first() or {}
+    status = stored.get("status", contract.status)
+    return {
+        "status": status,
+        "label": Contract.Status(status).label,
+        "closed": status == Contract.Status.CLOSED,
+    }

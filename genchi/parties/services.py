@@ -57,6 +57,7 @@ def create_contract(
     ends_on: dt.date,
     max_cases: int = 500,
     status: str = Contract.Status.DRAFT,
+    amount: int | None = None,
     **slip: str,
 ) -> Contract:
     if ward.kind != Organisation.Kind.WARD or contractor.kind != Organisation.Kind.CONTRACTOR:
@@ -71,6 +72,7 @@ def create_contract(
         ends_on=ends_on,
         max_cases=max_cases,
         status=status,
+        amount=amount,
     )
     for field in SLIP_FIELDS:  # the contact slip's settings (連絡票), all optional
         if field in slip:

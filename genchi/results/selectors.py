@@ -14,7 +14,7 @@ from genchi.geo.prefectures import PREFECTURES
 from genchi.intake import selectors as intake_selectors
 from genchi.parties.models import Contract
 
-from .models import CaseResult, ResultPhoto, ReturnedResults
+from .models import CaseResult, ContactSlip, ResultPhoto, ReturnedResults
 
 
 def result_contracts_for(user) -> QuerySet[Contract]:
@@ -94,3 +94,39 @@ def summary(contract: Contract) -> Summary:
         by_pref=by_pref,
         deliveries=list(ReturnedResults.objects.filter(contract=contract)),
     )
+
+
+# --- For the yearly evaluation (J2): outcome groups named once, here ----------------------
+
+CONFIRMED_OUTCOMES = frozenset({Outcome.RESIDENT_CONFIRMED})
+"""Residence confirmed: the person was met at the address."""
+
+RESIDENT_OUTCOMES = frozenset({Outcome.RESIDENT_CONFIRMED, Outcome.RESIDENT_PRESUMED})
+"""Residence confirmed or presumed from the signs of life."""
+
+SLIP_LEFT = frozenset({ContactSlip.IN_PERSON, ContactSlip.POSTED})
+"""A contact slip (連絡票) reached the taxpayer: handed in person or posted."""
+
+
+@dataclass(frozen=True)
+class ResultFacts:
+    """Per case of a contract: its outcome and whether a contact slip was left."""
+
+    outcome: str
+    slip_left: bool
+    received_at: object
+
+
+def result_facts(contract: Contract) -> dict[str, ResultFacts]:
+    """The contract's results by case reference (no personal data)."""
+    return {
+        ref: ResultFacts(outcome, slip in SLIP_LEFT, received)
+        for ref, outcome, slip, received in CaseResult.objects.filter(contract=contract)
+        .values_list("case_ref", "outcome", "contact_slip", "returned__received_at")
+        .order_by("case_ref")
+    }
+
+
+def deliveries_of(contract: Contract) -> list[ReturnedResults]:
+    """The result packages received for the contract, oldest first."""
+    return list(ReturnedResults.objects.filter(contract=contract).order_by("received_at", "pk"))

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from genchi.parties.models import Contract, Designation
 from genchi.parties.selectors import active_designations, designated_surveyors
 
-from .models import TabletDevice
+from .models import HeldCase, TabletDevice, Upload
 
 
 def managed_contracts(user) -> QuerySet[Contract]:
@@ -48,3 +48,22 @@ def wipe_state(contract: Contract) -> list[dict]:
         .select_related("surveyor")
         .order_by("enrolled_at", "pk")
     ]
+
+
+def contract_devices(contract: Contract) -> QuerySet[TabletDevice]:
+    """Every tablet ever enrolled for the contract, with its revocation and wipe order."""
+    return (
+        TabletDevice.objects.filter(contract=contract)
+        .select_related("surveyor")
+        .order_by("enrolled_at", "pk")
+    )
+
+
+def held_case_refs(device: TabletDevice) -> list[str]:
+    """The references of the cases the device held at its last sync, sorted."""
+    return sorted(HeldCase.objects.filter(device=device).values_list("case_ref", flat=True))
+
+
+def waiting_upload_count(device: TabletDevice) -> int:
+    """Visits the device began to send whose photos never all arrived."""
+    return Upload.objects.filter(device=device, state=Upload.State.WAITING).count()

@@ -12,7 +12,6 @@ import hashlib
 import secrets
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -20,7 +19,6 @@ from django.utils.translation import gettext as _
 
 from genchi.accounts import services as accounts
 from genchi.audit.chain import record
-from genchi.compliance import incidents
 from genchi.core.acting import actor_for_user
 from genchi.fieldwork import selectors as fieldwork
 from genchi.parties.selectors import is_designated_surveyor, may_work_on
@@ -534,63 +532,6 @@ def revoke(device: TabletDevice, *, by, reason: str) -> None:
         contract=device.contract,
         detail={"reason": device.revoke_reason, "surveyor": device.surveyor.username},
     )
-
-
-# The incident kind 紛失・盗難 of compliance (its `Incident.Kind.LOSS`, by value: the
-# tablet calls compliance's service and never touches its models).
-INCIDENT_KIND_LOSS = "loss"
-
-
-@transaction.atomic
-def report_lost_device(device: TabletDevice, *, by, found_by: str, summary: str):
-    """A lost or stolen tablet, in one action (C-S2.7): revoke it (it wipes itself at its
-    next contact), record the cases that were on it (those of its last sync, with the
-    visits it had sent) and open an incident report (compliance's first report). All or
-    nothing; returns the incident."""
-    summary = summary.strip()
-    if not summary:
-        raise ValidationError(
-            {"summary": _("いつ、どこで、どのように紛失したかを書いてください。")}
-        )
-    refs = sorted(HeldCase.objects.filter(device=device).values_list("case_ref", flat=True))
-    waiting = Upload.objects.filter(device=device, state=Upload.State.WAITING).count()
-    revoke(device, by=by, reason=_("紛失・盗難"))
-    device.refresh_from_db()
-    incident = incidents.record_incident(
-        by,
-        device.contract,
-        kind=INCIDENT_KIND_LOSS,
-        found_at=timezone.now(),
-        found_by=found_by or str(by),
-        summary=summary,
-        first_actions=_(
-            "調査用タブレット「%(label)s」(%(surveyor)s)を失効させました。次に接続したときに"
-            "端末のデータは消去されます。端末の中のデータは暗号化されており、利用期限"
-            "(%(until)s)を過ぎると暗証番号だけでは開けません。端末にあった案件: %(n)d 件。"
-        )
-        % {
-            "label": device.label or device.key_fingerprint[:12],
-            "surveyor": device.surveyor,
-            "until": timezone.localtime(device.lease_until).strftime("%Y-%m-%d %H:%M")
-            if device.lease_until
-            else "—",
-            "n": len(refs),
-        },
-        affected_refs=refs[: incidents.MAX_REFS],
-    )
-    record(
-        "tablet.lost_reported",
-        obj=device,
-        contract=device.contract,
-        detail={
-            "incident": incident.pk,
-            "refs": refs,
-            "count": len(refs),
-            "visits_discarded": waiting,
-            "last_sync": device.last_sync_at.isoformat() if device.last_sync_at else None,
-        },
-    )
-    return incident
 
 
 def revoke_for_erasure(contract, *, by, reason: str) -> int:

@@ -21,5 +21,4 @@ urlpatterns = [
     ),
     path("tablet/devices/", views.devices, name="devices"),
     path("tablet/devices/<int:device_id>/revoke/", views.device_revoke, name="device_revoke"),
-    path("tablet/devices/<int:device_id>/lost/", views.device_lost, name="device_lost"),
 ]

@@ -7,7 +7,6 @@ import json
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
@@ -157,32 +156,3 @@ def device_revoke(request, device_id: int):
     services.revoke(device, by=request.user, reason=request.POST.get("reason", "").strip())
     messages.success(request, _("端末を失効させました。次に接続したときにデータが消去されます。"))
     return redirect("tablet:devices")
-
-
-@require_POST
-@policy(
-    CONTRACTOR_ADMINS,
-    description="タブレットの紛失・盗難(失効、端末にあった案件の記録、事故報告の第一報)",
-)
-def device_lost(request, device_id: int):
-    device = get_object_or_404(selectors.devices_for(request.user), pk=device_id)
-    try:
-        incident = services.report_lost_device(
-            device,
-            by=request.user,
-            found_by=request.POST.get("found_by", "").strip()[:100],
-            summary=request.POST.get("summary", "")[:2000],
-        )
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-        return redirect("tablet:devices")
-    except PermissionDenied as exc:
-        messages.error(request, str(exc))
-        return redirect("tablet:devices")
-    messages.success(
-        request,
-        _("端末を失効させ、事故報告(第%(n)d号)を作成しました。区へ速やかに報告してください。")
-        % {"n": incident.number},
-    )
-    return redirect("compliance:incident_detail", incident.pk)

@@ -17,6 +17,8 @@ from .models import (
     Package,
     PartnerContractCard,
     PartnerKeyCard,
+    StickEvent,
+    StickLoan,
     UsbStick,
 )
 
@@ -167,3 +169,42 @@ def contract_packages(contract, holder, *, direction: str, kind: str) -> list[di
         }
         for p in rows
     ]
+
+
+def stick_loans_of(contract: Contract) -> list[dict]:
+    """The ledger's lendings of the contract's packages (W-O5, W-O6, C-O6): each with its
+    stick, when it was lent and returned, and the first wipe after the return."""
+    loans = list(
+        StickLoan.objects.filter(package__contract=contract)
+        .select_related("stick", "package")
+        .order_by("lent_at", "pk")
+    )
+    wipes: dict[int, list] = {}
+    for event in StickEvent.objects.filter(
+        stick__in={loan.stick_id for loan in loans}, kind=StickEvent.Kind.WIPED, result_ok=True
+    ).order_by("at"):
+        wipes.setdefault(event.stick_id, []).append(event.at)
+    out = []
+    for loan in loans:
+        after = loan.returned_at
+        wiped = next((at for at in wipes.get(loan.stick_id, []) if after and at >= after), None)
+        out.append(
+            {
+                "loan": loan,
+                "stick": loan.stick.label,
+                "lent_at": loan.lent_at,
+                "returned_at": loan.returned_at,
+                "wiped_at": wiped,
+                "borrower": loan.borrower_name,
+            }
+        )
+    return out
+
+
+def packages_held(contract: Contract, holder_id: int) -> QuerySet[Package]:
+    """The packages of a contract one side holds, oldest first, with their slips."""
+    return (
+        Package.objects.filter(contract=contract, holder_id=holder_id)
+        .select_related("slip", "sender", "recipient", "stick", "by")
+        .order_by("at", "pk")
+    )

@@ -14,6 +14,7 @@ from genchi.access.denied import render_denied
 from genchi.access.policy import policy
 from genchi.access.roles import ALL_ROLES
 from genchi.audit.chain import record
+from genchi.compliance.audits import contracts_missing_audit
 from genchi.compliance.incidents import open_incidents_for
 from genchi.core.database import pending_migrations
 from genchi.jobs.selectors import queue_counts
@@ -34,6 +35,8 @@ def home(request):
             "contracts": contracts_for(request.user).select_related("ward", "contractor"),
             # Open incidents stay on both sides' home until the ward closes them (S19).
             "open_incidents": list(open_incidents_for(request.user)[:20]),
+            # A contract in force with no on-site audit this fiscal year (S16).
+            "missing_audits": contracts_missing_audit(request.user),
         },
     )
 

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from genchi.access.policy import policy_of
 from genchi.accounts.models import Role
-from genchi.compliance.models import Incident
+from genchi.compliance.models import AuditAction, Incident, OnSiteAudit
 from genchi.fieldwork.models import SurveyClosing
 
 # How to fill each URL parameter, given the test world (see `world` below).
@@ -57,6 +57,8 @@ URL_PARAMS: dict[str, Callable[[dict], str]] = {
     "kind": lambda w: "pdf",
     "visit": lambda w: "0123456789abcdef",
     "photo": lambda w: "fedcba9876543210",
+    "audit_id": lambda w: str(w["onsite_audit"].pk),
+    "action_id": lambda w: str(w["audit_action"].pk),
 }
 
 
@@ -133,6 +135,23 @@ KINDS: dict[str, tuple[str, ...]] = {
     "compliance:incident_detail": PAGE,
     "compliance:incident_add_entry": ACTION,
     "compliance:incident_pdf": PAGE,
+    "compliance:checklist_list": PAGE,
+    "compliance:checklist_detail": PAGE,
+    "compliance:checklist_answer": ACTION,
+    "compliance:checklist_download": PAGE,
+    "compliance:audit_new": FORM,
+    "compliance:audit_detail": PAGE,
+    "compliance:audit_add_action": ACTION,
+    "compliance:audit_complete_action": ACTION,
+    "compliance:audit_download": PAGE,
+    "compliance:handling_report": PAGE,
+    "compliance:handling_download": PAGE,
+    "compliance:contract_history": PAGE,
+    "evaluation:index": PAGE,
+    "evaluation:export_xlsx": PAGE,
+    "evaluation:contract": PAGE,
+    "evaluation:import": ACTION,
+    "evaluation:add": ACTION,
     "results:index": PAGE,
     "results:summary": PAGE,
     "results:export_csv": PAGE,
@@ -195,7 +214,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "tablet:api_sync_up_photo": ACTION,
     "tablet:devices": FORM,
     "tablet:device_revoke": ACTION,
-    "tablet:device_lost": ACTION,
+    "compliance:device_lost": ACTION,
     "erasure:index": PAGE,
     "erasure:erasure": PAGE,
     "erasure:start": ACTION,
@@ -253,6 +272,9 @@ def world(people, contract, settings, tmp_path) -> dict:
     intake.add_cases(batch, list(contract.cases.all()))
     case = contract.cases.get()  # before the worlds below add their own cases
     handover = url_policy_world(people, contract)
+    audit = OnSiteAudit.objects.create(
+        contract=contract, audited_on=contract.starts_on, inspector="x", findings="x"
+    )
     survey_case, pledge, designation, card, photo = fieldwork_world(people, contract)
     return {
         "survey_case": survey_case,
@@ -271,6 +293,8 @@ def world(people, contract, settings, tmp_path) -> dict:
             direction=HandoverJob.Direction.EXPORT, organisation=contract.ward, kind="cases"
         ),
         "result_photo": result_world(contract, case, handover["package"]),
+        "onsite_audit": audit,
+        "audit_action": AuditAction.objects.create(audit=audit, text="x"),
         "incident": Incident.objects.create(
             contract=contract,
             number=1,

@@ -38,10 +38,11 @@ from django_otp.oath import totp
 
 from genchi.accounts import services as accounts
 from genchi.accounts.models import Role, User
-from genchi.compliance import incidents
+from genchi.compliance import audits, checklist, incidents
 from genchi.compliance.models import ChainCheck, Incident, IncidentEntry
 from genchi.compliance.services import request_chain_check, run_chain_check
 from genchi.erasure import services as erasure_services
+from genchi.evaluation import services as follow_up
 from genchi.fieldwork import selectors as fieldwork_selectors
 from genchi.fieldwork.forbidden import (
     check_text,
@@ -994,12 +995,14 @@ def arrange_settle(w: World):
     return lambda: uploads.settle(upload, ip="127.0.0.1")
 
 
-@scenario("genchi.tablet.services.report_lost_device")
+@scenario("genchi.compliance.lost_devices.report_lost_device")
 def arrange_report_lost_device(w: World):
     device, manager = w.device, w.manager
     tablet.sync_down(device, held=[], wanted=None, ip="127.0.0.1")
     # Revocation, incident and the record of the cases: three entries, all or nothing.
-    return lambda: tablet.report_lost_device(
+    from genchi.compliance import lost_devices
+
+    return lambda: lost_devices.report_lost_device(
         device, by=manager, found_by="調査員", summary="電車内に置き忘れた。"
     )
 
@@ -1127,6 +1130,73 @@ def arrange_close_contract(w: World):
 def arrange_revoke_for_erasure(w: World):
     device, manager = w.device, w.manager
     return lambda: tablet.revoke_for_erasure(device.contract, by=manager, reason="契約の消去")
+
+
+# --- compliance: checklist and on-site audits; evaluation: follow-up ----------------------
+
+
+@scenario("genchi.compliance.checklist.answer_item")
+def arrange_answer_item(w: World):
+    staff = w.staff
+    return lambda: checklist.answer_item(
+        staff, w.contract, item="C-O2", answer="yes", checked_on=timezone.localdate()
+    )
+
+
+def _onsite_audit(w: World):
+    return audits.record_audit(
+        w.staff, w.contract, audited_on=timezone.localdate(), inspector="戸山", findings="良好"
+    )
+
+
+@scenario("genchi.compliance.audits.record_audit")
+def arrange_record_audit(w: World):
+    staff = w.staff
+    return lambda: audits.record_audit(
+        staff,
+        w.contract,
+        audited_on=timezone.localdate(),
+        inspector="戸山",
+        findings="良好",
+        actions=[("手順書を改める", None)],
+    )
+
+
+@scenario("genchi.compliance.audits.add_action")
+def arrange_add_action(w: World):
+    audit = _onsite_audit(w)
+    return lambda: audits.add_action(w.staff, audit, text="OS を更新する", due_on=None)
+
+
+@scenario("genchi.compliance.audits.complete_action")
+def arrange_complete_action(w: World):
+    audit = _onsite_audit(w)
+    action = audits.add_action(w.staff, audit, text="OS を更新する", due_on=None)
+    return lambda: audits.complete_action(
+        w.staff, action, completed_on=timezone.localdate(), note="適用済み"
+    )
+
+
+def _followed_refs(w: World) -> list[str]:
+    from tests.evaluation.world import KNOWN, results
+
+    return [r.case_ref for r in results(w.contract, KNOWN[:2])]
+
+
+@scenario("genchi.evaluation.services.import_contacts")
+def arrange_import_contacts(w: World):
+    refs, staff = _followed_refs(w), w.staff
+    day = timezone.localdate().isoformat()
+    data = f"参照番号,接触日,接触方法,金額\r\n{refs[0]},{day},電話,\r\n".encode("cp932")
+    return lambda: follow_up.import_contacts(staff, w.contract, data, filename="c.csv")
+
+
+@scenario("genchi.evaluation.services.add_contact")
+def arrange_add_contact(w: World):
+    refs, staff = _followed_refs(w), w.staff
+    return lambda: follow_up.add_contact(
+        staff, w.contract, case_ref=refs[0], kind="phone", contacted_on=timezone.localdate()
+    )
 
 
 # --- the tests ---------------------------------------------------------------------------------
