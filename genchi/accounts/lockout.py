@@ -44,7 +44,9 @@ def is_locked(row: models.Model, now: datetime | None = None) -> bool:
 
 
 def _locked_row(row: models.Model) -> models.Model:
-    return row._meta.model._default_manager.select_for_update().get(pk=row.pk)
+    return row._meta.model._default_manager.select_for_update(of=("self",), no_key=True).get(
+        pk=row.pk
+    )
 
 
 def _copy_back(fresh: models.Model, row: models.Model) -> None:

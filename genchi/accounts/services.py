@@ -223,10 +223,12 @@ def verify_second_factor(user: User, device: TOTPDevice, token: str, *, ip: str)
     token = "".join(ch for ch in token if ch.isdigit())
     actor = actor_for_user(user, ip=ip)
     with transaction.atomic():
-        person = User.objects.select_for_update().get(pk=user.pk)
+        person = User.objects.select_for_update(of=("self",), no_key=True).get(pk=user.pk)
         if lockout.is_locked(person):
             return SignInResult(None, locked_message(person.locked_until), locked=True)
-        device = device._meta.model._default_manager.select_for_update().get(pk=device.pk)
+        device = device._meta.model._default_manager.select_for_update(
+            of=("self",), no_key=True
+        ).get(pk=device.pk)
         if not token or not device.verify_token(token):
             just_locked = lockout.count_failure(person)
             record("signin.failed", obj=person, detail={"stage": "second_factor"}, actor=actor)

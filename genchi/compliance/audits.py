@@ -150,7 +150,9 @@ def add_action(user, audit: OnSiteAudit, *, text: str, due_on: dt.date | None) -
 @transaction.atomic
 def complete_action(user, action: AuditAction, *, completed_on: dt.date, note: str) -> AuditAction:
     action = (
-        AuditAction.objects.select_for_update().select_related("audit__contract").get(pk=action.pk)
+        AuditAction.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("audit__contract")
+        .get(pk=action.pk)
     )
     _check_writer(user, action.audit.contract)
     if action.completed_on is not None:

@@ -175,7 +175,7 @@ def record_incident(
             {"found_at": _("発見日時は現在より前、発生日時より後にしてください。")}
         )
     last = (
-        Incident.objects.select_for_update()
+        Incident.objects.select_for_update(of=("self",), no_key=True)
         .filter(contract=contract)
         .aggregate(n=Max("number"))["n"]
     )
@@ -203,7 +203,7 @@ def record_incident(
 
 @transaction.atomic
 def add_entry(user, incident: Incident, *, kind: str, text: str) -> IncidentEntry:
-    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    incident = Incident.objects.select_for_update(of=("self",), no_key=True).get(pk=incident.pk)
     if kind not in allowed_steps(user, incident):
         raise PermissionDenied(_("この段階の記録はできません。"))
     if not text.strip():

@@ -64,7 +64,7 @@ class CertificateSource:
         yield Erasure.objects.get(pk=item.key).certificate
 
     def mark_sent(self, item: Sendable, package: Any) -> None:
-        row = Erasure.objects.select_for_update().get(pk=item.key)
+        row = Erasure.objects.select_for_update(of=("self",), no_key=True).get(pk=item.key)
         if row.package_id is not None:
             raise Refused("no_item", _("この消去証明書はすでに書き出しています。"))
         row.package = package

@@ -158,7 +158,7 @@ def start_erasure(contract: Contract, *, by) -> Erasure:
 
 def _witnessed(erasure: Erasure, *, name: str, org: str, how: str, user=None) -> Erasure:
     with transaction.atomic():
-        row = Erasure.objects.select_for_update().get(pk=erasure.pk)
+        row = Erasure.objects.select_for_update(of=("self",), no_key=True).get(pk=erasure.pk)
         if row.state != Erasure.State.AWAITING_WITNESS:
             raise ErasureRefused(_("この消去の立会者はすでに確認されています。"), "bad_state")
         row.witness_name = name.strip()[:100]
@@ -312,7 +312,11 @@ METHOD = "暗号学的消去(契約のデータ鍵と受け取り鍵を破棄)�
 @transaction.atomic
 def _erase_rows(erasure: Erasure, *, by) -> Erasure:
     """Step 3, all or nothing: keys first, then each app's rows; files once committed."""
-    row = Erasure.objects.select_for_update().select_related("contract").get(pk=erasure.pk)
+    row = (
+        Erasure.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("contract")
+        .get(pk=erasure.pk)
+    )
     if row.state != Erasure.State.WITNESSED:
         raise ErasureRefused(_("立会者の確認が済んでいません。"), "not_witnessed")
     contract = Contract.objects.select_related("ward", "contractor").get(pk=row.contract_id)
@@ -399,7 +403,7 @@ def _certify(erasure: Erasure, *, engine: str, compaction: str, master, by) -> E
     """Step 5a: fix the certificate's content, with the log's head hash."""
     from .certificate import certificate_record
 
-    row = Erasure.objects.select_for_update().get(pk=erasure.pk)
+    row = Erasure.objects.select_for_update(of=("self",), no_key=True).get(pk=erasure.pk)
     if row.state != Erasure.State.ERASED:
         return row
     contract = Contract.objects.select_related("ward", "contractor").get(pk=row.contract_id)

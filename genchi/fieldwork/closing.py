@@ -161,7 +161,9 @@ def start_closing(contract: Contract, *, by) -> SurveyClosing:
     with transaction.atomic():
         running = [
             row
-            for row in SurveyClosing.objects.select_for_update().filter(contract=contract)
+            for row in SurveyClosing.objects.select_for_update(of=("self",), no_key=True).filter(
+                contract=contract
+            )
             if row.job_is_active
         ]
         if running:

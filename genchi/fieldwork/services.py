@@ -45,7 +45,7 @@ def assign_cases(contract: Contract, refs: list[str], surveyor, *, by) -> int:
                 [_("%(person)s には割り当てられません。") % {"person": surveyor}, *reasons]
             )
     cases = list(
-        SurveyCase.objects.select_for_update()
+        SurveyCase.objects.select_for_update(of=("self",), no_key=True)
         .filter(contract=contract, case_ref__in=refs)
         .only("pk", "case_ref", "status", "surveyor_id", "contract_id")
     )
@@ -98,7 +98,11 @@ def correct_position(
 
     if by is not None and not does_office_work_on(by, contract):
         raise PermissionDenied(_("この契約の案件を修正する権限がありません。"))
-    case = SurveyCase.objects.select_for_update().filter(contract=contract, case_ref=ref).first()
+    case = (
+        SurveyCase.objects.select_for_update(of=("self",), no_key=True)
+        .filter(contract=contract, case_ref=ref)
+        .first()
+    )
     if case is None:
         raise ValidationError(_("案件が見つかりません。"))
     before = {"level": case.geocode_level, "pref": case.pref, "city": case.city}
@@ -290,7 +294,7 @@ def record_visit(
 
 
 def _save_visit(case, data, cleaned, stored, *, by, source) -> Visit:
-    locked = SurveyCase.objects.select_for_update().get(pk=case.pk)
+    locked = SurveyCase.objects.select_for_update(of=("self",), no_key=True).get(pk=case.pk)
     if locked.surveyor_id is None:
         raise ValidationError(_("調査員が割り当てられていない案件には訪問を記録できません。"))
     if locked.status not in VISITABLE:
@@ -383,7 +387,7 @@ def review_case(case: SurveyCase, *, approve: bool, reason: str = "", by) -> Sur
     sends it back to the surveyor with a reason (another visit is needed)."""
     if not does_office_work_on(by, case.contract):
         raise PermissionDenied(_("この契約の案件を確認する権限がありません。"))
-    locked = SurveyCase.objects.select_for_update().get(pk=case.pk)
+    locked = SurveyCase.objects.select_for_update(of=("self",), no_key=True).get(pk=case.pk)
     if locked.status != SurveyCase.Status.VISITED or locked.review != Review.PENDING:
         raise ValidationError(_("確認待ちの案件ではありません。"))
     reason = reason.strip()

@@ -75,7 +75,7 @@ class SealedBatches:
             yield case_record(batch_item.case)
 
     def mark_sent(self, item: Sendable, package) -> None:
-        locked = Batch.objects.select_for_update().get(pk=item.key)
+        locked = Batch.objects.select_for_update(of=("self",), no_key=True).get(pk=item.key)
         if locked.status != Batch.Status.SEALED:
             raise Refused("batch_not_sealed", _("このバッチはすでに引き渡されています。"))
         Case.objects.filter(batch_items__batch=locked).update(status=Case.Status.HANDED_OVER)

@@ -120,7 +120,7 @@ def update_contract(contract: Contract, **changes) -> Contract:
 def close_contract(contract: Contract, *, reason: str, detail: dict | None = None) -> Contract:
     """End a contract (終了): the ward's Genchi does it once the contractor's erasure
     certificate is verified (genchi.erasure). Closing twice is refused."""
-    stored = Contract.objects.select_for_update().get(pk=contract.pk)
+    stored = Contract.objects.select_for_update(of=("self",), no_key=True).get(pk=contract.pk)
     if stored.status == Contract.Status.CLOSED:
         raise ValidationError(_("契約 %(code)s はすでに終了しています。") % {"code": stored.code})
     before = stored.status

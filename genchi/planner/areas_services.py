@@ -134,7 +134,7 @@ def set_base(
     if not label:
         raise ValidationError({"label": _("名称を入力してください。")})
     base = (
-        SurveyorBase.objects.select_for_update()
+        SurveyorBase.objects.select_for_update(of=("self",), no_key=True)
         .filter(contract=contract, person=person)
         .order_by("pk")
         .first()
@@ -366,7 +366,9 @@ def current_draft(contract: Contract) -> AreaProposal | None:
 
 def _draft(contract: Contract, proposal_id: int) -> AreaProposal:
     proposal = (
-        AreaProposal.objects.select_for_update().filter(contract=contract, pk=proposal_id).first()
+        AreaProposal.objects.select_for_update(of=("self",), no_key=True)
+        .filter(contract=contract, pk=proposal_id)
+        .first()
     )
     if proposal is None or proposal.status != AreaProposal.Status.DRAFT:
         raise ValidationError(_("この案はもう変更できません(確定済みか、作り直されました)。"))

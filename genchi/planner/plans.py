@@ -299,7 +299,9 @@ def replan_surveyor(contract, person_id: int, from_date: dt.date, by) -> Campaig
     """Plan one surveyor's days from `from_date` again; a new current version."""
     with transaction.atomic():
         current = (
-            CampaignPlan.objects.select_for_update().filter(contract=contract, current=True).first()
+            CampaignPlan.objects.select_for_update(of=("self",), no_key=True)
+            .filter(contract=contract, current=True)
+            .first()
         )
         if current is None or current.plan is None:
             raise PlanningRefused(_("まだ計画がありません。先に計画を作成してください。"))
@@ -340,7 +342,7 @@ def record_visit_result(case, visited_at: dt.datetime, needs_revisit: bool, by):
     plan."""
     with transaction.atomic():
         current = (
-            CampaignPlan.objects.select_for_update()
+            CampaignPlan.objects.select_for_update(of=("self",), no_key=True)
             .filter(contract_id=case.contract_id, current=True)
             .first()
         )
@@ -421,7 +423,9 @@ def lock_visit(contract, ref: str, date: dt.date | None, by) -> CampaignPlan:
     lock is kept by re-plans of that surveyor (docs/planning.md)."""
     with transaction.atomic():
         current = (
-            CampaignPlan.objects.select_for_update().filter(contract=contract, current=True).first()
+            CampaignPlan.objects.select_for_update(of=("self",), no_key=True)
+            .filter(contract=contract, current=True)
+            .first()
         )
         if current is None:
             raise PlanningRefused(_("まだ計画がありません。先に計画を作成してください。"))

@@ -151,7 +151,7 @@ class _Refusal(Exception):
 
 def _confirm(code: str, *, contract, surveyor, label: str, by) -> TabletDevice:
     enrolment = (
-        Enrolment.objects.select_for_update()
+        Enrolment.objects.select_for_update(of=("self",), no_key=True)
         .filter(code=normalise_code(code), device__isnull=True, expires_at__gte=timezone.now())
         .first()
     )
@@ -325,7 +325,11 @@ def _token_hash(token: str) -> str:
 
 
 def _open_challenge(device: TabletDevice, challenge: str, *, lock: bool = False):
-    found = Challenge.objects.select_for_update() if lock else Challenge.objects
+    found = (
+        Challenge.objects.select_for_update(of=("self",), no_key=True)
+        if lock
+        else Challenge.objects
+    )
     found = found.filter(device=device, value=challenge, used_at__isnull=True).first()
     if found is None or found.expires_at < timezone.now():
         raise Refused(

@@ -277,7 +277,11 @@ def settle(upload: Upload, *, ip: str) -> dict:
     (the rules and the S5 guard once more), or refuse it by the conflict rules."""
     device = upload.device
     with transaction.atomic():
-        upload = Upload.objects.select_for_update().select_related("device").get(pk=upload.pk)
+        upload = (
+            Upload.objects.select_for_update(of=("self",), no_key=True)
+            .select_related("device")
+            .get(pk=upload.pk)
+        )
         if upload.state != Upload.State.WAITING:
             return answer(upload)
         case = _case_of(device, upload.case_ref)

@@ -293,7 +293,7 @@ def erase_contract_keys(contract: Contract, organisation: Organisation) -> list[
     with transaction.atomic():
         destroyed = vault.destroy_contract_keys(contract, organisation)
         row = (
-            ContractRecipientKey.objects.select_for_update()
+            ContractRecipientKey.objects.select_for_update(of=("self",), no_key=True)
             .filter(contract=contract, organisation=organisation, destroyed_at__isnull=True)
             .first()
         )

@@ -246,7 +246,9 @@ def _lock(stick: UsbStick) -> None:
     """Lock the stick's row and take its current state (call inside a transaction): every
     check below is made on the stick as it is now, not as a page read it earlier."""
     status, needs_wipe = (
-        UsbStick.objects.select_for_update().values_list("status", "needs_wipe").get(pk=stick.pk)
+        UsbStick.objects.select_for_update(of=("self",), no_key=True)
+        .values_list("status", "needs_wipe")
+        .get(pk=stick.pk)
     )
     stick.status, stick.needs_wipe = status, needs_wipe
 

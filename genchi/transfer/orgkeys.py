@@ -252,7 +252,9 @@ def rewrap_secrets(old: MasterKey, new: MasterKey) -> int:
     Registered in TransferConfig.ready(); runs inside the vault's rotation transaction, and
     reports a secret it cannot open as the vault's MasterKeyError (the rotation is undone).
     """
-    rows = OrganisationKeyPair.objects.select_for_update().select_related("organisation")
+    rows = OrganisationKeyPair.objects.select_for_update(of=("self",), no_key=True).select_related(
+        "organisation"
+    )
     count = 0
     for row in rows:
         code = row.organisation.code

@@ -317,7 +317,11 @@ def destroy_keys(scope: Scope) -> list[str]:
     """Crypto-erasure: blank every data key of `scope`. Returns the destroyed key ids."""
     destroyed = []
     with transaction.atomic():
-        for row in _rows_of(scope).select_for_update().filter(destroyed_at__isnull=True):
+        for row in (
+            _rows_of(scope)
+            .select_for_update(of=("self",), no_key=True)
+            .filter(destroyed_at__isnull=True)
+        ):
             row.wrapped_key = b""
             row.destroyed_at = timezone.now()
             row.save(update_fields=["wrapped_key", "destroyed_at"])
@@ -357,7 +361,9 @@ def _rotate(old: MasterKey) -> tuple[str, str, int]:
     try:
         with transaction.atomic():
             _bump_generation()
-            for row in DataKey.objects.select_for_update().filter(destroyed_at__isnull=True):
+            for row in DataKey.objects.select_for_update(of=("self",), no_key=True).filter(
+                destroyed_at__isnull=True
+            ):
                 key = _unwrap(old, row)
                 row.wrapped_key = _wrap(new, row.scope, row.id, key)
                 row.master_key_id = new.key_id

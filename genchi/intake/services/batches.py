@@ -197,7 +197,11 @@ def fill_by_condition(
 
 
 def _add(batch: Batch, cases: QuerySet[Case] | Iterable[Case], *, limit: int | None) -> Added:
-    batch = Batch.objects.select_for_update().select_related("contract").get(pk=batch.pk)
+    batch = (
+        Batch.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("contract")
+        .get(pk=batch.pk)
+    )
     _require_draft(batch)
     contract = batch.contract
     current = batch.items.count()
@@ -235,7 +239,7 @@ def _add(batch: Batch, cases: QuerySet[Case] | Iterable[Case], *, limit: int | N
 
 @transaction.atomic
 def remove_cases(batch: Batch, case_ids: Iterable[int]) -> int:
-    batch = Batch.objects.select_for_update().get(pk=batch.pk)
+    batch = Batch.objects.select_for_update(of=("self",), no_key=True).get(pk=batch.pk)
     _require_draft(batch)
     ids = list(batch.items.filter(case_id__in=list(case_ids)).values_list("case_id", flat=True))
     batch.items.filter(case_id__in=ids).delete()
@@ -254,7 +258,11 @@ def remove_cases(batch: Batch, case_ids: Iterable[int]) -> int:
 @transaction.atomic
 def seal_batch(batch: Batch, *, user=None) -> Batch:
     """draft → sealed: frozen and ready for the handover package."""
-    batch = Batch.objects.select_for_update().select_related("contract").get(pk=batch.pk)
+    batch = (
+        Batch.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("contract")
+        .get(pk=batch.pk)
+    )
     _require_draft(batch)
     count = batch.items.count()
     if count == 0:
@@ -278,7 +286,7 @@ def seal_batch(batch: Batch, *, user=None) -> Batch:
 
 @transaction.atomic
 def delete_batch(batch: Batch) -> None:
-    batch = Batch.objects.select_for_update().get(pk=batch.pk)
+    batch = Batch.objects.select_for_update(of=("self",), no_key=True).get(pk=batch.pk)
     _require_draft(batch)
     ids = list(batch.items.values_list("case_id", flat=True))
     Case.objects.filter(pk__in=ids).update(status=Case.Status.IMPORTED)

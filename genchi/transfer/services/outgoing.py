@@ -249,7 +249,9 @@ def _send(
     try:
         with transaction.atomic():
             if stick is not None:
-                stick = UsbStick.objects.select_for_update().get(pk=stick.pk)
+                stick = UsbStick.objects.select_for_update(of=("self",), no_key=True).get(
+                    pk=stick.pk
+                )
                 ledger.check_writable(stick, sender)
             package = _record_outgoing(
                 written,
@@ -488,7 +490,7 @@ def download_package(package: Package, *, by) -> Path:
             not_allowed=_("このパッケージをダウンロードする権限がありません。"),
         )
         with transaction.atomic():
-            locked = Package.objects.select_for_update().get(pk=package.pk)
+            locked = Package.objects.select_for_update(of=("self",), no_key=True).get(pk=package.pk)
             path = server_copy(locked)
             if not downloadable(locked) or not path.is_file():
                 raise Refused(

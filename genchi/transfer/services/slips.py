@@ -37,7 +37,7 @@ def _direction(package: Package) -> str:
 def _next_slip_number(holder: Organisation, direction: str, fiscal_year: int) -> str:
     """The next number in the holder's series. Callers are inside a transaction: locking the
     holder's row serialises two handovers at once (PostgreSQL), so no number is taken twice."""
-    Organisation.objects.select_for_update().filter(pk=holder.pk).first()
+    Organisation.objects.select_for_update(of=("self",), no_key=True).filter(pk=holder.pk).first()
     prefix = f"{'S' if direction == Package.Direction.OUTGOING else 'R'}-{fiscal_year}-"
     count = HandoverSlip.objects.filter(holder=holder, number__startswith=prefix).count()
     return f"{prefix}{count + 1:04d}"
@@ -182,7 +182,9 @@ def _lock_state(slip: HandoverSlip) -> None:
     """Lock the slip's row and take its current state: a second tab or a concurrent
     request cannot move a slip back, or confirm it twice, from what it read earlier."""
     slip.state = (
-        HandoverSlip.objects.select_for_update().values_list("state", flat=True).get(pk=slip.pk)
+        HandoverSlip.objects.select_for_update(of=("self",), no_key=True)
+        .values_list("state", flat=True)
+        .get(pk=slip.pk)
     )
 
 
