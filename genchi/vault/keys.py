@@ -359,7 +359,10 @@ def _rotate(old: MasterKey) -> tuple[str, str, int]:
     write_master_key(new, pending)
     count = 0
     try:
-        with transaction.atomic():
+        # Durable: the outermost transaction. Inside a caller's, the file would be renamed
+        # below while the re-wrapped rows could still be rolled back with the caller's
+        # work, leaving a master key that unwraps nothing.
+        with transaction.atomic(durable=True):
             _bump_generation()
             for row in DataKey.objects.select_for_update(of=("self",), no_key=True).filter(
                 destroyed_at__isnull=True

@@ -13,15 +13,19 @@ def test_apps_register_their_steps_in_dependency_order():
     # The received cases are assigned (a confirmed area proposal) once the handover round
     # trip has brought them in, a few visited, and the rest planned; then a small second
     # batch goes the whole chain to the results back at the ward.
-    # Last, a contract of the previous fiscal year is run to its end: erased, certified, closed.
-    assert names[-6:] == [
+    # Then a contract of the previous fiscal year is run to its end: erased, certified,
+    # closed; last, the ward's checklist, audit and follow-up of both years.
+    assert names[-7:] == [
         "handover",
         "areas",
         "fieldwork-visits",
         "planner",
         "fieldwork-results",
         "erasure",
+        "compliance-evaluation",
     ]
+    # The erasure commits and rotates the master key as a real one: outside a transaction.
+    assert [step.name for step in demo.demo_steps() if not step.atomic] == ["erasure"]
 
 
 def test_a_step_name_cannot_be_taken_twice():

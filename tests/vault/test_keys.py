@@ -89,6 +89,23 @@ def test_rotate_master_rewraps_every_key_and_secret(contract, ward, contractor, 
             vault.unwrap_secret(f"data-key:{row.scope.label}:{row.id}", row.wrapped_key, before)
 
 
+def test_a_rotation_inside_a_callers_transaction_is_refused_and_changes_nothing(contract):
+    """The key file is renamed once the re-wrapped rows commit; inside a caller's
+    transaction they could still roll back with the caller's work and leave a master key
+    that unwraps nothing, so the rotation must be the outermost transaction."""
+    from django.db import transaction
+
+    case = _case(contract)
+    before = read_master_key()
+    with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
+        keys.rotate_master_key()
+    assert read_master_key().key_id == before.key_id
+    assert not master_key_path().with_name("master.key.new").exists()
+    assert {k.master_key_id for k in DataKey.objects.all()} == {before.key_id}
+    keys.clear_cache()
+    assert Case.objects.get(pk=case.pk).name == NAME
+
+
 def test_crypto_erasure_makes_data_unreadable(contract):
     case = _case(contract)
     destroyed = vault.destroy_contract_keys(contract, contract.ward)
