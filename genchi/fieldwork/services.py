@@ -5,7 +5,6 @@ same transaction as the write."""
 from __future__ import annotations
 
 import datetime as dt
-from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -254,7 +253,7 @@ def record_visit(
     """Record one visit of `case` (by its assigned surveyor, entered by them or by the
     office) with its photos (uploads or bytes). The case counts the visit, moves to
     visited and takes the visit's outcome, to be reviewed by the office. The planner
-    hears of it (`visit_result_recorded`) once the transaction has committed."""
+    hears of it (`visit_result_recorded`) in the same transaction."""
     if not can_record_visit(by, case):
         raise PermissionDenied(_("この案件の訪問を記録する権限がありません。"))
     problems = visit_problems(data)
@@ -277,19 +276,18 @@ def record_visit(
     try:
         with transaction.atomic():
             visit = _save_visit(case, data, cleaned, stored, by=by, source=source)
+            # In the transaction: the planner keeps the result with the visit (both or
+            # neither) and does its slow work after the commit, in the background.
+            visit_result_recorded.send(
+                sender=Visit,
+                case=case,
+                visited_at=visit.visited_at,
+                needs_revisit=visit.needs_revisit,
+                by=by,
+            )
     except BaseException:
         photo_store.discard(stored)  # the rows are gone: so are their files
         raise
-    transaction.on_commit(
-        partial(
-            visit_result_recorded.send,
-            sender=Visit,
-            case=case,
-            visited_at=visit.visited_at,
-            needs_revisit=visit.needs_revisit,
-            by=by,
-        )
-    )
     return visit
 
 
@@ -423,14 +421,7 @@ def review_case(case: SurveyCase, *, approve: bool, reason: str = "", by) -> Sur
     if not approve:
         last = locked.visits.order_by("-number").values_list("visited_at", flat=True).first()
         # The case needs another visit: the planner re-plans the surveyor's days.
-        transaction.on_commit(
-            partial(
-                visit_result_recorded.send,
-                sender=SurveyCase,
-                case=locked,
-                visited_at=last,
-                needs_revisit=True,
-                by=by,
-            )
+        visit_result_recorded.send(
+            sender=SurveyCase, case=locked, visited_at=last, needs_revisit=True, by=by
         )
     return locked

@@ -303,3 +303,43 @@ def _loads(text: str) -> dict | None:
     except ValueError:
         return None
     return data if isinstance(data, dict) else None
+
+
+class PendingResult(RecordedBy):
+    """A visit's result waiting to be applied to the contract's plan.
+
+    The planner's receiver writes it in the transaction that records the visit (a
+    rolled-back visit leaves none) and a background task applies every waiting result of
+    the contract at once: one re-plan per surveyor and one new version (docs/planning.md).
+    Only the case's opaque reference and the visit's time are kept, no taxpayer's data."""
+
+    contract = models.ForeignKey(
+        "parties.Contract",
+        on_delete=models.PROTECT,
+        related_name="pending_visit_results",
+        verbose_name=_("契約"),
+    )
+    case_ref = models.CharField(_("案件番号"), max_length=32)
+    # The case's surveyor when the result was recorded: whose days are planned again if
+    # the plan does not say (a case only in the areas of an older plan).
+    surveyor_id_hint = models.PositiveIntegerField(_("調査員(記録時)"), null=True, blank=True)
+    visited_at = models.DateTimeField(_("訪問日時"))
+    needs_revisit = models.BooleanField(_("再訪問が必要"), default=False)
+    created_at = models.DateTimeField(_("記録日時"), default=timezone.now)
+    applied_at = models.DateTimeField(_("反映日時"), null=True, blank=True)
+    # The version it was applied in; empty once applied when there was no plan to apply it to.
+    applied_version = models.PositiveIntegerField(_("反映した版"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["visited_at", "id"]
+        verbose_name = _("反映待ちの訪問結果")
+        indexes = [
+            models.Index(
+                fields=["contract"],
+                condition=models.Q(applied_at__isnull=True),
+                name="pending_result_waiting",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract_id}:{self.case_ref}"

@@ -19,7 +19,7 @@ from django.http import Http404
 
 from genchi.fieldwork.selectors import can_read_cases, case_contracts_for, survey_cases_for
 
-from .models import CampaignPlan, SurveyorBase
+from .models import CampaignPlan, PendingResult, SurveyorBase
 from .plans import current_plan
 
 
@@ -236,3 +236,9 @@ def versions(contract, limit: int = 10) -> list[CampaignPlan]:
         .select_related("by")
         .order_by("-version")[:limit]
     )
+
+
+def pending_results(contract) -> int:
+    """How many visits' results wait to be applied to the contract's plan (the plan shown
+    does not have them yet; a background task is applying them)."""
+    return PendingResult.objects.filter(contract=contract, applied_at__isnull=True).count()

@@ -102,6 +102,7 @@ def plan_overview(request, code: str):
         "can_solve": office and permits(plan_solve, request.user),
         "can_replan": office and permits(plan_replan, request.user),
         "versions": selectors.versions(contract) if office else [],
+        "pending_results": selectors.pending_results(contract),
     }
     if view is not None:
         dates = view.dates
@@ -184,6 +185,7 @@ def plan_day(request, code: str, person_id: int, date: str):
             "previous_date": day.row.date_of(earlier[-1]) if earlier else None,
             "next_date": day.row.date_of(later[0]) if later else None,
             "slips_url": _slips_url(contract, day.stops),
+            "pending_results": selectors.pending_results(contract),
         },
     )
 

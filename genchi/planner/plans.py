@@ -7,10 +7,12 @@
 - `replan_surveyor(contract, person_id, from_date, by)`: one surveyor's days from a date
   planned again, inline (well under a second); the other surveyors' routes and the
   manager's locks are kept. A new current version.
-- `record_visit_result(case, visited_at, needs_revisit, by)`: a result of a visit (the
-  `visit_result_recorded` signal): the visit is written into the current instance as
-  done, the visits the case needs lowered or raised, and its surveyor's days from the next
-  day planned again. A new current version.
+- `note_visit_result(case, visited_at, needs_revisit, by)`: a result of a visit (the
+  `visit_result_recorded` signal), kept waiting in the visit's own transaction.
+- `apply_visit_results(contract_id)` (the background task `tasks.apply_results`): every
+  waiting result written into the current instance as done, the visits each case needs
+  lowered or raised, and each affected surveyor's days from the day after their earliest
+  result planned again, once. One new current version for them all.
 - `lock_visit(contract, ref, day, by)`: the manager pins a visit to its day (or frees it).
 
 Every change is a new version (the history is kept) and an audit entry.
@@ -36,7 +38,7 @@ from genchi.parties.selectors import designated_surveyors
 from genchi.planning import InstanceError, Plan, RoutingError, parse_instance, replan, solve
 
 from .campaigns import build_instance, calendar, travel_provider
-from .models import Campaign, CampaignPlan, SurveyorBase
+from .models import Campaign, CampaignPlan, PendingResult, SurveyorBase
 
 logger = logging.getLogger("genchi.planner")
 
@@ -273,9 +275,18 @@ def _new_version(
     return row
 
 
-def _replanned(current: CampaignPlan, instance_data: dict, person_id: int, from_day: int, locks):
+def _replanned(
+    current: CampaignPlan,
+    instance_data: dict,
+    person_id: int,
+    from_day: int,
+    locks,
+    plan_data: dict | None = None,
+):
+    """`plan_data` (default: the current version's plan) re-planned for one surveyor."""
     instance = _parsed(instance_data)
-    plan = Plan.from_dict(current.plan or {})
+    base = current.plan if plan_data is None else plan_data
+    plan = Plan.from_dict(base or {})
     locked = [
         (ref, day) for ref, day in locks.items() if day >= from_day and instance.has_stop(ref)
     ]
@@ -289,7 +300,7 @@ def _replanned(current: CampaignPlan, instance_data: dict, person_id: int, from_
         travel=_provider(campaign_of(current.contract)),
     )
     out = new.to_dict()
-    areas = (current.plan or {}).get("areas")
+    areas = (base or {}).get("areas")
     if areas:
         out["areas"] = areas
     return out
@@ -336,68 +347,126 @@ def replan_surveyor(contract, person_id: int, from_date: dt.date, by) -> Campaig
     return row
 
 
-def record_visit_result(case, visited_at: dt.datetime, needs_revisit: bool, by):
-    """A visit's result (signal `visit_result_recorded`): record it and re-plan its
-    surveyor from the next day. Returns the new version, or None when the case is in no
-    plan."""
+def note_visit_result(
+    case, visited_at: dt.datetime, needs_revisit: bool, by
+) -> PendingResult | None:
+    """A visit's result (signal `visit_result_recorded`), in the transaction that records
+    the visit: kept to be applied by `apply_visit_results` in the background. None when
+    the contract has no plan in force (the result is for a plan made later)."""
+    if not CampaignPlan.objects.filter(contract_id=case.contract_id, current=True).exists():
+        return None
+    return PendingResult.objects.create(
+        contract_id=case.contract_id,
+        case_ref=case.case_ref,
+        surveyor_id_hint=case.surveyor_id,
+        visited_at=visited_at,
+        needs_revisit=bool(needs_revisit),
+        by=by if getattr(by, "pk", None) else None,
+    )
+
+
+def _apply_result(current: CampaignPlan, instance: dict, plan, locks: dict, result) -> tuple:
+    """Write one result into `instance` (and `locks`): the visit done, the visits the case
+    needs lowered or raised. Returns (day, surveyor) or None when the case is not planned."""
+    ref = result.case_ref
+    stop = next((s for s in instance.get("stops", ()) if s["id"] == ref), None)
+    if stop is None:
+        return None
+    local = timezone.localtime(result.visited_at)
+    day = current.day_of(local.date())
+    done = list(stop.get("done", ()))
+    if day >= 1:
+        done.append({"day": day, "time": f"{local.hour:02d}:{local.minute:02d}"})
+        done.sort(key=lambda v: (v["day"], v["time"]))
+    stop["done"] = done
+    if result.needs_revisit:
+        stop["visits"] = min(10, max(len(done) + 1, int(stop.get("visits", 1))))
+    else:
+        stop["visits"] = max(1, len(done))
+    stop.pop("fixed_day", None)
+    locks.pop(ref, None)
+    surveyor = _surveyor_of(plan, ref, stop.get("surveyor"))
+    if surveyor is None:
+        surveyor = result.surveyor_id_hint
+    if not done and not result.needs_revisit:
+        instance["stops"] = [s for s in instance["stops"] if s is not stop]
+    return day, surveyor
+
+
+def apply_visit_results(contract_id: int) -> CampaignPlan | None:
+    """Apply every waiting result of the contract to its plan in one transaction: each
+    visit recorded as done, each affected surveyor planned again ONCE from the day after
+    their earliest result, one new current version and one audit entry naming the cases.
+    Returns the new version, or None when nothing was waiting (or there is no plan)."""
     with transaction.atomic():
+        # Only the plan's own row, and FOR NO KEY UPDATE: a plain FOR UPDATE through the
+        # Meta ordering would lock the contract row too, which others' commits need.
         current = (
             CampaignPlan.objects.select_for_update(of=("self",), no_key=True)
-            .filter(contract_id=case.contract_id, current=True)
+            .filter(contract_id=contract_id, current=True)
             .first()
         )
+        waiting = list(
+            PendingResult.objects.filter(contract_id=contract_id, applied_at__isnull=True)
+        )
+        if not waiting:
+            return None
+        now = timezone.now()
+        ids = [r.pk for r in waiting]
         if current is None or current.plan is None:
+            # No plan to apply them to (a new one is made from the cases themselves).
+            PendingResult.objects.filter(pk__in=ids).update(applied_at=now)
             return None
         instance = current.instance
-        stop = next((s for s in instance.get("stops", ()) if s["id"] == case.case_ref), None)
-        if stop is None:
-            return None
-        local = timezone.localtime(visited_at)
-        day = current.day_of(local.date())
-        done = list(stop.get("done", ()))
-        if day >= 1:
-            done.append({"day": day, "time": f"{local.hour:02d}:{local.minute:02d}"})
-            done.sort(key=lambda v: (v["day"], v["time"]))
-        stop["done"] = done
-        if needs_revisit:
-            stop["visits"] = min(10, max(len(done) + 1, int(stop.get("visits", 1))))
-        else:
-            stop["visits"] = max(1, len(done))
-        stop.pop("fixed_day", None)
-        locks = {ref: d for ref, d in current.locks.items() if ref != case.case_ref}
-        if not done and not needs_revisit:
-            instance["stops"] = [s for s in instance["stops"] if s is not stop]
-        surveyor = _surveyor_of(current.plan, case.case_ref, stop.get("surveyor"))
-        if surveyor is None:
-            surveyor = case.surveyor_id
-        known = {s["id"] for s in instance.get("surveyors", ())}
-        from_day = max(1, day + 1)
         plan = current.plan
-        if surveyor in known:
+        locks = dict(current.locks)
+        from_days: dict[int, int] = {}
+        applied = []
+        for result in waiting:
+            found = _apply_result(current, instance, plan, locks, result)
+            if found is None:
+                continue
+            day, surveyor = found
+            applied.append({"ref": result.case_ref, "day": day, "revisit": result.needs_revisit})
+            if surveyor is not None:
+                from_days[surveyor] = min(from_days.get(surveyor, 10**6), max(1, day + 1))
+        if not applied:  # none of them is a case of this plan: nothing to change
+            PendingResult.objects.filter(pk__in=ids).update(applied_at=now)
+            return None
+        known = {s["id"] for s in instance.get("surveyors", ())}
+        replanned = {}
+        for surveyor, from_day in sorted(from_days.items()):
+            if surveyor not in known:
+                continue
             try:
-                plan = _replanned(current, instance, surveyor, from_day, locks)
+                plan = _replanned(current, instance, surveyor, from_day, locks, plan)
             except (RoutingError, PlanningRefused) as exc:
-                logger.warning("re-plan after a visit result failed: %s", exc)
+                logger.warning("re-plan after visit results failed: %s", exc)
+                continue
+            replanned[str(surveyor)] = from_day
+        authors = {r.by_id for r in waiting}
+        refs = [a["ref"] for a in applied]
         row = _new_version(
             current,
             kind=CampaignPlan.Kind.RESULT,
             instance=instance,
             plan=plan,
             locks=locks,
-            by=by,
-            note=_("%(ref)s の訪問結果(%(date)s)") % {"ref": case.case_ref, "date": local.date()},
+            by=waiting[0].by if len(authors) == 1 else None,
+            note=_("訪問結果 %(n)d 件を反映(%(refs)s)")
+            % {"n": len(waiting), "refs": "、".join(refs) or "—"},
         )
+        PendingResult.objects.filter(pk__in=ids).update(applied_at=now, applied_version=row.version)
         record(
-            "planner.plan.result_recorded",
+            "planner.plan.results_applied",
             obj=row,
             contract=current.contract,
             detail={
                 "version": row.version,
-                "ref": case.case_ref,
-                "day": day,
-                "needs_revisit": bool(needs_revisit),
-                "surveyor": surveyor,
-                "from_day": from_day,
+                "refs": refs,
+                "results": applied,
+                "not_planned": len(waiting) - len(applied),
+                "replanned": replanned,
             },
         )
     return row

@@ -1,31 +1,57 @@
 """What the planner does when fieldwork tells it something (connected in apps.ready).
 
-`visit_result_recorded` (genchi.fieldwork.signals): the visit is recorded in the current
-plan's instance as done, the visits the case still needs are lowered (no revisit needed)
-or raised (a revisit is needed), and the surveyor's remaining days from the next day on
-are planned again — after the sender's transaction commits, so a rolled-back result
-changes no plan. A failure here is logged and never breaks the sender's save.
+`visit_result_recorded` (genchi.fieldwork.signals), sent in the transaction that records
+the visit: the result is kept waiting (`PendingResult`) in that same transaction, so a
+rolled-back visit leaves none, and once it commits one background task
+(`tasks.apply_results`) is enqueued for the contract. The task writes the visits into the
+plan and re-plans the surveyors' remaining days, out of the request (a tablet sending 50
+visits does not wait for 50 re-plans). A failure here is logged and never breaks the
+sender's save.
 """
 
 from __future__ import annotations
 
 import logging
 
-from django.db import transaction
+from django.db import connection, transaction
 
 logger = logging.getLogger("genchi.planner")
 
 
-def on_visit_result(sender, *, case, visited_at, needs_revisit, by=None, **kwargs) -> None:
-    def replan_now() -> None:
-        from .plans import record_visit_result
+class _EnqueueApply:
+    """The on-commit callback of one transaction and contract (found again by `_queued`,
+    so a transaction recording many results enqueues one task)."""
+
+    def __init__(self, contract_id: int) -> None:
+        self.contract_id = contract_id
+
+    def __call__(self) -> None:
+        from .tasks import apply_results
 
         try:
-            record_visit_result(case, visited_at, bool(needs_revisit), by)
+            apply_results.enqueue(self.contract_id)
         except Exception:
-            logger.exception("re-planning after the result of case %s failed", case.pk)
+            logger.exception("applying visit results of contract %s failed", self.contract_id)
 
-    transaction.on_commit(replan_now)
+
+def _queued(contract_id: int) -> bool:
+    return any(
+        isinstance(callback, _EnqueueApply) and callback.contract_id == contract_id
+        for _savepoints, callback, _robust in connection.run_on_commit
+    )
+
+
+def on_visit_result(sender, *, case, visited_at, needs_revisit, by=None, **kwargs) -> None:
+    from .plans import note_visit_result
+
+    try:
+        with transaction.atomic():  # a savepoint: a failure here leaves the sender's save
+            noted = note_visit_result(case, visited_at, bool(needs_revisit), by)
+    except Exception:
+        logger.exception("keeping the result of case %s for the plan failed", case.pk)
+        return
+    if noted is not None and not _queued(case.contract_id):
+        transaction.on_commit(_EnqueueApply(case.contract_id))
 
 
 def connect() -> None:

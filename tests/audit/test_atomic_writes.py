@@ -833,10 +833,12 @@ def arrange_replan_surveyor(w: World):
     return lambda: plans.replan_surveyor(w.contract, surveyor.pk, plan.first_day, manager)
 
 
-@scenario("genchi.planner.plans.record_visit_result")
-def arrange_record_visit_result(w: World):
-    _plan, case, manager = w.plan, w.assigned[0], w.manager
-    return lambda: plans.record_visit_result(case, timezone.now(), True, manager)
+@scenario("genchi.planner.plans.apply_visit_results")
+def arrange_apply_visit_results(w: World):
+    plan, case, manager = w.plan, w.assigned[0], w.manager
+    # A result waiting (as the receiver keeps it in the visit's transaction).
+    plans.note_visit_result(case, timezone.now(), True, manager)
+    return lambda: plans.apply_visit_results(plan.contract_id)
 
 
 @scenario("genchi.planner.plans.lock_visit")

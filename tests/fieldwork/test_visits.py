@@ -135,25 +135,25 @@ def test_free_text_and_position_are_encrypted_at_rest(cases, people):
     assert again.landlord_phone == "03-1234-5678" and again.lat == "35.735000"
 
 
-def test_the_planner_hears_of_a_visit_once_committed(
+def test_the_planner_hears_of_a_visit_in_its_transaction(
     cases, people, django_capture_on_commit_callbacks
 ):
     heard = []
 
     def listener(sender, **kwargs):
-        heard.append(kwargs)
+        # Inside the visit's savepoint: the visit is there to be read with it.
+        heard.append((kwargs, Visit.objects.filter(case=kwargs["case"]).count()))
 
     visit_result_recorded.connect(listener)
     try:
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        with django_capture_on_commit_callbacks(execute=False):
             visit = record_visit(cases[0], visit_data(needs_revisit=True), by=people[Role.SURVEYOR])
-        assert heard == []  # nothing before the commit
-        for callback in callbacks:
-            callback()
+        # Heard before any commit: a listener's writes commit or roll back with the visit.
+        assert len(heard) == 1
     finally:
         visit_result_recorded.disconnect(listener)
-    assert len(heard) == 1
-    sent = heard[0]
+    sent, visits_seen = heard[0]
+    assert visits_seen == 1
     assert sent["case"].pk == cases[0].pk and sent["needs_revisit"] is True
     assert sent["visited_at"] == visit.visited_at and timezone.is_aware(sent["visited_at"])
     assert sent["by"] == people[Role.SURVEYOR]

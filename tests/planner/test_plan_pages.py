@@ -3,7 +3,10 @@ route from the base and back), scoping per role (C-S2.4), logging, re-plan and l
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 
 from genchi.accounts.models import Role
 from genchi.audit.models import AuditEntry
@@ -218,3 +221,22 @@ def test_the_surveyor_may_not_replan_or_lock(planned, client_for, contract, peop
     client = client_for(Role.SURVEYOR)
     assert client.post(f"/planner/{contract.code}/plan/{me.pk}/replan/").status_code == 403
     assert client.post(f"/planner/{contract.code}/plan/solve/").status_code == 403
+
+
+def test_the_plan_pages_say_when_results_wait_to_be_applied(
+    planned, client_for, contract, people, cases
+):
+    person = people[Role.SURVEYOR]
+    route = routes_of(planned, person.pk)[0]
+    by_ref = {c.case_ref: c for c in cases}
+    overview = f"/planner/{contract.code}/plan/"
+    day = f"/planner/{contract.code}/plan/{person.pk}/{planned.date_of(route['day']).isoformat()}/"
+    for url in (overview, day):
+        assert "件の訪問結果を反映中" not in client_for(Role.MANAGER).get(url).content.decode()
+    visited = timezone.make_aware(dt.datetime.combine(planned.date_of(route["day"]), dt.time(10)))
+    for ref in route["stops"][:2]:
+        plans.note_visit_result(by_ref[ref], visited, False, person)
+    for role, url in ((Role.MANAGER, overview), (Role.SURVEYOR, overview), (Role.MANAGER, day)):
+        assert "2 件の訪問結果を反映中" in client_for(role).get(url).content.decode()
+    plans.apply_visit_results(contract.pk)  # the task's work: nothing waits any more
+    assert "件の訪問結果を反映中" not in client_for(Role.MANAGER).get(overview).content.decode()

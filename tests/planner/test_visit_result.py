@@ -1,15 +1,22 @@
-"""A visit's result (fieldwork's `visit_result_recorded` signal) is recorded in the plan
-and re-plans that surveyor's days from the next day on, keeping the other surveyors."""
+"""A visit's result (fieldwork's `visit_result_recorded` signal, sent in the visit's
+transaction) waits as a `PendingResult` and a background task applies every waiting
+result of the contract at once: the visits recorded in the plan, each affected surveyor's
+days re-planned once from the next day on, the other surveyors kept, one new version."""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
+import pytest
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from genchi.accounts.models import Role
+from genchi.audit.models import AuditEntry
 from genchi.fieldwork.signals import visit_result_recorded
-from genchi.planner.models import CampaignPlan
+from genchi.planner import plan_selectors, plans, tasks
+from genchi.planner.models import CampaignPlan, PendingResult
 
 
 def routes_of(row, person_id):
@@ -27,6 +34,7 @@ def at(row, day: int, hh: int = 10) -> dt.datetime:
 
 
 def send(case, visited_at, needs_revisit, by, capture):
+    """One result sent in a transaction that then commits (its callbacks run)."""
     with capture(execute=True):
         visit_result_recorded.send(
             sender=None, case=case, visited_at=visited_at, needs_revisit=needs_revisit, by=by
@@ -77,20 +85,159 @@ def test_a_result_that_needs_a_revisit_plans_one_later_at_another_time(
     assert routes_of(new, surveyor2.pk) == routes_of(planned, surveyor2.pk)
 
 
-def test_a_rolled_back_result_changes_no_plan(
+def test_a_result_waits_in_the_transaction_and_one_task_is_enqueued_at_commit(
     planned, cases, people, django_capture_on_commit_callbacks
 ):
     me = people[Role.SURVEYOR]
     route, ref = first_visit(planned, me.pk)
     case = next(c for c in cases if c.case_ref == ref)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        for hh in (10, 11, 12):
+            visit_result_recorded.send(
+                sender=None,
+                case=case,
+                visited_at=at(planned, route["day"], hh),
+                needs_revisit=True,
+                by=me,
+            )
+    waiting = PendingResult.objects.filter(contract=planned.contract, applied_at__isnull=True)
+    assert [(p.case_ref, p.by_id) for p in waiting] == [(ref, me.pk)] * 3
+    assert len(callbacks) == 1  # one task for the whole transaction, never run before it
+    assert CampaignPlan.objects.get(current=True).pk == planned.pk
+    assert plan_selectors.pending_results(planned.contract) == 3
+
+
+def test_a_rolled_back_visit_leaves_no_pending_result(planned, cases, people):
+    me = people[Role.SURVEYOR]
+    route, ref = first_visit(planned, me.pk)
+    case = next(c for c in cases if c.case_ref == ref)
+
+    class Abandoned(Exception):
+        pass
+
+    with pytest.raises(Abandoned), transaction.atomic():
         visit_result_recorded.send(
             sender=None, case=case, visited_at=at(planned, route["day"]), needs_revisit=False, by=me
         )
-    assert len(callbacks) == 1  # waits for the commit; never run here
+        assert PendingResult.objects.count() == 1
+        raise Abandoned
+    assert not PendingResult.objects.exists()
+    # Nothing waits: the task changes nothing.
+    assert plans.apply_visit_results(planned.contract_id) is None
     assert CampaignPlan.objects.get(current=True).pk == planned.pk
+
+
+def test_ten_results_then_one_task_replan_each_surveyor_once_in_one_version(
+    planned, cases, people, surveyor2, django_capture_on_commit_callbacks, monkeypatch
+):
+    me = people[Role.SURVEYOR]
+    calls = []
+    real_replan = plans.replan
+
+    def counting(instance, plan, person_id, from_day, **kwargs):
+        calls.append((person_id, from_day))
+        return real_replan(instance, plan, person_id, from_day, **kwargs)
+
+    monkeypatch.setattr(plans, "replan", counting)
+    by_ref = {c.case_ref: c for c in cases}
+    planned_refs = [
+        (person.pk, ref, route["day"])
+        for person in (me, surveyor2)
+        for route in routes_of(planned, person.pk)[:1]
+        for ref in route["stops"]
+    ]
+    assert {p for p, _r, _d in planned_refs} == {me.pk, surveyor2.pk}
+    sent = []
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        for n in range(10):
+            person, ref, day = planned_refs[n % len(planned_refs)]
+            visit_result_recorded.send(
+                sender=None,
+                case=by_ref[ref],
+                visited_at=at(planned, day, 9 + n),
+                needs_revisit=n % 2 == 0,
+                by=me,
+            )
+            sent.append(ref)
+    assert PendingResult.objects.filter(applied_at__isnull=True).count() == 10
+    assert len(callbacks) == 1 and calls == []  # nothing re-planned in the request
+    for callback in callbacks:
+        callback()  # the commit: the task is enqueued (run at once by the test backend)
+    new = CampaignPlan.objects.get(contract=planned.contract, current=True)
+    assert new.version == 2 and new.kind == "result"
+    assert CampaignPlan.objects.filter(contract=planned.contract).count() == 2
+    replanned = sorted(p for p, _day in calls)
+    assert replanned == sorted({me.pk, surveyor2.pk})  # once each
+    first_days = {p: d for p, _r, d in planned_refs}
+    assert dict(calls) == {p: d + 1 for p, d in first_days.items()}
+    assert not PendingResult.objects.filter(applied_at__isnull=True).exists()
+    assert set(PendingResult.objects.values_list("applied_version", flat=True)) == {2}
+    for ref in set(sent):
+        assert len(stop_of(new, ref)["done"]) == sent.count(ref)
+    entries = AuditEntry.objects.filter(action="planner.plan.results_applied")
+    assert entries.count() == 1
+    assert sorted(entries.get().detail["refs"]) == sorted(sent)
+    # A second task finds nothing waiting and does nothing.
+    tasks.apply_results.enqueue(planned.contract_id)
+    assert CampaignPlan.objects.filter(contract=planned.contract).count() == 2
+    assert entries.count() == 1
 
 
 def test_a_case_in_no_plan_is_left_alone(cases, people, django_capture_on_commit_callbacks):
     send(cases[0], timezone.now(), False, people[Role.SURVEYOR], django_capture_on_commit_callbacks)
     assert not CampaignPlan.objects.exists()
+    assert not PendingResult.objects.exists()
+
+
+def _probe(sql: str, params: list) -> str:
+    """Run `sql` on a connection of its own (a thread's): "ok" or the error's class."""
+    out: list[str] = []
+
+    def run() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cur:
+                cur.execute(sql, params)
+                cur.fetchall()
+            out.append("ok")
+        except Exception as exc:  # the lock refused: NOWAIT raises at once
+            out.append(type(exc).__name__)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    return out[0] if out else "timeout"
+
+
+def test_the_task_locks_only_the_plan_row_not_the_contract(
+    _audit_log_flushable, transactional_db, planned, cases, people, monkeypatch
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's (SQLite has none)")
+    me = people[Role.SURVEYOR]
+    route, ref = first_visit(planned, me.pk)
+    case = next(c for c in cases if c.case_ref == ref)
+    # Kept waiting without the signal's commit callback (which would apply it at once here).
+    plans.note_visit_result(case, at(planned, route["day"]), True, me)
+    seen: dict[str, str] = {}
+    real_replan = plans.replan
+
+    def probing(*args, **kwargs):
+        # Inside the task's transaction, while it holds the plan's lock.
+        assert connection.in_atomic_block
+        seen["contract"] = _probe(
+            "SELECT id FROM parties_contract WHERE id = %s FOR KEY SHARE NOWAIT",
+            [planned.contract_id],
+        )
+        seen["plan"] = _probe(
+            "SELECT id FROM planner_campaignplan WHERE id = %s FOR UPDATE NOWAIT", [planned.pk]
+        )
+        return real_replan(*args, **kwargs)
+
+    monkeypatch.setattr(plans, "replan", probing)
+    new = plans.apply_visit_results(planned.contract_id)
+    assert new is not None and new.version == planned.version + 1
+    # Another transaction may still take KEY SHARE on the contract (a deferred foreign key
+    # check at its commit), while the plan's row itself is held.
+    assert seen == {"contract": "ok", "plan": "OperationalError"}
