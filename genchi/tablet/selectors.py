@@ -29,8 +29,12 @@ def devices_for(user) -> QuerySet[TabletDevice]:
 
 
 def surveyor_choices(user) -> list[tuple[Contract, list]]:
-    """Each managed contract with the surveyors designated on it now."""
-    return [(c, list(designated_surveyors(c))) for c in managed_contracts(user)]
+    """Each managed contract in force with the surveyors designated on it now (a closed
+    or erased contract enrols no tablet)."""
+    return [
+        (c, list(designated_surveyors(c)))
+        for c in managed_contracts(user).filter(status=Contract.Status.ACTIVE)
+    ]
 
 
 def wipe_state(contract: Contract) -> list[dict]:

@@ -124,6 +124,10 @@ def normalise_code(code: str) -> str:
 def enrolment_problems(surveyor, contract) -> list[str]:
     """Why `surveyor` may not get a tablet on `contract` (empty: they may)."""
     reasons = list(may_work_on(surveyor, contract))
+    if contract.status != "active":
+        reasons.append(
+            _("この契約は履行中ではありません(終了・消去した契約にはタブレットを登録できません)。")
+        )
     if not is_designated_surveyor(surveyor, contract):
         reasons.append(_("この契約の調査員に指定されていません。"))
     if getattr(surveyor, "role", "") != "surveyor":

@@ -54,6 +54,7 @@ def test_every_step_in_order_with_its_log_entries(people, contract, client_for, 
         "checklist",
         "audits",
         "incidents",
+        "erasure",
     ]
     by_code = {s.code: s for s in steps}
     intake_entries = [e.action for ev in by_code["intake"].events for e in ev.entries]

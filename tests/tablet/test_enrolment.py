@@ -75,6 +75,28 @@ def test_only_a_designated_qualified_surveyor(people, contract, contractor, tabl
     assert AuditEntry.objects.filter(action="tablet.enrolment_refused").count() == 4
 
 
+def test_a_closed_contract_enrols_no_tablet(people, contract, tablet, client_for):
+    """An ended or erased contract is not offered on the office page, and a confirmation
+    naming it is refused with the reason."""
+    from genchi.parties.models import Contract
+
+    Contract.objects.filter(pk=contract.pk).update(status=Contract.Status.CLOSED)
+    contract.refresh_from_db()
+    page = client_for(Role.MANAGER).get("/tablet/devices/").content.decode()
+    assert f'value="{contract.pk}"' not in page
+    code = tablet.enrol()
+    with pytest.raises(services.Refused) as refused:
+        services.confirm_enrolment(
+            code,
+            contract=contract,
+            surveyor=people[Role.SURVEYOR],
+            label="",
+            by=people[Role.MANAGER],
+        )
+    assert "履行中ではありません" in refused.value.message
+    assert not TabletDevice.objects.exists()
+
+
 def test_office_page_shows_the_reasons(people, contract, contractor, client_for, tablet):
     from genchi.parties import services as parties
 
