@@ -17,7 +17,7 @@ it made are removed at the end (`--keep` keeps them).
    one on the device).
 2. Serve: `genchi serve` (gunicorn, workers by cores, and its job worker), as production.
 3. Load, for `--duration` seconds: each office person signs in (password and second
-   factor) and opens pages one after another, 0.5–2 s apart (someone working quickly):
+   factor) and opens pages one after another, 2–8 s apart (`--think`; reading a page):
    the case lists and case pages of their side, batches, handovers. Each tablet signs in
    with the device's signature and syncs twice, at random moments in the first and the
    second third of the run (surveyors come back to the office through the afternoon),
@@ -66,6 +66,9 @@ VISITS_PER_SYNC = 10
 PHOTOS_PER_VISIT = 2
 PASSWORD = "load horse battery staple"  # noqa: S105 - a throwaway bench installation
 REQUEST_TIMEOUT = 60
+# Seconds a person spends on a page before the next click (reading a case, filling a
+# search): 2–8 s, 5 s on average. `--think 0.5 2` is a person clicking without reading.
+THINK = (2.0, 8.0)
 
 
 # --- building (runs in a child process with Django set up) ---------------------------
@@ -251,7 +254,9 @@ class Figures:
             self.errors.append(text[:300])
 
 
-def office_person(base: str, who: dict, world: dict, deadline: float, figures: Figures) -> None:
+def office_person(
+    base: str, who: dict, world: dict, deadline: float, figures: Figures, think=THINK
+) -> None:
     session = Session(base)
     reply = session.post_form("/signin/", {"username": who["username"], "password": PASSWORD})
     if reply.status != 302:
@@ -296,7 +301,7 @@ def office_person(base: str, who: dict, world: dict, deadline: float, figures: F
             figures.error(f"{label} {path}: {reply.status}")
         else:
             figures.page(label, elapsed)
-        time.sleep(rng.uniform(0.5, 2.0))
+        time.sleep(rng.uniform(*think))
 
 
 class Device:
@@ -460,6 +465,8 @@ def main() -> None:
     parser.add_argument("--office", type=int, default=30)
     parser.add_argument("--tablets", type=int, default=20)
     parser.add_argument("--keep", action="store_true", help="keep the database and folder")
+    parser.add_argument("--think", type=float, nargs=2, default=THINK, metavar=("MIN", "MAX"),
+                        help="seconds on a page before the next (default 2 8)")  # fmt: skip
     parser.add_argument("--_prepare", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args._prepare:
@@ -507,7 +514,7 @@ def run(args) -> None:
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         _wait_up(base, server)
-        figures = load(base, world, args.duration)
+        figures = load(base, world, args.duration, tuple(args.think))
         stored = _stored(env, figures, folder)
         verify = subprocess.run([sys.executable, "-m", "genchi", "audit", "verify"], env=env,
                                 cwd=ROOT, capture_output=True, text=True)  # fmt: skip
@@ -540,11 +547,11 @@ def _wait_up(base: str, server: subprocess.Popen) -> None:
     sys.exit("genchi serve did not start in 60 s")
 
 
-def load(base: str, world: dict, duration: int) -> Figures:
+def load(base: str, world: dict, duration: int, think=THINK) -> Figures:
     figures = Figures()
     deadline = time.monotonic() + duration
     threads = [
-        threading.Thread(target=office_person, args=(base, who, world, deadline, figures))
+        threading.Thread(target=office_person, args=(base, who, world, deadline, figures, think))
         for who in world["office"]
     ]
     rng = random.Random(7)
@@ -568,7 +575,8 @@ def _percentile(values: list[float], p: float) -> float:
 
 def report(args, figures: Figures, stored: dict, verify: subprocess.CompletedProcess) -> None:
     print()
-    print(f"load: {args.office} office people, {args.tablets} tablets, {args.duration} s "
+    print(f"load: {args.office} office people ({args.think[0]:g}–{args.think[1]:g} s a page), "
+          f"{args.tablets} tablets, {args.duration} s "
           f"(genchi serve on PostgreSQL, {os.cpu_count()} cores)")  # fmt: skip
     print(f"{'page':<28}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}  target p95 ≤ "
           f"{PAGE_TARGET_MS} ms")  # fmt: skip

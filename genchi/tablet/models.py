@@ -146,6 +146,8 @@ class Upload(models.Model):
 
     class State(models.TextChoices):
         WAITING = "waiting", _("写真の受信待ち")
+        # Everything has come; the visit is recorded in the background (tasks.settle_upload).
+        RECEIVED = "received", _("受信済み(記録待ち)")
         RECORDED = "recorded", _("記録済み")
         REFUSED = "refused", _("受け付けず")
 

@@ -19,6 +19,7 @@ import hashlib
 import json
 import re
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -219,7 +220,7 @@ def receive_visit(
         except IntegrityError:  # the same visit, sent twice at once: the other one counts
             return answer(Upload.objects.get(device=device, client_id=client_id))
         if not listed:
-            return settle(upload, ip=ip)
+            return _complete(upload, ip=ip)
     return answer(upload)
 
 
@@ -268,7 +269,43 @@ def receive_photo(
         except IntegrityError:
             pass  # sent before (a resumed sync): kept once
         if not answer(upload).get("missing"):
-            return settle(upload, ip=ip)
+            return _complete(upload, ip=ip)
+    return answer(upload)
+
+
+def _complete(upload: Upload, *, ip: str) -> dict:
+    """Every part of the visit has come: it is safe on the server (sealed), so the device
+    may let it go; recording it (the form once more, the photos cleaned, hashed and
+    encrypted, the field checks) runs in the background, not in the sync's request."""
+    with transaction.atomic():
+        updated = Upload.objects.filter(pk=upload.pk, state=Upload.State.WAITING).update(
+            state=Upload.State.RECEIVED
+        )
+        upload.refresh_from_db()
+        if updated:
+            record(
+                "tablet.visit_complete",
+                obj=upload.device,
+                contract=upload.device.contract,
+                detail={
+                    "ref": upload.case_ref,
+                    "visit": upload.client_id,
+                    "photos": len(json.loads(upload.photo_list)),
+                    "ip": ip,
+                },
+                actor=_actor(upload.device, ip),
+            )
+    if updated:
+        from . import tasks
+
+        def send() -> None:
+            tasks.settle_upload.enqueue(upload.pk, ip)
+
+        if settings.GENCHI_JOBS_ENQUEUE_ON_COMMIT:
+            transaction.on_commit(send, robust=False)
+        else:  # tests: the immediate backend records it here
+            send()
+            upload.refresh_from_db()
     return answer(upload)
 
 
@@ -282,7 +319,7 @@ def settle(upload: Upload, *, ip: str) -> dict:
             .select_related("device")
             .get(pk=upload.pk)
         )
-        if upload.state != Upload.State.WAITING:
+        if upload.state not in (Upload.State.WAITING, Upload.State.RECEIVED):
             return answer(upload)
         case = _case_of(device, upload.case_ref)
         conflict = _conflict(device, upload.case_ref, case)

@@ -960,11 +960,22 @@ def _tablet_visit(w: World, photos: list[bytes]) -> tuple[Any, str, list[str]]:
     )
 
 
+def _settled_later(call):
+    """The sync's own writes: the visit is recorded afterwards by its own task (scenario
+    `settle`), as in production where the task is enqueued once the sync commits."""
+
+    def run():
+        with override_settings(GENCHI_JOBS_ENQUEUE_ON_COMMIT=True):
+            return call()
+
+    return run
+
+
 @scenario("genchi.tablet.uploads.receive_visit")
 def arrange_receive_visit(w: World):
     send, _visit, _ids = _tablet_visit(w, [])
-    # No photos: received, recorded through fieldwork and logged in one go.
-    return lambda: send()
+    # No photos: received, sealed and logged in one go; recorded in the background.
+    return _settled_later(send)
 
 
 @scenario("genchi.tablet.uploads.receive_photo")
@@ -975,9 +986,11 @@ def arrange_receive_photo(w: World):
     send, visit, ids = _tablet_visit(w, [picture])
     send()
     device = w.device
-    # The last photo: kept, the visit recorded (a photo file stored), logged.
-    return lambda: uploads.receive_photo(
-        device, visit_id=visit, client_id=ids[0], data=picture, ip="127.0.0.1"
+    # The last photo: kept, the visit marked received; recorded in the background.
+    return _settled_later(
+        lambda: uploads.receive_photo(
+            device, visit_id=visit, client_id=ids[0], data=picture, ip="127.0.0.1"
+        )
     )
 
 

@@ -270,10 +270,11 @@ async function syncUp(me) {
       }
     }
     if (!answer) continue;
-    if (answer.state === "recorded" || answer.state === "refused") {
+    // "received": the server holds every part sealed and records it in the background.
+    if (answer.state === "recorded" || answer.state === "received" || answer.state === "refused") {
       await store.outboxRemove([visit.id, ...visit.photos.map((p) => p.id)]);
       session.outbox = session.outbox.filter((v) => v.id !== visit.id);
-      if (answer.state === "recorded") report.sent += 1;
+      if (answer.state !== "refused") report.sent += 1;
       else report.refused.push(`${visit.case}: ${answer.message}`);
     } else if (answer.state === "invalid") {
       report.invalid += 1;
