@@ -74,6 +74,10 @@ def stop(process: subprocess.Popen, timeout: float = 30) -> int:
     return process.returncode
 
 
+# The worker yields the CPU to the web processes (niceness 10): people wait for pages.
+WORKER_COMMAND = [*GENCHI, "worker", "--nice", "10"]
+
+
 def serve(bind: str, *, workers: int, timeout: int = 120, with_worker: bool = True, write=print):
     """Run gunicorn (and the job worker) until one of them stops or we are told to stop."""
 
@@ -81,7 +85,7 @@ def serve(bind: str, *, workers: int, timeout: int = 120, with_worker: bool = Tr
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupted)
-    worker = subprocess.Popen([*GENCHI, "worker"]) if with_worker else None  # noqa: S603
+    worker = subprocess.Popen(WORKER_COMMAND) if with_worker else None  # noqa: S603
     if worker:
         write(f"ジョブのワーカーを起動しました(pid {worker.pid})")
     try:

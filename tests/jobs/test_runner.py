@@ -224,3 +224,23 @@ def test_the_worker_sweeps_stored_files_no_row_names_as_it_starts(monkeypatch):
     monkeypatch.setattr(worker, "DatabaseBackend", object)  # the tests run jobs inline
     call_command("worker", "--batch")
     assert ran == ["orphans", "db_worker"]
+
+
+def test_the_worker_started_by_serve_yields_the_cpu_to_the_pages(monkeypatch):
+    """`genchi serve` starts the worker with --nice 10: background work (a synced visit's
+    photos, imports) waits for the CPU behind the requests people wait for."""
+    from django.core.management import call_command
+
+    from genchi.core import serving
+    from genchi.jobs.management.commands import worker
+
+    niced = []
+    monkeypatch.setattr(worker.os, "nice", niced.append)
+    monkeypatch.setattr(worker, "sweep_orphans", lambda: None)
+    monkeypatch.setattr(worker, "call_command", lambda *a, **k: None)
+    monkeypatch.setattr(worker, "DatabaseBackend", object)  # the tests run jobs inline
+    call_command("worker", "--batch")
+    assert niced == []
+    call_command("worker", "--batch", "--nice", "10")
+    assert niced == [10]
+    assert serving.WORKER_COMMAND[-3:] == ["worker", "--nice", "10"]

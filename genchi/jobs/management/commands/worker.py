@@ -11,6 +11,7 @@ This is the one module of Genchi that names the database backend.
 from __future__ import annotations
 
 import logging
+import os
 
 from django.core.management import call_command
 from django.utils.crypto import get_random_string
@@ -36,8 +37,20 @@ class Command(GenchiCommand):
             "--max-tasks", type=int, default=None, help="この数を処理したら終了する"
         )
         parser.add_argument("--worker-id", default="", help="ワーカーの名前(既定: 自動)")
+        parser.add_argument(
+            "--nice",
+            type=int,
+            default=0,
+            help="CPU の優先度を下げる量(0〜19。genchi serve は 10: 画面の応答を先にする)",
+        )
 
-    def run(self, *args, interval=1.0, batch=False, max_tasks=None, worker_id="", **options):
+    def run(
+        self, *args, interval=1.0, batch=False, max_tasks=None, worker_id="", nice=0, **options
+    ):
+        if nice:
+            # Background work (photos of synced visits, imports, packages) yields the CPU
+            # to the pages and syncs people are waiting for.
+            os.nice(max(0, min(19, nice)))
         backend = task_backends["default"]
         if not isinstance(backend, DatabaseBackend):
             raise CommandError(
