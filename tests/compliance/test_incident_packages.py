@@ -258,3 +258,32 @@ def test_the_commands_send_and_import(received, people, contract, tmp_path, caps
         call_command("incident", "import", str(packages[0]), "--side", "ward")
     with pytest.raises(CommandError, match="ありません"):
         call_command("incident", "send", "nothing-1", "--out", str(out))
+
+
+def test_each_side_is_offered_the_incidents_it_recorded(received, people, contract):
+    from genchi.transfer import selectors as transfer_selectors
+
+    mine = _record(people[Role.MANAGER], contract, [])
+    theirs = _record(people[Role.WARD_STAFF], contract, [])
+    offered = transfer_selectors.sendable_for(people[Role.MANAGER], "incident")
+    assert [item.key for item in offered] == [mine.pk]
+    offered = transfer_selectors.sendable_for(people[Role.WARD_STAFF], "incident")
+    assert [item.key for item in offered] == [theirs.pk]
+    assert offered[0].side == "ward" and offered[0].code == f"INC-{theirs.number:03d}"
+
+
+def test_the_wards_improvement_order_reaches_the_contractor(received, people, contract, tmp_path):
+    staff, manager = people[Role.WARD_STAFF], people[Role.MANAGER]
+    sent = _record(staff, contract, [received[0].case_ref])
+    first = _send(sent, staff, tmp_path / "v0")
+    incidents.add_entry(staff, sent, kind=Step.IMPROVEMENT_ORDER, text="保管方法を改善すること。")
+    second = _send(sent, staff, tmp_path / "v1")
+    uid = sent.uid
+    _elsewhere(sent)
+    _import(first, manager)
+    _import(second, manager)
+    got = Incident.objects.get(uid=uid)
+    assert got.state == Incident.State.INSTRUCTED and got.received_version == 1
+    assert got.entries.get().kind == Step.IMPROVEMENT_ORDER
+    page_steps = incidents.allowed_steps(manager, got)
+    assert Step.COMPLETION not in page_steps  # the ward raised it: the ward completes it
