@@ -44,7 +44,7 @@ def incident_record(incident: Incident) -> dict[str, Any]:
             "kind": entry.kind,
             "text": entry.text,
             "at": entry.at.isoformat(),
-            "by": entry.by_name or (entry.by.get_full_name() if entry.by_id else ""),
+            "by": entry.by_name or (entry.by.full_name or entry.by.username if entry.by_id else ""),
         }
         for entry in incident.entries.filter(received=False).select_related("by")
     ]

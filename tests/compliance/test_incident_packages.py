@@ -118,6 +118,7 @@ def test_a_later_package_adds_the_steps_and_an_older_one_is_refused(
     assert got.received_version == 1 and got.state == Incident.State.WRITTEN
     step = got.entries.get()
     assert step.kind == Step.WRITTEN_REPORT and step.received and step.text == "書面で報告します。"
+    assert step.by_name == (manager.full_name or manager.username)
     assert AuditEntry.objects.filter(action="incident.updated_received").count() == 1
 
     older = _refused(first_again, staff)
