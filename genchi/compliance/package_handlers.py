@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -211,7 +212,14 @@ class IncidentReceiver:
             .first()
         )
         if existing is None:
-            incident = self._create(incoming, data)
+            try:
+                with transaction.atomic():
+                    incident = self._create(incoming, data)
+            except IntegrityError:  # the same incident imported at the same moment elsewhere
+                raise Refused(
+                    "incident_outdated",
+                    _("この事故報告は同時に取り込まれています。一覧で確認してください。"),
+                ) from None
             new_steps = data["steps"]
             action = "incident.received"
         else:
