@@ -20,7 +20,12 @@ def first_report_pdf(incident: Incident) -> bytes:
     reporter = contract.contractor if incident.side == Incident.Side.CONTRACTOR else contract.ward
     refs = incident.affected_refs
     rows = [
-        ("報告番号", incident.label),
+        (
+            "報告番号",
+            f"{incident.label}(報告者の番号 {incident.origin_label})"
+            if incident.origin_label and incident.origin_label != incident.label
+            else incident.label,
+        ),
         ("契約", f"{contract.title}(契約コード {contract.code})"),
         ("報告者", f"{reporter.name}({incident.get_side_display()})"),
         ("種類", incident.get_kind_display()),

@@ -15,6 +15,7 @@ from genchi.access.policy import permits, policy
 from genchi.access.roles import CONTRACTOR_ADMINS, CONTRACTOR_OFFICE, WARD_READERS, WARD_WRITERS
 from genchi.audit.chain import record
 from genchi.tablet import selectors as tablet_selectors
+from genchi.transfer import services as transfer
 
 from . import checklist_views, incidents, lost_devices
 from .documents import first_report_pdf
@@ -118,20 +119,60 @@ def incident_new(request):
     return render(request, "compliance/incident_new.html", {"form": form})
 
 
-@require_safe
-@policy(READERS, description="事故報告の詳細と経過")
-def incident_detail(request, incident_id: int):
-    incident = incidents.incident_for(request.user, incident_id)
-    steps = incidents.allowed_steps(request.user, incident)
+def _may_send(request, incident: Incident) -> bool:
+    """The side that recorded the incident here may send it to the other side's Genchi."""
+    return (
+        incident.received_version is None
+        and incidents.side_of(request.user) == incident.side
+        and incidents.may_record(request.user, incident.contract)
+    )
+
+
+def _detail(request, incident: Incident, form, *, status: int = 200):
     return render(
         request,
         "compliance/incident_detail.html",
         {
             "incident": incident,
             "entries": incident.entries.select_related("by"),
-            "form": EntryForm(steps=steps) if steps else None,
+            "form": form,
+            "can_send": _may_send(request, incident) and permits(incident_send, request.user),
         },
+        status=status,
     )
+
+
+@require_safe
+@policy(READERS, description="事故報告の詳細と経過")
+def incident_detail(request, incident_id: int):
+    incident = incidents.incident_for(request.user, incident_id)
+    steps = incidents.allowed_steps(request.user, incident)
+    return _detail(request, incident, EntryForm(steps=steps) if steps else None)
+
+
+@require_POST
+@policy(WRITERS, description="事故報告のパッケージ(相手方の Genchi へ送る)の作成")
+def incident_send(request, incident_id: int):
+    """Write the incident as a signed package kept for download from its slip, to take
+    to the other side's Genchi (separate installations)."""
+    incident = incidents.incident_for(request.user, incident_id)
+    folder = transfer.download_folder(request.user.organisation)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        result = incidents.send_incident(
+            incident, folder, by=request.user, delivery=incidents.DOWNLOAD
+        )
+    except transfer.Refusal as exc:
+        messages.error(request, transfer.refusal_message(exc))
+        return redirect("compliance:incident_detail", incident_id=incident.pk)
+    messages.success(
+        request,
+        _(
+            "事故報告のパッケージを作成しました。受け渡し票からダウンロードして、"
+            "事故報告書(第一報)とともに相手方へ届けてください。"
+        ),
+    )
+    return redirect("transfer:slip_detail", slip_id=result.slip.pk)
 
 
 @require_POST
@@ -153,12 +194,7 @@ def incident_add_entry(request, incident_id: int):
         else:
             messages.success(request, _("経過を記録しました。"))
             return redirect("compliance:incident_detail", incident_id=incident.pk)
-    return render(
-        request,
-        "compliance/incident_detail.html",
-        {"incident": incident, "entries": incident.entries.select_related("by"), "form": form},
-        status=400,
-    )
+    return _detail(request, incident, form, status=400)
 
 
 @require_safe

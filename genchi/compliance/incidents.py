@@ -9,12 +9,15 @@ Who: the ward's people and the contractor's office staff of the contract see its
 incidents; the ward's writers and the contractor's office record one; the side that
 recorded it reports in writing and completes instructions; only the ward instructs and
 closes. On one installation the ward sees a new incident at once (its home page lists
-open incidents); across installations, the printed first report goes to the ward.
+open incidents); across installations, the side that recorded it sends a signed incident
+package (`send_incident`; the kind's handlers are in `package_handlers.py`), sent again
+after later steps, and the printed first report goes with it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -26,14 +29,17 @@ from django.utils.translation import gettext as _
 
 from genchi.access.roles import CONTRACTOR_OFFICE, WARD_READERS, WARD_WRITERS, has_role
 from genchi.audit.chain import record
+from genchi.audit.refusals import record_refusal
 from genchi.fieldwork import selectors as fieldwork_selectors
 from genchi.intake import selectors as intake_selectors
 from genchi.parties.models import Contract
 from genchi.parties.selectors import contracts_for, office_contracts_for
+from genchi.transfer import services as transfer
 
 from .models import Incident, IncidentEntry
 
 MAX_REFS = 1000
+FOLDER, DOWNLOAD = "folder", "download"  # transfer's Package.Delivery values
 _REF_SPLIT = re.compile(r"[\s,、,]+")
 
 # Which side writes which step; the state each step leads to.
@@ -221,3 +227,34 @@ def add_entry(user, incident: Incident, *, kind: str, text: str) -> IncidentEntr
         detail={"number": incident.label, "step": kind, "state": incident.state},
     )
     return entry
+
+
+def send_incident(
+    incident: Incident,
+    out_dir: str | os.PathLike[str],
+    *,
+    by=None,
+    delivery: str = FOLDER,
+) -> transfer.ExportResult:
+    """The incident as a signed package of kind `incident` for the other side's Genchi,
+    encrypted to the contract's recipient key, with its handover slip: the first report
+    and the steps recorded here so far. `by` None: the command line. Only an incident
+    recorded on this installation is sent (the transfer refuses with `no_item` otherwise);
+    the export is logged (`package.exported`), a refusal too."""
+    refused = None
+    if incident.received_version is not None:
+        refused = transfer.Refused(
+            "no_item", _("相手方から受け取った事故報告は、送り返すことはできません。")
+        )
+    elif by is not None and not may_record(by, incident.contract):
+        refused = transfer.Refused(
+            "not_allowed", _("この事故報告のパッケージを作成する権限がありません。")
+        )
+    if refused is not None:
+        record_refusal(
+            "package.export_refused",
+            contract=incident.contract,
+            detail={"code": refused.code, "kind": "incident", "item": incident.pk},
+        )
+        raise refused
+    return transfer.send_item("incident", incident.pk, out_dir, by=by, delivery=delivery)

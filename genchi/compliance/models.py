@@ -1,8 +1,10 @@
+import uuid
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from genchi.core.models import RecordedBy
+from genchi.core.models import RecordedBy, RecordedByName
 from genchi.jobs.models import JobRow
 
 
@@ -65,6 +67,13 @@ class Incident(RecordedBy):
     )
     created_at = models.DateTimeField(_("記録日時"), default=timezone.now)
     closed_at = models.DateTimeField(_("完了日時"), null=True, blank=True)
+    # The same incident on both installations: its id travels in the incident package.
+    uid = models.UUIDField(_("事故報告ID"), default=uuid.uuid4, unique=True, editable=False)
+    # Received from the other side's Genchi (null: recorded here): the version held
+    # (the number of the sender's steps it carried) and the sender's own number.
+    received_version = models.PositiveIntegerField(_("受け取った版"), null=True, blank=True)
+    origin_label = models.CharField(_("相手方の番号"), max_length=80, blank=True)
+    received_at = models.DateTimeField(_("最後に受け取った日時"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -85,7 +94,7 @@ class Incident(RecordedBy):
         return self.state != self.State.CLOSED
 
 
-class IncidentEntry(RecordedBy):
+class IncidentEntry(RecordedByName):
     """One step after the first report: the written report, the ward's instruction, its
     completion, an improvement order (S20), a note, the closing."""
 
@@ -103,6 +112,8 @@ class IncidentEntry(RecordedBy):
     kind = models.CharField(_("種類"), max_length=20, choices=Kind.choices)
     text = models.TextField(_("内容"), max_length=8000)
     at = models.DateTimeField(_("日時"), default=timezone.now)
+    # A step the other side recorded on its Genchi, received in its incident package.
+    received = models.BooleanField(_("相手方から受領"), default=False)
 
     class Meta:
         ordering = ["incident", "at", "pk"]

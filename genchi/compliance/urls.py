@@ -18,6 +18,7 @@ urlpatterns = [
     path(
         "incidents/<int:incident_id>/report.pdf", incident_views.incident_pdf, name="incident_pdf"
     ),
+    path("incidents/<int:incident_id>/send/", incident_views.incident_send, name="incident_send"),
 ]
 
 urlpatterns += [

@@ -66,6 +66,16 @@ def survey_cases_for(user, contract: Contract | None = None) -> QuerySet[SurveyC
     return qs
 
 
+def known_refs(contract: Contract, refs: list[str]) -> set[str]:
+    """Which of these references are cases received for the contract (no personal data):
+    an incident package from the ward is checked with it."""
+    return set(
+        SurveyCase.objects.filter(contract=contract, case_ref__in=refs).values_list(
+            "case_ref", flat=True
+        )
+    )
+
+
 def case_for(user, code: str, ref: str) -> SurveyCase:
     """One case by contract code and reference, or 404 — the same whether it exists or
     is only outside this person's scope."""

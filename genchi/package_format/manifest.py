@@ -25,11 +25,12 @@ from .errors import Refused
 
 FORMAT_NAME = "genchi-package"
 FORMAT_VERSION = 1
-KINDS = ("cases", "results", "certificate")
+KINDS = ("cases", "results", "certificate", "incident")
 RECORD_SCHEMAS = {
     "cases": "genchi/cases/v1",
     "results": "genchi/results/v1",
     "certificate": "genchi/certificate/v1",
+    "incident": "genchi/incident/v1",
 }
 MANIFEST_NAME = "manifest.json"
 SIGNATURE_NAME = "manifest.sig"

@@ -79,10 +79,32 @@ CERTIFICATE_FIELDS: tuple[tuple[str, str], ...] = (
 )
 
 
+# An incident report's CSV (genchi/incident/v1, section 5.4): one row, the first report
+# as a person reads it; the steps so far are written as canonical JSON.
+INCIDENT_FIELDS: tuple[tuple[str, str], ...] = (
+    ("incident_id", "事故報告ID"),
+    ("contract", "契約コード"),
+    ("number", "番号"),
+    ("side", "報告した側"),
+    ("kind", "種類"),
+    ("occurred_at", "発生日時"),
+    ("found_at", "発見日時"),
+    ("found_by", "発見者"),
+    ("summary", "概要"),
+    ("first_actions", "初動の対応"),
+    ("affected_refs", "対象の案件"),
+    ("version", "版"),
+    ("steps", "経過"),
+)
+
+
 def default_columns(kind: str) -> tuple[tuple[str, str], ...] | None:
-    return {"cases": CASE_FIELDS, "results": RESULT_FIELDS, "certificate": CERTIFICATE_FIELDS}.get(
-        kind
-    )
+    return {
+        "cases": CASE_FIELDS,
+        "results": RESULT_FIELDS,
+        "certificate": CERTIFICATE_FIELDS,
+        "incident": INCIDENT_FIELDS,
+    }.get(kind)
 
 
 Problem = tuple[str, dict[str, str]]  # (reason, values for the message): errors.REASONS

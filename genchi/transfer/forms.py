@@ -100,6 +100,9 @@ class ExportForm(forms.Form):
 
 
 class ImportForm(forms.Form):
+    # What the file holds: the side's usual kind first (cases at the contractor, results
+    # at the ward), or an incident report from the other side (S19).
+    kind = forms.ChoiceField(label=_("パッケージの種類"), choices=(), required=False)
     package = forms.FileField(label=_("パッケージファイル(.genchi.age)"))
     passphrase = forms.CharField(
         label=_("パスワード(パスワード方式の場合)"), required=False, widget=forms.PasswordInput
@@ -118,6 +121,16 @@ class ImportForm(forms.Form):
             "USBメモリを受け取った日時。空欄なら取り込んだ日時を仮に記録し、票の確認で合わせます。"
         ),
     )
+
+    def __init__(self, *args, kinds: list[tuple[str, str]] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = kinds or []
+        if kinds:
+            self.fields["kind"].initial = kinds[0][0]
+
+    def chosen_kind(self) -> str:
+        """The kind chosen, or the side's usual one when the form did not say."""
+        return self.cleaned_data.get("kind") or self.fields["kind"].choices[0][0]
 
 
 class ReceiveForm(forms.Form):

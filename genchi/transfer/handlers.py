@@ -11,6 +11,10 @@ of the domain, which registers a handler for the kind in its `AppConfig.ready()`
   the import's transaction (`cases` → fieldwork's received cases; `results` → the ward's
   results; `certificate` → closure), so a refusal anywhere stores nothing.
 
+A kind both sides send (`incident`) has the side "either": each item then names the side
+sending it (`Sendable.side`), and the receiving side is that of the person importing it
+(or the one the command names).
+
 A kind without a registered handler is refused with the code `no_handler`.
 """
 
@@ -39,13 +43,14 @@ class Sendable:
     label: str  # how menus and messages name it
     record_count: int
     ready_at: datetime | None = None  # since when it may be sent (e.g. sealed at)
+    side: str | None = None  # the sending side, for a source whose side is "either"
 
 
 class OutgoingSource(Protocol):
     """What the sending side's owner of a kind provides."""
 
     kind: str
-    side: str  # "ward" or "contractor": the organisation of the contract that sends it
+    side: str  # "ward", "contractor" or "either": the organisation of the contract that sends it
 
     def sendable(self, contracts: Any) -> list[Sendable]:
         """The items of these contracts (a queryset) that may be sent now."""
@@ -83,7 +88,7 @@ class Receiver(Protocol):
     """What the receiving side's owner of a kind provides."""
 
     kind: str
-    side: str  # "ward" or "contractor": the organisation of the contract that receives it
+    side: str  # "ward", "contractor" or "either": the organisation that receives it
 
     def receive(self, incoming: IncomingPackage) -> int:
         """Store the records; return how many were stored. Raise a refusal to store none."""

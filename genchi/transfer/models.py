@@ -192,6 +192,7 @@ class Package(RecordedBy):
         CASES = "cases", _("調査対象者データ")
         RESULTS = "results", _("調査結果データ")
         CERTIFICATE = "certificate", _("消去証明書")
+        INCIDENT = "incident", _("事故報告")
 
     class Delivery(models.TextChoices):
         """How a sent package reached the stick (blank: received, or from before)."""

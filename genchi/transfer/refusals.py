@@ -83,6 +83,12 @@ TRANSFER_CODES: dict[str, str] = {
     "certificate_packages": "the certificate's received packages differ from those the ward sent",
     "certificate_results": "the certificate's returned results differ from those the ward received",
     "certificate_counts": "the certificate's counts differ from the ward's records",
+    # an incident report from the other side (genchi.compliance.package_handlers)
+    "incident_shape": "the incident package does not hold exactly one readable incident report",
+    "incident_other_contract": "the incident report names another contract than its package",
+    "incident_refs": "the incident report names cases that are not of the contract here",
+    "incident_outdated": "the incident report is not newer than the version held",
+    "incident_here": "the incident was recorded on this installation or by the receiving side",
 }
 register_codes(TRANSFER_CODES)
 
@@ -173,6 +179,13 @@ MESSAGES: dict[str, Promise] = {
         "証明書に書かれた結果が、区が受け取った結果パッケージと一致しません。"
     ),
     "certificate_counts": _("証明書の件数が区の記録と一致しません。"),
+    "incident_shape": _("事故報告の内容が読み取れません。"),
+    "incident_other_contract": _("この事故報告は別の契約のものです。"),
+    "incident_refs": _("事故報告に、この契約にない案件の参照番号が含まれています。"),
+    "incident_outdated": _("この事故報告は、取り込み済みの版より新しくありません。"),
+    "incident_here": _(
+        "この事故報告は、この Genchi で記録されたもの、または受け取る側のものです。"
+    ),
     "secret_unreadable": _("組織の秘密鍵を復号できません。マスター鍵が違うか、鍵が壊れています。"),
     "exists": _("組織の鍵ペアはすでにあります(作り直すには置き換えを指定)。"),
     "no_partner_card": _("相手の公開鍵カードが登録されていません。鍵の交換を先に行ってください。"),

@@ -58,9 +58,13 @@ def sendable_for(user, kind: str = "cases") -> list[handlers.Sendable]:
     source = handlers.source_for(kind)
     if source is None:
         return []
-    if not has_role(user, SIDE_ROLES[source.side]):
+    # A kind both sides send ("either"): each item names its side; a person sees those
+    # of their own side.
+    sides = {side for side, roles in SIDE_ROLES.items() if has_role(user, roles)}
+    if source.side != "either" and source.side not in sides:
         return []
-    return source.sendable(office_contracts_for(user))
+    items = source.sendable(office_contracts_for(user))
+    return [item for item in items if (item.side or source.side) in sides]
 
 
 def sticks_for(user) -> QuerySet[UsbStick]:

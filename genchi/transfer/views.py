@@ -294,14 +294,17 @@ def package_export(request):
 
 @policy(
     HANDOVER_WRITERS,
-    description="パッケージの取り込み(受託者: 調査対象者データ、区: 調査結果)",
+    description="パッケージの取り込み(受託者: 調査対象者データ、区: 調査結果、双方: 事故報告)",
     personal_data=True,
 )
 def package_import(request):
-    form = ImportForm(request.POST or None, request.FILES or None)
-    # The ward receives results; the contractor receives cases.
-    kind = "results" if has_role(request.user, WARD_WRITERS) else "cases"
+    # The ward receives results; the contractor receives cases; either an incident report.
+    usual = "results" if has_role(request.user, WARD_WRITERS) else "cases"
+    kinds = [(usual, Package.Kind(usual).label), ("incident", Package.Kind.INCIDENT.label)]
+    form = ImportForm(request.POST or None, request.FILES or None, kinds=kinds)
+    kind = usual
     if request.method == "POST" and form.is_valid():
+        kind = form.chosen_kind()
         job = services.start_import(
             form.cleaned_data["package"],
             passphrase=form.cleaned_data["passphrase"] or None,

@@ -135,6 +135,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "compliance:incident_detail": PAGE,
     "compliance:incident_add_entry": ACTION,
     "compliance:incident_pdf": PAGE,
+    "compliance:incident_send": ACTION,
     "compliance:checklist_list": PAGE,
     "compliance:checklist_detail": PAGE,
     "compliance:checklist_answer": ACTION,

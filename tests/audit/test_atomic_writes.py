@@ -1043,6 +1043,18 @@ def arrange_record_incident(w: World):
     return lambda: _report_incident(w, manager)
 
 
+@scenario("genchi.compliance.package_handlers.IncidentReceiver.receive")
+def arrange_incident_receive(w: World):
+    # The contractor's Genchi wrote the package; the ward's (another installation) does
+    # not hold the incident, so its rows go before the ward imports it.
+    w.keys_exchanged()
+    manager, staff = w.manager, w.staff
+    incident = _report_incident(w, manager)
+    path = incidents.send_incident(incident, w.folder("incident"), by=manager).path
+    Incident.objects.filter(pk=incident.pk).delete()
+    return lambda: transfer.receive_package(path, kind="incident", by=staff)
+
+
 @scenario("genchi.compliance.incidents.add_entry")
 def arrange_add_entry(w: World):
     manager = w.manager

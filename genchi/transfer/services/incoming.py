@@ -81,23 +81,26 @@ def receive_package(
     within: Callable[[ImportResult], None] | None = None,
     max_scrypt_work_factor: int = WEB_MAX_SCRYPT_WORK_FACTOR,
     handed_at: dt.datetime | None = None,
+    side: str | None = None,
 ) -> ImportResult:
     """Verify and decrypt a package and hand its records to the receiver registered for
     its kind, all or nothing; this side's slip is recorded as received. `within(result)`
     runs inside the transaction that stores it (a job ends there). A passphrase package
     asking a higher scrypt work factor than `max_scrypt_work_factor` is refused before
-    the passphrase is tried."""
+    the passphrase is tried. `side` is the receiving side for a kind both sides send
+    (by default the importing person's)."""
     p = Path(path)
     try:
         receiver = handlers.receiver_for(kind)
         if receiver is None:
             raise Refused("no_handler", _("この種類のパッケージは取り込めません。"))
-        if by is not None and not has_role(by, SIDE_OFFICE[receiver.side]):
+        holder_side = _receiving_side(receiver.side, side, by)
+        if by is not None and not has_role(by, SIDE_OFFICE[holder_side]):
             raise Refused("not_allowed", _("パッケージを取り込む権限がありません。"))
         verified, contract, holder = _open_incoming(
             p,
             kind=kind,
-            holder_side=receiver.side,
+            holder_side=holder_side,
             contract_code=contract_code,
             passphrase=passphrase,
             by=by,
@@ -151,6 +154,19 @@ def receive_package(
         )
         raise
     return result
+
+
+def _receiving_side(receiver_side: str, side: str | None, by) -> str:
+    """The side receiving: the receiver's own, or for a kind both sides send the one
+    asked for, else the importing person's."""
+    if receiver_side != "either":
+        return receiver_side
+    if side in SIDE_OFFICE:
+        return side
+    for candidate in ("ward", "contractor"):
+        if by is not None and has_role(by, SIDE_OFFICE[candidate]):
+            return candidate
+    raise Refused("not_allowed", _("取り込む側(区または受託事業者)を指定してください。"))
 
 
 def verify_results_package(

@@ -220,10 +220,9 @@ def _send(
     delivery: str,
 ) -> ExportResult:
     contract = item.contract
-    sender, recipient = parties_of(contract, source.side)
-    _require_may_send(
-        by, contract, source.side, not_allowed=_("このバッチを書き出す権限がありません。")
-    )
+    side = item.side or source.side
+    sender, recipient = parties_of(contract, side)
+    _require_may_send(by, contract, side, not_allowed=_("このバッチを書き出す権限がありません。"))
     source.check(item)
     if stick is not None:
         ledger.check_writable(stick, sender)
