@@ -32,8 +32,17 @@ SHELL_FILES = [
     "tablet/words.js",
     "tablet/vendor/idb/index.js",
     "tablet/icon.svg",
+    "tablet/daymap.js",
+    # The route's map: Leaflet and the office's base-map script (code, counted in the shell).
+    "vendor/leaflet/leaflet.js",
+    "vendor/leaflet/leaflet.css",
+    "geo/map.js",
+    "geo/map.css",
 ]
-SHELL_VERSION = "2"
+# Map data, kept by the service worker beside the shell (not personal: the outline of
+# Japan and the municipalities' names); the route's stops come only from the sealed cases.
+MAP_FILES = ["geo/japan.geojson"]
+SHELL_VERSION = "3"
 
 
 def _no_store(response):
@@ -57,7 +66,7 @@ def service_worker(request):
     files = ["/tablet/", "/tablet/strings.json", "/tablet/manifest.webmanifest"]
     # Both names of each static file: the page links the stored (in production hashed)
     # name, while the modules import each other by their plain relative names.
-    for name in SHELL_FILES:
+    for name in SHELL_FILES + MAP_FILES:
         for url in (static(name), settings.STATIC_URL + name):
             if url not in files:
                 files.append(url)

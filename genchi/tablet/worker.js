@@ -1,6 +1,8 @@
 // The tablet's service worker (C-S2.5): it caches the app shell only — the page, its
-// scripts, styles and words — so that the app starts offline. API answers and anything
-// with personal data always go to the network and are never stored here.
+// scripts, styles and words, Leaflet — and the offline base map of Japan (a static file
+// with no personal data), so that the app and the route's map work offline. API answers
+// and anything with personal data always go to the network and are never stored here;
+// the map never calls a tile server.
 // (SHELL_VERSION and SHELL_FILES are written above this line by the server.)
 
 const CACHE = `genchi-tablet-shell-${SHELL_VERSION}`;

@@ -21,6 +21,8 @@ def test_shell_manifest_worker_and_strings():
     text = worker.content.decode()
     assert "/tablet/api/" not in text.split("const CACHE")[0]  # no API answer is cached
     assert "/static/tablet/app.js" in text
+    # The route's map offline: Leaflet and the base map are kept by the worker.
+    assert "/static/vendor/leaflet/leaflet.js" in text and "/static/geo/japan.geojson" in text
     manifest = client.get("/tablet/manifest.webmanifest").json()
     assert manifest["start_url"] == "/tablet/" and manifest["display"] == "standalone"
     strings = client.get("/tablet/strings.json").json()

@@ -33,27 +33,47 @@
     }
   }
 
+  // The outline of Japan and the municipalities' names, from `url` (the office's maps and
+  // the tablet's day map). Resolves with the number of prefectures drawn. The file is
+  // fetched once per page; it holds no personal data.
+  var basemaps = {};
+  function loadBasemap(map, url) {
+    if (!map.getPane("basemap")) map.createPane("basemap").style.zIndex = 200;
+    if (!basemaps[url]) {
+      basemaps[url] = fetch(url, { credentials: "same-origin" }).then(function (response) {
+        if (!response.ok) throw new Error("basemap " + response.status);
+        return response.json();
+      });
+      basemaps[url].catch(function () { delete basemaps[url]; });
+    }
+    // The map may be removed before the file arrives (the tablet drops its map with its
+    // screen): then nothing is drawn on it.
+    var removed = false;
+    map.once("unload", function () { removed = true; });
+    return basemaps[url].then(function (collection) {
+      if (removed) return 0;
+      var prefs = collection.features.filter(function (f) { return f.properties.kind === "pref"; });
+      var cities = collection.features.filter(function (f) { return f.properties.kind === "city"; });
+      var outline = L.geoJSON(prefs, { style: basemapStyle, pane: "basemap" }).addTo(map);
+      var labels = L.layerGroup().addTo(map);
+      map.on("zoomend moveend", function () { if (!removed) drawCities(map, cities, labels); });
+      drawCities(map, cities, labels);
+      return outline.getLayers().length;
+    });
+  }
+
   function drawBasemap(map, el) {
-    var url = el.getAttribute("data-basemap");
-    fetch(url, { credentials: "same-origin" })
-      .then(function (response) { return response.json(); })
-      .then(function (collection) {
-        var prefs = collection.features.filter(function (f) { return f.properties.kind === "pref"; });
-        var cities = collection.features.filter(function (f) { return f.properties.kind === "city"; });
-        var outline = L.geoJSON(prefs, { style: basemapStyle, pane: "basemap" }).addTo(map);
-        var labels = L.layerGroup().addTo(map);
-        map.on("zoomend moveend", function () { drawCities(map, cities, labels); });
-        drawCities(map, cities, labels);
-        el.setAttribute("data-basemap-loaded", String(outline.getLayers().length));
-      })
+    loadBasemap(map, el.getAttribute("data-basemap"))
+      .then(function (count) { el.setAttribute("data-basemap-loaded", String(count)); })
       .catch(function () { el.setAttribute("data-basemap-loaded", "0"); });
   }
+
+  window.GenchiBasemap = { draw: loadBasemap, japan: JAPAN };
 
   function draw(el) {
     var data = JSON.parse(document.getElementById(el.getAttribute("data-map")).textContent);
     var map = L.map(el, { zoomSnap: 0.5, attributionControl: true, maxZoom: 17 });
     map.attributionControl.setPrefix(false);
-    map.createPane("basemap").style.zIndex = 200;
     var tiles = el.getAttribute("data-tiles");
     if (tiles) {
       L.tileLayer(tiles, { attribution: el.getAttribute("data-tiles-attribution") || "", maxZoom: 18 }).addTo(map);

@@ -3,6 +3,7 @@
 // the app is unlocked; on the device it is sealed under the data key (keys.js).
 import { ApiError, post, signedPost, signedPostBytes } from "./api.js";
 import { closeCamera, openCamera, takePhoto } from "./camera.js";
+import { drawDayMap, placedStops, removeDayMap, showHere } from "./daymap.js";
 import { installGuards } from "./guard.js";
 import {
   makeDeviceKey,
@@ -38,6 +39,7 @@ const session = {
 };
 
 function forget() {
+  removeDayMap();
   session.dataKey = null;
   session.cases = [];
   session.day = null;
@@ -69,6 +71,7 @@ function h(tag, attrs = {}, ...children) {
 }
 
 function show(...children) {
+  removeDayMap(); // a map lives only on the screen that drew it
   screen.replaceChildren(...children.flat().filter((c) => c != null && c !== false));
   const first = screen.querySelector("input, button");
   if (first) first.focus();
@@ -484,17 +487,73 @@ function caseButton(item) {
   );
 }
 
+// The map of the route: the static files it needs (named by the page, as the server
+// stores them) and what each marker says (its order and case number, never a name).
+function mapUrls() {
+  const d = body.dataset;
+  return {
+    leaflet: d.leaflet,
+    leafletCss: d.leafletCss,
+    basemapJs: d.basemapJs,
+    basemapCss: d.basemapCss,
+    basemap: d.basemap,
+  };
+}
+
+function routeMap(route) {
+  const stops = placedStops(route);
+  const el = h("div", { class: "day-map", id: "day-map", role: "region", "aria-label": t("map_title") });
+  const unplaced = route.length - stops.length;
+  const figure = h(
+    "figure",
+    { class: "map-side" },
+    h("h2", {}, t("map_title")),
+    el,
+    h(
+      "figcaption",
+      { class: "help" },
+      t("map_help"),
+      unplaced ? h("span", { class: "unplaced" }, ` ${t("map_unplaced", { n: unplaced })}`) : null,
+    ),
+    navigator.geolocation
+      ? h("button", { type: "button", class: "secondary", id: "map-here", onclick: () => showHere() }, t("map_here"))
+      : null,
+  );
+  const draw = () =>
+    drawDayMap(el, stops, {
+      urls: mapUrls(),
+      attribution: t("map_attribution"),
+      label: (stop) => t("map_stop", { n: stop.order, ref: stop.ref }),
+      onOpen: (stop) => caseScreen(stop.item.case, stop.item),
+    }).catch(() => {
+      el.replaceWith(message(t("map_failed")));
+    });
+  return { figure, draw };
+}
+
 async function listScreen(note) {
   lockButton.hidden = false;
   const lease = await store.get("lease");
   const { route, others } = dayItems();
   const waiting = session.outbox.length;
+  const map = route.length ? routeMap(route) : null;
   show(
     h("h1", {}, t("today")),
     note,
     h("p", { class: "help" }, t("masked_help")),
-    route.length ? h("h2", {}, t("route_title")) : null,
-    route.length ? h("ol", { class: "cases personal", id: "route" }, route.map(caseButton)) : null,
+    route.length
+      ? h(
+          "section",
+          { class: "day" },
+          h(
+            "div",
+            { class: "route-side" },
+            h("h2", {}, t("route_title")),
+            h("ol", { class: "cases personal", id: "route" }, route.map(caseButton)),
+          ),
+          map.figure,
+        )
+      : null,
     others.length ? h("h2", {}, route.length ? t("other_cases") : t("assigned_cases")) : null,
     others.length ? h("ul", { class: "cases personal", id: "cases" }, others.map(caseButton)) : null,
     !route.length && !others.length ? h("p", {}, t("no_cases")) : null,
@@ -504,6 +563,7 @@ async function listScreen(note) {
       : null,
     h("button", { type: "button", class: "secondary", id: "sync", onclick: () => signInScreen() }, t("sync")),
   );
+  if (map) map.draw();
 }
 
 function caseScreen(c, item = {}) {
