@@ -422,6 +422,9 @@ def apply_visit_results(contract_id: int) -> CampaignPlan | None:
         locks = dict(current.locks)
         from_days: dict[int, int] = {}
         applied = []
+        # Days already lived (and today's route, under way) are never planned again: a
+        # result synced late re-plans from tomorrow, like one recorded today.
+        tomorrow = current.day_of(timezone.localdate()) + 1
         for result in waiting:
             found = _apply_result(current, instance, plan, locks, result)
             if found is None:
@@ -429,7 +432,8 @@ def apply_visit_results(contract_id: int) -> CampaignPlan | None:
             day, surveyor = found
             applied.append({"ref": result.case_ref, "day": day, "revisit": result.needs_revisit})
             if surveyor is not None:
-                from_days[surveyor] = min(from_days.get(surveyor, 10**6), max(1, day + 1))
+                start = max(1, day + 1, tomorrow)
+                from_days[surveyor] = min(from_days.get(surveyor, 10**6), start)
         if not applied:  # none of them is a case of this plan: nothing to change
             PendingResult.objects.filter(pk__in=ids).update(applied_at=now)
             return None

@@ -333,6 +333,119 @@ def _open_first_case(page) -> str:
     return ref
 
 
+def test_tablet_route_map_offline(tablet_demo, tmp_path):
+    """Issue 16 item 9, the map of the day: after a sync, offline, today's route is drawn
+    over the offline base map with its stops numbered in order, the line between them and
+    the surveyor's position; a numbered marker opens its case; names stay masked; the
+    map's files come from the service worker and no request leaves the Genchi server."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    import jpholiday
+
+    from genchi.planner.demo import DEMO_WEEKDAYS
+
+    today = dt.datetime.now(ZoneInfo("Asia/Tokyo")).date()
+    if today.weekday() not in DEMO_WEEKDAYS or jpholiday.is_holiday(today):
+        pytest.skip("the demo's campaign plans no route today (a Sunday or a holiday)")
+    playwright = pytest.importorskip("playwright.sync_api")
+    base = tablet_demo["url"]
+    problems: list[str] = []
+    requested: list[str] = []
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        device = browser.new_context(
+            viewport={"width": 768, "height": 1024},
+            locale="ja-JP",
+            geolocation={"latitude": 35.6938, "longitude": 139.7034, "accuracy": 30},
+            permissions=["geolocation"],
+        )
+        office = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ja-JP")
+        device.on("request", lambda r: requested.append(r.url))
+        tablet = device.new_page()
+        tablet.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        tablet.on("pageerror", lambda e: problems.append(str(e)))
+        desk = office.new_page()
+
+        tablet.goto(base + "/tablet/")
+        tablet.click("#enrol")
+        code = tablet.locator("#enrol-code").inner_text().strip()
+        _office_sign_in(desk, tablet_demo, "manager")
+        desk.goto(base + "/tablet/devices/")
+        desk.fill("#id_code", code)
+        desk.select_option(
+            "#id_surveyor",
+            label=desk.locator("#id_surveyor option", has_text="早稲田").first.inner_text(),
+        )
+        desk.fill("#id_label", "T-03")
+        desk.click("form.card button[type=submit]")
+        tablet.wait_for_selector("#f-username", timeout=15000)
+        _sign_in_and_sync(tablet, pin_screen=True)
+        tablet.wait_for_selector("#route", timeout=30000)
+        tablet.wait_for_selector("#day-map[data-basemap-loaded]", timeout=30000)
+
+        # Offline in the field: the shell, Leaflet and the base map from the worker.
+        tablet.evaluate("async () => { await navigator.serviceWorker.ready; }")
+        cached = tablet.evaluate(CACHED_URLS)
+        assert any(u.endswith(".geojson") for u in cached), cached
+        assert any("leaflet" in u and u.endswith(".js") for u in cached), cached
+        assert not [u for u in cached if "/api/" in u], cached  # nothing personal cached
+        device.set_offline(True)
+        tablet.reload()
+        tablet.fill("#f-pin", PIN, timeout=15000)
+        tablet.click("main button[type=submit]")
+        tablet.wait_for_selector("#route", timeout=20000)
+        tablet.wait_for_function(
+            "() => Number(document.querySelector('#day-map')?.dataset.basemapLoaded) > 0",
+            timeout=20000,
+        )
+        refs = tablet.locator("#route .ref").all_inner_texts()
+        assert refs
+        assert tablet.locator(".map-side .unplaced").count() == 0  # every stop is geocoded
+        pins = tablet.locator("#day-map .stop-pin")
+        assert pins.count() == len(refs)
+        assert pins.all_inner_texts() == [str(n) for n in range(1, len(refs) + 1)]
+        labels = [pins.nth(i).get_attribute("aria-label") for i in range(len(refs))]
+        assert [ref in label for ref, label in zip(refs, labels, strict=True)] == [True] * len(refs)
+        if len(refs) >= 2:
+            assert tablet.locator("#day-map path.route-line").count() == 1
+        # Where the surveyor is (drawn even when outside the route's view).
+        tablet.wait_for_selector('#day-map[data-here="1"]', timeout=15000)
+        assert tablet.locator("#day-map path.here-dot").count() == 1
+        box = pins.first.bounding_box()
+        assert box["width"] >= 44 and box["height"] >= 44  # a thumb's target
+        _shot(tablet, "route-map", tmp_path)
+        tablet.set_viewport_size({"width": 1280, "height": 800})
+        _shot(tablet, "route-map-landscape", tmp_path)
+        tablet.set_viewport_size({"width": 768, "height": 1024})
+
+        # A tap on a number opens that stop's case; names stay masked on the list and map.
+        tablet.locator('#day-map .stop-pin[data-order="1"]').click()
+        tablet.wait_for_selector("#case")
+        assert refs[0] in tablet.inner_text("h1")
+        name = tablet.locator("#case dd").all_inner_texts()[1]
+        assert name
+        tablet.click("text=戻る")
+        tablet.wait_for_selector("#day-map .stop-pin")
+        assert name not in tablet.inner_text("main")
+        assert name not in tablet.inner_html("#day-map")
+
+        # Locking drops the map with the decrypted cases.
+        tablet.click("#lock-button")
+        tablet.wait_for_selector("#f-pin")
+        assert tablet.locator("#day-map").count() == 0
+        browser.close()
+    server = base.rstrip("/")
+    outside = [u for u in requested if not (u.startswith(server + "/") or u.startswith("data:"))]
+    assert not outside, outside  # no tile server, nothing but Genchi
+    assert not [p for p in problems if "410" not in p and "401" not in p], problems
+
+
+# Runs after the route's map: the visits it syncs are applied to the plan by the worker,
+# and a result re-plans the surveyor's days from the next day on (docs/planning.md).
 def test_tablet_records_visits_offline_and_syncs_them_up(tablet_demo, tmp_path):
     """The day in the field: offline, a visit with a photo from the app's camera, the
     visit rules and the S5 guard on the device; a tampered visit is not sent; back at the
@@ -472,114 +585,3 @@ async () => {
   return urls;
 }
 """
-
-
-def test_tablet_route_map_offline(tablet_demo, tmp_path):
-    """Issue 16 item 9, the map of the day: after a sync, offline, today's route is drawn
-    over the offline base map with its stops numbered in order, the line between them and
-    the surveyor's position; a numbered marker opens its case; names stay masked; the
-    map's files come from the service worker and no request leaves the Genchi server."""
-    import datetime as dt
-    from zoneinfo import ZoneInfo
-
-    import jpholiday
-
-    from genchi.planner.demo import DEMO_WEEKDAYS
-
-    today = dt.datetime.now(ZoneInfo("Asia/Tokyo")).date()
-    if today.weekday() not in DEMO_WEEKDAYS or jpholiday.is_holiday(today):
-        pytest.skip("the demo's campaign plans no route today (a Sunday or a holiday)")
-    playwright = pytest.importorskip("playwright.sync_api")
-    base = tablet_demo["url"]
-    problems: list[str] = []
-    requested: list[str] = []
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        device = browser.new_context(
-            viewport={"width": 768, "height": 1024},
-            locale="ja-JP",
-            geolocation={"latitude": 35.6938, "longitude": 139.7034, "accuracy": 30},
-            permissions=["geolocation"],
-        )
-        office = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ja-JP")
-        device.on("request", lambda r: requested.append(r.url))
-        tablet = device.new_page()
-        tablet.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        tablet.on("pageerror", lambda e: problems.append(str(e)))
-        desk = office.new_page()
-
-        tablet.goto(base + "/tablet/")
-        tablet.click("#enrol")
-        code = tablet.locator("#enrol-code").inner_text().strip()
-        _office_sign_in(desk, tablet_demo, "manager")
-        desk.goto(base + "/tablet/devices/")
-        desk.fill("#id_code", code)
-        desk.select_option(
-            "#id_surveyor",
-            label=desk.locator("#id_surveyor option", has_text="早稲田").first.inner_text(),
-        )
-        desk.fill("#id_label", "T-03")
-        desk.click("form.card button[type=submit]")
-        tablet.wait_for_selector("#f-username", timeout=15000)
-        _sign_in_and_sync(tablet, pin_screen=True)
-        tablet.wait_for_selector("#route", timeout=30000)
-        tablet.wait_for_selector("#day-map[data-basemap-loaded]", timeout=30000)
-
-        # Offline in the field: the shell, Leaflet and the base map from the worker.
-        tablet.evaluate("async () => { await navigator.serviceWorker.ready; }")
-        cached = tablet.evaluate(CACHED_URLS)
-        assert any(u.endswith(".geojson") for u in cached), cached
-        assert any("leaflet" in u and u.endswith(".js") for u in cached), cached
-        assert not [u for u in cached if "/api/" in u], cached  # nothing personal cached
-        device.set_offline(True)
-        tablet.reload()
-        tablet.fill("#f-pin", PIN, timeout=15000)
-        tablet.click("main button[type=submit]")
-        tablet.wait_for_selector("#route", timeout=20000)
-        tablet.wait_for_function(
-            "() => Number(document.querySelector('#day-map')?.dataset.basemapLoaded) > 0",
-            timeout=20000,
-        )
-        refs = tablet.locator("#route .ref").all_inner_texts()
-        assert refs
-        assert tablet.locator(".map-side .unplaced").count() == 0  # every stop is geocoded
-        pins = tablet.locator("#day-map .stop-pin")
-        assert pins.count() == len(refs)
-        assert pins.all_inner_texts() == [str(n) for n in range(1, len(refs) + 1)]
-        labels = [pins.nth(i).get_attribute("aria-label") for i in range(len(refs))]
-        assert [ref in label for ref, label in zip(refs, labels, strict=True)] == [True] * len(refs)
-        if len(refs) >= 2:
-            assert tablet.locator("#day-map path.route-line").count() == 1
-        # Where the surveyor is (drawn even when outside the route's view).
-        tablet.wait_for_selector('#day-map[data-here="1"]', timeout=15000)
-        assert tablet.locator("#day-map path.here-dot").count() == 1
-        box = pins.first.bounding_box()
-        assert box["width"] >= 44 and box["height"] >= 44  # a thumb's target
-        _shot(tablet, "route-map", tmp_path)
-        tablet.set_viewport_size({"width": 1280, "height": 800})
-        _shot(tablet, "route-map-landscape", tmp_path)
-        tablet.set_viewport_size({"width": 768, "height": 1024})
-
-        # A tap on a number opens that stop's case; names stay masked on the list and map.
-        tablet.locator('#day-map .stop-pin[data-order="1"]').click()
-        tablet.wait_for_selector("#case")
-        assert refs[0] in tablet.inner_text("h1")
-        name = tablet.locator("#case dd").all_inner_texts()[1]
-        assert name
-        tablet.click("text=戻る")
-        tablet.wait_for_selector("#day-map .stop-pin")
-        assert name not in tablet.inner_text("main")
-        assert name not in tablet.inner_html("#day-map")
-
-        # Locking drops the map with the decrypted cases.
-        tablet.click("#lock-button")
-        tablet.wait_for_selector("#f-pin")
-        assert tablet.locator("#day-map").count() == 0
-        browser.close()
-    server = base.rstrip("/")
-    outside = [u for u in requested if not (u.startswith(server + "/") or u.startswith("data:"))]
-    assert not outside, outside  # no tile server, nothing but Genchi
-    assert not [p for p in problems if "410" not in p and "401" not in p], problems

@@ -39,7 +39,7 @@ def test_the_worker_stops_when_the_server_fails(job_backend, tmp_path, monkeypat
         with pytest.raises(CommandError):
             serving.serve(f"127.0.0.1:{port}", workers=1, write=lines.append)
     worker, server = started
-    assert worker.args[-1] == "worker" and "gunicorn" in server.args
+    assert worker.args == serving.WORKER_COMMAND and "gunicorn" in server.args
     # Stopped by serve (SIGTERM, before or after its clean-stop handler), not crashed.
     assert worker.returncode in (0, -signal.SIGTERM) and server.returncode not in (None, 0)
     assert lines[0] == f"ジョブのワーカーを起動しました(pid {worker.pid})"

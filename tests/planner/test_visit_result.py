@@ -63,6 +63,22 @@ def test_a_result_without_revisit_ends_the_case_and_replans_from_the_next_day(
     assert routes_of(new, surveyor2.pk) == routes_of(planned, surveyor2.pk)
 
 
+def test_a_result_synced_days_later_plans_nothing_on_a_day_already_lived(
+    planned, cases, people, django_capture_on_commit_callbacks, monkeypatch
+):
+    """A visit of day d whose result comes up on day d + 3 (a late sync): the surveyor's
+    days are planned again from day d + 4, never on the days already lived."""
+    me = people[Role.SURVEYOR]
+    route, ref = first_visit(planned, me.pk)
+    case = next(c for c in cases if c.case_ref == ref)
+    late = planned.date_of(route["day"] + 3)
+    monkeypatch.setattr(plans.timezone, "localdate", lambda *a, **k: late)
+    send(case, at(planned, route["day"]), False, me, django_capture_on_commit_callbacks)
+    new = CampaignPlan.objects.get(contract=planned.contract, current=True)
+    assert routes_of(new, me.pk)
+    assert all(r["day"] > route["day"] + 3 for r in routes_of(new, me.pk))
+
+
 def test_a_result_that_needs_a_revisit_plans_one_later_at_another_time(
     planned, cases, people, surveyor2, django_capture_on_commit_callbacks
 ):
