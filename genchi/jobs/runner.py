@@ -86,14 +86,22 @@ def enqueue(row: JobRow, task: Any, *args: Any, by=None, step: str = "") -> str:
         setattr(row, name, value)
     pk = row.pk
 
+    enqueue_after_commit(task, pk, token, *args)
+    return token
+
+
+def enqueue_after_commit(task, *args) -> None:
+    """Enqueue `task` once the current transaction commits (a worker must not see rows
+    that may still roll back). In the tests the immediate backend runs it here, since a
+    test's transaction never commits."""
+
     def send() -> None:
-        task.enqueue(pk, token, *args)
+        task.enqueue(*args)
 
     if settings.GENCHI_JOBS_ENQUEUE_ON_COMMIT:
         transaction.on_commit(send, robust=False)
-    else:  # tests: the immediate backend runs the job here (a test's transaction never commits)
+    else:
         send()
-    return token
 
 
 # --- run -------------------------------------------------------------------------------

@@ -48,9 +48,7 @@ def wipe_state(contract: Contract) -> list[dict]:
             "revoked_at": device.revoked_at.isoformat() if device.revoked_at else "",
             "wiped_at": device.wiped_at.isoformat() if device.wiped_at else "",
         }
-        for device in TabletDevice.objects.filter(contract=contract)
-        .select_related("surveyor")
-        .order_by("enrolled_at", "pk")
+        for device in contract_devices(contract)
     ]
 
 

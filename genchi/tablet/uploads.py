@@ -19,7 +19,6 @@ import hashlib
 import json
 import re
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -34,6 +33,7 @@ from genchi.fieldwork import photos as photo_rules
 from genchi.fieldwork import selectors as fieldwork
 from genchi.fieldwork import services as fieldwork_services
 from genchi.fieldwork.forms import VisitForm
+from genchi.jobs import runner
 
 from . import checks
 from .models import HeldCase, TabletDevice, Upload, UploadPhoto
@@ -298,14 +298,8 @@ def _complete(upload: Upload, *, ip: str) -> dict:
     if updated:
         from . import tasks
 
-        def send() -> None:
-            tasks.settle_upload.enqueue(upload.pk, ip)
-
-        if settings.GENCHI_JOBS_ENQUEUE_ON_COMMIT:
-            transaction.on_commit(send, robust=False)
-        else:  # tests: the immediate backend records it here
-            send()
-            upload.refresh_from_db()
+        runner.enqueue_after_commit(tasks.settle_upload, upload.pk, ip)
+        upload.refresh_from_db()  # in the tests the task has run already
     return answer(upload)
 
 
