@@ -46,7 +46,7 @@ def audit_due(contract: Contract, today: dt.date) -> bool:
 def reminder_text(contract: Contract, today: dt.date) -> str:
     if not audit_due(contract, today):
         return ""
-    return _("%(year)sの立入調査がまだ記録されていません(年度に1回以上、特記事項 S16)。") % {
+    return _("%(year)sの立入調査がまだ記録されていません(特記事項により年度に1回以上)。") % {
         "year": fiscal_year_label(fiscal_year_of(today))
     }
 

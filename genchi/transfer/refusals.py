@@ -283,15 +283,14 @@ REASON_MESSAGES: dict[str, Promise] = {
     "not_object": _("レコードが JSON オブジェクトではありません"),
     "key_not_string": _("項目名が文字列ではありません"),
     "case_fields": _(
-        "案件レコードの項目が J3 の4項目+案件番号と一致しません "
+        "案件レコードの項目が4項目(郵便番号・住所・方書・氏名)+案件番号と一致しません "
         "(余分: %(extra)s / 不足: %(missing)s)"
     ),
     "field_invalid": _("項目 %(field)s が文字列ではないか長すぎます"),
     "empty_case_ref": _("案件番号が空です"),
     "no_case_ref": _("結果レコードに案件番号 (case_ref) がありません"),
     "result_fields": _(
-        "結果レコードの項目が返却してよい項目 (J4・J5) と一致しません "
-        "(余分: %(extra)s / 不足: %(missing)s)"
+        "結果レコードの項目が返却してよい項目と一致しません (余分: %(extra)s / 不足: %(missing)s)"
     ),
     "result_field_invalid": _("結果レコードの項目 %(field)s の値が正しくありません"),
     "line_not_json": _("records.jsonl の %(number)d 行目が JSON として読めません。"),

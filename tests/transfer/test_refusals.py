@@ -98,7 +98,7 @@ def test_values_are_shown_as_a_person_reads_them():
     assert full == "出力先の空き容量が足りません (必要 1,235 MB、空き 1 MB)"
     assert unsafe == f"アーカイブ内に不正なパスがあります: '{'x' * 200}'"  # quoted and cut
     assert fields == (
-        "records.jsonl の 4 行目: 案件レコードの項目が J3 の4項目+案件番号と一致しません "
+        "records.jsonl の 4 行目: 案件レコードの項目が4項目(郵便番号・住所・方書・氏名)+案件番号と一致しません "
         "(余分: a / 不足: なし)。"
     )
     assert written == "7 件目のレコード: 結果レコードに案件番号 (case_ref) がありません"

@@ -86,3 +86,38 @@ def test_templates_have_no_japanese_outside_translate_tags():
             if JAPANESE.search(line):
                 found.append(f"{name}: {line.strip()[:80]}")
     assert not found, "\n".join(found)
+
+
+# A control's ID (J3, W-O2, C-S2.4, S16 …) belongs to docs/controls.md and the code's
+# comments; what people read says what to do in words.
+CONTROL_ID = re.compile(
+    r"(?<![A-Za-z0-9_])(J[1-9]|W-[OS][0-9]|C-[OS][0-9][0-9.]*|S[0-9]{1,2})(?![A-Za-z0-9_])"
+)
+
+
+def test_no_text_people_read_names_a_control_id(tmp_path):
+    """Every message extracted afresh (what the pages, documents and commands show),
+    checked for a control ID."""
+    copy = tmp_path / "genchi"
+    shutil.copytree(
+        SOURCE, copy, ignore=shutil.ignore_patterns("__pycache__", "data", "static", "fonts")
+    )
+    subprocess.run(
+        [sys.executable, "-m", "django", "makemessages", "-l", "en", "--no-wrap"],
+        cwd=copy,
+        check=True,
+        capture_output=True,
+        env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
+    )
+    po = (copy / "locale" / "en" / "LC_MESSAGES" / "django.po").read_text()
+    live = subprocess.run(
+        ["msgattrib", "--no-obsolete", "--no-wrap", "-"],
+        input=po,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    named = [
+        line for line in live.splitlines() if line.startswith("msgid ") and CONTROL_ID.search(line)
+    ]
+    assert named == []
