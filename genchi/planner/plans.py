@@ -290,6 +290,7 @@ def _replanned(
     locked = [
         (ref, day) for ref, day in locks.items() if day >= from_day and instance.has_stop(ref)
     ]
+    # Today's route is under way: a re-plan from tomorrow keeps it (and its trip).
     new = replan(
         instance,
         plan,
@@ -298,6 +299,7 @@ def _replanned(
         locked=locked,
         seconds=REPLAN_SECONDS,
         travel=_provider(campaign_of(current.contract)),
+        under_way=current.day_of(timezone.localdate()),
     )
     out = new.to_dict()
     areas = (base or {}).get("areas")

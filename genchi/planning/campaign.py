@@ -31,7 +31,7 @@ from genchi.planning import routing
 from genchi.planning._messages import _
 from genchi.planning.areas import Areas, TripGroup, propose
 from genchi.planning.cost import TravelProvider
-from genchi.planning.instance import Instance, StopId
+from genchi.planning.instance import DoneVisit, Instance, Stop, StopId
 from genchi.planning.network import Network
 from genchi.planning.plan import Plan, Route, Trip, Unassigned
 
@@ -471,6 +471,7 @@ def replan(
     locked: Iterable[tuple[StopId, int]] = (),
     seconds: float | None = None,
     travel: TravelProvider | None = None,
+    under_way: int | None = None,
 ) -> Plan:
     """Plan surveyor's days from `from_day` on again.
 
@@ -478,10 +479,14 @@ def replan(
     `visits` (lower it to len(done) when the case needs no more visits). `locked` pins a
     stop's next visit to a day (an appointment, or the manager's choice). The surveyor's
     stops are those of their routes and trips in `plan`, and any stop naming them. Their
-    routes before `from_day` are dropped (the `done` visits are the record of those days);
-    every other surveyor's routes and trips are kept as they are."""
+    routes before `from_day` are dropped (the `done` visits are the record of those days),
+    except the day `under_way` (today, before `from_day`): the surveyor is out on it, so
+    its route stays as it is, with the rest of its trip when it is a trip's day, and its
+    visits not done yet count as made that day. Every other surveyor's routes and trips
+    are kept as they are."""
     started = time.perf_counter()
     sv = instance.surveyor(surveyor)
+    kept_routes, kept_trips = _under_way(plan, surveyor, under_way, from_day)
     ids = {sid for r in plan.routes if r.surveyor == surveyor for sid in r.stops}
     ids |= {sid for t in plan.trips if t.surveyor == surveyor for sid in t.stops}
     ids |= {
@@ -491,15 +496,22 @@ def replan(
     }
     ids |= {s.id for s in instance.stops if s.surveyor == surveyor}
     pins = dict(locked)
+    kept_visits = _visits_of(kept_routes)
     stops = tuple(
-        replace(s, surveyor=surveyor, fixed_day=pins.get(s.id, s.fixed_day))
+        _with_kept(
+            replace(s, surveyor=surveyor, fixed_day=pins.get(s.id, s.fixed_day)),
+            kept_visits.get(s.id, ()),
+        )
         for s in instance.stops
         if s.id in ids
     )
+    taken = {d for t in kept_trips for d in t.days} | {r.day for r in kept_routes}
     sub = replace(
         instance,
         stops=stops,
-        surveyors=(replace(sv, days=tuple(d for d in sv.days if d >= from_day)),),
+        surveyors=(
+            replace(sv, days=tuple(d for d in sv.days if d >= from_day and d not in taken)),
+        ),
         seconds=seconds if seconds is not None else min(instance.seconds, 1.0),
         _stop_index={},
     )
@@ -509,8 +521,44 @@ def replan(
     new.trips = [replace(t, id=rename[t.id]) for t in new.trips]
     new.routes = [replace(r, trip=rename[r.trip]) if r.trip else r for r in new.routes]
     out = Plan(solver=new.solver)
-    out.routes = [r for r in plan.routes if r.surveyor != surveyor] + new.routes
-    out.trips = [t for t in plan.trips if t.surveyor != surveyor] + new.trips
+    out.routes = [r for r in plan.routes if r.surveyor != surveyor] + kept_routes + new.routes
+    out.trips = [t for t in plan.trips if t.surveyor != surveyor] + kept_trips + new.trips
     out.unassigned = [u for u in plan.unassigned if u.id not in ids] + new.unassigned
     out.seconds = time.perf_counter() - started
     return out.sort()
+
+
+def _under_way(
+    plan: Plan, surveyor: StopId, day: int | None, from_day: int
+) -> tuple[list[Route], list[Trip]]:
+    """The surveyor's routes that a re-plan from `from_day` keeps: the one of `day` (today)
+    and, when it is a trip's day, the trip with all its days: its lodging is booked."""
+    if day is None or day >= from_day:
+        return [], []
+    today = next((r for r in plan.routes if r.surveyor == surveyor and r.day == day), None)
+    if today is None:
+        return [], []
+    trip = next((t for t in plan.trips if today.trip and t.id == today.trip), None)
+    if trip is None:
+        return [today], []
+    routes = [r for r in plan.routes if r.surveyor == surveyor and r.trip == trip.id]
+    return [r for r in routes if r.day >= day], [trip]
+
+
+def _visits_of(routes: Iterable[Route]) -> dict[StopId, list[DoneVisit]]:
+    out: dict[StopId, list[DoneVisit]] = {}
+    for route in routes:
+        for sid, minute in zip(route.stops, route.times, strict=True):
+            out.setdefault(sid, []).append(DoneVisit(route.day, minute))
+    return out
+
+
+def _with_kept(stop: Stop, kept: Iterable[DoneVisit]) -> Stop:
+    """`stop` with the visits a kept route holds counted as made, unless a result for that
+    day is already among its `done` visits."""
+    days = {v.day for v in stop.done}
+    extra = [v for v in kept if v.day not in days]
+    if not extra:
+        return stop
+    done = tuple(sorted((*stop.done, *extra), key=lambda v: (v.day, v.minute)))
+    return replace(stop, done=done, visits=max(stop.visits, len(done)))

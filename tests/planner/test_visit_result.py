@@ -41,6 +41,10 @@ def send(case, visited_at, needs_revisit, by, capture):
         )
 
 
+def case_of(cases, ref):
+    return next(c for c in cases if c.case_ref == ref)
+
+
 def stop_of(row, ref):
     return next(s for s in row.instance["stops"] if s["id"] == ref)
 
@@ -77,6 +81,41 @@ def test_a_result_synced_days_later_plans_nothing_on_a_day_already_lived(
     new = CampaignPlan.objects.get(contract=planned.contract, current=True)
     assert routes_of(new, me.pk)
     assert all(r["day"] > route["day"] + 3 for r in routes_of(new, me.pk))
+
+
+def test_todays_route_stays_after_the_first_result_of_the_day(
+    planned, cases, people, django_capture_on_commit_callbacks, monkeypatch
+):
+    """The surveyor is out on today's route: the first result of the day re-plans from
+    tomorrow and keeps today's route as it was, so the plan pages and the tablet's next
+    sync still show it; its other stops are not planned a second time."""
+    me = people[Role.SURVEYOR]
+    route, ref = first_visit(planned, me.pk)
+    assert len(route["stops"]) > 1
+    monkeypatch.setattr(plans.timezone, "localdate", lambda *a, **k: planned.date_of(route["day"]))
+    send(
+        case_of(cases, ref),
+        at(planned, route["day"]),
+        False,
+        me,
+        django_capture_on_commit_callbacks,
+    )
+    new = CampaignPlan.objects.get(contract=planned.contract, current=True)
+    today = [r for r in routes_of(new, me.pk) if r["day"] == route["day"]]
+    assert today == [route]
+    later = [r for r in routes_of(new, me.pk) if r["day"] > route["day"]]
+    assert later and all(r["day"] > route["day"] for r in routes_of(new, me.pk) if r != route)
+    needed = {s["id"]: s["visits"] for s in new.instance["stops"]}
+    for sid in route["stops"]:
+        planned_later = sum(r["stops"].count(sid) for r in later)
+        # Today's visit counts as made: at most the visits left after it come later.
+        assert planned_later <= needed.get(sid, 0) - 1, sid
+    assert ref not in {sid for r in later for sid in r["stops"]}
+    # What the plan's day page and the tablet read: today's stops, in the planned order.
+    manager = people[Role.MANAGER]
+    date = planned.date_of(route["day"])
+    day = plan_selectors.day_for(manager, planned.contract, me.pk, date)
+    assert [stop["ref"] for stop in day.stops] == route["stops"]
 
 
 def test_a_result_that_needs_a_revisit_plans_one_later_at_another_time(

@@ -120,5 +120,13 @@ def test_areas_and_replan_commands(tmp_path):
     assert again.returncode == 0, again.stderr
     out = json.loads(again.stdout)
     assert all(r["day"] >= 8 for r in out["routes"] if r["surveyor"] == "s2")
+    solved_plan = json.loads(solved.stdout)
+    day = min(r["day"] for r in solved_plan["routes"] if r["surveyor"] == "s2")
+    today = next(r for r in solved_plan["routes"] if r["surveyor"] == "s2" and r["day"] == day)
+    args = ("--surveyor", "s2", "--from-day", str(day + 1), "--under-way", str(day))
+    kept = genchi(tmp_path, "replan", instance, plan, *args)
+    assert kept.returncode == 0, kept.stderr
+    routes = [r for r in json.loads(kept.stdout)["routes"] if r["surveyor"] == "s2"]
+    assert [r for r in routes if r["day"] <= day] == [today]
     nobody = genchi(tmp_path, "replan", instance, plan, "--surveyor", "s9", "--from-day", "8")
     assert nobody.returncode == 2 and "s9" in nobody.stderr

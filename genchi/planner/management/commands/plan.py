@@ -103,6 +103,11 @@ class Command(GenchiCommand):
             if name == "replan":
                 p.add_argument("--surveyor", required=True, help=_("調査員の ID"))
                 p.add_argument("--from-day", type=int, required=True, help=_("作り直す最初の日"))
+                p.add_argument(
+                    "--under-way",
+                    type=int,
+                    help=_("調査員が出ている日(今日)。その日のルートと出張はそのまま残します"),
+                )
             if name != "check":
                 p.add_argument(
                     "--seconds",
@@ -129,7 +134,12 @@ class Command(GenchiCommand):
             surveyor = self._surveyor(instance, options["surveyor"])
             plan = load_plan(options["plan"])
             out = replan(
-                instance, plan, surveyor, options["from_day"], seconds=options.get("seconds")
+                instance,
+                plan,
+                surveyor,
+                options["from_day"],
+                seconds=options.get("seconds"),
+                under_way=options.get("under_way"),
             ).to_dict()
         self._print(out, options["pretty"])
 
