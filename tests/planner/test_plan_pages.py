@@ -80,6 +80,9 @@ def test_manager_sees_the_table_the_map_and_every_surveyor(
     assert AuditEntry.objects.filter(
         action="survey_case.list_viewed", detail__view="plan_overview_map"
     ).exists()
+    # Distances are grouped by thousands, as people read them (1,234.5).
+    km = sum(r["km"] for r in planned.plan["routes"]) + sum(t["km"] for t in planned.plan["trips"])
+    assert f'<td class="num">{km:,.1f}</td>' in page
 
 
 def test_the_unassigned_and_excluded_cases_shown_are_logged(
