@@ -322,6 +322,13 @@ GENCHI_JOB_STALE_AFTER_SECONDS = float(os.environ.get("GENCHI_JOB_STALE_AFTER_SE
 GENCHI_JOB_ABANDON_AFTER_SECONDS = float(
     os.environ.get("GENCHI_JOB_ABANDON_AFTER_SECONDS", str(24 * 60 * 60))
 )
+# Background tasks of an item (a tablet visit to record, results waiting for the plan)
+# are enqueued again by the worker's sweeps when the item still waits after the grace
+# period, with the wait doubled at each try, and given up after MAX_RETRIES (docs/jobs.md).
+GENCHI_SWEEP_INTERVAL_SECONDS = float(os.environ.get("GENCHI_SWEEP_INTERVAL_SECONDS", "30"))
+GENCHI_TASK_RETRY_GRACE_SECONDS = float(os.environ.get("GENCHI_TASK_RETRY_GRACE_SECONDS", "120"))
+GENCHI_TASK_MAX_RETRIES = int(os.environ.get("GENCHI_TASK_MAX_RETRIES", "5"))
+GENCHI_TASK_LOST_AFTER_SECONDS = float(os.environ.get("GENCHI_TASK_LOST_AFTER_SECONDS", "900"))
 # How long a process may use its cached data keys before it checks again that no other
 # process (on any host) destroyed one or rotated the master key; every request checks at
 # its first key in any case (genchi/vault/keys.py).

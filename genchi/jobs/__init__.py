@@ -6,7 +6,9 @@ progress, heartbeat and outcome (`models.JobRow`), which the page that polls rea
 `runner` enqueues a task for a row after the transaction commits and runs it in a worker
 (claim, heartbeat, progress, a fenced finish); `outcomes` marks a job failed, or
 interrupted when its worker died, each with its audit entry; `files` keeps what waits
-for the worker in a private folder;
-`genchi worker` runs the worker. Which backend runs tasks is the `TASKS` setting: the
+for the worker in a private folder; `tickets` keeps the tasks of an item enqueued under a
+key (queued once while waiting, retried with backoff, given up after a bound) and
+`sweeps` runs what each app registered to retry them;
+`genchi worker` runs the worker and the sweeps. Which backend runs tasks is the `TASKS` setting: the
 database backend by default, so nothing else has to be installed (docs/jobs.md).
 """

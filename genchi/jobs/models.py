@@ -118,3 +118,40 @@ class JobRow(models.Model):
         if not self.job_total:
             return 0
         return min(100, int(self.job_done * 100 / self.job_total))
+
+
+class TaskTicket(models.Model):
+    """A background task enqueued under a key (`tickets.enqueue_once`), and what became of
+    it: queued until its task starts, running until it ends (then deleted), failed when
+    it raised. The sweeps (`genchi.jobs.sweeps`) read it to enqueue an overdue item's task
+    again, never twice at once, and give up after `GENCHI_TASK_MAX_RETRIES` (kept, for the
+    operator). Only the task's path, a key of ids and an exception's type: no data."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("順番待ち")
+        RUNNING = "running", _("処理中")
+        FAILED = "failed", _("失敗(再試行待ち)")
+        GAVE_UP = "gave_up", _("再試行を断念")
+
+    task = models.CharField(_("タスク"), max_length=200)
+    key = models.CharField(_("キー"), max_length=100)
+    state = models.CharField(_("状態"), max_length=8, choices=State.choices)
+    # The current attempt: only the task run that claimed it may end it.
+    token = models.CharField(max_length=32)
+    task_id = models.CharField(_("タスクID"), max_length=64, blank=True)
+    retries = models.PositiveSmallIntegerField(_("再試行の回数"), default=0)
+    enqueued_at = models.DateTimeField(_("依頼日時"), default=timezone.now)
+    started_at = models.DateTimeField(_("開始日時"), null=True, blank=True)
+    # The sweep leaves it alone until then (the backoff).
+    retry_after = models.DateTimeField(_("次の再試行"), null=True, blank=True)
+    last_error = models.CharField(_("最後のエラー"), max_length=64, blank=True)
+    gave_up_at = models.DateTimeField(_("断念した日時"), null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["task", "key"], name="jobs_task_ticket_once")
+        ]
+        verbose_name = _("バックグラウンド処理の依頼")
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.key} {self.state}"

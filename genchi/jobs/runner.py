@@ -33,6 +33,7 @@ from django.utils import timezone, translation
 
 from genchi.core.acting import Actor, acting_as
 
+from . import tickets
 from .models import JobRow, JobState
 from .outcomes import mark_failed
 
@@ -90,16 +91,46 @@ def enqueue(row: JobRow, task: Any, *args: Any, by=None, step: str = "") -> str:
     return token
 
 
-def enqueue_after_commit(task, *args) -> None:
+def enqueue_after_commit(task, *args, key: str = "", wait_for_commit: bool = False) -> None:
     """Enqueue `task` once the current transaction commits (a worker must not see rows
     that may still roll back). In the tests the immediate backend runs it here, since a
-    test's transaction never commits."""
+    test's transaction never commits, unless `wait_for_commit`.
+
+    With a `key` (ids naming the item the task works on, e.g. "contract:5"), a task of the
+    same kind and key that waits in the queue is not enqueued twice, and the sweeps
+    enqueue it again if it fails or is lost (`tickets`); the task runs its work inside
+    `tickets.running(task, key)`."""
+    if not key:
+
+        def send() -> None:
+            task.enqueue(*args)
+
+        if settings.GENCHI_JOBS_ENQUEUE_ON_COMMIT or wait_for_commit:
+            transaction.on_commit(send, robust=False)
+        else:
+            send()
+        return
+    token = tickets.hold(task, key)
+    if token is not None:
+        send_after_commit(task, args, key=key, token=token, wait_for_commit=wait_for_commit)
+
+
+def send_after_commit(
+    task, args: tuple, *, key: str, token: str, wait_for_commit: bool = False
+) -> None:
+    """Enqueue a keyed task after the commit; a failure to enqueue is logged and left to
+    the sweeps (its ticket stays queued without a task id: lost after the grace period)."""
 
     def send() -> None:
-        task.enqueue(*args)
+        try:
+            result = task.enqueue(*args)
+        except Exception:
+            logger.exception("enqueueing %s %s failed; the sweep tries again", task.name, key)
+            return
+        tickets.note_task_id(task, key, token, result)
 
-    if settings.GENCHI_JOBS_ENQUEUE_ON_COMMIT:
-        transaction.on_commit(send, robust=False)
+    if settings.GENCHI_JOBS_ENQUEUE_ON_COMMIT or wait_for_commit:
+        transaction.on_commit(send)
     else:
         send()
 

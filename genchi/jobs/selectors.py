@@ -18,3 +18,11 @@ def queue_counts() -> dict[str, int] | None:
         "waiting": DBTaskResult.objects.filter(status=TaskResultStatus.READY).count(),
         "running": DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING).count(),
     }
+
+
+def tasks_given_up() -> int:
+    """Background tasks of items the sweeps gave up on (`tickets`): the operator looks
+    at the worker's log and the audit log (`jobs.task_gave_up`)."""
+    from .models import TaskTicket
+
+    return TaskTicket.objects.filter(state=TaskTicket.State.GAVE_UP).count()

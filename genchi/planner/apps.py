@@ -24,5 +24,11 @@ class PlannerConfig(AppConfig):
         from .receivers import connect
 
         connect()
+        from genchi.jobs.sweeps import register_sweep
+
+        from .tasks import sweep_waiting_results
+
+        # Results waiting for the plan whose applying task failed or was lost.
+        register_sweep("planner.apply_results", sweep_waiting_results)
         # After the demo's cases have come in and been given to surveyors (order 95).
         register_demo_step("planner", plan_demo_campaign, order=98)

@@ -12,3 +12,9 @@ class TabletConfig(AppConfig):
 
         # The office reviewer sees the field checks on each visit sent from a tablet.
         register_visit_flags(flags_for_visits)
+        from genchi.jobs.sweeps import register_sweep
+
+        from .tasks import sweep_received
+
+        # Visits received whose recording task failed or was lost: recorded again.
+        register_sweep("tablet.settle", sweep_received)

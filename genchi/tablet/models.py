@@ -172,6 +172,9 @@ class Upload(models.Model):
     # When the visit form was opened on the device (time on site, checks.py).
     arrived_at = models.DateTimeField(_("現地に着いた時刻"), null=True, blank=True)
     received_at = models.DateTimeField(_("受信日時"), default=timezone.now)
+    # When its last part came (received): the worker's sweep records it again if it still
+    # waits a while later (its task failed or was lost; tasks.sweep_received).
+    completed_at = models.DateTimeField(_("全部受信した日時"), null=True, blank=True)
     settled_at = models.DateTimeField(_("確定日時"), null=True, blank=True)
 
     class Meta:

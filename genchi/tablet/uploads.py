@@ -279,7 +279,7 @@ def _complete(upload: Upload, *, ip: str) -> dict:
     encrypted, the field checks) runs in the background, not in the sync's request."""
     with transaction.atomic():
         updated = Upload.objects.filter(pk=upload.pk, state=Upload.State.WAITING).update(
-            state=Upload.State.RECEIVED
+            state=Upload.State.RECEIVED, completed_at=timezone.now()
         )
         upload.refresh_from_db()
         if updated:
@@ -298,7 +298,7 @@ def _complete(upload: Upload, *, ip: str) -> dict:
     if updated:
         from . import tasks
 
-        runner.enqueue_after_commit(tasks.settle_upload, upload.pk, ip)
+        runner.enqueue_after_commit(tasks.settle_upload, upload.pk, ip, key=tasks.key_of(upload.pk))
         upload.refresh_from_db()  # in the tests the task has run already
     return answer(upload)
 

@@ -17,7 +17,7 @@ from genchi.audit.chain import record
 from genchi.compliance.audits import contracts_missing_audit
 from genchi.compliance.incidents import open_incidents_for
 from genchi.core.database import pending_migrations
-from genchi.jobs.selectors import queue_counts
+from genchi.jobs.selectors import queue_counts, tasks_given_up
 from genchi.parties.selectors import contracts_for
 
 from .navigation import entries_for
@@ -54,6 +54,7 @@ def health(request):
         body["database"] = "ok"
         body["migrations"] = "pending" if pending else "ok"
         body["jobs"] = queue_counts()
+        body["tasks_given_up"] = tasks_given_up()
     except DatabaseError:
         body["database"] = "unreachable"
     if body.get("database") != "ok" or body.get("migrations") != "ok":

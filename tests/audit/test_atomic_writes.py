@@ -334,6 +334,34 @@ def arrange_interrupt_if_stale(w: World):
     return lambda: outcomes.interrupt_if_stale(run)
 
 
+@scenario("genchi.jobs.tickets.retry")
+def arrange_retry_given_up(w: World):
+    """A sweep's retry of an item whose task failed too often: given up with its entry."""
+    from genchi.jobs import tickets
+    from genchi.jobs.models import TaskTicket
+    from tests.jobs.tasks_for_tests import flaky
+
+    TaskTicket.objects.create(
+        task=flaky.module_path,
+        key="item:a",
+        state="failed",
+        token="t",
+        retries=tickets.max_retries(),
+        last_error="RuntimeError",
+    )
+    return lambda: tickets.retry(flaky, "a", key="item:a", contract=w.contract)
+
+
+@scenario("genchi.jobs.tickets.resume_given_up")
+def arrange_resume_given_up(w: World):
+    """The operator lets the sweeps try a given-up task again, with its entry."""
+    from genchi.jobs import tickets
+    from genchi.jobs.models import TaskTicket
+
+    TaskTicket.objects.create(task="a.task", key="item:a", state="gave_up", token="t")
+    return tickets.resume_given_up
+
+
 @scenario("genchi.intake.services.runs.save_preset")
 def arrange_save_preset(w: World):
     return lambda: intake.save_preset(w.ward, "区の標準", {"宛名番号": "taxpayer_no"})

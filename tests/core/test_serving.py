@@ -31,6 +31,7 @@ def test_health_says_ok_with_counts_only(client, db):
         "database": "ok",
         "migrations": "ok",
         "jobs": body["jobs"],
+        "tasks_given_up": 0,
     }
     # The unit tests run jobs at once (no queue); a database queue reports counts.
     assert body["jobs"] is None or set(body["jobs"]) == {"waiting", "running"}

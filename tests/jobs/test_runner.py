@@ -220,10 +220,11 @@ def test_the_worker_sweeps_stored_files_no_row_names_as_it_starts(monkeypatch):
 
     ran = []
     monkeypatch.setattr(worker, "sweep_orphans", lambda: ran.append("orphans"))
+    monkeypatch.setattr(worker.sweeps, "run_sweeps", lambda: ran.append("sweeps"))
     monkeypatch.setattr(worker, "call_command", lambda *a, **k: ran.append("db_worker"))
     monkeypatch.setattr(worker, "DatabaseBackend", object)  # the tests run jobs inline
     call_command("worker", "--batch")
-    assert ran == ["orphans", "db_worker"]
+    assert ran == ["orphans", "sweeps", "db_worker"]
 
 
 def test_the_worker_started_by_serve_yields_the_cpu_to_the_pages(monkeypatch):
@@ -237,6 +238,7 @@ def test_the_worker_started_by_serve_yields_the_cpu_to_the_pages(monkeypatch):
     niced = []
     monkeypatch.setattr(worker.os, "nice", niced.append)
     monkeypatch.setattr(worker, "sweep_orphans", lambda: None)
+    monkeypatch.setattr(worker.sweeps, "run_sweeps", lambda: None)
     monkeypatch.setattr(worker, "call_command", lambda *a, **k: None)
     monkeypatch.setattr(worker, "DatabaseBackend", object)  # the tests run jobs inline
     call_command("worker", "--batch")

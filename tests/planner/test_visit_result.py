@@ -296,3 +296,64 @@ def test_the_task_locks_only_the_plan_row_not_the_contract(
     # Another transaction may still take KEY SHARE on the contract (a deferred foreign key
     # check at its commit), while the plan's row itself is held.
     assert seen == {"contract": "ok", "plan": "OperationalError"}
+
+
+def test_results_left_waiting_by_a_lost_task_are_applied_by_the_sweep(
+    planned, cases, people, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The task was lost (the server stopped between the commit and the enqueue) or
+    failed: the worker's sweep applies what waits longer than the grace period, once."""
+    from genchi.jobs import sweeps
+    from genchi.jobs.models import TaskTicket
+
+    me = people[Role.SURVEYOR]
+    route, ref = first_visit(planned, me.pk)
+    case = next(c for c in cases if c.case_ref == ref)
+    real_apply = plans.apply_visit_results
+    failures = {"left": 1}
+
+    def failing_once(contract_id):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise RuntimeError("the re-plan failed")
+        return real_apply(contract_id)
+
+    monkeypatch.setattr(plans, "apply_visit_results", failing_once)
+    settings.GENCHI_TASK_RETRY_GRACE_SECONDS = 120
+    # Committed: the test backend runs the task at once, and it fails.
+    send(case, at(planned, route["day"]), False, me, django_capture_on_commit_callbacks)
+    ticket = TaskTicket.objects.get(key=tasks.key_of(planned.contract_id))
+    assert ticket.state == "failed" and ticket.last_error == "RuntimeError"
+    assert plan_selectors.pending_results(planned.contract) == 1
+    assert sweeps.run_sweeps()["planner.apply_results"] == 0  # younger than the grace period
+    # Two minutes later: the results are overdue and the wait after the failure is over.
+    settings.GENCHI_TASK_RETRY_GRACE_SECONDS = 0
+    assert sweeps.run_sweeps()["planner.apply_results"] == 0
+    TaskTicket.objects.update(retry_after=timezone.now())
+    assert sweeps.run_sweeps()["planner.apply_results"] == 1
+    assert plan_selectors.pending_results(planned.contract) == 0
+    new = CampaignPlan.objects.get(contract=planned.contract, current=True)
+    assert new.version == 2 and stop_of(new, ref)["done"]
+    assert not TaskTicket.objects.exists()
+    assert sweeps.run_sweeps()["planner.apply_results"] == 0
+    assert CampaignPlan.objects.filter(contract=planned.contract).count() == 2
+
+
+def test_results_of_a_transaction_while_the_task_waits_in_the_queue_enqueue_nothing_more(
+    planned, cases, people, django_capture_on_commit_callbacks, settings
+):
+    """A contract's task already waits in the queue: a later transaction's results are
+    read by it when it runs, so nothing more is enqueued."""
+    from genchi.jobs.models import TaskTicket
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    backend = tasks.apply_results.get_backend()
+    backend.clear()
+    me = people[Role.SURVEYOR]
+    route, ref = first_visit(planned, me.pk)
+    case = next(c for c in cases if c.case_ref == ref)
+    for hh in (10, 11):
+        send(case, at(planned, route["day"], hh), True, me, django_capture_on_commit_callbacks)
+    assert len(backend.results) == 1
+    assert TaskTicket.objects.get().state == "queued"
+    assert plan_selectors.pending_results(planned.contract) == 2
