@@ -8,6 +8,8 @@ logged through `log_case_view` / `log_case_list_view` (D3).
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
@@ -159,6 +161,25 @@ def log_case_view(case: SurveyCase) -> None:
         contract=case.contract,
         detail={"ref": case.case_ref, "view": "detail"},
     )
+
+
+def log_case_views_on_tablet(
+    contract: Contract, opened: list[tuple[str, dt.datetime]], *, device: int, actor
+) -> None:
+    """Cases opened on a tablet, offline, as the device reports them at its sync: one
+    `survey_case.viewed` entry each (view `tablet`), with the moment it was opened."""
+    refs = {ref for ref, _at in opened}
+    cases = {c.case_ref: c for c in SurveyCase.objects.filter(contract=contract, case_ref__in=refs)}
+    for ref, at in opened:
+        case = cases.get(ref)
+        record(
+            "survey_case.viewed",
+            obj=case,
+            object_type="fieldwork.surveycase",  # also when the case is gone (erased)
+            contract=contract,
+            detail={"ref": ref, "view": "tablet", "opened_at": at.isoformat(), "device": device},
+            actor=actor,
+        )
 
 
 def log_case_list_view(cases: list[SurveyCase], *, view: str = "case_list") -> None:

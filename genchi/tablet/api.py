@@ -156,7 +156,12 @@ def sync_down(request):
         wanted = data.get("wanted")
         if wanted is not None:
             wanted = [str(r)[:32] for r in wanted if isinstance(r, str)][:5000]
+        opened = data.get("opened", [])
+        logged = services.log_opened_cases(
+            device, opened if isinstance(opened, list) else [], ip=client_ip(request)
+        )
         payload = services.sync_down(device, held=held, wanted=wanted, ip=client_ip(request))
+        payload["opened_logged"] = logged
     except Refused as exc:
         return _refused(exc)
     return _json(payload)

@@ -138,6 +138,27 @@ class HeldCase(models.Model):
         return self.case_ref
 
 
+class OpenedCase(models.Model):
+    """A case opened on the device, offline (every access is logged): the device keeps
+    the moment and reports it at its next sync, named by its own id, so a report sent
+    twice is logged once. The audit entry (`survey_case.viewed`, view `tablet`) is the
+    record people read; this row makes the report idempotent."""
+
+    device = models.ForeignKey(TabletDevice, on_delete=models.CASCADE, related_name="opened")
+    client_id = models.CharField(_("端末の記録 ID"), max_length=32)
+    case_ref = models.CharField(_("案件番号"), max_length=32)
+    opened_at = models.DateTimeField(_("端末で開いた日時"))
+    reported_at = models.DateTimeField(_("報告を受けた日時"), default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["device", "client_id"], name="tablet_opened_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_ref} {self.opened_at:%Y-%m-%d %H:%M}"
+
+
 class Upload(models.Model):
     """A visit the device sends up (sync up, issue 16 item 3), named by the device's own
     id for it: sent twice, it is stored once. Its fields wait here, sealed by the vault,

@@ -9,12 +9,14 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import re
 import secrets
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from genchi.accounts import services as accounts
@@ -29,6 +31,7 @@ from .models import (
     DeviceSession,
     Enrolment,
     HeldCase,
+    OpenedCase,
     TabletDevice,
     Upload,
     UploadPhoto,
@@ -41,6 +44,7 @@ ENROLMENT_MINUTES = 15
 CHALLENGE_SECONDS = 120
 SESSION_MINUTES = 30
 CLOCK_SKEW_SECONDS = 300
+CLIENT_ID = re.compile(r"^[0-9a-f]{16,32}$")  # the device's own ids for what it sends
 
 
 class Refused(Exception):
@@ -519,6 +523,58 @@ def sync_down(device: TabletDevice, *, held: list[str], wanted: list[str] | None
         "server_time": now.isoformat(),
         "idle_lock_seconds": idle_lock_seconds(),
     }
+
+
+OPENED_MAX = 2000  # opened-case reports taken in one sync (a device holds a few hundred cases)
+
+
+def log_opened_cases(device: TabletDevice, reports: list[dict], *, ip: str) -> int:
+    """Log the cases the device opened offline since its last sync (every access is
+    logged). Each report is {"id", "ref", "at"}: the device's id for it, the case and the
+    moment; one sent twice is logged once. Malformed reports are skipped (the device lets
+    them go with the rest); a moment in the future is logged as the server's time, with
+    the device's clock noted. Returns how many were logged now."""
+    now = timezone.now()
+    fresh: list[OpenedCase] = []
+    clocks = 0
+    for item in reports[:OPENED_MAX]:
+        if not isinstance(item, dict):
+            continue
+        client_id, ref = str(item.get("id", "")), str(item.get("ref", ""))
+        at = parse_datetime(str(item.get("at", "")))
+        if not CLIENT_ID.match(client_id) or not ref or len(ref) > 32 or at is None:
+            continue
+        if timezone.is_naive(at):
+            at = timezone.make_aware(at, dt.UTC)
+        if at > now + dt.timedelta(seconds=CLOCK_SKEW_SECONDS):
+            at, clocks = now, clocks + 1
+        fresh.append(OpenedCase(device=device, client_id=client_id, case_ref=ref, opened_at=at))
+    if not fresh:
+        return 0
+    with transaction.atomic():
+        known = set(
+            OpenedCase.objects.filter(
+                device=device, client_id__in=[o.client_id for o in fresh]
+            ).values_list("client_id", flat=True)
+        )
+        new = list({o.client_id: o for o in fresh if o.client_id not in known}.values())
+        OpenedCase.objects.bulk_create(new, ignore_conflicts=True)
+        actor = actor_for_user(device.surveyor, ip=ip, channel="tablet")
+        fieldwork.log_case_views_on_tablet(
+            device.contract,
+            [(o.case_ref, o.opened_at) for o in new],
+            device=device.pk,
+            actor=actor,
+        )
+        if clocks:
+            record(
+                "tablet.clock_ahead",
+                obj=device,
+                contract=device.contract,
+                detail={"reports": clocks},
+                actor=actor,
+            )
+    return len(new)
 
 
 # --- Office -------------------------------------------------------------------------------

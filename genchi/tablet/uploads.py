@@ -37,9 +37,8 @@ from genchi.jobs import runner
 
 from . import checks
 from .models import HeldCase, TabletDevice, Upload, UploadPhoto
-from .services import Refused
+from .services import CLIENT_ID, Refused
 
-CLIENT_ID = re.compile(r"^[0-9a-f]{16,32}$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # Statuses of a case on which nothing more is recorded (fieldwork's SurveyCase.Status).
 CLOSED = frozenset({"done", "reported"})

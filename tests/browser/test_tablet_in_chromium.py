@@ -121,6 +121,32 @@ def _office_sign_in(page, server, username: str) -> None:
     page.wait_for_url(server["url"] + "/")
 
 
+# How many case openings the device still keeps to report.
+READ_OPENED = """
+async () => {
+  const open = indexedDB.open("genchi-tablet");
+  const db = await new Promise((ok) => { open.onsuccess = () => ok(open.result); });
+  const req = db.transaction("device").objectStore("device").get("opened");
+  const value = await new Promise((ok) => { req.onsuccess = () => ok(req.result); });
+  db.close();
+  return (value || []).length;
+}
+"""
+
+
+def _tablet_views_logged(server) -> int:
+    """`survey_case.viewed` entries the demo's server logged from a tablet's report."""
+    code = (
+        "from genchi.audit.models import AuditEntry; print(AuditEntry.objects.filter("
+        "action='survey_case.viewed', detail__view='tablet').count())"
+    )
+    out = subprocess.run(
+        [*server["genchi"], "shell", "-c", code], env=server["env"], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return int(out.stdout.strip().splitlines()[-1])
+
+
 def _sign_in_and_sync(tablet, *, pin_screen: bool) -> None:
     tablet.fill("#f-username", "surveyor1")
     tablet.fill("#f-password", PASSWORD)
@@ -252,6 +278,9 @@ def test_tablet_enrol_sync_offline_unlock_wipe(tablet_demo, tmp_path):
         tablet.fill("#f-pin", PIN, timeout=20000)
         tablet.click("main button[type=submit]")
         tablet.wait_for_selector("#cases", timeout=20000)
+        # The case opened offline was reported by that sync and logged, and left the device.
+        assert _tablet_views_logged(tablet_demo) >= 1
+        assert tablet.evaluate(READ_OPENED) == 0
 
         # A record altered on the device is refused by AES-GCM, not shown.
         synced = tablet.locator("#cases li").count()

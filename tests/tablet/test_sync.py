@@ -191,3 +191,28 @@ def test_lease_secret_differs_per_device(enrolled, people):
     assert secret == services.lease_secret(TabletDevice.objects.get())
     other = TabletDevice(pk=enrolled.device.pk + 1, key_fingerprint="f" * 64)
     assert services.lease_secret(other) != secret
+
+
+def test_cases_opened_on_the_device_are_logged_once_at_the_next_sync(enrolled, people, assigned):
+    signed_in(enrolled, people)
+    mine = assigned["mine"][0]
+    at = timezone.now() - dt.timedelta(hours=2)
+    report = {"id": "ab" * 8, "ref": mine.case_ref, "at": at.isoformat()}
+    ahead = {
+        "id": "cd" * 8,
+        "ref": mine.case_ref,
+        "at": (timezone.now() + dt.timedelta(days=1)).isoformat(),
+    }
+    bad = [{"id": "not hex", "ref": mine.case_ref, "at": at.isoformat()}, "x", {"id": "ef" * 8}]
+    response = enrolled.sync(opened=[report, ahead, *bad])
+    assert response.status_code == 200 and response.json()["opened_logged"] == 2
+    views = AuditEntry.objects.filter(action="survey_case.viewed", detail__view="tablet")
+    assert views.count() == 2
+    first = views.get(detail__opened_at=at.isoformat())
+    assert first.object_id == str(mine.pk) and first.contract_code == mine.contract.code
+    assert first.actor == people[Role.SURVEYOR].username
+    assert AuditEntry.objects.filter(action="tablet.clock_ahead").count() == 1
+    # The answer was lost: the device sends the same reports again; nothing new is logged.
+    again = enrolled.sync(opened=[report, ahead])
+    assert again.json()["opened_logged"] == 0
+    assert views.count() == 2

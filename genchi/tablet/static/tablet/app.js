@@ -224,11 +224,14 @@ async function sync() {
   const me = await device();
   // Visits go up first (while the cases they belong to are still on the device).
   const report = session.dataKey ? await syncUp(me) : null;
+  // The cases opened on the device since the last sync go with it, to be logged.
+  const opened = (await store.get("opened")) || [];
   const answer = await signedPost(
     "/tablet/api/sync/down/",
-    { held: await heldRefs() },
+    { held: await heldRefs(), opened },
     { ...me, token: session.token },
   );
+  await forgetOpened(opened.map((o) => o.id));
   session.pendingSync = answer;
   if (!(await store.get("vault"))) return pinSetScreen();
   if (!session.dataKey) return unlockScreen();
@@ -566,7 +569,23 @@ async function listScreen(note) {
   if (map) map.draw();
 }
 
+// Every access is logged: opening a case on the device is kept (the case and the moment)
+// until the next sync reports it.
+async function noteOpened(ref) {
+  const opened = (await store.get("opened")) || [];
+  opened.push({ id: randomHex(16), ref, at: new Date().toISOString() });
+  await store.put("opened", opened);
+}
+
+async function forgetOpened(ids) {
+  if (!ids.length) return;
+  const sent = new Set(ids);
+  const opened = (await store.get("opened")) || [];
+  await store.put("opened", opened.filter((o) => !sent.has(o.id)));
+}
+
 function caseScreen(c, item = {}) {
+  noteOpened(c.ref).catch(() => {}); // never stands between the surveyor and the case
   const facts = [
     [t("case"), c.ref],
     [t("name"), c.name],
