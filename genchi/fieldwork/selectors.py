@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -170,16 +171,22 @@ def log_case_views_on_tablet(
     `survey_case.viewed` entry each (view `tablet`), with the moment it was opened."""
     refs = {ref for ref, _at in opened}
     cases = {c.case_ref: c for c in SurveyCase.objects.filter(contract=contract, case_ref__in=refs)}
-    for ref, at in opened:
-        case = cases.get(ref)
-        record(
-            "survey_case.viewed",
-            obj=case,
-            object_type="fieldwork.surveycase",  # also when the case is gone (erased)
-            contract=contract,
-            detail={"ref": ref, "view": "tablet", "opened_at": at.isoformat(), "device": device},
-            actor=actor,
-        )
+    with transaction.atomic():  # all of them or none: the device sends them again
+        for ref, at in opened:
+            case = cases.get(ref)
+            record(
+                "survey_case.viewed",
+                obj=case,
+                object_type="fieldwork.surveycase",  # also when the case is gone (erased)
+                contract=contract,
+                detail={
+                    "ref": ref,
+                    "view": "tablet",
+                    "opened_at": at.isoformat(),
+                    "device": device,
+                },
+                actor=actor,
+            )
 
 
 def log_case_list_view(cases: list[SurveyCase], *, view: str = "case_list") -> None:

@@ -951,6 +951,23 @@ def arrange_sync_down(w: World):
     return lambda: tablet.sync_down(device, held=[], wanted=None, ip="127.0.0.1")
 
 
+@scenario("genchi.tablet.services.log_opened_cases")
+def arrange_log_opened_cases(w: World):
+    cases, device = w.assigned, w.device
+    at = timezone.now().isoformat()
+    reports = [{"id": f"{i:016x}", "ref": c.case_ref, "at": at} for i, c in enumerate(cases)]
+    return lambda: tablet.log_opened_cases(device, reports, ip="127.0.0.1")
+
+
+@scenario("genchi.fieldwork.selectors.log_case_views_on_tablet")
+def arrange_log_case_views_on_tablet(w: World):
+    cases, device = w.assigned, w.device
+    opened = [(c.case_ref, timezone.now()) for c in cases]
+    return lambda: fieldwork_selectors.log_case_views_on_tablet(
+        w.contract, opened, device=device.pk, actor=None
+    )
+
+
 @scenario("genchi.tablet.services.use_nonce")
 def arrange_use_nonce(w: World):
     device, nonce = w.device, "a" * 16
