@@ -22,7 +22,8 @@ it made are removed at the end (`--keep` keeps them).
    with the device's signature and syncs twice, at random moments in the first and the
    second third of the run (surveyors come back to the office through the afternoon),
    as the app does: sync down, then 10 visits with 2 photos each (about 300 KB, as the
-   tablet's camera makes them), each visit then its photos one by one.
+   tablet's camera makes them) sent up in batches (`genchi/tablet/batch.py`: several
+   visits with their photos per request, up to 8 MB: here one or two requests).
 4. Check: no error; once the worker has recorded what the tablets sent (the time it
    still needed after the load is printed), every visit and photo stored exactly once
    (by the tablet's client ids); `genchi audit verify` (the log's chain and anchor)
@@ -60,6 +61,8 @@ import uuid
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
+
+from genchi.tablet import batch  # pure Python: the body the app sends
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_TARGET_MS = 500
@@ -411,21 +414,28 @@ def tablet_syncs(base: str, tablet: dict, starts: list[float], pictures: list[by
             down = device.post_json("/tablet/api/sync/down/", {"held": []})
             fields = _visit_fields(down)
             refs = [c["ref"] for c in down["cases"] if c["ref"] not in done][:VISITS_PER_SYNC]
+            visits, parts = [], {}
             for ref in refs:
-                mine = rng.sample(pictures, PHOTOS_PER_VISIT)
-                listed = [{"id": secrets.token_hex(16), "sha256": hashlib.sha256(p).hexdigest()}
-                          for p in mine]  # fmt: skip
                 visit = secrets.token_hex(16)
-                device.post_json("/tablet/api/sync/up/visit/",
-                                 {"visit": visit, "case": ref, "fields": fields, "photos": listed})  # fmt: skip
-                for item, data in zip(listed, mine, strict=True):
-                    answer = device.post(f"/tablet/api/sync/up/photo/{visit}/{item['id']}/",
-                                         data, "application/octet-stream")  # fmt: skip
+                listed = []
+                for data in rng.sample(pictures, PHOTOS_PER_VISIT):
+                    listed.append({"id": secrets.token_hex(16),
+                                   "sha256": hashlib.sha256(data).hexdigest()})  # fmt: skip
+                    parts[(visit, listed[-1]["id"])] = data
+                visits.append({"visit": visit, "case": ref, "fields": fields, "photos": listed})
+            # As the app: the visits and their photos in requests up to the server's limits.
+            answers = {}
+            for batch_visits, batch_parts in batch.pack(visits, parts):
+                body, kind = batch.encode(batch_visits, batch_parts)
+                for answer in device.post("/tablet/api/sync/up/", body, kind)["visits"]:
+                    answers[answer["visit"]] = answer
+            for item in visits:
                 # "received": every part is on the server; it is recorded in the background.
+                answer = answers.get(item["visit"], {})
                 if answer.get("state") not in ("received", "recorded"):
-                    figures.error(f"{tablet['username']} visit {ref}: {answer}")
-                figures.sent(tablet["device"], visit, len(listed))
-                done.add(ref)
+                    figures.error(f"{tablet['username']} visit {item['case']}: {answer}")
+                figures.sent(tablet["device"], item["visit"], len(item["photos"]))
+                done.add(item["case"])
         except (OSError, RuntimeError, KeyError) as exc:
             figures.error(f"{tablet['username']} sync: {exc}")
             continue
