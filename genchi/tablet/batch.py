@@ -30,7 +30,7 @@ import re
 import secrets
 
 # Per request. The tablet's app packs its requests up to these (api.js says the same);
-# its camera makes JPEGs of at most 2048 px, about 1 MB, so a visit's six photos fit.
+# its camera makes JPEGs of at most 2048 px, under 2 MB: one always fits.
 MAX_BYTES = 8 * 1024 * 1024
 MAX_VISITS = 20
 
