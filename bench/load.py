@@ -242,6 +242,9 @@ def totp(key_hex: str, step: int, digits: int, at: float | None = None) -> str:
 class Figures:
     pages: dict[str, list[float]] = field(default_factory=dict)
     syncs: list[float] = field(default_factory=list)
+    downs: list[float] = field(default_factory=list)  # of each sync: the sync down
+    ups: list[float] = field(default_factory=list)  # and the batch requests
+    requests: list[int] = field(default_factory=list)  # batch requests per sync
     errors: list[str] = field(default_factory=list)
     visits: dict[str, dict[str, int]] = field(default_factory=dict)  # device → visit → photos
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -412,6 +415,7 @@ def tablet_syncs(base: str, tablet: dict, starts: list[float], pictures: list[by
         began = time.perf_counter()
         try:
             down = device.post_json("/tablet/api/sync/down/", {"held": []})
+            down_s = time.perf_counter() - began
             fields = _visit_fields(down)
             refs = [c["ref"] for c in down["cases"] if c["ref"] not in done][:VISITS_PER_SYNC]
             visits, parts = [], {}
@@ -425,7 +429,8 @@ def tablet_syncs(base: str, tablet: dict, starts: list[float], pictures: list[by
                 visits.append({"visit": visit, "case": ref, "fields": fields, "photos": listed})
             # As the app: the visits and their photos in requests up to the server's limits.
             answers = {}
-            for batch_visits, batch_parts in batch.pack(visits, parts):
+            requests = batch.pack(visits, parts)
+            for batch_visits, batch_parts in requests:
                 body, kind = batch.encode(batch_visits, batch_parts)
                 for answer in device.post("/tablet/api/sync/up/", body, kind)["visits"]:
                     answers[answer["visit"]] = answer
@@ -441,6 +446,9 @@ def tablet_syncs(base: str, tablet: dict, starts: list[float], pictures: list[by
             continue
         with figures.lock:
             figures.syncs.append(time.perf_counter() - began)
+            figures.downs.append(down_s)
+            figures.ups.append(figures.syncs[-1] - down_s)
+            figures.requests.append(len(requests))
 
 
 STORED = """
@@ -630,6 +638,10 @@ def report(args, figures: Figures, stored: dict, verify: subprocess.CompletedPro
               f"n={len(figures.syncs)} p50 {statistics.median(figures.syncs):.2f} s, p95 "
               f"{p95:.2f} s, max {max(figures.syncs):.2f} s  target p95 ≤ {SYNC_TARGET_S} s  "
               f"{'met' if p95 <= SYNC_TARGET_S else 'MISSED'}")  # fmt: skip
+        for label, values in (("sync down", figures.downs), ("sync up", figures.ups)):
+            print(f"  of which {label}: p50 {statistics.median(values):.2f} s, "
+                  f"p95 {_percentile(values, 95):.2f} s, max {max(values):.2f} s")  # fmt: skip
+        print(f"  batch requests per sync: {sorted(set(figures.requests))}")
     print(f"errors: {len(figures.errors)}")
     for text in figures.errors[:10]:
         print(f"  {text}")
