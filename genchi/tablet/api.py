@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from genchi.access.policy import policy
 from genchi.audit.middleware import client_ip
 
-from . import services, signing, uploads
+from . import batch, services, signing, uploads
 from .services import Refused
 
 MAX_BODY = 64 * 1024
@@ -173,61 +173,38 @@ def _session_device(request, *, step: str):
     return device
 
 
-@csrf_exempt
-@require_POST
-@policy(public=True, description="タブレットからの同期(訪問の送信、署名つき)")
-def sync_up_visit(request):
-    try:
-        data = _body(request)
-        device = _session_device(request, step="sync_up")
-        fields = data.get("fields")
-        photos = data.get("photos", [])
-        if not isinstance(fields, dict) or not isinstance(photos, list):
-            raise Refused(_("送られたデータを読めませんでした。"), status=400, reason="json")
-        result = uploads.receive_visit(
-            device,
-            client_id=str(data.get("visit", "")),
-            case_ref=str(data.get("case", ""))[:32],
-            fields=fields,
-            photos=photos,
-            ip=client_ip(request),
-            arrived_at=str(data.get("arrived_at", "")),
-        )
-    except Refused as exc:
-        return _refused(exc)
-    return _json(result)
-
-
-# A photo as the tablet's camera makes it is well under this; fieldwork's own limit
-# (PHOTO_MAX_BYTES) applies again when the visit is recorded.
-MAX_PHOTO_BODY = 15 * 1024 * 1024
-
-
-def _raw_body(request) -> bytes:
-    """The photo's bytes, read up to the limit (Django's in-memory limit is for forms)."""
+def _batch_body(request) -> bytes:
+    """The batch's bytes, read up to the limit (Django's in-memory limit is for forms;
+    the body is parsed by batch.py, in memory, once its signature is checked)."""
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
-    if length > MAX_PHOTO_BODY:
-        raise Refused(_("送られたデータが大きすぎます。"), status=413, reason="size")
-    data = request.read(MAX_PHOTO_BODY + 1)
-    if len(data) > MAX_PHOTO_BODY:
-        raise Refused(_("送られたデータが大きすぎます。"), status=413, reason="size")
+    if length > batch.MAX_BYTES:
+        raise Refused(uploads.too_large(), status=413, reason="size")
+    data = request.read(batch.MAX_BYTES + 1)
+    if len(data) > batch.MAX_BYTES:
+        raise Refused(uploads.too_large(), status=413, reason="size")
     request._body = data  # the signature is checked over these bytes
     return data
 
 
 @csrf_exempt
 @require_POST
-@policy(public=True, description="タブレットからの同期(訪問の写真1枚、署名つき)")
-def sync_up_photo(request, visit: str, photo: str):
+@policy(public=True, description="タブレットからの同期(訪問と写真をまとめて送信、署名つき)")
+def sync_up(request):
+    """Several visits and their photos in one request (batch.py); the answer lists each
+    visit's state, as `uploads.answer` gives it."""
     try:
-        data = _raw_body(request)
+        body = _batch_body(request)
         device = _session_device(request, step="sync_up")
-        result = uploads.receive_photo(
-            device, visit_id=visit, client_id=photo, data=data, ip=client_ip(request)
-        )
+        try:
+            visits, photos = batch.decode(request.META.get("CONTENT_TYPE", ""), body)
+        except batch.Unreadable as exc:
+            raise Refused(
+                _("送られたデータを読めませんでした。"), status=400, reason="json"
+            ) from exc
+        results = uploads.receive_batch(device, visits, photos, ip=client_ip(request))
     except Refused as exc:
         return _refused(exc)
-    return _json(result)
+    return _json({"visits": results})

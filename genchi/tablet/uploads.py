@@ -3,10 +3,15 @@ server, through fieldwork's one visit write path (`fieldwork.services.record_vis
 
 - Idempotent: the device names each visit and photo with its own random id; a visit or a
   photo sent twice is stored once, and the answer to a resend is the first one's.
-- Resumable: the visit comes first (its fields and the list of its photos with their
-  SHA-256), then each photo on its own. The answer always says which photos are still
-  missing, so an interrupted sync continues where it stopped. The visit is recorded when
-  its last photo has come.
+- Batched (issue 18): one request carries several visits and their photos (batch.py);
+  `receive_batch` takes each visit, then each of its photos, through the same
+  `receive_visit` and `receive_photo`, each its own unit: a bad one does not lose the
+  others.
+- Resumable: a visit (its fields and the list of its photos with their SHA-256) comes
+  with all or some of its photos. The answer always says which photos are still
+  missing, so an interrupted sync continues where it stopped (at worst the request cut
+  is sent again: what had come of it is kept once). The visit is recorded when its last
+  photo has come.
 - Checked twice: the visit form's rules (`fieldwork.forms.VisitForm`: the choices,
   `visit_problems` and the S5 guard) run when the visit arrives and again when it is
   recorded; a photo whose bytes are not the ones announced is refused.
@@ -35,7 +40,7 @@ from genchi.fieldwork import services as fieldwork_services
 from genchi.fieldwork.forms import VisitForm
 from genchi.jobs import runner
 
-from . import checks
+from . import batch, checks
 from .models import HeldCase, TabletDevice, Upload, UploadPhoto
 from .services import CLIENT_ID, Refused
 
@@ -152,7 +157,8 @@ def receive_visit(
     ip: str,
     arrived_at: str = "",
 ) -> dict:
-    """A visit sent up by the device (its photos follow, one by one). Returns the answer
+    """A visit sent up by the device (its photos follow, in the same request or a later
+    one). Returns the answer
     for the device: recorded, waiting (with the missing photos), refused (with why), or
     invalid (with the form's errors; nothing is kept and the device keeps the visit)."""
     if not CLIENT_ID.match(client_id) or not case_ref:
@@ -373,3 +379,65 @@ def _mark_recorded(upload: Upload, visit, *, ip: str, photos: int) -> None:
             "ip": ip,
         },
     )
+
+
+def receive_batch(
+    device: TabletDevice, visits: list, photos: dict[tuple[str, str], bytes], *, ip: str
+) -> list[dict]:
+    """The visits of one request and their photos (batch.py), each visit its own unit:
+    the answers in the visits' order, each the one `receive_visit` or `receive_photo`
+    gives (`photos_refused` added when a photo of it was refused; state `error`, with
+    the reason, when the visit itself could not be read: the device keeps it)."""
+    if len(visits) > batch.MAX_VISITS:
+        raise Refused(too_large(), status=413, reason="size")
+    ids = [str(item.get("visit", "")) if isinstance(item, dict) else "" for item in visits]
+    if len(set(ids)) != len(ids):
+        raise Refused(_("同じ訪問が1回の送信に2回含まれています。"), status=400, reason="batch")
+    if any(visit not in ids for visit, _photo in photos):
+        raise Refused(_("写真の訪問が送信に含まれていません。"), status=400, reason="batch")
+    results = []
+    for visit_id, item in zip(ids, visits, strict=True):
+        try:
+            results.append(_receive_one(device, visit_id, item, photos, ip=ip))
+        except Refused as exc:
+            results.append(
+                {"visit": visit_id, "state": "error", "reason": exc.reason, "message": exc.message}
+            )
+    return results
+
+
+def too_large() -> str:
+    """Why a request was refused as too large, with the limits the app packs to."""
+    return _("送られたデータが大きすぎます。1回の送信は %(mb)d MB、訪問 %(n)d 件までです。") % {
+        "mb": batch.MAX_BYTES // (1024 * 1024),
+        "n": batch.MAX_VISITS,
+    }
+
+
+def _receive_one(device: TabletDevice, visit_id: str, item, photos: dict, *, ip: str) -> dict:
+    if not isinstance(item, dict):
+        raise Refused(_("送られたデータを読めませんでした。"), status=400, reason="json")
+    fields, listed = item.get("fields"), item.get("photos", [])
+    if not isinstance(fields, dict) or not isinstance(listed, list):
+        raise Refused(_("送られたデータを読めませんでした。"), status=400, reason="json")
+    result = receive_visit(
+        device,
+        client_id=visit_id,
+        case_ref=str(item.get("case", ""))[:32],
+        fields=fields,
+        photos=listed,
+        ip=ip,
+        arrived_at=str(item.get("arrived_at", "")),
+    )
+    refused = []
+    for (visit, photo), data in photos.items():
+        if visit != visit_id or photo not in result.get("missing", ()):
+            continue  # another visit's, or here already (a resend): kept once
+        try:
+            result = receive_photo(device, visit_id=visit, client_id=photo, data=data, ip=ip)
+        except Refused as exc:  # logged by receive_photo; the visit waits for it
+            refused.append({"photo": photo, "reason": exc.reason, "message": exc.message})
+    if refused:
+        result = answer(Upload.objects.get(device=device, client_id=visit_id))
+        result["photos_refused"] = refused
+    return result

@@ -13,12 +13,7 @@ urlpatterns = [
     path("tablet/api/challenge/", api.challenge, name="api_challenge"),
     path("tablet/api/signin/", api.signin, name="api_signin"),
     path("tablet/api/sync/down/", api.sync_down, name="api_sync_down"),
-    path("tablet/api/sync/up/visit/", api.sync_up_visit, name="api_sync_up_visit"),
-    path(
-        "tablet/api/sync/up/photo/<str:visit>/<str:photo>/",
-        api.sync_up_photo,
-        name="api_sync_up_photo",
-    ),
+    path("tablet/api/sync/up/", api.sync_up, name="api_sync_up"),
     path("tablet/devices/", views.devices, name="devices"),
     path("tablet/devices/<int:device_id>/revoke/", views.device_revoke, name="device_revoke"),
 ]

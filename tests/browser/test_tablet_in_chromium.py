@@ -498,6 +498,8 @@ def test_tablet_records_visits_offline_and_syncs_them_up(tablet_demo, tmp_path):
         tablet = device.new_page()
         tablet.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         tablet.on("pageerror", lambda e: problems.append(str(e)))
+        posted: list[str] = []
+        tablet.on("request", lambda r: posted.append(r.url) if r.method == "POST" else None)
         desk = office.new_page()
 
         tablet.goto(base + "/tablet/")
@@ -579,6 +581,8 @@ def test_tablet_records_visits_offline_and_syncs_them_up(tablet_demo, tmp_path):
         report = tablet.inner_text("#sync-report")
         assert "訪問 1 件を送信しました。" in report and "改ざん" in report
         assert tablet.locator("#outbox").count() == 0
+        # The visit and its photo went up in one batch (the altered visit not at all).
+        assert [u for u in posted if "/sync/up" in u] == [base + "/tablet/api/sync/up/"]
         _shot(tablet, "synced-up", tmp_path)
 
         # The server records what came up in the background: its worker runs the tasks.

@@ -14,7 +14,7 @@ from genchi.fieldwork import selectors as fieldwork
 from genchi.tablet import checks
 from genchi.tablet.models import FieldCheck
 from tests.fieldwork.visits import photo_with_metadata
-from tests.tablet.test_sync_up import ready, send_photo, send_visit
+from tests.tablet.test_sync_up import ready, send_visit
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def at(case, north_m: float = 0.0) -> tuple[str, str]:
 def send(tablet, case, *, when, north_m=0.0, on_site_s=300, photos=()):
     lat, lng = at(case, north_m)
     visited = timezone.localtime(when).replace(second=0, microsecond=0)  # as the form posts
-    response, visit, ids = send_visit(
+    answer, visit, _ids = send_visit(
         tablet,
         case.case_ref,
         list(photos),
@@ -36,9 +36,7 @@ def send(tablet, case, *, when, north_m=0.0, on_site_s=300, photos=()):
         lng=lng,
         arrived=visited - dt.timedelta(seconds=on_site_s),
     )
-    for pid, data in zip(ids, photos, strict=True):
-        response = send_photo(tablet, visit, pid, data)
-    assert response.json()["state"] == "recorded", response.content
+    assert answer["state"] == "recorded", answer
     return FieldCheck.objects.get(upload__client_id=visit)
 
 

@@ -15,9 +15,74 @@ export async function signedPost(path, data, device) {
   return signedSend(path, JSON.stringify(data), "application/json", device);
 }
 
-// A photo's bytes as the body, signed the same way (the signature covers the bytes).
-export async function signedPostBytes(path, bytes, device) {
-  return signedSend(path, bytes, "application/octet-stream", device);
+// Sync up in batches (genchi/tablet/batch.py): one multipart body with the visits as a
+// JSON part and each photo as a part of its own (no base64), signed like the rest (the
+// signature covers the whole body). The server's limits per request:
+export const BATCH_MAX_BYTES = 8 * 1024 * 1024;
+export const BATCH_MAX_VISITS = 20;
+
+const encoder = new TextEncoder();
+
+export class Batch {
+  constructor() {
+    this.boundary = `genchi-${randomHex(16)}`;
+    this.visits = [];
+    this.photos = []; // { visit, id, bytes }
+    this.photoBytes = 0;
+  }
+
+  head(disposition, type) {
+    return encoder.encode(
+      `--${this.boundary}\r\nContent-Disposition: form-data; ${disposition}\r\nContent-Type: ${type}\r\n\r\n`,
+    );
+  }
+
+  photoHead(visit, id) {
+    return this.head(`name="${visit}/${id}"; filename="${id}.jpg"`, "image/jpeg");
+  }
+
+  // The body's size with these visits and photos, or with one more of either.
+  size({ visit = null, photo = null } = {}) {
+    const visits = visit ? [...this.visits, visit] : this.visits;
+    let total = this.head('name="visits"', "application/json").length + 2;
+    total += encoder.encode(JSON.stringify(visits)).length;
+    total += this.photoBytes + encoder.encode(`--${this.boundary}--\r\n`).length;
+    if (photo) total += this.photoHead(photo.visit, photo.id).length + photo.bytes.length + 2;
+    return total;
+  }
+
+  fits(extra) {
+    if (extra.visit && this.visits.length >= BATCH_MAX_VISITS) return false;
+    return this.size(extra) <= BATCH_MAX_BYTES;
+  }
+
+  addVisit(visit) {
+    this.visits.push(visit);
+  }
+
+  addPhoto(photo) {
+    this.photos.push(photo);
+    this.photoBytes += this.photoHead(photo.visit, photo.id).length + photo.bytes.length + 2;
+  }
+
+  body() {
+    const chunks = [this.head('name="visits"', "application/json"), encoder.encode(JSON.stringify(this.visits))];
+    for (const photo of this.photos) {
+      chunks.push(encoder.encode("\r\n"), this.photoHead(photo.visit, photo.id), photo.bytes);
+    }
+    chunks.push(encoder.encode(`\r\n--${this.boundary}--\r\n`));
+    const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const chunk of chunks) {
+      out.set(chunk, at);
+      at += chunk.length;
+    }
+    return out;
+  }
+}
+
+export async function signedPostBatch(path, batch, device) {
+  return signedSend(path, batch.body(), `multipart/form-data; boundary=${batch.boundary}`, device);
 }
 
 async function signedSend(path, body, type, { privateKey, deviceId = "", token = "" }) {

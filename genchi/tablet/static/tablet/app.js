@@ -1,7 +1,7 @@
 // The tablet app (D6): enrol, sign in at the office, sync down, unlock with the PIN in
 // the field, today's cases. Personal data exists in the clear only in memory while
 // the app is unlocked; on the device it is sealed under the data key (keys.js).
-import { ApiError, post, signedPost, signedPostBytes } from "./api.js";
+import { ApiError, Batch, post, signedPost, signedPostBatch } from "./api.js";
 import { closeCamera, openCamera, takePhoto } from "./camera.js";
 import { drawDayMap, placedStops, removeDayMap, showHere } from "./daymap.js";
 import { installGuards } from "./guard.js";
@@ -251,39 +251,41 @@ function syncNote(report) {
   return note;
 }
 
-// Sync up (C-S2.4): each visit, then each photo the server still misses (resumable:
-// the server says which). A record that does not open (altered on the device) is never
-// sent. Settled visits (recorded or refused) leave the device.
+// Sync up (C-S2.4), in batches: requests of several visits with their photos, up to the
+// server's limits (api.js); each answer says per visit what is settled and which photos
+// are still missing, and only those go again (resumable: a request cut is sent again, the
+// server keeps each part once). A record that does not open (altered on the device) is
+// never sent. Settled visits (recorded or refused) leave the device.
 async function syncUp(me) {
   const report = { sent: 0, refused: [], invalid: 0, damaged: session.damaged };
   const signer = { ...me, token: session.token };
-  for (const visit of [...session.outbox]) {
-    let answer = await signedPost(
-      "/tablet/api/sync/up/visit/",
-      { visit: visit.id, case: visit.case, fields: visit.fields, photos: visit.photos, arrived_at: visit.arrived_at },
-      signer,
-    );
-    for (const photoId of answer.missing || []) {
-      let bytes;
-      try {
-        bytes = await unsealBytes(session.dataKey, await store.outboxGet(photoId));
-        answer = await signedPostBytes(`/tablet/api/sync/up/photo/${visit.id}/${photoId}/`, bytes, signer);
-      } catch (error) {
-        if (error instanceof ApiError && error.reason !== "photo_mismatch") throw error;
-        report.damaged += 1; // altered on the device: refused by AES-GCM or by the server
-        answer = null;
-        break;
+  // Per visit, the photos still to send: all at first, then what the server misses.
+  const todo = session.outbox.map((visit) => ({ visit, photos: visit.photos.map((p) => p.id), sent: new Set() }));
+  while (todo.length) {
+    const batch = await packBatch(todo, report);
+    if (!batch.visits.length) continue; // what was left did not open
+    const answer = await signedPostBatch("/tablet/api/sync/up/", batch, signer);
+    for (const result of answer.visits || []) {
+      const at = todo.findIndex((item) => item.visit.id === result.visit);
+      if (at < 0) continue;
+      const item = todo[at];
+      if (result.state === "waiting" && !(result.photos_refused || []).length) {
+        const missing = result.missing || [];
+        // Only photos not sent yet in this sync: the next requests take them.
+        if (missing.length && !missing.some((id) => item.sent.has(id))) {
+          item.photos = missing;
+          continue;
+        }
       }
+      todo.splice(at, 1);
+      if (result.photos_refused?.length) report.damaged += 1; // altered on the device
+      await settle(item.visit, result, report);
     }
-    if (!answer) continue;
-    // "received": the server holds every part sealed and records it in the background.
-    if (answer.state === "recorded" || answer.state === "received" || answer.state === "refused") {
-      await store.outboxRemove([visit.id, ...visit.photos.map((p) => p.id)]);
-      session.outbox = session.outbox.filter((v) => v.id !== visit.id);
-      if (answer.state !== "refused") report.sent += 1;
-      else report.refused.push(`${visit.case}: ${answer.message}`);
-    } else if (answer.state === "invalid") {
-      report.invalid += 1;
+    // A visit the server did not answer for stays on the device for the next sync.
+    const answered = new Set((answer.visits || []).map((r) => r.visit));
+    for (const visit of batch.visits) {
+      const at = todo.findIndex((item) => item.visit.id === visit.visit);
+      if (at >= 0 && !answered.has(visit.visit)) todo.splice(at, 1);
     }
   }
   // Records that do not open (altered) can never be sent: once reported, they go, with
@@ -292,6 +294,60 @@ async function syncUp(me) {
   await store.outboxRemove((await store.outbox()).map((r) => r.id).filter((id) => !keep.has(id)));
   session.damaged = 0;
   return report;
+}
+
+// The next request: visits in order, each with as many of its photos as fit; a visit
+// whose photos do not all fit goes on in the next request. A photo that does not open
+// takes its visit out of this sync (reported as altered).
+async function packBatch(todo, report) {
+  const batch = new Batch();
+  for (const item of [...todo]) {
+    const entry = {
+      visit: item.visit.id,
+      case: item.visit.case,
+      fields: item.visit.fields,
+      photos: item.visit.photos,
+      arrived_at: item.visit.arrived_at,
+    };
+    if (batch.visits.length && !batch.fits({ visit: entry })) break;
+    const photos = [];
+    try {
+      for (const id of item.photos) {
+        photos.push({ visit: item.visit.id, id, bytes: await unsealBytes(session.dataKey, await store.outboxGet(id)) });
+      }
+    } catch {
+      report.damaged += 1;
+      todo.splice(todo.indexOf(item), 1);
+      continue;
+    }
+    // The first photo must fit beside what the request has (in an empty one it goes).
+    if (batch.visits.length && photos.length && !batch.fits({ visit: entry, photo: photos[0] })) break;
+    batch.addVisit(entry);
+    const left = [];
+    for (const photo of photos) {
+      if (left.length || (batch.photos.length && !batch.fits({ photo }))) left.push(photo.id);
+      else {
+        batch.addPhoto(photo);
+        item.sent.add(photo.id);
+      }
+    }
+    item.photos = left;
+    if (left.length) break; // the request is full
+  }
+  return batch;
+}
+
+// A visit the server has answered for: recorded or received (every part is on the server,
+// recorded in the background) or refused leave the device; invalid stays, to be corrected.
+async function settle(visit, result, report) {
+  if (result.state === "recorded" || result.state === "received" || result.state === "refused") {
+    await store.outboxRemove([visit.id, ...visit.photos.map((p) => p.id)]);
+    session.outbox = session.outbox.filter((v) => v.id !== visit.id);
+    if (result.state !== "refused") report.sent += 1;
+    else report.refused.push(`${visit.case}: ${result.message}`);
+  } else if (result.state === "invalid") {
+    report.invalid += 1;
+  }
 }
 
 // Seal the synced cases under the data key and keep the new lease.
