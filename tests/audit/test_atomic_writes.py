@@ -1039,6 +1039,20 @@ def arrange_receive_photo(w: World):
     )
 
 
+@scenario("genchi.tablet.uploads.receive_batch")
+def arrange_receive_batch(w: World):
+    from genchi.tablet import uploads
+    from tests.fieldwork.visits import form_data
+
+    device, case = w.device, w.assigned[1]
+    tablet.sync_down(device, held=[], wanted=None, ip="127.0.0.1")
+    entry = {"visit": "cd" * 16, "case": case.case_ref, "fields": form_data(), "photos": []}
+    # A batch is made of units (a visit, then each of its photos: each its own transaction,
+    # so an interrupted sync keeps what arrived, as receive_visit's and receive_photo's
+    # scenarios show); a batch of one visit without photos is one unit, all or nothing.
+    return _settled_later(lambda: uploads.receive_batch(device, [entry], {}, ip="127.0.0.1"))
+
+
 @scenario("genchi.tablet.uploads.settle")
 def arrange_settle(w: World):
     from genchi.fieldwork.services import assign_cases
