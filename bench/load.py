@@ -17,10 +17,12 @@ it made are removed at the end (`--keep` keeps them).
    one on the device).
 2. Serve: `genchi serve` (gunicorn, workers by cores, and its job worker), as production.
 3. Load, for `--duration` seconds: each office person signs in (password and second
-   factor) and opens pages one after another, 2–8 s apart (`--think`; reading a page):
-   the case lists and case pages of their side, batches, handovers. Each tablet signs in
-   with the device's signature and syncs twice, at random moments in the first and the
-   second third of the run (surveyors come back to the office through the afternoon),
+   factor) at a random moment of the first 30 s (`--arrivals`; 0: all at the same
+   instant) and opens pages one after another, 2–8 s apart (`--think`; reading a page):
+   the case lists and case pages of their side, batches, handovers. Each tablet syncs
+   twice, at random moments in the first and the second third of the run (surveyors come
+   back to the office through the afternoon), signing in with the device's signature and
+   the surveyor's password just before the first (with `--arrivals 0`: at the start),
    as the app does: sync down, then 10 visits with 2 photos each (about 300 KB, as the
    tablet's camera makes them) sent up in batches (`genchi/tablet/batch.py`: several
    visits with their photos per request, up to 8 MB: here one or two requests).
@@ -74,6 +76,10 @@ REQUEST_TIMEOUT = 60
 # Seconds a person spends on a page before the next click (reading a case, filling a
 # search): 2–8 s, 5 s on average. `--think 0.5 2` is a person clicking without reading.
 THINK = (2.0, 8.0)
+# Office people sign in as they arrive, over the first half minute (one a second for 30);
+# a tablet signs in at the office just before it syncs (the app: sign in, then sync).
+ARRIVALS_S = 30.0
+SIGN_IN_LEAD_S = 2.0
 
 
 # --- building (runs in a child process with Django set up) ---------------------------
@@ -245,6 +251,7 @@ class Figures:
     downs: list[float] = field(default_factory=list)  # of each sync: the sync down
     ups: list[float] = field(default_factory=list)  # and the batch requests
     requests: list[int] = field(default_factory=list)  # batch requests per sync
+    signins: dict[str, list[float]] = field(default_factory=dict)  # office / tablet → seconds
     errors: list[str] = field(default_factory=list)
     visits: dict[str, dict[str, int]] = field(default_factory=dict)  # device → visit → photos
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -257,15 +264,27 @@ class Figures:
         with self.lock:
             self.pages.setdefault(label, []).append(ms)
 
+    def signed_in(self, side: str, seconds: float) -> None:
+        with self.lock:
+            self.signins.setdefault(side, []).append(seconds)
+
     def error(self, text: str) -> None:
         with self.lock:
             self.errors.append(text[:300])
 
 
 def office_person(
-    base: str, who: dict, world: dict, deadline: float, figures: Figures, think=THINK
+    base: str,
+    who: dict,
+    world: dict,
+    deadline: float,
+    figures: Figures,
+    think=THINK,
+    arrives: float = 0.0,
 ) -> None:
+    time.sleep(arrives)  # people come in over the first minute, not in one instant
     session = Session(base)
+    began = time.perf_counter()
     reply = session.post_form("/signin/", {"username": who["username"], "password": PASSWORD})
     if reply.status != 302:
         figures.error(f"{who['username']}: sign-in {reply.status}")
@@ -275,6 +294,7 @@ def office_person(
     if reply.status != 302:
         figures.error(f"{who['username']}: second factor {reply.status}")
         return
+    figures.signed_in("office", time.perf_counter() - began)
     rng = random.Random(who["username"])
     code = world["contract"]
     if who["side"] == "ward":
@@ -394,12 +414,14 @@ def _visit_fields(down: dict) -> dict:
 
 
 def tablet_syncs(base: str, tablet: dict, starts: list[float], pictures: list[bytes],
-                 figures: Figures) -> None:  # fmt: skip
+                 figures: Figures, sign_in_at: float = 0.0) -> None:  # fmt: skip
     """Sign in, then at each start time one sync: down, then 10 visits with 2 photos."""
     origin = time.monotonic()
     device = Device(base, tablet["key"], tablet["device"])
     rng = random.Random(tablet["device"])
     done: set[str] = set()
+    time.sleep(sign_in_at)
+    began = time.perf_counter()
     try:
         challenge = device.post_json("/tablet/api/challenge/", {"device": device.device_id})
         answer = device.post_json("/tablet/api/signin/", {
@@ -410,6 +432,7 @@ def tablet_syncs(base: str, tablet: dict, starts: list[float], pictures: list[by
     except (OSError, RuntimeError, KeyError) as exc:
         figures.error(f"{tablet['username']} sign-in: {exc}")
         return
+    figures.signed_in("tablet", time.perf_counter() - began)
     for start in starts:
         time.sleep(max(0.0, start - (time.monotonic() - origin)))
         began = time.perf_counter()
@@ -508,6 +531,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database and folder")
     parser.add_argument("--think", type=float, nargs=2, default=THINK, metavar=("MIN", "MAX"),
                         help="seconds on a page before the next (default 2 8)")  # fmt: skip
+    parser.add_argument("--arrivals", type=float, default=ARRIVALS_S,
+                        help="office people sign in over this many seconds; tablets just before "
+                             "their first sync (0: everybody at once)")  # fmt: skip
     parser.add_argument("--_prepare", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args._prepare:
@@ -555,7 +581,7 @@ def run(args) -> None:
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         _wait_up(base, server)
-        figures = load(base, world, args.duration, tuple(args.think))
+        figures = load(base, world, args.duration, tuple(args.think), args.arrivals)
         drained = _drain(env)
         stored = _stored(env, figures, folder)
         stored["background drained after load (s)"] = drained
@@ -590,20 +616,30 @@ def _wait_up(base: str, server: subprocess.Popen) -> None:
     sys.exit("genchi serve did not start in 60 s")
 
 
-def load(base: str, world: dict, duration: int, think=THINK) -> Figures:
+def load(
+    base: str, world: dict, duration: int, think=THINK, arrivals: float = ARRIVALS_S
+) -> Figures:
+    """`arrivals`: office people sign in at random moments over that many seconds, and a
+    tablet signs in just before its first sync, as the app does; 0: everybody signs in at
+    the same instant (the worst case, `--arrivals 0`)."""
     figures = Figures()
     deadline = time.monotonic() + duration
+    rng = random.Random(7)
     threads = [
-        threading.Thread(target=office_person, args=(base, who, world, deadline, figures, think))
+        threading.Thread(
+            target=office_person,
+            args=(base, who, world, deadline, figures, think, rng.uniform(0, arrivals)),
+        )
         for who in world["office"]
     ]
-    rng = random.Random(7)
     pictures = photos(40)
     for tablet in world["tablets"]:
         # Two syncs each, at random moments in the first and the second third of the run.
         starts = [rng.uniform(0, duration * 0.35), rng.uniform(duration * 0.35, duration * 0.7)]
+        sign_in_at = max(0.0, starts[0] - SIGN_IN_LEAD_S) if arrivals else 0.0
         threads.append(threading.Thread(
-            target=tablet_syncs, args=(base, tablet, starts, pictures, figures)))  # fmt: skip
+            target=tablet_syncs,
+            args=(base, tablet, starts, pictures, figures, sign_in_at)))  # fmt: skip
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -618,7 +654,8 @@ def _percentile(values: list[float], p: float) -> float:
 
 def report(args, figures: Figures, stored: dict, verify: subprocess.CompletedProcess) -> None:
     print()
-    print(f"load: {args.office} office people ({args.think[0]:g}–{args.think[1]:g} s a page), "
+    print(f"load: {args.office} office people ({args.think[0]:g}–{args.think[1]:g} s a page, "
+          f"signing in over {args.arrivals:g} s), "
           f"{args.tablets} tablets, {args.duration} s "
           f"(genchi serve on PostgreSQL, {os.cpu_count()} cores)")  # fmt: skip
     print(f"{'page':<28}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}  target p95 ≤ "
@@ -642,6 +679,10 @@ def report(args, figures: Figures, stored: dict, verify: subprocess.CompletedPro
             print(f"  of which {label}: p50 {statistics.median(values):.2f} s, "
                   f"p95 {_percentile(values, 95):.2f} s, max {max(values):.2f} s")  # fmt: skip
         print(f"  batch requests per sync: {sorted(set(figures.requests))}")
+    for side, values in sorted(figures.signins.items()):
+        print(f"sign-in, {side} (password, Argon2): n={len(values)} p50 "
+              f"{statistics.median(values):.2f} s, p95 {_percentile(values, 95):.2f} s, "
+              f"max {max(values):.2f} s")  # fmt: skip
     print(f"errors: {len(figures.errors)}")
     for text in figures.errors[:10]:
         print(f"  {text}")
