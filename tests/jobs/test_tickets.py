@@ -263,6 +263,7 @@ def test_the_worker_sweeps_as_it_starts_and_then_periodically(monkeypatch, setti
 
     settings.GENCHI_SWEEP_INTERVAL_SECONDS = 0.05
     monkeypatch.setattr(worker, "sweep_orphans", lambda: None)
+    monkeypatch.setattr(worker.files, "sweep", lambda: None)  # no database in this test
     monkeypatch.setattr(worker.sweeps, "run_sweeps", one_round)
     monkeypatch.setattr(worker, "call_command", taking_tasks)
     monkeypatch.setattr(worker, "DatabaseBackend", object)  # the tests run jobs inline
